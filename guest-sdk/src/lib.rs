@@ -1,0 +1,2 @@
+//! Guest SDK for Stepwasm task components. Work in progress.
+#![deny(missing_docs)]

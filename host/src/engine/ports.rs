@@ -1,0 +1,86 @@
+//! What the engine needs from the outside world, as traits: a task runner (the WASM
+//! sandbox implements it), and a clock. The store's port lives beside the engine code
+//! that drives it.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::{Duration, SystemTime};
+
+use serde_json::Value;
+
+/// A boxed, sendable future, so ports stay object-safe (`Arc<dyn TaskRunner>`).
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Read-only facts about the task invocation, visible to the guest.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TaskContext {
+    /// The execution's ARN-like id.
+    pub execution_id: String,
+    /// The execution's name.
+    pub execution_name: String,
+    /// The Task state's name.
+    pub state_name: String,
+    /// How many times this state has been retried so far (0 on the first attempt).
+    pub retry_count: u32,
+    /// The task token (`$$.Task.Token`), when the integration pattern uses one.
+    pub task_token: Option<String>,
+}
+
+/// One invocation of a Task state's resource.
+#[derive(Clone, Debug)]
+pub struct TaskRequest {
+    /// Tenant that owns the execution (`None` for the single-user CLI).
+    pub tenant: Option<String>,
+    /// The state's `Resource`, e.g. `wasm:price` or `wasm:price:3`.
+    pub resource: String,
+    /// The effective input (after InputPath and Parameters/Arguments).
+    pub input: Value,
+    /// Wall-clock limit from TimeoutSeconds/TimeoutSecondsPath.
+    pub timeout: Option<Duration>,
+    /// Heartbeat limit from HeartbeatSeconds/HeartbeatSecondsPath.
+    pub heartbeat: Option<Duration>,
+    /// Facts the guest may read.
+    pub context: TaskContext,
+}
+
+/// Something the guest said while it ran; recorded in the execution history.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TaskLog {
+    /// `trace`, `debug`, `info`, `warn`, `error`, `stdout` or `stderr`.
+    pub level: String,
+    /// The message (already truncated to the sandbox's bound).
+    pub message: String,
+}
+
+/// A task that ended with an error. `error` is the ASL error name Retry/Catch match on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TaskFailure {
+    /// Error name: the guest's own, or `States.Timeout`, `States.HeartbeatTimeout`,
+    /// `States.DataLimitExceeded`, or a `Sandbox.*` name.
+    pub error: String,
+    /// Human-readable cause.
+    pub cause: String,
+}
+
+/// Outcome of one task invocation, with whatever the guest logged.
+#[derive(Clone, Debug)]
+pub struct TaskOutcome {
+    /// The guest's JSON output, or its failure.
+    pub result: Result<Value, TaskFailure>,
+    /// Logs and captured stdout/stderr, in order, bounded by the sandbox.
+    pub logs: Vec<TaskLog>,
+}
+
+/// Runs Task states. Implemented by the WASM sandbox; tests may implement it too.
+pub trait TaskRunner: Send + Sync {
+    /// Invokes the resource once. Must not block the calling thread.
+    fn invoke(&self, request: TaskRequest) -> BoxFuture<'_, TaskOutcome>;
+}
+
+/// Wall-clock time and timers, so tests can control time.
+pub trait Clock: Send + Sync {
+    /// The current wall-clock time.
+    fn now(&self) -> SystemTime;
+    /// Completes at `deadline` (immediately if it has passed). Holds no thread.
+    fn sleep_until(&self, deadline: SystemTime) -> BoxFuture<'_, ()>;
+}

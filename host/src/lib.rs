@@ -1,0 +1,7 @@
+//! Stepwasm: AWS Step Functions (Amazon States Language) on your own machine.
+//!
+//! Arrows point one way: `api -> engine -> asl`; `sandbox` and `store` implement the
+//! engine's ports (traits in [`engine::ports`]); `main`/`cli` wire them together.
+
+pub mod asl;
+pub mod engine;
