@@ -1,3 +1,5 @@
 //! The Amazon States Language itself, pure and I/O-free: the raw serde mirror of a
 //! definition, validation into an immutable model, paths, payload templates, intrinsic
 //! functions and error names.
+
+pub mod error;
