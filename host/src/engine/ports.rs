@@ -84,3 +84,67 @@ pub trait Clock: Send + Sync {
     /// Completes at `deadline` (immediately if it has passed). Holds no thread.
     fn sleep_until(&self, deadline: SystemTime) -> BoxFuture<'_, ()>;
 }
+
+/// How an execution ended, as stored and reported.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ExecutionStatus {
+    /// Still going.
+    Running,
+    /// Ended in a Succeed state (or an End state).
+    Succeeded,
+    /// Ended with an error.
+    Failed,
+    /// Ran past the top-level TimeoutSeconds.
+    TimedOut,
+    /// Stopped by a StopExecution request.
+    Aborted,
+}
+
+/// One frame's resumable state after a step, opaque to the store: the engine serializes
+/// it and reads it back on recovery. `state: None` deletes the frame (it finished).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FrameUpdate {
+    /// Frame id, unique within the execution (0 is the top-level frame).
+    pub frame: u64,
+    /// The engine's serialized frame state, or `None` to delete it.
+    pub state: Option<Vec<u8>>,
+}
+
+/// Everything one step of one execution makes durable, committed atomically.
+#[derive(Clone, Debug)]
+pub struct StepCommit {
+    /// The execution the step belongs to.
+    pub execution_id: String,
+    /// History events the step appended, in order (ids continue the execution's history).
+    pub events: Vec<crate::engine::history::HistoryEvent>,
+    /// Frames the step changed.
+    pub frames: Vec<FrameUpdate>,
+    /// Set when the step ended the execution: its final status, output or error/cause.
+    pub end: Option<ExecutionEnd>,
+}
+
+/// The final record of an execution.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExecutionEnd {
+    /// SUCCEEDED, FAILED, TIMED_OUT or ABORTED.
+    pub status: ExecutionStatus,
+    /// The output, when it succeeded.
+    pub output: Option<Value>,
+    /// Error name, when it did not succeed.
+    pub error: Option<String>,
+    /// Cause, when it did not succeed.
+    pub cause: Option<String>,
+}
+
+/// Error from a journal: the step was not made durable, so the engine must not go on.
+#[derive(Debug, thiserror::Error)]
+#[error("journal failure: {0}")]
+pub struct JournalError(pub String);
+
+/// Durable record of executions' steps. The redb store implements it with group commit;
+/// the in-memory CLI uses a no-op journal.
+pub trait Journal: Send + Sync {
+    /// Makes the step durable; the engine moves on only after this resolves `Ok`.
+    fn commit(&self, step: StepCommit) -> BoxFuture<'_, Result<(), JournalError>>;
+}
