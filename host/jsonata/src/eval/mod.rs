@@ -276,13 +276,15 @@ impl<'a> Ctx<'a> {
                 };
             }
         }
+        let mut stream = None;
         if is_tuple {
             let tuples = tuples.unwrap_or_default();
             result = if node.tuple {
-                tuple_stream(tuples)
+                tuple_stream(tuples.clone())
             } else {
                 Value::seq(tuples.iter().map(|t| t.focus.clone()).collect())
             };
+            stream = Some(tuple_stream(tuples));
         }
         if *keep_singleton {
             if matches!(&result, Value::Array(a) if a.cons && !a.seq) {
@@ -293,7 +295,8 @@ impl<'a> Ctx<'a> {
             }
         }
         if let Some(g) = &node.group {
-            result = self.eval_group(&g.pairs, g.pos, &result, env)?;
+            let source = stream.unwrap_or(result);
+            result = self.eval_group(&g.pairs, g.pos, &source, env)?;
         }
         Ok(result)
     }
@@ -466,7 +469,7 @@ impl<'a> Ctx<'a> {
                 index += items.len() as f64;
             }
             if index >= 0.0 {
-                if let Some(item) = items.get(index as usize) {
+                if let Some(item) = items.get(index as usize).filter(|i| !i.is_undefined()) {
                     if item.is_array() && !stream {
                         return Ok(item.clone());
                     }

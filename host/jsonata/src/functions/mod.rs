@@ -19,7 +19,6 @@ use crate::eval::frame::Frame;
 use crate::signature::Signature;
 use crate::value::{Func, Map, Value, stringify};
 
-pub(crate) use datetime::{format_millis, parse_iso_millis};
 
 /// What a built-in receives besides its arguments.
 pub(crate) struct Call<'c, 'a> {
@@ -100,7 +99,7 @@ builtins! {
     "max" "<a<n>:n>" 1 numeric::max,
     "min" "<a<n>:n>" 1 numeric::min,
     "average" "<a<n>:n>" 1 numeric::average,
-    "string" "<x-b?:s>" 2 string::string,
+    "string" "<x-b?:s>" 1 string::string,
     "substring" "<s-nn?:s>" 3 string::substring,
     "substringBefore" "<s-s:s>" 2 string::substring_before,
     "substringAfter" "<s-s:s>" 2 string::substring_after,
@@ -215,9 +214,19 @@ pub(crate) fn string_pretty(v: &Value<'_>, pretty: bool) -> Result<String, Error
         Value::Str(s) => s.to_string(),
         Value::Func(_) => String::new(),
         Value::Num(n) if !n.is_finite() => return Err(Error::new("D3001").with_value_of(v)),
+        v if has_infinity(v) => return Err(Error::new("D1001")),
         Value::Array(a) if a.outer && !a.items.is_empty() => stringify(&a.items[0], pretty),
         v => stringify(v, pretty),
     })
+}
+
+fn has_infinity(v: &Value<'_>) -> bool {
+    match v {
+        Value::Num(n) => !n.is_finite(),
+        Value::Array(a) => a.items.iter().any(has_infinity),
+        Value::Object(o) => o.values().any(has_infinity),
+        _ => false,
+    }
 }
 
 /// Converts a byte offset to a UTF-16 offset (JavaScript string indexes).
