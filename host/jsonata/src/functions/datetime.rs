@@ -513,6 +513,10 @@ fn parse_with_picture(ts: &str, picture_text: &str, now: f64) -> Result<Option<f
                 }
             };
             h * 60.0 + if h < 0.0 { -mi } else { mi }
+        } else if m.component == 'f' {
+            // Fractional seconds: the first three digits are the milliseconds.
+            let digits: String = text.chars().chain("000".chars()).take(3).collect();
+            digits.parse::<f64>().unwrap_or(f64::NAN)
         } else if let Some(f) = &m.format {
             picture::parse(text, f)?
         } else {

@@ -130,6 +130,10 @@ pub(super) fn format_number<'a>(_: &Call<'_, 'a>, args: Vec<Value<'a>>) -> R<'a>
     let mut pics = Vec::new();
     for sub in &subs {
         let chars: Vec<char> = sub.chars().collect();
+        if !chars.iter().any(|&c| is_active(c) && c != p.exponent) {
+            // Nothing but passive characters (jsonata-js issue 786).
+            return Err(Error::new("D3086"));
+        }
         let prefix_len = chars
             .iter()
             .position(|&c| is_active(c) && c != p.exponent)

@@ -340,9 +340,24 @@ pub(crate) fn regex_for(f: &IntegerFormat) -> Result<String, Error> {
     Ok(match &f.primary {
         Primary::Letters => if f.case == Case::Upper { "[A-Z]+" } else { "[a-z]+" }.to_string(),
         Primary::Roman => if f.case == Case::Upper { "[MDCLXVI]+" } else { "[mdclxvi]+" }.to_string(),
-        Primary::Words => "(?:[a-zA-Z]+|[\\-, ])+".to_string(),
+        Primary::Words => {
+            let mut alternatives: Vec<String> = FEW.iter().chain(ORDINALS.iter()).map(|w| w.to_lowercase()).collect();
+            for d in DECADES {
+                let l = d.to_lowercase();
+                alternatives.push(format!("{}ieth", &l[..l.len() - 1]));
+                alternatives.push(l);
+            }
+            alternatives.push("hundredth".into());
+            for m in MAGNITUDES {
+                alternatives.push(format!("{}th", m.to_lowercase()));
+                alternatives.push(m.to_lowercase());
+            }
+            alternatives.push("and".into());
+            alternatives.push("[\\-, ]".into());
+            format!("(?:{})+", alternatives.join("|"))
+        }
         Primary::Decimal => {
-            let mut r = "[0-9]+".to_string();
+            let mut r = format!("[0-9]{{{},}}", f.mandatory.max(1));
             if f.ordinal {
                 r.push_str("(?:th|st|nd|rd)");
             }
