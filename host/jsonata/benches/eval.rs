@@ -14,8 +14,9 @@ fn states() -> Value {
 }
 
 fn bench(c: &mut Criterion) {
-    let expr = Expression::parse(r#"$states.input.items[price > 10].{"id": id, "total": price * qty}"#)
-        .expect("expression parses");
+    let expr =
+        Expression::parse(r#"$states.input.items[price > 10].{"id": id, "total": price * qty}"#)
+            .expect("expression parses");
     let states = states();
     let mut group = c.benchmark_group("jsonata");
     group.bench_function("filter_map_100_items", |b| {
@@ -28,7 +29,9 @@ fn bench(c: &mut Criterion) {
         })
     });
     group.bench_function("parse_only", |b| {
-        b.iter(|| Expression::parse(r#"$states.input.items[price > 10].{"id": id, "total": price * qty}"#))
+        b.iter(|| {
+            Expression::parse(r#"$states.input.items[price > 10].{"id": id, "total": price * qty}"#)
+        })
     });
     group.finish();
 }

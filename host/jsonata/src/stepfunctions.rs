@@ -28,8 +28,10 @@ pub(crate) fn partition<'a>(_: &Call<'_, 'a>, args: Vec<Value<'a>>) -> R<'a> {
         return Ok(Value::Undefined);
     }
     let size = arg(&args, 1).as_num().unwrap_or(f64::NAN);
-    if !(size >= 1.0) || size.fract() != 0.0 {
-        return Err(invalid("$partition: the chunk size must be a positive integer"));
+    if size.is_nan() || size < 1.0 || size.fract() != 0.0 {
+        return Err(invalid(
+            "$partition: the chunk size must be a positive integer",
+        ));
     }
     let items = array.members();
     Ok(Value::array(
@@ -48,7 +50,9 @@ pub(crate) fn range<'a>(_: &Call<'_, 'a>, args: Vec<Value<'a>>) -> R<'a> {
     };
     let step = arg(&args, 2).as_num().unwrap_or(1.0);
     if step == 0.0 || !step.is_finite() || !start.is_finite() || !end.is_finite() {
-        return Err(invalid("$range: start, end and a non-zero step must be finite numbers"));
+        return Err(invalid(
+            "$range: start, end and a non-zero step must be finite numbers",
+        ));
     }
     let count = ((end - start) / step).floor() + 1.0;
     if count <= 0.0 {
@@ -58,13 +62,17 @@ pub(crate) fn range<'a>(_: &Call<'_, 'a>, args: Vec<Value<'a>>) -> R<'a> {
         return Err(Error::new("D2014").with_value(&crate::value::js_number(count)));
     }
     Ok(Value::array(
-        (0..count as usize).map(|i| Value::Num(start + step * i as f64)).collect(),
+        (0..count as usize)
+            .map(|i| Value::Num(start + step * i as f64))
+            .collect(),
     ))
 }
 
 /// `$hash(data, algorithm)`: hex digest; MD5, SHA-1, SHA-256 (default), SHA-384, SHA-512.
 pub(crate) fn hash<'a>(_: &Call<'_, 'a>, args: Vec<Value<'a>>) -> R<'a> {
-    let Value::Str(data) = arg(&args, 0) else { return Ok(Value::Undefined) };
+    let Value::Str(data) = arg(&args, 0) else {
+        return Ok(Value::Undefined);
+    };
     let algorithm = arg(&args, 1);
     let bytes = data.as_bytes();
     let digest = match algorithm.as_str().unwrap_or("SHA-256") {
@@ -97,7 +105,9 @@ pub(crate) fn uuid<'a>(_: &Call<'_, 'a>, _: Vec<Value<'a>>) -> R<'a> {
 
 /// `$parse(json)`: the value a JSON string denotes.
 pub(crate) fn parse<'a>(_: &Call<'_, 'a>, args: Vec<Value<'a>>) -> R<'a> {
-    let Value::Str(text) = arg(&args, 0) else { return Ok(Value::Undefined) };
+    let Value::Str(text) = arg(&args, 0) else {
+        return Ok(Value::Undefined);
+    };
     let json: serde_json::Value =
         serde_json::from_str(&text).map_err(|e| invalid(&format!("$parse: invalid JSON: {e}")))?;
     Ok(Value::from_owned_json(&json))
@@ -117,9 +127,18 @@ mod tests {
 
     #[test]
     fn partition_and_range() {
-        assert_eq!(sf("$partition([1,2,3,4,5,6,7,8,9], 3)").unwrap(), Some(json!([[1, 2, 3], [4, 5, 6], [7, 8, 9]])));
-        assert_eq!(sf("$partition([1,2,3,4,5], 2)").unwrap(), Some(json!([[1, 2], [3, 4], [5]])));
-        assert_eq!(sf("$range(0, 10, 2)").unwrap(), Some(json!([0, 2, 4, 6, 8, 10])));
+        assert_eq!(
+            sf("$partition([1,2,3,4,5,6,7,8,9], 3)").unwrap(),
+            Some(json!([[1, 2, 3], [4, 5, 6], [7, 8, 9]]))
+        );
+        assert_eq!(
+            sf("$partition([1,2,3,4,5], 2)").unwrap(),
+            Some(json!([[1, 2], [3, 4], [5]]))
+        );
+        assert_eq!(
+            sf("$range(0, 10, 2)").unwrap(),
+            Some(json!([0, 2, 4, 6, 8, 10]))
+        );
         assert_eq!(sf("$range(5, 1, -2)").unwrap(), Some(json!([5, 3, 1])));
         assert_eq!(sf("$range(1, 3)").unwrap(), Some(json!([1, 2, 3])));
         assert!(sf("$range(0, 1e9, 1)").is_err());
@@ -131,7 +150,10 @@ mod tests {
             sf("$hash('input data', 'SHA-1')").unwrap(),
             Some(json!("aaff4a450a104cd177d28d18d74485e8cae074b7"))
         );
-        assert_eq!(sf("$hash('', 'MD5')").unwrap(), Some(json!("d41d8cd98f00b204e9800998ecf8427e")));
+        assert_eq!(
+            sf("$hash('', 'MD5')").unwrap(),
+            Some(json!("d41d8cd98f00b204e9800998ecf8427e"))
+        );
         assert!(sf("$hash('x', 'SHA-3')").is_err());
         let u = sf("$uuid()").unwrap().unwrap();
         let u = u.as_str().unwrap();
@@ -140,7 +162,10 @@ mod tests {
         assert_eq!(sf("$random(42) = $random(42)").unwrap(), Some(json!(true)));
         let r = sf("$random()").unwrap().unwrap().as_f64().unwrap();
         assert!((0.0..1.0).contains(&r));
-        assert_eq!(sf("$parse('{\"a\": [1, true]}')").unwrap(), Some(json!({"a": [1, true]})));
+        assert_eq!(
+            sf("$parse('{\"a\": [1, true]}')").unwrap(),
+            Some(json!({"a": [1, true]}))
+        );
         assert!(sf("$parse('{oops')").is_err());
     }
 
@@ -148,9 +173,13 @@ mod tests {
     fn eval_is_unavailable_and_extras_are_opt_in() {
         let err = sf("$eval('1+1')").unwrap_err();
         assert_eq!(err.code, "T1006");
-        let plain = Expression::parse("$uuid()").unwrap().evaluate(None, &Environment::new());
+        let plain = Expression::parse("$uuid()")
+            .unwrap()
+            .evaluate(None, &Environment::new());
         assert_eq!(plain.unwrap_err().code, "T1006");
-        let std_eval = Expression::parse("$eval('1+1')").unwrap().evaluate(None, &Environment::new());
+        let std_eval = Expression::parse("$eval('1+1')")
+            .unwrap()
+            .evaluate(None, &Environment::new());
         assert_eq!(std_eval.unwrap(), Some(json!(2)));
     }
 }

@@ -5,7 +5,10 @@ use serde_json::json;
 use crate::{Environment, Expression};
 
 fn eval(expr: &str, input: serde_json::Value) -> Option<serde_json::Value> {
-    Expression::parse(expr).unwrap().evaluate(Some(&input), &Environment::new()).unwrap()
+    Expression::parse(expr)
+        .unwrap()
+        .evaluate(Some(&input), &Environment::new())
+        .unwrap()
 }
 
 #[test]

@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use indexmap::IndexMap;
 
+use crate::Error;
 use crate::ast::{Kind, Node};
 use crate::value::{Array, Map, Tuple, Value};
-use crate::Error;
 
 use super::Ctx;
 use super::frame::Frame;
@@ -48,7 +48,10 @@ fn reduce_tuples<'a>(data: &Value<'a>) -> Tuple<'a> {
             for t in &tuples[1..] {
                 result.focus = append(result.focus.clone(), t.focus.clone());
                 for (name, value) in &t.vars {
-                    let merged = append(result.get(name).cloned().unwrap_or(Value::Undefined), value.clone());
+                    let merged = append(
+                        result.get(name).cloned().unwrap_or(Value::Undefined),
+                        value.clone(),
+                    );
                     result.set(name, merged);
                 }
             }
@@ -69,7 +72,11 @@ impl<'a> Ctx<'a> {
         if !reduce && !input.is_array() {
             return self.construct_one(pairs, pos, input, env);
         }
-        let mut items = if input.is_array() { input.members() } else { vec![input.clone()] };
+        let mut items = if input.is_array() {
+            input.members()
+        } else {
+            vec![input.clone()]
+        };
         if items.is_empty() {
             items.push(Value::Undefined);
         }
@@ -152,17 +159,31 @@ impl<'a> Ctx<'a> {
         Ok(Value::Object(Rc::new(result)))
     }
 
-    pub(super) fn eval_sort(&self, node: &'a Node, input: &Value<'a>, env: &Rc<Frame<'a>>) -> Result<Value<'a>, Error> {
+    pub(super) fn eval_sort(
+        &self,
+        node: &'a Node,
+        input: &Value<'a>,
+        env: &Rc<Frame<'a>>,
+    ) -> Result<Value<'a>, Error> {
         self.sort(node, input, env)
     }
 
     /// Sorts a sequence (or tuple stream) by the sort step's terms; stable.
-    pub(super) fn sort(&self, node: &'a Node, input: &Value<'a>, env: &Rc<Frame<'a>>) -> Result<Value<'a>, Error> {
+    pub(super) fn sort(
+        &self,
+        node: &'a Node,
+        input: &Value<'a>,
+        env: &Rc<Frame<'a>>,
+    ) -> Result<Value<'a>, Error> {
         let Kind::Sort(terms) = &node.kind else {
             unreachable!("sort node");
         };
         let is_tuple = input.is_tuple_stream();
-        let items = if input.is_array() { input.members() } else { vec![input.clone()] };
+        let items = if input.is_array() {
+            input.members()
+        } else {
+            vec![input.clone()]
+        };
         if items.len() <= 1 {
             return Ok(input.clone());
         }

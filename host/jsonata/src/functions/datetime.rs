@@ -10,10 +10,29 @@ type R<'a> = Result<Value<'a>, Error>;
 
 const DAY: f64 = 86_400_000.0;
 const MONTHS: [&str; 12] = [
-    "January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November",
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
     "December",
 ];
-const DAYS: [&str; 8] = ["", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
+const DAYS: [&str; 8] = [
+    "",
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+    "Sunday",
+];
 const ISO_PICTURE: &str = "[Y0001]-[M01]-[D01]T[H01]:[m01]:[s01].[f001][Z01:01t]";
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (month 1-12).
@@ -86,7 +105,11 @@ fn start_of_first_week(year: i64, month0: i64) -> f64 {
     let first = utc(year as f64, month0 as f64, 1.0, 0.0, 0.0, 0.0, 0.0);
     let f = fields(first);
     let dow = f.weekday;
-    if dow > 4 { first + (8 - dow) as f64 * DAY } else { first - (dow - 1) as f64 * DAY }
+    if dow > 4 {
+        first + (8 - dow) as f64 * DAY
+    } else {
+        first - (dow - 1) as f64 * DAY
+    }
 }
 
 fn next_month(y: i64, m: i64) -> (i64, i64) {
@@ -108,7 +131,15 @@ enum Frag {
 }
 
 fn fragment(f: &Fields, component: char) -> Frag {
-    let today = utc(f.year as f64, (f.month - 1) as f64, f.day as f64, 0.0, 0.0, 0.0, 0.0);
+    let today = utc(
+        f.year as f64,
+        (f.month - 1) as f64,
+        f.day as f64,
+        0.0,
+        0.0,
+        0.0,
+        0.0,
+    );
     Frag::Num(match component {
         'Y' => f.year,
         'M' => f.month,
@@ -225,18 +256,31 @@ fn analyse(picture: &str) -> Result<Vec<Part>, Error> {
             }
             literal(start, pos, &mut parts);
             start = pos;
-            let Some(close) = chars[start..].iter().position(|&c| c == ']').map(|p| p + start) else {
+            let Some(close) = chars[start..]
+                .iter()
+                .position(|&c| c == ']')
+                .map(|p| p + start)
+            else {
                 return Err(Error::new("D3135"));
             };
             pos = close;
-            let marker: String = chars[start + 1..close].iter().filter(|c| !c.is_whitespace()).collect();
+            let marker: String = chars[start + 1..close]
+                .iter()
+                .filter(|c| !c.is_whitespace())
+                .collect();
             let mchars: Vec<char> = marker.chars().collect();
             let component = mchars.first().copied().unwrap_or(' ');
             let mut width = (None, None);
             let pres_mod: String = match marker.rfind(',') {
                 Some(comma) => {
                     let wm = &marker[comma + 1..];
-                    let parse = |s: &str| if s == "*" || s.is_empty() { None } else { s.parse::<usize>().ok() };
+                    let parse = |s: &str| {
+                        if s == "*" || s.is_empty() {
+                            None
+                        } else {
+                            s.parse::<usize>().ok()
+                        }
+                    };
                     width = match wm.find('-') {
                         None => (parse(wm), None),
                         Some(d) => (parse(&wm[..d]), parse(&wm[d + 1..])),
@@ -274,7 +318,11 @@ fn analyse(picture: &str) -> Result<Vec<Part>, Error> {
             if p1.first() == Some(&'n') {
                 m.names = Some(Case::Lower);
             } else if p1.first() == Some(&'N') {
-                m.names = Some(if p1.get(1) == Some(&'n') { Case::Title } else { Case::Upper });
+                m.names = Some(if p1.get(1) == Some(&'n') {
+                    Case::Title
+                } else {
+                    Case::Upper
+                });
             } else if "YMDdFWwXxHhmsf".contains(component) {
                 let mut pattern = presentation1.clone();
                 if let Some(p2) = presentation2 {
@@ -282,10 +330,10 @@ fn analyse(picture: &str) -> Result<Vec<Part>, Error> {
                     pattern.push(p2);
                 }
                 let mut f = picture::analyse(&pattern)?;
-                if let Some(min) = width.0 {
-                    if f.mandatory < min {
-                        f.mandatory = min;
-                    }
+                if let Some(min) = width.0
+                    && f.mandatory < min
+                {
+                    f.mandatory = min;
                 }
                 if component == 'Y' {
                     if let Some(max) = width.1 {
@@ -315,16 +363,27 @@ fn analyse(picture: &str) -> Result<Vec<Part>, Error> {
     Ok(parts)
 }
 
-fn format_marker(f: &Fields, m: &Marker, offset_hours: i64, offset_minutes: i64) -> Result<String, Error> {
+fn format_marker(
+    f: &Fields,
+    m: &Marker,
+    offset_hours: i64,
+    offset_minutes: i64,
+) -> Result<String, Error> {
     let value = fragment(f, m.component);
     if "YMDdFWwXxHhmsf".contains(m.component) {
-        let Frag::Num(mut v) = value else { return Ok(String::new()) };
+        let Frag::Num(mut v) = value else {
+            return Ok(String::new());
+        };
         if m.component == 'Y' && m.n != -1 {
             v %= 10i64.pow(m.n as u32);
         }
         if let Some(case) = m.names {
             let mut name = match m.component {
-                'M' | 'x' => MONTHS.get((v - 1) as usize).copied().unwrap_or("").to_string(),
+                'M' | 'x' => MONTHS
+                    .get((v - 1) as usize)
+                    .copied()
+                    .unwrap_or("")
+                    .to_string(),
                 'F' => DAYS.get(v as usize).copied().unwrap_or("").to_string(),
                 c => return Err(Error::new("D3133").with_value(&c.to_string())),
             };
@@ -385,7 +444,11 @@ fn format_marker(f: &Fields, m: &Marker, offset_hours: i64, offset_minutes: i64)
 }
 
 /// Formats epoch millis with a picture (default ISO 8601) and `±HHMM` time zone.
-pub(crate) fn format_millis(millis: f64, picture: Option<&str>, tz: Option<&str>) -> Result<String, Error> {
+pub(crate) fn format_millis(
+    millis: f64,
+    picture: Option<&str>,
+    tz: Option<&str>,
+) -> Result<String, Error> {
     let (mut oh, mut om) = (0i64, 0i64);
     if let Some(tz) = tz {
         let digits: String = tz
@@ -427,7 +490,15 @@ pub(crate) fn parse_iso_millis(s: &str) -> Option<f64> {
         let t: String = m.as_str().chars().chain("000".chars()).take(3).collect();
         t.parse().unwrap_or(0.0)
     });
-    let mut millis = utc(num(1, 1970.0), num(2, 1.0) - 1.0, num(3, 1.0), num(4, 0.0), num(5, 0.0), num(6, 0.0), frac);
+    let mut millis = utc(
+        num(1, 1970.0),
+        num(2, 1.0) - 1.0,
+        num(3, 1.0),
+        num(4, 0.0),
+        num(5, 0.0),
+        num(6, 0.0),
+        frac,
+    );
     if let Some(z) = c.get(8) {
         let z = z.as_str();
         if z != "Z" {
@@ -459,7 +530,11 @@ fn parse_with_picture(ts: &str, picture_text: &str, now: f64) -> Result<Option<f
                         Some(Grouping::Regular(_, c)) => Some(*c),
                         _ => None,
                     };
-                    let mut r = if m.component == 'z' { "GMT".to_string() } else { String::new() };
+                    let mut r = if m.component == 'z' {
+                        "GMT".to_string()
+                    } else {
+                        String::new()
+                    };
                     r.push_str("[-+][0-9]+");
                     if let Some(c) = sep {
                         r.push_str(&regex::escape(&c.to_string()));
@@ -488,11 +563,9 @@ fn parse_with_picture(ts: &str, picture_text: &str, now: f64) -> Result<Option<f
         return Ok(None);
     };
     let mut values: std::collections::HashMap<char, f64> = std::collections::HashMap::new();
-    let mut group = 1;
     let mut marker_index = 0;
-    for part in &parts {
-        let text = caps.get(group).map_or("", |m| m.as_str());
-        group += 1;
+    for (index, part) in parts.iter().enumerate() {
+        let text = caps.get(index + 1).map_or("", |m| m.as_str());
         let Part::Marker(_) = part else { continue };
         let m = comps[marker_index];
         marker_index += 1;
@@ -503,12 +576,18 @@ fn parse_with_picture(ts: &str, picture_text: &str, now: f64) -> Result<Option<f
                 _ => None,
             };
             let (h, mi) = match sep.and_then(|c| t.find(c)) {
-                Some(i) => (t[..i].parse::<f64>().unwrap_or(0.0), t[i + 1..].parse::<f64>().unwrap_or(0.0)),
+                Some(i) => (
+                    t[..i].parse::<f64>().unwrap_or(0.0),
+                    t[i + 1..].parse::<f64>().unwrap_or(0.0),
+                ),
                 None => {
                     if t.len() - 1 <= 2 {
                         (t.parse::<f64>().unwrap_or(0.0), 0.0)
                     } else {
-                        (t[..3].parse::<f64>().unwrap_or(0.0), t[3..].parse::<f64>().unwrap_or(0.0))
+                        (
+                            t[..3].parse::<f64>().unwrap_or(0.0),
+                            t[3..].parse::<f64>().unwrap_or(0.0),
+                        )
                     }
                 }
             };
@@ -528,8 +607,15 @@ fn parse_with_picture(ts: &str, picture_text: &str, now: f64) -> Result<Option<f
                 (key == text).then_some(idx as f64)
             };
             match m.component {
-                'M' | 'x' => MONTHS.iter().enumerate().find_map(|(i, n)| lookup(n, i + 1)),
-                'F' => DAYS.iter().enumerate().skip(1).find_map(|(i, n)| lookup(n, i)),
+                'M' | 'x' => MONTHS
+                    .iter()
+                    .enumerate()
+                    .find_map(|(i, n)| lookup(n, i + 1)),
+                'F' => DAYS
+                    .iter()
+                    .enumerate()
+                    .skip(1)
+                    .find_map(|(i, n)| lookup(n, i)),
                 _ => match text {
                     "am" | "AM" => Some(0.0),
                     "pm" | "PM" => Some(1.0),
@@ -544,7 +630,10 @@ fn parse_with_picture(ts: &str, picture_text: &str, now: f64) -> Result<Option<f
         return Ok(None);
     }
     let has = |c: char| values.contains_key(&c);
-    let mask_of = |set: &str| set.chars().fold(0u32, |acc, c| (acc << 1) | u32::from(has(c)));
+    let mask_of = |set: &str| {
+        set.chars()
+            .fold(0u32, |acc, c| (acc << 1) | u32::from(has(c)))
+    };
     let is_type = |t: u32, mask: u32| (!t & mask) == 0 && (t & mask) != 0;
     let dmask = mask_of("YXMxWwdD");
     let date_a = is_type(161, dmask);
@@ -567,20 +656,24 @@ fn parse_with_picture(ts: &str, picture_text: &str, now: f64) -> Result<Option<f
     let now_fields = fields(now);
     let (mut started, mut ended) = (false, false);
     for c in date_comps.chars().chain(time_comps.chars()) {
-        if values.contains_key(&c) {
-            started = true;
-            if ended {
-                return Err(Error::new("D3136"));
+        match values.entry(c) {
+            std::collections::hash_map::Entry::Occupied(_) => {
+                started = true;
+                if ended {
+                    return Err(Error::new("D3136"));
+                }
             }
-        } else if started {
-            values.insert(c, if "MDd".contains(c) { 1.0 } else { 0.0 });
-            ended = true;
-        } else {
-            let v = match fragment(&now_fields, c) {
-                Frag::Num(n) => n as f64,
-                Frag::Text(t) => f64::from(t == "pm"),
-            };
-            values.insert(c, v);
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                if started {
+                    slot.insert(if "MDd".contains(c) { 1.0 } else { 0.0 });
+                    ended = true;
+                } else {
+                    slot.insert(match fragment(&now_fields, c) {
+                        Frag::Num(n) => n as f64,
+                        Frag::Text(t) => f64::from(t == "pm"),
+                    });
+                }
+            }
         }
     }
     let get = |c: char| values.get(&c).copied().unwrap_or(0.0);
@@ -603,7 +696,11 @@ fn parse_with_picture(ts: &str, picture_text: &str, now: f64) -> Result<Option<f
         }
     }
     let mut millis = utc(get('Y'), month, day, hour, get('m'), get('s'), get('f'));
-    let tz = values.get(&'Z').or_else(|| values.get(&'z')).copied().unwrap_or(0.0);
+    let tz = values
+        .get(&'Z')
+        .or_else(|| values.get(&'z'))
+        .copied()
+        .unwrap_or(0.0);
     millis -= tz * 60_000.0;
     Ok(Some(millis))
 }
@@ -611,7 +708,11 @@ fn parse_with_picture(ts: &str, picture_text: &str, now: f64) -> Result<Option<f
 pub(super) fn now<'a>(c: &Call<'_, 'a>, args: Vec<Value<'a>>) -> R<'a> {
     let pic = arg(&args, 0);
     let tz = arg(&args, 1);
-    Ok(Value::str(&format_millis(c.ctx.now_millis, pic.as_str(), tz.as_str())?))
+    Ok(Value::str(&format_millis(
+        c.ctx.now_millis,
+        pic.as_str(),
+        tz.as_str(),
+    )?))
 }
 
 pub(super) fn millis<'a>(c: &Call<'_, 'a>, _args: Vec<Value<'a>>) -> R<'a> {
@@ -619,16 +720,23 @@ pub(super) fn millis<'a>(c: &Call<'_, 'a>, _args: Vec<Value<'a>>) -> R<'a> {
 }
 
 pub(super) fn from_millis<'a>(_: &Call<'_, 'a>, args: Vec<Value<'a>>) -> R<'a> {
-    let Value::Num(m) = arg(&args, 0) else { return Ok(Value::Undefined) };
+    let Value::Num(m) = arg(&args, 0) else {
+        return Ok(Value::Undefined);
+    };
     let pic = arg(&args, 1);
     let tz = arg(&args, 2);
     Ok(Value::str(&format_millis(m, pic.as_str(), tz.as_str())?))
 }
 
 pub(super) fn to_millis<'a>(c: &Call<'_, 'a>, args: Vec<Value<'a>>) -> R<'a> {
-    let Value::Str(ts) = arg(&args, 0) else { return Ok(Value::Undefined) };
+    let Value::Str(ts) = arg(&args, 0) else {
+        return Ok(Value::Undefined);
+    };
     match arg(&args, 1) {
-        Value::Str(pic) => Ok(parse_with_picture(&ts, &pic, c.ctx.now_millis)?.map_or(Value::Undefined, Value::Num)),
+        Value::Str(pic) => {
+            Ok(parse_with_picture(&ts, &pic, c.ctx.now_millis)?
+                .map_or(Value::Undefined, Value::Num))
+        }
         _ => match parse_iso_millis(&ts) {
             Some(m) => Ok(Value::Num(m)),
             None => Err(Error::new("D3110").with_value(&ts)),
@@ -646,6 +754,9 @@ mod tests {
             let (y, m, dd) = civil_from_days(d);
             assert_eq!(days_from_civil(y, m, dd), d);
         }
-        assert_eq!(format_millis(1_521_801_216_617.0, None, None).unwrap(), "2018-03-23T10:33:36.617Z");
+        assert_eq!(
+            format_millis(1_521_801_216_617.0, None, None).unwrap(),
+            "2018-03-23T10:33:36.617Z"
+        );
     }
 }

@@ -10,21 +10,27 @@ use crate::value::Value;
 type R<'a> = Result<Value<'a>, Error>;
 
 pub(super) fn format_integer<'a>(_: &Call<'_, 'a>, args: Vec<Value<'a>>) -> R<'a> {
-    let Value::Num(n) = arg(&args, 0) else { return Ok(Value::Undefined) };
+    let Value::Num(n) = arg(&args, 0) else {
+        return Ok(Value::Undefined);
+    };
     let pic = arg(&args, 1);
     let f = picture::analyse(pic.as_str().unwrap_or(""))?;
     Ok(Value::str(&picture::format(n.floor(), &f)?))
 }
 
 pub(super) fn parse_integer<'a>(_: &Call<'_, 'a>, args: Vec<Value<'a>>) -> R<'a> {
-    let Value::Str(s) = arg(&args, 0) else { return Ok(Value::Undefined) };
+    let Value::Str(s) = arg(&args, 0) else {
+        return Ok(Value::Undefined);
+    };
     let pic = arg(&args, 1);
     let f = picture::analyse(pic.as_str().unwrap_or(""))?;
     Ok(Value::Num(picture::parse(&s, &f)?))
 }
 
 pub(super) fn format_base<'a>(_: &Call<'_, 'a>, args: Vec<Value<'a>>) -> R<'a> {
-    let Value::Num(n) = arg(&args, 0) else { return Ok(Value::Undefined) };
+    let Value::Num(n) = arg(&args, 0) else {
+        return Ok(Value::Undefined);
+    };
     let v = round_half_even(n, 0);
     let radix = match arg(&args, 1) {
         Value::Num(r) => round_half_even(r, 0),
@@ -85,11 +91,16 @@ fn first_char(v: &Value<'_>) -> Option<char> {
 
 /// Character index of `needle` in `hay` from `from`, in chars.
 fn index_of(hay: &[char], needle: char, from: usize) -> Option<usize> {
-    hay.iter().skip(from).position(|&c| c == needle).map(|p| p + from)
+    hay.iter()
+        .skip(from)
+        .position(|&c| c == needle)
+        .map(|p| p + from)
 }
 
 pub(super) fn format_number<'a>(_: &Call<'_, 'a>, args: Vec<Value<'a>>) -> R<'a> {
-    let Value::Num(value) = arg(&args, 0) else { return Ok(Value::Undefined) };
+    let Value::Num(value) = arg(&args, 0) else {
+        return Ok(Value::Undefined);
+    };
     let picture_text = arg(&args, 1).as_str().unwrap_or("").to_string();
     let mut p = Props {
         decimal: '.',
@@ -118,7 +129,9 @@ pub(super) fn format_number<'a>(_: &Call<'_, 'a>, args: Vec<Value<'a>>) -> R<'a>
             _ => {}
         }
     }
-    let family: Vec<char> = (0..10).filter_map(|i| char::from_u32(p.zero as u32 + i)).collect();
+    let family: Vec<char> = (0..10)
+        .filter_map(|i| char::from_u32(p.zero as u32 + i))
+        .collect();
     let is_digit = |c: char| family.contains(&c);
     let mut active: Vec<char> = family.clone();
     active.extend([p.decimal, p.exponent, p.grouping, p.digit, p.pattern]);
@@ -149,14 +162,18 @@ pub(super) fn format_number<'a>(_: &Call<'_, 'a>, args: Vec<Value<'a>>) -> R<'a>
         let (mantissa, exponent): (Vec<char>, Option<Vec<char>>) = match exp_pos {
             Some(e) if e <= chars.len() - suffix.chars().count() => {
                 let rel = e - prefix_len;
-                (active_part[..rel.min(active_part.len())].to_vec(), Some(active_part[(rel + 1).min(active_part.len())..].to_vec()))
+                (
+                    active_part[..rel.min(active_part.len())].to_vec(),
+                    Some(active_part[(rel + 1).min(active_part.len())..].to_vec()),
+                )
             }
             _ => (active_part.clone(), None),
         };
-        let (integer, fractional): (Vec<char>, Vec<char>) = match mantissa.iter().position(|&c| c == p.decimal) {
-            Some(d) => (mantissa[..d].to_vec(), mantissa[d + 1..].to_vec()),
-            None => (mantissa.clone(), suffix.chars().collect()),
-        };
+        let (integer, fractional): (Vec<char>, Vec<char>) =
+            match mantissa.iter().position(|&c| c == p.decimal) {
+                Some(d) => (mantissa[..d].to_vec(), mantissa[d + 1..].to_vec()),
+                None => (mantissa.clone(), suffix.chars().collect()),
+            };
         // Validation (F&O 4.7.3).
         let count = |c: char| chars.iter().filter(|&&x| x == c).count();
         let mut error = None;
@@ -190,18 +207,21 @@ pub(super) fn format_number<'a>(_: &Call<'_, 'a>, args: Vec<Value<'a>>) -> R<'a>
                 }
             }
         }
-        if chars.windows(2).any(|w| w[0] == p.grouping && w[1] == p.grouping) {
+        if chars
+            .windows(2)
+            .any(|w| w[0] == p.grouping && w[1] == p.grouping)
+        {
             error = Some("D3089");
         }
-        if let Some(opt) = integer.iter().position(|&c| c == p.digit) {
-            if integer[..opt].iter().any(|&c| is_digit(c)) {
-                error = Some("D3090");
-            }
+        if let Some(opt) = integer.iter().position(|&c| c == p.digit)
+            && integer[..opt].iter().any(|&c| is_digit(c))
+        {
+            error = Some("D3090");
         }
-        if let Some(opt) = fractional.iter().rposition(|&c| c == p.digit) {
-            if fractional[opt..].iter().any(|&c| is_digit(c)) {
-                error = Some("D3091");
-            }
+        if let Some(opt) = fractional.iter().rposition(|&c| c == p.digit)
+            && fractional[opt..].iter().any(|&c| is_digit(c))
+        {
+            error = Some("D3091");
         }
         if let Some(e) = &exponent {
             if !e.is_empty() && (count(p.percent) > 0 || count(p.per_mille) > 0) {
@@ -220,7 +240,12 @@ pub(super) fn format_number<'a>(_: &Call<'_, 'a>, args: Vec<Value<'a>>) -> R<'a>
             let mut pos = part.iter().position(|&c| c == p.grouping);
             while let Some(g) = pos {
                 let slice = if to_left { &part[..g] } else { &part[g..] };
-                positions.push(slice.iter().filter(|&&c| is_digit(c) || c == p.digit).count());
+                positions.push(
+                    slice
+                        .iter()
+                        .filter(|&&c| is_digit(c) || c == p.digit)
+                        .count(),
+                );
                 // jsonata-js searches the integer part here, for both parts.
                 pos = index_of(&integer, p.grouping, g + 1);
             }
@@ -232,7 +257,10 @@ pub(super) fn format_number<'a>(_: &Call<'_, 'a>, args: Vec<Value<'a>>) -> R<'a>
         let mut min_int = integer.iter().filter(|&&c| is_digit(c)).count();
         let scaling = min_int;
         let mut min_frac = fractional.iter().filter(|&&c| is_digit(c)).count();
-        let mut max_frac = fractional.iter().filter(|&&c| is_digit(c) || c == p.digit).count();
+        let mut max_frac = fractional
+            .iter()
+            .filter(|&&c| is_digit(c) || c == p.digit)
+            .count();
         let has_exponent = exponent.is_some();
         if min_int == 0 && max_frac == 0 {
             if has_exponent {
@@ -248,7 +276,9 @@ pub(super) fn format_number<'a>(_: &Call<'_, 'a>, args: Vec<Value<'a>>) -> R<'a>
         if min_int == 0 && min_frac == 0 {
             min_frac = 1;
         }
-        let min_exp = exponent.as_ref().map_or(0, |e| e.iter().filter(|&&c| is_digit(c)).count());
+        let min_exp = exponent
+            .as_ref()
+            .map_or(0, |e| e.iter().filter(|&&c| is_digit(c)).count());
         pics.push(Pic {
             int_grouping,
             regular,
@@ -302,7 +332,13 @@ pub(super) fn format_number<'a>(_: &Call<'_, 'a>, args: Vec<Value<'a>>) -> R<'a>
         let s = format!("{:.*}", dp, v.abs());
         if p.zero != '0' {
             s.chars()
-                .map(|c| if c.is_ascii_digit() { family[(c as u8 - b'0') as usize] } else { c })
+                .map(|c| {
+                    if c.is_ascii_digit() {
+                        family[(c as u8 - b'0') as usize]
+                    } else {
+                        c
+                    }
+                })
                 .collect()
         } else {
             s
@@ -331,8 +367,11 @@ pub(super) fn format_number<'a>(_: &Call<'_, 'a>, args: Vec<Value<'a>>) -> R<'a>
         sv.extend(std::iter::repeat_n(p.zero, pad_right as usize));
     }
     let mut dpos = sv.iter().position(|&c| c == p.decimal).unwrap_or(sv.len());
-    if pic.regular > 0 {
-        let groups = dpos.saturating_sub(1) / pic.regular;
+    if let Some(groups) = dpos
+        .saturating_sub(1)
+        .checked_div(pic.regular)
+        .filter(|_| pic.regular > 0)
+    {
         for g in 1..=groups {
             sv.insert(dpos - g * pic.regular, p.grouping);
         }
@@ -359,7 +398,8 @@ pub(super) fn format_number<'a>(_: &Call<'_, 'a>, args: Vec<Value<'a>>) -> R<'a>
     if let Some(e) = exponent {
         let mut es = make_string(e as f64, 0);
         if es.chars().count() < pic.min_exp {
-            es = std::iter::repeat_n(p.zero, pic.min_exp - es.chars().count()).collect::<String>() + &es;
+            es = std::iter::repeat_n(p.zero, pic.min_exp - es.chars().count()).collect::<String>()
+                + &es;
         }
         out.push(p.exponent);
         if e < 0 {

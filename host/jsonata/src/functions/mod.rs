@@ -19,7 +19,6 @@ use crate::eval::frame::Frame;
 use crate::signature::Signature;
 use crate::value::{Func, Map, Value, stringify};
 
-
 /// What a built-in receives besides its arguments.
 pub(crate) struct Call<'c, 'a> {
     pub ctx: &'c Ctx<'a>,
@@ -35,7 +34,13 @@ impl<'a> Call<'_, 'a> {
 
     /// Calls a callback of a higher-order function with as many of (value, index/key, whole)
     /// as it declares.
-    pub fn apply_hof(&self, f: &Value<'a>, a: Value<'a>, b: Value<'a>, c: Value<'a>) -> Result<Value<'a>, Error> {
+    pub fn apply_hof(
+        &self,
+        f: &Value<'a>,
+        a: Value<'a>,
+        b: Value<'a>,
+        c: Value<'a>,
+    ) -> Result<Value<'a>, Error> {
         let n = crate::eval::arity(f);
         let mut args = vec![a];
         if n >= 2 {
@@ -49,7 +54,8 @@ impl<'a> Call<'_, 'a> {
 }
 
 /// A built-in's implementation.
-pub(crate) type NativeFn = for<'c, 'a> fn(&Call<'c, 'a>, Vec<Value<'a>>) -> Result<Value<'a>, Error>;
+pub(crate) type NativeFn =
+    for<'c, 'a> fn(&Call<'c, 'a>, Vec<Value<'a>>) -> Result<Value<'a>, Error>;
 
 /// A built-in function.
 pub(crate) struct Builtin {
@@ -72,7 +78,8 @@ impl Builtin {
     pub fn signature(&self) -> &'static Signature {
         static SIGS: OnceLock<Vec<Signature>> = OnceLock::new();
         let sigs = SIGS.get_or_init(|| {
-            all().iter()
+            all()
+                .iter()
                 .map(|b| Signature::parse(b.sig).expect("built-in signatures are valid"))
                 .collect()
         });
@@ -85,9 +92,12 @@ macro_rules! builtins {
         fn all() -> &'static [Builtin] {
             static TABLE: OnceLock<Vec<Builtin>> = OnceLock::new();
             TABLE.get_or_init(|| {
-                let mut v = Vec::new();
-                $( v.push(Builtin { name: $name, sig: $sig, arity: $arity, imp: $imp, index: v.len() }); )*
-                v
+                let entries: Vec<(&'static str, &'static str, usize, NativeFn)> = vec![$(($name, $sig, $arity, $imp)),*];
+                entries
+                    .into_iter()
+                    .enumerate()
+                    .map(|(index, (name, sig, arity, imp))| Builtin { name, sig, arity, imp, index })
+                    .collect()
             })
         }
     };
@@ -250,10 +260,19 @@ pub(crate) fn regex_match<'a>(re: &Rc<regex::Regex>, text: &Arc<str>, from: usiz
     let m = caps.get(0).expect("group 0");
     let mut obj: Map<'a> = Map::new();
     obj.insert(Arc::from("match"), Value::str(m.as_str()));
-    obj.insert(Arc::from("start"), Value::Num(utf16_index(text, m.start()) as f64));
-    obj.insert(Arc::from("end"), Value::Num(utf16_index(text, m.end()) as f64));
+    obj.insert(
+        Arc::from("start"),
+        Value::Num(utf16_index(text, m.start()) as f64),
+    );
+    obj.insert(
+        Arc::from("end"),
+        Value::Num(utf16_index(text, m.end()) as f64),
+    );
     let groups = (1..caps.len())
-        .map(|i| caps.get(i).map_or(Value::str(""), |g| Value::str(g.as_str())))
+        .map(|i| {
+            caps.get(i)
+                .map_or(Value::str(""), |g| Value::str(g.as_str()))
+        })
         .collect();
     obj.insert(Arc::from("groups"), Value::array(groups));
     // The next search starts where this match ended (an empty match then repeats: D1004).
@@ -278,29 +297,36 @@ pub(crate) struct Match<'a> {
 }
 
 /// Calls a matcher on `text` (first match).
-pub(crate) fn first_match<'a>(call: &Call<'_, 'a>, matcher: &Value<'a>, text: &str) -> Result<Option<Match<'a>>, Error> {
+pub(crate) fn first_match<'a>(
+    call: &Call<'_, 'a>,
+    matcher: &Value<'a>,
+    text: &str,
+) -> Result<Option<Match<'a>>, Error> {
     let r = call.apply(matcher, vec![Value::str(text)])?;
     to_match(r)
 }
 
 /// The match after `m` (D1004 for an empty match, which would never advance).
-pub(crate) fn next_match<'a>(call: &Call<'_, 'a>, m: &Match<'a>, text_len: usize) -> Result<Option<Match<'a>>, Error> {
+pub(crate) fn next_match<'a>(
+    call: &Call<'_, 'a>,
+    m: &Match<'a>,
+    text_len: usize,
+) -> Result<Option<Match<'a>>, Error> {
     if !m.next.is_function() {
         return Ok(None);
     }
-    if let Value::Func(f) = &m.next {
-        if let Func::MatchNext { from, .. } = &**f {
-            if *from >= text_len {
-                return Ok(None);
-            }
-        }
+    if let Value::Func(f) = &m.next
+        && let Func::MatchNext { from, .. } = &**f
+        && *from >= text_len
+    {
+        return Ok(None);
     }
     let r = call.apply(&m.next, vec![])?;
     let next = to_match(r)?;
-    if let Some(n) = &next {
-        if n.text.is_empty() {
-            return Err(Error::new("D1004"));
-        }
+    if let Some(n) = &next
+        && n.text.is_empty()
+    {
+        return Err(Error::new("D1004"));
     }
     Ok(next)
 }

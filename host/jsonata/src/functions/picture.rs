@@ -6,21 +6,59 @@ use crate::Error;
 
 /// The zero digit of every Unicode decimal digit block jsonata-js recognises.
 const DECIMAL_GROUPS: &[u32] = &[
-    0x30, 0x0660, 0x06F0, 0x07C0, 0x0966, 0x09E6, 0x0A66, 0x0AE6, 0x0B66, 0x0BE6, 0x0C66, 0x0CE6, 0x0D66, 0x0DE6,
-    0x0E50, 0x0ED0, 0x0F20, 0x1040, 0x1090, 0x17E0, 0x1810, 0x1946, 0x19D0, 0x1A80, 0x1A90, 0x1B50, 0x1BB0, 0x1C40,
-    0x1C50, 0xA620, 0xA8D0, 0xA900, 0xA9D0, 0xA9F0, 0xAA50, 0xABF0, 0xFF10,
+    0x30, 0x0660, 0x06F0, 0x07C0, 0x0966, 0x09E6, 0x0A66, 0x0AE6, 0x0B66, 0x0BE6, 0x0C66, 0x0CE6,
+    0x0D66, 0x0DE6, 0x0E50, 0x0ED0, 0x0F20, 0x1040, 0x1090, 0x17E0, 0x1810, 0x1946, 0x19D0, 0x1A80,
+    0x1A90, 0x1B50, 0x1BB0, 0x1C40, 0x1C50, 0xA620, 0xA8D0, 0xA900, 0xA9D0, 0xA9F0, 0xAA50, 0xABF0,
+    0xFF10,
 ];
 
 const FEW: [&str; 20] = [
-    "Zero", "One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", "Nine", "Ten", "Eleven", "Twelve",
-    "Thirteen", "Fourteen", "Fifteen", "Sixteen", "Seventeen", "Eighteen", "Nineteen",
+    "Zero",
+    "One",
+    "Two",
+    "Three",
+    "Four",
+    "Five",
+    "Six",
+    "Seven",
+    "Eight",
+    "Nine",
+    "Ten",
+    "Eleven",
+    "Twelve",
+    "Thirteen",
+    "Fourteen",
+    "Fifteen",
+    "Sixteen",
+    "Seventeen",
+    "Eighteen",
+    "Nineteen",
 ];
 const ORDINALS: [&str; 20] = [
-    "Zeroth", "First", "Second", "Third", "Fourth", "Fifth", "Sixth", "Seventh", "Eighth", "Ninth", "Tenth",
-    "Eleventh", "Twelfth", "Thirteenth", "Fourteenth", "Fifteenth", "Sixteenth", "Seventeenth", "Eighteenth",
+    "Zeroth",
+    "First",
+    "Second",
+    "Third",
+    "Fourth",
+    "Fifth",
+    "Sixth",
+    "Seventh",
+    "Eighth",
+    "Ninth",
+    "Tenth",
+    "Eleventh",
+    "Twelfth",
+    "Thirteenth",
+    "Fourteenth",
+    "Fifteenth",
+    "Sixteenth",
+    "Seventeenth",
+    "Eighteenth",
     "Nineteenth",
 ];
-const DECADES: [&str; 9] = ["Twenty", "Thirty", "Forty", "Fifty", "Sixty", "Seventy", "Eighty", "Ninety", "Hundred"];
+const DECADES: [&str; 9] = [
+    "Twenty", "Thirty", "Forty", "Fifty", "Sixty", "Seventy", "Eighty", "Ninety", "Hundred",
+];
 const MAGNITUDES: [&str; 4] = ["Thousand", "Million", "Billion", "Trillion"];
 
 /// Letter case of the output.
@@ -135,7 +173,11 @@ pub(crate) fn analyse(picture: &str) -> Result<IntegerFormat, Error> {
                 f.zero = zero.unwrap_or(0x30);
                 let positions: Vec<usize> = separators.iter().map(|s| s.0).collect();
                 let same_char = separators.iter().all(|s| s.1 == separators[0].1);
-                let regular = if same_char { regular_interval(&positions) } else { 0 };
+                let regular = if same_char {
+                    regular_interval(&positions)
+                } else {
+                    0
+                };
                 f.grouping = if regular > 0 {
                     Grouping::Regular(regular, separators[0].1)
                 } else {
@@ -160,8 +202,19 @@ fn letters(mut value: u64, a: u8) -> String {
 
 fn roman(mut value: u64) -> String {
     const NUMERALS: [(u64, &str); 13] = [
-        (1000, "m"), (900, "cm"), (500, "d"), (400, "cd"), (100, "c"), (90, "xc"), (50, "l"), (40, "xl"),
-        (10, "x"), (9, "ix"), (5, "v"), (4, "iv"), (1, "i"),
+        (1000, "m"),
+        (900, "cm"),
+        (500, "d"),
+        (400, "cd"),
+        (100, "c"),
+        (90, "xc"),
+        (50, "l"),
+        (40, "xl"),
+        (10, "x"),
+        (9, "ix"),
+        (5, "v"),
+        (4, "iv"),
+        (1, "i"),
     ];
     let mut out = String::new();
     for (v, l) in NUMERALS {
@@ -176,7 +229,11 @@ fn roman(mut value: u64) -> String {
 fn words(num: f64, prev: bool, ord: bool) -> String {
     let sep = |s: &str| if prev { s.to_string() } else { String::new() };
     if num <= 19.0 {
-        let w = if ord { ORDINALS[num as usize] } else { FEW[num as usize] };
+        let w = if ord {
+            ORDINALS[num as usize]
+        } else {
+            FEW[num as usize]
+        };
         format!("{}{w}", sep(" and "))
     } else if num < 100.0 {
         let tens = (num / 10.0).floor();
@@ -205,7 +262,12 @@ fn words(num: f64, prev: bool, ord: bool) -> String {
         let factor = 10f64.powi(mag as i32 * 3);
         let mant = (num / factor).floor();
         let rem = num - mant * factor;
-        let mut w = format!("{}{} {}", sep(", "), words(mant, false, false), MAGNITUDES[mag - 1]);
+        let mut w = format!(
+            "{}{} {}",
+            sep(", "),
+            words(mant, false, false),
+            MAGNITUDES[mag - 1]
+        );
         if rem > 0.0 {
             w.push_str(&words(rem, true, ord));
         } else if ord {
@@ -224,7 +286,11 @@ pub(crate) fn format(value: f64, f: &IntegerFormat) -> Result<String, Error> {
         Primary::Letters => letters(n, if f.case == Case::Upper { b'A' } else { b'a' }),
         Primary::Roman => {
             let r = roman(n);
-            if f.case == Case::Upper { r.to_uppercase() } else { r }
+            if f.case == Case::Upper {
+                r.to_uppercase()
+            } else {
+                r
+            }
         }
         Primary::Words => {
             let w = words(v.floor(), false, f.ordinal);
@@ -338,10 +404,24 @@ fn words_to_number(text: &str) -> f64 {
 /// The regex fragment that matches a formatted integer (for date/time parsing).
 pub(crate) fn regex_for(f: &IntegerFormat) -> Result<String, Error> {
     Ok(match &f.primary {
-        Primary::Letters => if f.case == Case::Upper { "[A-Z]+" } else { "[a-z]+" }.to_string(),
-        Primary::Roman => if f.case == Case::Upper { "[MDCLXVI]+" } else { "[mdclxvi]+" }.to_string(),
+        Primary::Letters => if f.case == Case::Upper {
+            "[A-Z]+"
+        } else {
+            "[a-z]+"
+        }
+        .to_string(),
+        Primary::Roman => if f.case == Case::Upper {
+            "[MDCLXVI]+"
+        } else {
+            "[mdclxvi]+"
+        }
+        .to_string(),
         Primary::Words => {
-            let mut alternatives: Vec<String> = FEW.iter().chain(ORDINALS.iter()).map(|w| w.to_lowercase()).collect();
+            let mut alternatives: Vec<String> = FEW
+                .iter()
+                .chain(ORDINALS.iter())
+                .map(|w| w.to_lowercase())
+                .collect();
             for d in DECADES {
                 let l = d.to_lowercase();
                 alternatives.push(format!("{}ieth", &l[..l.len() - 1]));
