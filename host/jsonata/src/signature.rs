@@ -12,8 +12,8 @@ struct Param {
     kind: String,
     /// `-`: the context value stands in when the argument is missing.
     context: bool,
-    /// The fragment for the context check (without the trailing `?`).
-    context_regex: Option<String>,
+    /// The type symbols the context value may have when it stands in for the argument.
+    context_symbols: Option<String>,
     /// Element type of `a<...>` (or the signature of `f<...>`).
     subtype: Option<String>,
 }
@@ -66,7 +66,7 @@ impl Signature {
             regex,
             kind,
             context: false,
-            context_regex: None,
+            context_symbols: None,
             subtype: None,
         };
         while pos < chars.len() {
@@ -85,7 +85,7 @@ impl Signature {
                 '-' => {
                     if let Some(p) = params.last_mut() {
                         p.context = true;
-                        p.context_regex = Some(p.regex.clone());
+                        p.context_symbols = Some(p.regex.chars().filter(char::is_ascii_lowercase).collect());
                         p.regex.push('?');
                     }
                 }
@@ -142,10 +142,10 @@ impl Signature {
             let matched = caps.get(i + 1).map_or("", |m| m.as_str());
             if matched.is_empty() {
                 if param.context {
-                    let ctx_ok = param.context_regex.as_ref().is_some_and(|r| {
-                        regex::Regex::new(&format!("^{r}$"))
-                            .is_ok_and(|re| re.is_match(&symbol(context).to_string()))
-                    });
+                    let ctx_ok = param
+                        .context_symbols
+                        .as_ref()
+                        .is_some_and(|allowed| allowed.contains(symbol(context)));
                     if ctx_ok {
                         out.push(context.clone());
                     } else {

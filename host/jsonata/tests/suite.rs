@@ -169,8 +169,12 @@ fn jsonata_reference_suite() {
         if trace {
             println!("RUN {}/{}", case.group, case.name);
         }
+        let started = std::time::Instant::now();
         let result = catch_unwind(AssertUnwindSafe(|| run(&root, case)))
             .unwrap_or_else(|_| Err("panicked".to_string()));
+        if trace {
+            println!("     {} ms", started.elapsed().as_millis());
+        }
         let entry = by_group.entry(case.group.clone()).or_default();
         entry.1 += 1;
         match result {
