@@ -85,7 +85,8 @@ impl Signature {
                 '-' => {
                     if let Some(p) = params.last_mut() {
                         p.context = true;
-                        p.context_symbols = Some(p.regex.chars().filter(char::is_ascii_lowercase).collect());
+                        p.context_symbols =
+                            Some(p.regex.chars().filter(char::is_ascii_lowercase).collect());
                         p.regex.push('?');
                     }
                 }
