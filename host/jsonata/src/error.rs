@@ -195,7 +195,7 @@ fn template(code: &str) -> &'static str {
         "U1001" => {
             "Stack overflow error: Check for non-terminating recursive function.  Consider rewriting as tail-recursive."
         }
-        "U1002" => "Expression evaluation timeout: Check for infinite loop",
+        "U1002" => "String of {{value}} bytes exceeds the evaluation's size limit",
         _ => "Error {{value}}",
     }
 }

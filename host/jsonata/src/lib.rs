@@ -77,13 +77,14 @@ impl Default for Environment<'_> {
 }
 
 impl<'a> Environment<'a> {
-    /// No bindings, the default depth limit (1,000 nested evaluations), no time limit,
-    /// standard JSONata functions.
+    /// No bindings, standard JSONata functions, and the default limits: 10,000 nested
+    /// evaluation steps (error U1001; the stack grows on the heap as needed, so this is safe
+    /// on small thread stacks) and 10 seconds per evaluation (U1001).
     pub fn new() -> Self {
         Environment {
             bindings: Vec::new(),
-            time_limit: None,
-            max_depth: 1000,
+            time_limit: Some(Duration::from_secs(10)),
+            max_depth: 10_000,
             step_functions: false,
         }
     }

@@ -191,6 +191,18 @@ fn bindings_are_borrowed_and_shadow_builtins() {
 }
 
 #[test]
+fn huge_strings_are_refused() {
+    assert_eq!(code("$pad('', 1e12)", json!(null)), "U1002");
+    assert_eq!(
+        code(
+            "$join([$pad('', 1e6, 'x')], $pad('', 7e7, 'y'))",
+            json!(null)
+        ),
+        "U1002"
+    );
+}
+
+#[test]
 fn numbers_format_like_javascript() {
     assert_eq!(eval("$string(0.1 + 0.2)", json!(null)), Some(json!("0.3")));
     assert_eq!(eval("$string(1e21)", json!(null)), Some(json!("1e+21")));

@@ -73,6 +73,7 @@ impl<'a> Ctx<'a> {
                 } else {
                     string_of(&r).map_err(locate)?
                 };
+                crate::functions::check_len(ls.len() + rs.len()).map_err(locate)?;
                 Ok(Value::str(&(ls + &rs)))
             }
             BinOp::Range => range(&l, &r).map_err(locate),

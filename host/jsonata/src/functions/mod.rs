@@ -243,6 +243,18 @@ fn has_infinity(v: &Value<'_>) -> bool {
     }
 }
 
+/// The longest string an evaluation may build (bytes): a guard against hostile expressions
+/// such as `$pad('', 1e12)`; far above any Step Functions payload (256 KiB).
+pub(crate) const MAX_STRING: usize = 64 * 1024 * 1024;
+
+/// Checks a length about to be built against [`MAX_STRING`] (error U1002).
+pub(crate) fn check_len(len: usize) -> Result<(), Error> {
+    if len > MAX_STRING {
+        return Err(Error::new("U1002").with_value(&len.to_string()));
+    }
+    Ok(())
+}
+
 /// Converts a byte offset to a UTF-16 offset (JavaScript string indexes).
 pub(crate) fn utf16_index(s: &str, byte: usize) -> usize {
     s[..byte].encode_utf16().count()

@@ -140,6 +140,7 @@ pub(super) fn pad<'a>(_: &Call<'_, 'a>, args: Vec<Value<'a>>) -> R<'a> {
     if pad_len <= 0 {
         return Ok(Value::str(&text));
     }
+    super::check_len(text.len() + (pad_len as usize).saturating_mul(ch.len()))?;
     let padding: String = ch.chars().cycle().take(pad_len as usize).collect();
     Ok(Value::str(&if width > 0.0 {
         text + &padding
@@ -265,6 +266,7 @@ pub(super) fn replace<'a>(call: &Call<'_, 'a>, args: Vec<Value<'a>>) -> R<'a> {
                 break;
             }
             out.push_str(&text[pos..pos + rel]);
+            super::check_len(out.len() + rep.len())?;
             out.push_str(&rep);
             pos += rel + p.len();
             count += 1;
@@ -295,6 +297,7 @@ pub(super) fn replace<'a>(call: &Call<'_, 'a>, args: Vec<Value<'a>>) -> R<'a> {
                 }
             }
         };
+        super::check_len(out.len() + replaced.len())?;
         out.push_str(&replaced);
         pos = cur.start + cur.text.encode_utf16().count();
         count += 1;
@@ -358,6 +361,8 @@ pub(super) fn join<'a>(_: &Call<'_, 'a>, args: Vec<Value<'a>>) -> R<'a> {
         .iter()
         .filter_map(|v| v.as_str().map(str::to_string))
         .collect();
+    let total = items.iter().map(String::len).sum::<usize>() + sep.len() * items.len();
+    super::check_len(total)?;
     Ok(Value::str(&items.join(&sep)))
 }
 
