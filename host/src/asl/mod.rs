@@ -3,3 +3,5 @@
 //! functions and error names.
 
 pub mod error;
+pub mod raw;
+pub mod validate;
