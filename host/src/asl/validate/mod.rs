@@ -52,6 +52,8 @@ pub enum Code {
     InvalidErrorHandler,
     /// A state cannot be reached from `StartAt` (warning).
     UnreachableState,
+    /// Valid ASL that this build cannot run (e.g. an S3 ItemReader).
+    Unsupported,
 }
 
 impl Code {
@@ -70,6 +72,7 @@ impl Code {
             Code::InvalidChoiceRule => "INVALID_CHOICE_RULE",
             Code::InvalidErrorHandler => "INVALID_ERROR_HANDLER",
             Code::UnreachableState => "UNREACHABLE_STATE",
+            Code::Unsupported => "UNSUPPORTED",
         }
     }
 }
