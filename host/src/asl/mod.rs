@@ -4,4 +4,7 @@
 
 pub mod compare;
 pub mod error;
+pub mod intrinsics;
 pub mod path;
+pub mod scope;
+pub mod template;
