@@ -214,3 +214,98 @@ fn collect_templates<'v>(value: &'v Value, out: &mut Vec<&'v Value>) {
         _ => {}
     }
 }
+
+fn shared(relative: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared")
+        .join(relative)
+}
+
+fn read_json(path: &std::path::Path) -> Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap()
+}
+
+/// Runs a chain of Pass states (Parameters + ResultPath only) from StartAt to End, the way
+/// the engine's pipeline combines these two pieces.
+fn run_pass_chain(definition: &Value, input: Value) -> Result<Value, StatesError> {
+    let context = json!({});
+    let states = definition["States"].as_object().unwrap();
+    let mut name = definition["StartAt"].as_str().unwrap().to_owned();
+    let mut state_value = input;
+    loop {
+        let state = &states[&name];
+        assert_eq!(state["Type"], "Pass", "{name}");
+        let template = Template::compile(&state["Parameters"]).unwrap();
+        let result_path =
+            crate::asl::path::ReferencePath::parse(state["ResultPath"].as_str().unwrap_or("$"))
+                .unwrap();
+        let result = template.evaluate(&Scope::new(&state_value, &context, &NoVariables))?;
+        state_value = result_path.set(state_value, result)?;
+        match state["Next"].as_str() {
+            Some(next) => name = next.to_owned(),
+            None => return Ok(state_value),
+        }
+    }
+}
+
+#[test]
+fn bench_workloads_give_the_expected_outputs() {
+    for workload in ["intrinsics-heavy", "pass-chain-100"] {
+        let dir = shared("bench/workloads");
+        let definition = read_json(&dir.join(format!("{workload}.json")));
+        let input = read_json(&dir.join(format!("{workload}.input.json")));
+        let expected = read_json(&dir.join(format!("{workload}.expected.json")));
+        let output = run_pass_chain(&definition, input).unwrap();
+        assert!(
+            crate::asl::compare::json_equal(&output, &expected),
+            "{workload}: {output:#}"
+        );
+    }
+}
+
+/// Every conformance case that is a single Pass state with Parameters (most intrinsic and
+/// io cases) must give its expected output or error.
+#[test]
+fn single_pass_conformance_cases_hold() {
+    let mut checked = Vec::new();
+    for entry in std::fs::read_dir(shared("conformance/cases")).unwrap() {
+        let case = entry.unwrap().path();
+        let name = case.file_name().unwrap().to_string_lossy().into_owned();
+        let definition = read_json(&case.join("definition.json"));
+        let states = definition["States"].as_object().unwrap();
+        let only = states.values().next().unwrap();
+        let simple = states.len() == 1
+            && only["Type"] == "Pass"
+            && only.get("Parameters").is_some()
+            && only.get("Result").is_none()
+            && only.get("InputPath").is_none()
+            && only.get("OutputPath").is_none()
+            && definition.get("QueryLanguage").is_none();
+        if !simple {
+            continue;
+        }
+        let expected = read_json(&case.join("expected.json"));
+        // Rejected definitions are covered by `conformance_templates_compile`.
+        if expected["status"] == "INVALID" {
+            continue;
+        }
+        let outcome = run_pass_chain(&definition, read_json(&case.join("input.json")));
+        match expected["status"].as_str().unwrap() {
+            "SUCCEEDED" => {
+                let output = outcome.unwrap_or_else(|e| panic!("{name}: {e}"));
+                assert!(
+                    crate::asl::compare::json_equal(&output, &expected["output"]),
+                    "{name}: got {output}"
+                );
+            }
+            "FAILED" => {
+                let error = outcome.expect_err(&name);
+                assert_eq!(error.name.as_str(), expected["error"], "{name}");
+            }
+            other => panic!("{name}: unexpected status {other}"),
+        }
+        checked.push(name);
+    }
+    assert!(checked.len() >= 25, "{checked:?}");
+}
