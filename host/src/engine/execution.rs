@@ -15,7 +15,7 @@ use super::events::EventLog;
 use super::frame::{Attempt, Children, Cursor, Frame, FrameId, Outcome, ParentLink, from_ms, to_ms};
 use super::limits::Limits;
 use super::pipeline::{self, Env};
-use super::ports::{TaskContext, TaskFailure, TaskOutcome, TaskRequest};
+use super::ports::{FrameUpdate, TaskContext, TaskFailure, TaskOutcome, TaskRequest};
 use super::states;
 use crate::asl::error::{ErrorName, StatesError};
 use crate::asl::model::{Jitter, MachineId, State, StateId, StateKind, StateMachine, Transition};
@@ -71,6 +71,11 @@ pub struct Execution {
     pub(crate) track: bool,
     /// Return after every transition (journaling commits each step).
     pub(crate) single_step: bool,
+    /// Frame updates decided when a frame ended (a finished child keeps its result in the
+    /// store until its parent completes; then the children are deleted).
+    pub(crate) final_frames: Vec<FrameUpdate>,
+    /// States entered so far (AWS's billable transitions).
+    pub(crate) transitions: u64,
 }
 
 impl std::fmt::Debug for Execution {
@@ -174,12 +179,19 @@ impl Execution {
             dirty: vec![(0, true)],
             track: false,
             single_step: false,
+            final_frames: Vec::new(),
+            transitions: 0,
         }
     }
 
     /// The execution's facts.
     pub fn info(&self) -> &ExecutionInfo {
         &self.info
+    }
+
+    /// States entered so far.
+    pub fn transitions(&self) -> u64 {
+        self.transitions
     }
 
     /// The event log.
@@ -246,6 +258,7 @@ impl Execution {
         match cursor {
             Cursor::Enter { state, input } => {
                 let s = m.state(state);
+                self.transitions += 1;
                 self.events.state_entered(now, s.type_name(), &s.name, &input);
                 self.set(
                     id,
@@ -650,6 +663,8 @@ impl Execution {
             ));
         }
         let is_map = ch.is_map;
+        let first = self.next_frame;
+        ch.child_ids.extend(first..first + new_frames.len() as FrameId);
         for (index, frame) in new_frames {
             let child = self.next_frame;
             self.next_frame += 1;
@@ -673,7 +688,13 @@ impl Execution {
             return Ok(Vec::new());
         };
         if self.track {
-            self.dirty.push((id, false));
+            // A child's final frame carries its result until the parent gathers them all.
+            let state = frame
+                .parent
+                .is_some()
+                .then(|| serde_json::to_vec(&frame).ok())
+                .flatten();
+            self.final_frames.push(FrameUpdate { frame: id, state });
         }
         let Cursor::Done(outcome) = frame.cursor else {
             return Ok(Vec::new());
@@ -736,7 +757,6 @@ impl Execution {
             };
             self.events.plain(now, kind);
         }
-        self.mark(parent);
         let fail_now = match &failure {
             Some((error, cause)) if !tolerant => Some(StatesError::new(ErrorName::parse(error), cause.clone())),
             Some(_) if over_threshold => Some(StatesError::new(
@@ -769,8 +789,25 @@ impl Execution {
         Ok(self.launch(parent, now))
     }
 
+    /// Deletes the stored frames of `parent`'s children (finished or not).
+    fn forget_children(&mut self, parent: FrameId) {
+        if !self.track {
+            return;
+        }
+        if let Some(Frame {
+            cursor: Cursor::Children(ch),
+            ..
+        }) = self.frames.get_mut(&parent)
+        {
+            let ids = std::mem::take(&mut ch.child_ids);
+            self.final_frames
+                .extend(ids.into_iter().map(|frame| FrameUpdate { frame, state: None }));
+        }
+    }
+
     /// Removes every descendant of `parent`.
     fn cancel_children(&mut self, parent: FrameId, now: SystemTime) {
+        self.forget_children(parent);
         let mut doomed = vec![parent];
         let mut i = 0;
         while i < doomed.len() {
@@ -798,6 +835,7 @@ impl Execution {
 
     /// All children finished without failing the state: gather results and finish the state.
     fn children_complete(&mut self, id: FrameId, machine: MachineId, now: SystemTime) -> Option<Effect> {
+        self.forget_children(id);
         let model = Arc::clone(&self.model);
         let Some(Frame {
             cursor: Cursor::Children(ch),

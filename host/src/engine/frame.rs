@@ -172,6 +172,9 @@ pub struct Children {
     /// own result, and a resumed parent gathers them (so a Map over N items costs O(N)).
     #[serde(skip)]
     pub results: Vec<Option<Value>>,
+    /// Ids of the children started so far (rebuilt on resume).
+    #[serde(skip)]
+    pub child_ids: Vec<FrameId>,
 }
 
 /// Unix milliseconds of a time (negative before 1970).

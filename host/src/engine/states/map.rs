@@ -23,7 +23,7 @@ pub(crate) fn start(
     attempt: &Attempt,
 ) -> Result<Box<Children>, StatesError> {
     // The base context object is built once; each item only swaps in `Map.Item`.
-    let mut ctx = if state.needs_context {
+    let ctx = if state.needs_context {
         context_object(
             cx.info,
             StateFacts {
@@ -67,12 +67,13 @@ pub(crate) fn start(
         (None, Cow::Owned(Value::Array(v))) => v,
         (None, Cow::Borrowed(Value::Array(v))) => v.clone(),
         (Some(selector), items) => {
+            let mut item_ctx = ctx.clone();
             let Value::Array(list) = items.as_ref() else {
                 unreachable!("checked above")
             };
             let mut out = Vec::with_capacity(list.len());
             for (index, item) in list.iter().enumerate() {
-                if let Value::Object(c) = &mut ctx {
+                if let Value::Object(c) = &mut item_ctx {
                     let mut it = Map::new();
                     it.insert("Index".into(), Value::from(index));
                     it.insert("Value".into(), item.clone());
@@ -80,16 +81,13 @@ pub(crate) fn start(
                     m.insert("Item".into(), Value::Object(it));
                     c.insert("Map".into(), Value::Object(m));
                 }
-                out.push(pipeline::payload(selector, &effective, env(&ctx))?);
+                out.push(pipeline::payload(selector, &effective, env(&item_ctx))?);
             }
             out
         }
         (None, _) => Vec::new(),
     };
     if let Some(batcher) = &map.batcher {
-        if let Value::Object(c) = &mut ctx {
-            c.remove("Map");
-        }
         inputs = batch(batcher, inputs, &effective, env(&ctx))?;
     }
     cx.events.map_started(cx.now, inputs.len());

@@ -35,6 +35,7 @@ pub(crate) fn empty_children() -> Children {
         tolerated_percentage: None,
         is_map: false,
         results: Vec::new(),
+        child_ids: Vec::new(),
     }
 }
 
