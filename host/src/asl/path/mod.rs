@@ -216,6 +216,39 @@ impl JsonPath {
             })
     }
 
+    /// The path in Jayway's normalized bracket form, as AWS quotes it in causes such as
+    /// "Invalid path '$.foo' : No results for path: $['foo']". Indefinite parts are kept
+    /// as written.
+    pub fn normalized(&self) -> String {
+        let mut out = match &self.root {
+            PathRoot::Input => "$".to_owned(),
+            PathRoot::Context => "$$".to_owned(),
+            PathRoot::Variable(name) => format!("${name}"),
+        };
+        for (index, segment) in self.segments.iter().enumerate() {
+            match segment {
+                Segment::Child(Selector::Step(Step::Name(name))) => {
+                    out.push_str("['");
+                    out.push_str(&name.replace('\\', "\\\\").replace('\'', "\\'"));
+                    out.push_str("']");
+                }
+                Segment::Child(Selector::Step(Step::Index(i))) => {
+                    out.push_str(&format!("[{i}]"));
+                }
+                _ => {
+                    let start = self.positions[index];
+                    let end = self
+                        .positions
+                        .get(index + 1)
+                        .copied()
+                        .unwrap_or(self.src.len());
+                    out.push_str(&self.src[start..end]);
+                }
+            }
+        }
+        out
+    }
+
     /// The steps of a definite path (`None` for an indefinite one).
     pub(crate) fn steps(&self) -> Option<Vec<Step>> {
         self.segments
