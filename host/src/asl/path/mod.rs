@@ -79,12 +79,44 @@ impl Step {
     /// The child this step selects, if present.
     fn get<'v>(&self, value: &'v Value) -> Option<&'v Value> {
         match (self, value) {
-            (Step::Name(name), Value::Object(map)) => map.get(&**name),
+            (Step::Name(name), Value::Object(map)) => object_get(map, name),
             (Step::Index(index), Value::Array(items)) => {
                 items.get(resolve_index(*index, items.len())?)
             }
             _ => None,
         }
+    }
+}
+
+/// Maps up to this size are searched linearly: comparing a few short keys is cheaper
+/// than SipHash-ing the key for the map's hash table.
+const LINEAR_LOOKUP_MAX: usize = 8;
+
+/// `map.get(name)`, linear for small maps.
+pub(crate) fn object_get<'v>(
+    map: &'v serde_json::Map<String, Value>,
+    name: &str,
+) -> Option<&'v Value> {
+    if map.len() <= LINEAR_LOOKUP_MAX {
+        map.iter()
+            .find(|(key, _)| key.as_str() == name)
+            .map(|(_, value)| value)
+    } else {
+        map.get(name)
+    }
+}
+
+/// `map.get_mut(name)`, linear for small maps.
+pub(crate) fn object_get_mut<'v>(
+    map: &'v mut serde_json::Map<String, Value>,
+    name: &str,
+) -> Option<&'v mut Value> {
+    if map.len() <= LINEAR_LOOKUP_MAX {
+        map.iter_mut()
+            .find(|(key, _)| key.as_str() == name)
+            .map(|(_, value)| value)
+    } else {
+        map.get_mut(name)
     }
 }
 

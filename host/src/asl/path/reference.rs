@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value};
 
-use super::{JsonPath, PathError, PathRoot, Step, resolve_index};
+use super::{JsonPath, PathError, PathRoot, Step, object_get, object_get_mut, resolve_index};
 use crate::asl::error::{ErrorName, StatesError};
 
 /// A compiled reference path rooted at the state input.
@@ -71,7 +71,7 @@ impl ReferencePath {
                 match (step, node) {
                     (Step::Name(name), Value::Object(map)) => {
                         if depth == last {
-                            match map.get_mut(&**name) {
+                            match object_get_mut(map, name) {
                                 Some(slot) => *slot = value,
                                 None => {
                                     map.insert(name.to_string(), value);
@@ -79,13 +79,13 @@ impl ReferencePath {
                             }
                             return Ok(target);
                         }
-                        if !map.contains_key(&**name) {
+                        if object_get(map, name).is_none() {
                             if let Some(index_step) = self.index_step_after(depth) {
                                 break 'walk index_step;
                             }
                             map.insert(name.to_string(), Value::Object(Map::new()));
                         }
-                        node = map.get_mut(&**name).expect("present or just inserted");
+                        node = object_get_mut(map, name).expect("present or just inserted");
                     }
                     (Step::Index(index), Value::Array(items)) => {
                         let Some(at) = resolve_index(*index, items.len()) else {
