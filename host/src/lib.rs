@@ -6,3 +6,4 @@
 pub mod asl;
 pub mod engine;
 pub mod cli;
+pub mod sandbox;
