@@ -125,7 +125,10 @@ impl Store {
                 encode(&rec).as_slice(),
             )?;
             let mut refs = txn.open_table(BLOB_REFS)?;
-            let count = refs.get(new.sha256.as_str())?.map(|v| v.value()).unwrap_or(0);
+            let count = refs
+                .get(new.sha256.as_str())?
+                .map(|v| v.value())
+                .unwrap_or(0);
             if count == 0 {
                 txn.open_table(BLOBS)?
                     .insert(new.sha256.as_str(), new.bytes.as_slice())?;
@@ -191,18 +194,22 @@ impl Store {
         let (tenant, name) = (tenant.to_string(), name.to_string());
         wait(self.writer.submit(move |txn| {
             let mut comps = txn.open_table(COMPONENTS)?;
-            let rec: ComponentVersion = match comps.get((tenant.as_str(), name.as_str(), version))? {
-                Some(v) => decode(v.value(), "components")?,
-                None => {
-                    return Err(StoreError::NotFound {
-                        what: "component version",
-                        name: format!("{name}:{version}"),
-                    });
-                }
-            };
+            let rec: ComponentVersion =
+                match comps.get((tenant.as_str(), name.as_str(), version))? {
+                    Some(v) => decode(v.value(), "components")?,
+                    None => {
+                        return Err(StoreError::NotFound {
+                            what: "component version",
+                            name: format!("{name}:{version}"),
+                        });
+                    }
+                };
             comps.remove((tenant.as_str(), name.as_str(), version))?;
             let mut refs = txn.open_table(BLOB_REFS)?;
-            let count = refs.get(rec.sha256.as_str())?.map(|v| v.value()).unwrap_or(1);
+            let count = refs
+                .get(rec.sha256.as_str())?
+                .map(|v| v.value())
+                .unwrap_or(1);
             if count <= 1 {
                 refs.remove(rec.sha256.as_str())?;
                 txn.open_table(BLOBS)?.remove(rec.sha256.as_str())?;
@@ -232,7 +239,12 @@ impl Store {
     }
 
     /// Caches a precompiled artifact for a hash and an engine fingerprint.
-    pub async fn put_artifact(&self, sha256: &str, fingerprint: &str, bytes: Vec<u8>) -> Result<()> {
+    pub async fn put_artifact(
+        &self,
+        sha256: &str,
+        fingerprint: &str,
+        bytes: Vec<u8>,
+    ) -> Result<()> {
         let (sha, fp) = (sha256.to_string(), fingerprint.to_string());
         wait(self.writer.submit(move |txn| {
             // Only for blobs that still exist, so a racing delete cannot leave an orphan.
@@ -360,7 +372,9 @@ impl Store {
             let mut t = txn.open_table(STATE_MACHINES)?;
             let mut freed = 0u64;
             let mut found = false;
-            for row in t.range((tenant.as_str(), name.as_str(), 0u64)..=(tenant.as_str(), name.as_str(), u64::MAX))? {
+            for row in t.range(
+                (tenant.as_str(), name.as_str(), 0u64)..=(tenant.as_str(), name.as_str(), u64::MAX),
+            )? {
                 let rec: StateMachineVersion = decode(row?.1.value(), "state_machines")?;
                 freed += rec.definition.len() as u64;
                 found = true;

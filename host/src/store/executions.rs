@@ -8,7 +8,9 @@
 use redb::{ReadableDatabase, ReadableTable, WriteTransaction};
 
 use super::records::{ExecutionRecord, MachineType};
-use super::schema::{EXECUTIONS, EXECUTIONS_BY_TENANT, FRAMES, HISTORY, HISTORY_HEADS, META, RUNNING};
+use super::schema::{
+    EXECUTIONS, EXECUTIONS_BY_TENANT, FRAMES, HISTORY, HISTORY_HEADS, META, RUNNING,
+};
 use super::tenants::{charge, usage_in};
 use super::writer::wait;
 use super::{Result, Store, StoreError, decode, decode_u64, encode, now_ms};
@@ -99,7 +101,9 @@ fn apply_frames(txn: &WriteTransaction, arn: &str, frames: &[FrameUpdate]) -> Re
 
 fn load_record(txn: &WriteTransaction, arn: &str) -> Result<Option<ExecutionRecord>> {
     let t = txn.open_table(EXECUTIONS)?;
-    t.get(arn)?.map(|v| decode(v.value(), "executions")).transpose()
+    t.get(arn)?
+        .map(|v| decode(v.value(), "executions"))
+        .transpose()
 }
 
 fn finish(txn: &WriteTransaction, arn: &str, end: &ExecutionEnd) -> Result<ExecutionRecord> {
@@ -267,7 +271,9 @@ impl Store {
     pub fn execution(&self, arn: &str) -> Result<Option<ExecutionRecord>> {
         let txn = self.db.begin_read()?;
         let t = txn.open_table(EXECUTIONS)?;
-        t.get(arn)?.map(|v| decode(v.value(), "executions")).transpose()
+        t.get(arn)?
+            .map(|v| decode(v.value(), "executions"))
+            .transpose()
     }
 
     /// A tenant's executions, newest first, starting below sequence `before` (exclusive),

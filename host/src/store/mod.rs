@@ -137,7 +137,9 @@ impl StoreError {
     fn is_storage(&self) -> bool {
         matches!(
             self,
-            StoreError::Storage { .. } | StoreError::Corrupt { .. } | StoreError::CommitFailed { .. }
+            StoreError::Storage { .. }
+                | StoreError::Corrupt { .. }
+                | StoreError::CommitFailed { .. }
         )
     }
 }

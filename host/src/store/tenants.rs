@@ -110,8 +110,7 @@ impl Store {
     /// Sets (or replaces) the admin key's hash.
     pub async fn set_admin_key_hash(&self, hash: KeyHash) -> Result<()> {
         wait(self.writer.submit(move |txn| {
-            txn.open_table(META)?
-                .insert("admin_key_hash", &hash[..])?;
+            txn.open_table(META)?.insert("admin_key_hash", &hash[..])?;
             Ok(())
         }))
         .await
