@@ -2,4 +2,8 @@
 //! definition, validation into an immutable model, paths, payload templates, intrinsic
 //! functions and error names.
 
+pub mod compare;
 pub mod error;
+pub mod path;
+pub mod raw;
+pub mod validate;
