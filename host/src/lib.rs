@@ -5,4 +5,5 @@
 
 pub mod asl;
 pub mod engine;
+pub mod service;
 pub mod store;

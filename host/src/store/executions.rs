@@ -378,6 +378,24 @@ impl Store {
         Ok(out)
     }
 
+    /// Records of one tenant's RUNNING executions.
+    pub fn running_of_tenant(&self, tenant: &str) -> Result<Vec<ExecutionRecord>> {
+        let txn = self.db.begin_read()?;
+        let running = txn.open_table(RUNNING)?;
+        let execs = txn.open_table(EXECUTIONS)?;
+        let mut out = Vec::new();
+        for row in running.iter()? {
+            let (arn, t) = row?;
+            if t.value() != tenant {
+                continue;
+            }
+            if let Some(v) = execs.get(arn.value())? {
+                out.push(decode(v.value(), "executions")?);
+            }
+        }
+        Ok(out)
+    }
+
     /// Number of RUNNING executions per tenant.
     pub fn running_counts(&self) -> Result<std::collections::HashMap<String, u64>> {
         let txn = self.db.begin_read()?;
