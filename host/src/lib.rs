@@ -3,6 +3,7 @@
 //! Arrows point one way: `api -> engine -> asl`; `sandbox` and `store` implement the
 //! engine's ports (traits in [`engine::ports`]); `main`/`cli` wire them together.
 
+pub mod api;
 pub mod asl;
 pub mod engine;
 pub mod service;

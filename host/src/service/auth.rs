@@ -120,7 +120,7 @@ impl Service {
     }
 
     /// Requires a tenant; returns it.
-    pub fn require_tenant(principal: &Principal) -> Result<&TenantRecord, ServiceError> {
+    pub fn into_tenant(principal: Principal) -> Result<Arc<TenantRecord>, ServiceError> {
         match principal {
             Principal::Tenant(t) => Ok(t),
             Principal::Admin => Err(ServiceError::AccessDenied {

@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex};
 
 pub use auth::{AdminBootstrap, KEY_PREFIX, Principal, generate_key, hash_key};
 pub use components::{BasicInspector, ComponentInfo, ComponentInspector};
-pub use error::{Resource, ServiceError};
+pub use error::{ErrorClass, Resource, ServiceError};
 pub use executions::{HistoryQuery, ListExecutionsQuery, Started, StopRequest};
 pub use machines::{DefinitionReport, ReportedDiagnostic};
 pub use names::{execution_arn, state_machine_arn};
