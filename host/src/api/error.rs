@@ -30,7 +30,7 @@ pub enum ApiError {
         detail: String,
     },
     /// The body's content type is not one the route takes.
-    #[error("unsupported content type {found:?}; this route takes {expected}")]
+    #[error("unsupported content type '{}'; this route takes {expected}", found.as_deref().unwrap_or("none"))]
     UnsupportedMediaType {
         /// What the request said.
         found: Option<String>,

@@ -76,6 +76,18 @@ pub fn router(service: Service) -> Router {
         .with_state(service)
 }
 
+/// Serves the API on `listener` until `shutdown` completes, then finishes in-flight
+/// requests.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    service: Service,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(service))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
 async fn unknown_route(req: Request) -> ApiError {
     ApiError::UnknownRoute {
         method: req.method().to_string(),
