@@ -4,6 +4,10 @@
 
 pub mod compare;
 pub mod error;
+pub mod intrinsics;
+pub mod model;
 pub mod path;
 pub mod raw;
+pub mod scope;
+pub mod template;
 pub mod validate;

@@ -26,6 +26,17 @@ pub struct ServeArgs {
 /// Environment variable that sets the admin key.
 pub const ADMIN_KEY_ENV: &str = "STEPWASM_ADMIN_KEY";
 
+/// `stepwasm serve`: runs the server; returns the exit code.
+pub fn main(args: ServeArgs) -> i32 {
+    match run(args) {
+        Ok(()) => super::EXIT_OK,
+        Err(e) => {
+            eprintln!("stepwasm: {e:#}");
+            super::EXIT_INVALID
+        }
+    }
+}
+
 /// Runs the server until a shutdown signal.
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -1,8 +1,6 @@
 //! Compiled field values shared by many state types: paths with their defaults, payloads,
 //! literal-or-path parameters, and the texts of a Fail state.
 
-use serde_json::Value;
-
 use crate::asl::intrinsics::Intrinsic;
 use crate::asl::path::{JsonPath, ReferencePath};
 use crate::asl::template::Template;
@@ -57,17 +55,4 @@ pub enum TextSource {
     Path(JsonPath),
     /// `ErrorPath` / `CausePath` as an intrinsic function.
     Intrinsic(Intrinsic),
-}
-
-/// Whether a payload template's source reads the context object anywhere (`$$` in a `.$`
-/// value, including inside intrinsic arguments).
-pub fn template_reads_context(value: &Value) -> bool {
-    match value {
-        Value::Object(map) => map.iter().any(|(k, v)| {
-            (k.ends_with(".$") && v.as_str().is_some_and(|s| s.contains("$$")))
-                || template_reads_context(v)
-        }),
-        Value::Array(items) => items.iter().any(template_reads_context),
-        _ => false,
-    }
 }

@@ -318,3 +318,5 @@ pub struct Catcher {
     /// `Assign`.
     pub assign: Option<Payload>,
 }
+
+pub use compile::{MAX_WAIT_SECONDS, timestamp_to_system};

@@ -71,12 +71,20 @@ impl ReferencePath {
         for (depth, step) in self.steps.iter().enumerate() {
             node = match (step, node) {
                 (Step::Name(name), Value::Object(map)) => {
+                    // Look up before inserting: an existing key needs no new String.
                     if depth == last {
-                        map.insert(name.to_string(), value);
+                        match map.get_mut(&**name) {
+                            Some(slot) => *slot = value,
+                            None => {
+                                map.insert(name.to_string(), value);
+                            }
+                        }
                         return Ok(target);
                     }
-                    map.entry(name.to_string())
-                        .or_insert_with(|| Value::Object(Map::new()))
+                    if !map.contains_key(&**name) {
+                        map.insert(name.to_string(), Value::Object(Map::new()));
+                    }
+                    map.get_mut(&**name).expect("present or just inserted")
                 }
                 (Step::Index(index), Value::Array(items)) => {
                     let at = resolve_index(*index, items.len())
