@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 
-use crate::service::{AdminBootstrap, BasicInspector, NoRuntime, Service};
+use crate::service::{AdminBootstrap, BasicInspector, EngineRuntime, Service};
 use crate::store::Store;
 
 /// Arguments of `stepwasm serve`.
@@ -52,7 +52,11 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let store = Store::open_dir(&args.data_dir)
         .with_context(|| format!("cannot open the store in {}", args.data_dir.display()))?;
-    let service = Service::new(store, Arc::new(NoRuntime), Arc::new(BasicInspector))?;
+    let service = Service::new(
+        store,
+        Arc::new(EngineRuntime::new(None)),
+        Arc::new(BasicInspector),
+    )?;
     let env_key = std::env::var(ADMIN_KEY_ENV).ok();
     match service.bootstrap_admin(env_key.as_deref()).await? {
         AdminBootstrap::Generated(key) => {

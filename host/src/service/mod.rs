@@ -7,6 +7,7 @@
 
 mod auth;
 mod components;
+mod engine_runtime;
 mod error;
 mod executions;
 mod limits;
@@ -21,6 +22,7 @@ use std::sync::{Arc, Mutex};
 
 pub use auth::{AdminBootstrap, KEY_PREFIX, Principal, generate_key, hash_key};
 pub use components::{BasicInspector, ComponentInfo, ComponentInspector};
+pub use engine_runtime::EngineRuntime;
 pub use error::{ErrorClass, Resource, ServiceError};
 pub use executions::{HistoryQuery, ListExecutionsQuery, Started, StopRequest};
 pub use machines::{DefinitionReport, ReportedDiagnostic};
