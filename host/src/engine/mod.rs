@@ -10,4 +10,5 @@ pub mod history;
 pub mod limits;
 pub mod pipeline;
 pub mod ports;
+pub mod resume;
 pub(crate) mod states;
