@@ -147,6 +147,7 @@ impl Signature {
                     }
                 } else {
                     out.push(args.get(arg_index).cloned().unwrap_or(Value::Undefined));
+                    arg_index += 1;
                 }
                 continue;
             }

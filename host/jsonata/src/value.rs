@@ -455,7 +455,9 @@ fn write_json(out: &mut String, v: &Value<'_>, pretty: bool, depth: usize) {
         Value::Undefined | Value::Null => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         Value::Num(n) => {
-            if n.is_finite() {
+            if n.is_finite() && n.fract() == 0.0 {
+                out.push_str(&js_number(*n))
+            } else if n.is_finite() {
                 out.push_str(&js_number(to_precision_15(*n)))
             } else {
                 out.push_str("null")

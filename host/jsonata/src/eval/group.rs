@@ -66,6 +66,9 @@ impl<'a> Ctx<'a> {
         env: &Rc<Frame<'a>>,
     ) -> Result<Value<'a>, Error> {
         let reduce = input.is_tuple_stream();
+        if !reduce && !input.is_array() {
+            return self.construct_one(pairs, pos, input, env);
+        }
         let mut items = if input.is_array() { input.members() } else { vec![input.clone()] };
         if items.is_empty() {
             items.push(Value::Undefined);
@@ -106,6 +109,42 @@ impl<'a> Ctx<'a> {
                 (data, env.clone())
             };
             let value = self.eval(&pairs[index].1, &context, &group_env)?;
+            if !value.is_undefined() {
+                result.insert(key, value);
+            }
+        }
+        Ok(Value::Object(Rc::new(result)))
+    }
+
+    /// An object constructor over a single (non-array) input: no grouping needed.
+    fn construct_one(
+        &self,
+        pairs: &'a [(Node, Node)],
+        pos: usize,
+        input: &Value<'a>,
+        env: &Rc<Frame<'a>>,
+    ) -> Result<Value<'a>, Error> {
+        let mut result: Map<'a> = IndexMap::with_capacity(pairs.len());
+        let mut key_source: Vec<(Arc<str>, usize)> = Vec::with_capacity(pairs.len());
+        let mut values = Vec::with_capacity(pairs.len());
+        for (index, (key_expr, _)) in pairs.iter().enumerate() {
+            let key = match self.eval(key_expr, input, env)? {
+                Value::Undefined => continue,
+                Value::Str(s) => s,
+                other => return Err(Error::at("T1003", pos, None).with_value_of(&other)),
+            };
+            if let Some((_, existing)) = key_source.iter().find(|(k, _)| *k == key) {
+                if *existing != index {
+                    return Err(Error::at("D1009", pos, None).with_value(&key));
+                }
+                continue;
+            }
+            key_source.push((key, index));
+        }
+        for (key, index) in key_source {
+            values.push((key, self.eval(&pairs[index].1, input, env)?));
+        }
+        for (key, value) in values {
             if !value.is_undefined() {
                 result.insert(key, value);
             }

@@ -125,7 +125,13 @@ impl<'a> Ctx<'a> {
     /// Evaluates a node: dispatch, then predicates, grouping and sequence unwrapping.
     pub fn eval(&self, node: &'a Node, input: &Value<'a>, env: &Rc<Frame<'a>>) -> Result<Value<'a>, Error> {
         self.enter()?;
-        let result = stacker::maybe_grow(64 * 1024, 4 * 1024 * 1024, || self.eval_inner(node, input, env));
+        // Checking the stack is cheap but not free: every 8th level is enough, given the
+        // red zone covers eight levels of evaluator frames.
+        let result = if self.depth.get() % 8 == 0 {
+            stacker::maybe_grow(256 * 1024, 4 * 1024 * 1024, || self.eval_inner(node, input, env))
+        } else {
+            self.eval_inner(node, input, env)
+        };
         self.depth.set(self.depth.get() - 1);
         result
     }
@@ -245,6 +251,24 @@ impl<'a> Ctx<'a> {
         let Kind::Path { steps, keep_singleton } = &node.kind else {
             unreachable!("eval_path on a path");
         };
+        // Fast path for the commonest case, a plain field of a non-array value: the same
+        // result as the general loop, without building sequences.
+        if let [step] = steps.as_slice() {
+            if let Kind::Name(name) = &step.kind {
+                let plain = !*keep_singleton
+                    && node.group.is_none()
+                    && step.stages.is_empty()
+                    && step.group.is_none()
+                    && !step.tuple
+                    && step.focus.is_none()
+                    && step.index.is_none()
+                    && !step.keep_array
+                    && step.predicate.is_empty();
+                if plain && !input.is_array() && !matches!(input, Value::Tuple(_)) {
+                    return Ok(input.field(name));
+                }
+            }
+        }
         let mut input_seq: Vec<Value<'a>> =
             if input.is_array() && !matches!(steps[0].kind, Kind::Variable(_)) {
                 input.members()
@@ -276,13 +300,15 @@ impl<'a> Ctx<'a> {
                 };
             }
         }
+        let mut stream = None;
         if is_tuple {
             let tuples = tuples.unwrap_or_default();
             result = if node.tuple {
-                tuple_stream(tuples)
+                tuple_stream(tuples.clone())
             } else {
                 Value::seq(tuples.iter().map(|t| t.focus.clone()).collect())
             };
+            stream = Some(tuple_stream(tuples));
         }
         if *keep_singleton {
             if matches!(&result, Value::Array(a) if a.cons && !a.seq) {
@@ -293,7 +319,8 @@ impl<'a> Ctx<'a> {
             }
         }
         if let Some(g) = &node.group {
-            result = self.eval_group(&g.pairs, g.pos, &result, env)?;
+            let source = stream.unwrap_or(result);
+            result = self.eval_group(&g.pairs, g.pos, &source, env)?;
         }
         Ok(result)
     }
@@ -466,7 +493,7 @@ impl<'a> Ctx<'a> {
                 index += items.len() as f64;
             }
             if index >= 0.0 {
-                if let Some(item) = items.get(index as usize) {
+                if let Some(item) = items.get(index as usize).filter(|i| !i.is_undefined()) {
                     if item.is_array() && !stream {
                         return Ok(item.clone());
                     }

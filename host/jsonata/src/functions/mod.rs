@@ -19,7 +19,6 @@ use crate::eval::frame::Frame;
 use crate::signature::Signature;
 use crate::value::{Func, Map, Value, stringify};
 
-pub(crate) use datetime::{format_millis, parse_iso_millis};
 
 /// What a built-in receives besides its arguments.
 pub(crate) struct Call<'c, 'a> {
@@ -100,7 +99,7 @@ builtins! {
     "max" "<a<n>:n>" 1 numeric::max,
     "min" "<a<n>:n>" 1 numeric::min,
     "average" "<a<n>:n>" 1 numeric::average,
-    "string" "<x-b?:s>" 2 string::string,
+    "string" "<x-b?:s>" 1 string::string,
     "substring" "<s-nn?:s>" 3 string::substring,
     "substringBefore" "<s-s:s>" 2 string::substring_before,
     "substringAfter" "<s-s:s>" 2 string::substring_after,
@@ -160,25 +159,29 @@ builtins! {
     "clone" "<(oa)-:o>" 1 object::clone,
     "now" "<s?s?:s>" 2 datetime::now,
     "millis" "<:n>" 0 datetime::millis,
+    // Step Functions mode only (after this point in the table).
     "partition" "<an:a>" 2 crate::stepfunctions::partition,
     "range" "<nnn?:a<n>>" 3 crate::stepfunctions::range,
     "hash" "<ss?:s>" 2 crate::stepfunctions::hash,
     "uuid" "<:s>" 0 crate::stepfunctions::uuid,
     "parse" "<s:j>" 1 crate::stepfunctions::parse,
+    "random" "<n?:n>" 1 crate::stepfunctions::random,
 }
 
-/// Built-ins that exist only in Step Functions mode.
-const STEP_FUNCTIONS_ONLY: &[&str] = &["partition", "range", "hash", "uuid", "parse"];
+/// How many table entries are standard JSONata; the rest are Step Functions additions.
+const STANDARD: usize = 65;
 
-/// Finds a built-in by name for the given mode.
+/// Finds a built-in by name for the given mode (Step Functions' entries take precedence
+/// there, and `$eval` is absent).
 pub(crate) fn lookup(name: &str, step_functions: bool) -> Option<&'static Builtin> {
-    if step_functions && name == "eval" {
-        return None;
+    let table = all();
+    if step_functions {
+        if name == "eval" {
+            return None;
+        }
+        return table.iter().rev().find(|b| b.name == name);
     }
-    if !step_functions && STEP_FUNCTIONS_ONLY.contains(&name) {
-        return None;
-    }
-    all().iter().find(|b| b.name == name)
+    table[..STANDARD].iter().find(|b| b.name == name)
 }
 
 /// JSONata's truthiness (`$boolean`), with undefined as false.
@@ -215,9 +218,19 @@ pub(crate) fn string_pretty(v: &Value<'_>, pretty: bool) -> Result<String, Error
         Value::Str(s) => s.to_string(),
         Value::Func(_) => String::new(),
         Value::Num(n) if !n.is_finite() => return Err(Error::new("D3001").with_value_of(v)),
+        v if has_infinity(v) => return Err(Error::new("D1001")),
         Value::Array(a) if a.outer && !a.items.is_empty() => stringify(&a.items[0], pretty),
         v => stringify(v, pretty),
     })
+}
+
+fn has_infinity(v: &Value<'_>) -> bool {
+    match v {
+        Value::Num(n) => !n.is_finite(),
+        Value::Array(a) => a.items.iter().any(has_infinity),
+        Value::Object(o) => o.values().any(has_infinity),
+        _ => false,
+    }
 }
 
 /// Converts a byte offset to a UTF-16 offset (JavaScript string indexes).
@@ -333,4 +346,21 @@ pub(crate) fn is_array_of_strings(v: &Value<'_>) -> bool {
 /// The first argument, or undefined.
 pub(crate) fn arg<'a>(args: &[Value<'a>], i: usize) -> Value<'a> {
     args.get(i).cloned().unwrap_or(Value::Undefined)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_split_and_signatures() {
+        assert_eq!(all()[STANDARD - 1].name, "millis");
+        assert_eq!(all()[STANDARD].name, "partition");
+        for b in all() {
+            let _ = b.signature();
+        }
+        assert!(lookup("uuid", false).is_none());
+        assert_eq!(lookup("random", true).map(|b| b.sig), Some("<n?:n>"));
+        assert_eq!(lookup("random", false).map(|b| b.sig), Some("<:n>"));
+    }
 }

@@ -119,6 +119,7 @@ pub(super) fn pad<'a>(_: &Call<'_, 'a>, args: Vec<Value<'a>>) -> R<'a> {
 pub(super) fn contains<'a>(call: &Call<'_, 'a>, args: Vec<Value<'a>>) -> R<'a> {
     let Some(text) = s(&args, 0) else { return Ok(Value::Undefined) };
     Ok(Value::Bool(match arg(&args, 1) {
+        Value::Undefined => return Ok(Value::Undefined),
         Value::Str(token) => text.contains(&*token),
         f => first_match(call, &f, &text)?.is_some(),
     }))
