@@ -7,5 +7,6 @@ pub mod api;
 pub mod asl;
 pub mod cli;
 pub mod engine;
+pub mod sandbox;
 pub mod service;
 pub mod store;
