@@ -135,10 +135,13 @@ async fn heartbeats_keep_a_long_task_alive() {
 
 #[tokio::test]
 async fn a_sleeping_task_times_out() {
+    let runner = runner();
+    // Warm the component cache so compile time does not count.
+    let _ = runner.invoke(request("wasm:long-run", json!({"steps": 0, "step_ms": 0}))).await;
     let mut req = request("wasm:long-run", json!({"steps": 1, "step_ms": 5000}));
     req.timeout = Some(Duration::from_millis(300));
     let started = Instant::now();
-    let outcome = runner().invoke(req).await;
+    let outcome = runner.invoke(req).await;
     let elapsed = started.elapsed();
     assert_eq!(error_of(&outcome).0, "States.Timeout");
     assert!(elapsed < Duration::from_millis(400), "{elapsed:?}");

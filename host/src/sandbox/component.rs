@@ -15,6 +15,8 @@ pub const WORLD: &str = "stepwasm:task/task@0.1.0";
 pub const RUN_EXPORT: &str = "run";
 /// The host interface every task may import.
 pub const HOST_INTERFACE: &str = "stepwasm:task/host@0.1.0";
+/// The world's types-only interface (imported by components that use `task-error`).
+pub const TYPES_INTERFACE: &str = "stepwasm:task/types@0.1.0";
 /// WASI 0.2 interfaces the linker provides. They are linked so that components built by
 /// ordinary toolchains (whose standard library imports them) load, but the context behind
 /// them grants nothing: no preopened directory (unless a scratch grant), no environment,
@@ -238,7 +240,7 @@ pub enum LoadError {
         reason: String,
     },
     /// The component imports something the host does not grant.
-    #[error("component imports `{name}`, which the host does not grant (granted: {HOST_INTERFACE} and WASI 0.2 {GRANTED_WASI_PREFIXES:?})")]
+    #[error("component imports `{name}`, which the host does not grant (granted: {HOST_INTERFACE}, {TYPES_INTERFACE} and WASI 0.2 {GRANTED_WASI_PREFIXES:?})")]
     UngrantedImport {
         /// The import.
         name: String,
@@ -269,6 +271,7 @@ pub struct ComponentInfo {
 /// Whether the host grants an import of this name.
 pub fn is_granted_import(name: &str) -> bool {
     name == HOST_INTERFACE
+        || name == TYPES_INTERFACE
         || GRANTED_WASI_PREFIXES
             .iter()
             .any(|prefix| name.starts_with(prefix) && name.contains("@0.2."))
@@ -300,6 +303,7 @@ mod tests {
     #[test]
     fn grants_host_and_wasi_02_only() {
         assert!(is_granted_import(HOST_INTERFACE));
+        assert!(is_granted_import(TYPES_INTERFACE));
         assert!(is_granted_import("wasi:cli/stdout@0.2.6"));
         assert!(!is_granted_import("wasi:http/outgoing-handler@0.2.6"));
         assert!(!is_granted_import("wasi:cli/stdout@0.3.0"));

@@ -38,6 +38,13 @@ pub(super) fn check(machines: &[MachineCtx<'_>], out: &mut Vec<Diagnostic>) {
             .collect();
         let ctxs = states(m);
         for s in &ctxs {
+            if m.query_language == "JSONata" && s.state.query_language.as_deref() == Some("JSONPath") {
+                out.push(Diagnostic::error(
+                    Code::InvalidValue,
+                    s.at("QueryLanguage"),
+                    "a state cannot switch back to JSONPath inside a JSONata state machine",
+                ));
+            }
             state_type_and_fields(s, out);
             transitions(s, &names, out);
         }
