@@ -9,7 +9,10 @@ use std::time::Duration;
 
 use anyhow::Context;
 
-use crate::service::{AdminBootstrap, BasicInspector, EngineRuntime, Service};
+use crate::sandbox::{SandboxConfig, SandboxRunner};
+use crate::service::{
+    AdminBootstrap, EngineRuntime, SandboxInspector, Service, StoreComponentSource,
+};
 use crate::store::Store;
 
 /// Arguments of `stepwasm serve`.
@@ -52,11 +55,20 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let store = Store::open_dir(&args.data_dir)
         .with_context(|| format!("cannot open the store in {}", args.data_dir.display()))?;
+    let source = Arc::new(StoreComponentSource::new(store.clone()));
+    // Artifacts live in the store beside the bytes, so no separate cache directory.
+    let config = SandboxConfig {
+        cache_dir: None,
+        scratch_root: args.data_dir.join("scratch"),
+        ..SandboxConfig::default()
+    };
+    let runner = Arc::new(SandboxRunner::new(source, config)?);
     let service = Service::new(
         store,
-        Arc::new(EngineRuntime::new(None)),
-        Arc::new(BasicInspector),
+        Arc::new(EngineRuntime::new(Some(runner.clone()))),
+        Arc::new(SandboxInspector::new(runner)),
     )?;
+    service.apply_all_limits()?;
     let env_key = std::env::var(ADMIN_KEY_ENV).ok();
     match service.bootstrap_admin(env_key.as_deref()).await? {
         AdminBootstrap::Generated(key) => {

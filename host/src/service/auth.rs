@@ -184,6 +184,7 @@ impl Service {
             .set_quotas(id, quotas)
             .await
             .map_err(|e| not_found_tenant(e, id))?;
+        self.apply_tenant_limits(&rec)?;
         // Cached principals carry the old quotas.
         self.inner
             .key_cache

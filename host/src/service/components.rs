@@ -23,8 +23,17 @@ pub struct ComponentInfo {
 /// Decides whether uploaded bytes are a task component. The sandbox implements it with
 /// full validation against the task world; `Err` names the problem.
 pub trait ComponentInspector: Send + Sync {
-    /// Inspects the bytes.
+    /// Inspects the bytes (may compile: called off the async threads).
     fn inspect(&self, bytes: &[u8]) -> Result<ComponentInfo, String>;
+
+    /// An artifact to keep beside the bytes (engine fingerprint, bytes), if the inspector
+    /// makes one.
+    fn precompile(&self, _bytes: &[u8]) -> Option<(String, Vec<u8>)> {
+        None
+    }
+
+    /// Applies a tenant's per-task fuel and memory quotas to one of its components.
+    fn apply_limits(&self, _tenant: &str, _component: &str, _fuel: u64, _memory_bytes: u64) {}
 }
 
 /// The inspector used when no sandbox is wired in: checks only that the bytes are a
@@ -73,11 +82,19 @@ impl Service {
                 limit: tenant.quotas.max_component_bytes,
             });
         }
-        let info = self
-            .inner
-            .inspector
-            .inspect(&bytes)
-            .map_err(|reason| ServiceError::InvalidComponent { reason })?;
+        let inspector = self.inner.inspector.clone();
+        // Validation and precompilation compile the component: keep them off the async
+        // worker threads.
+        let (bytes, info, artifact) = tokio::task::spawn_blocking(move || {
+            let info = inspector.inspect(&bytes);
+            let artifact = info.as_ref().ok().and_then(|_| inspector.precompile(&bytes));
+            (bytes, info, artifact)
+        })
+        .await
+        .map_err(|e| ServiceError::Internal {
+            detail: format!("component inspection did not finish: {e}"),
+        })?;
+        let info = info.map_err(|reason| ServiceError::InvalidComponent { reason })?;
         let sha256 = hex::encode(Sha256::digest(&bytes));
         let new = NewComponent {
             tenant: tenant.id.clone(),
@@ -87,10 +104,52 @@ impl Service {
             imports: info.imports,
             exports: info.exports,
         };
-        Ok(self
+        let version = self
             .store()
             .put_component(new, tenant.quotas.max_stored_bytes)
-            .await?)
+            .await?;
+        if let Some((fingerprint, artifact)) = artifact {
+            // A missing artifact only costs a compile later, so a failure here is not fatal.
+            let _ = self
+                .store()
+                .put_artifact(&version.sha256, &fingerprint, artifact)
+                .await;
+        }
+        self.apply_component_limits(tenant, name);
+        Ok(version)
+    }
+
+    fn apply_component_limits(&self, tenant: &TenantRecord, name: &str) {
+        self.inner.inspector.apply_limits(
+            &tenant.id,
+            name,
+            tenant.quotas.task_fuel,
+            tenant.quotas.task_memory_bytes,
+        );
+    }
+
+    /// Applies every tenant's task quotas to its components (at start-up).
+    pub fn apply_all_limits(&self) -> Result<(), ServiceError> {
+        for tenant in self.store().tenants()? {
+            self.apply_tenant_limits(&tenant)?;
+        }
+        Ok(())
+    }
+
+    /// Applies one tenant's task quotas to all its components.
+    pub(super) fn apply_tenant_limits(&self, tenant: &TenantRecord) -> Result<(), ServiceError> {
+        let mut after: Option<String> = None;
+        loop {
+            let page = self
+                .store()
+                .list_components(&tenant.id, after.as_deref(), 1000)?;
+            let Some(last) = page.last() else { break };
+            after = Some(last.name.clone());
+            for c in &page {
+                self.apply_component_limits(tenant, &c.name);
+            }
+        }
+        Ok(())
     }
 
     /// Every version of a component, oldest first.

@@ -15,6 +15,7 @@ mod machines;
 mod names;
 mod paging;
 mod runtime;
+mod sandbox_wiring;
 mod timefmt;
 
 use std::collections::HashMap;
@@ -29,6 +30,7 @@ pub use machines::{DefinitionReport, ReportedDiagnostic};
 pub use names::{execution_arn, state_machine_arn};
 pub use paging::Page;
 pub use runtime::{ExpressRun, Launch, NoRuntime, Runtime, RuntimeError};
+pub use sandbox_wiring::{ARTIFACT_FINGERPRINT, SandboxInspector, StoreComponentSource};
 pub use timefmt::rfc3339_ms;
 
 use crate::store::{Store, TenantRecord};
