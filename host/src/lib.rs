@@ -4,5 +4,5 @@
 //! engine's ports (traits in [`engine::ports`]); `main`/`cli` wire them together.
 
 pub mod asl;
-pub mod engine;
 pub mod cli;
+pub mod engine;

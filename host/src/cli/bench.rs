@@ -11,7 +11,10 @@ use std::time::{Instant, SystemTime};
 use clap::Args;
 use serde_json::{Value, json};
 
-use super::{EXIT_FAILED, EXIT_INVALID, EXIT_OK, load_definition, machine_name, parse_input, read_input_text, report_load_error};
+use super::{
+    EXIT_FAILED, EXIT_INVALID, EXIT_OK, load_definition, machine_name, parse_input,
+    read_input_text, report_load_error,
+};
 use crate::asl::model::StateMachine;
 use crate::engine::context::ExecutionInfo;
 use crate::engine::driver::{self, Runtime, SystemClock};
@@ -152,11 +155,23 @@ pub fn main(args: BenchArgs) -> i32 {
 }
 
 /// One execution from input text to output text: (succeeded, transitions, output text).
-async fn one(model: &Arc<StateMachine>, runtime: &Runtime, name: &str, input_text: &str, i: u64) -> Option<(bool, u64, String)> {
+async fn one(
+    model: &Arc<StateMachine>,
+    runtime: &Runtime,
+    name: &str,
+    input_text: &str,
+    i: u64,
+) -> Option<(bool, u64, String)> {
     let input: Value = serde_json::from_str(input_text).ok()?;
     let now = SystemTime::now();
     let info = ExecutionInfo::local(&format!("bench-{i}"), name, Arc::new(input), now);
-    let mut exec = Execution::new(Arc::clone(model), Arc::new(info), runtime.limits.clone(), false, now);
+    let mut exec = Execution::new(
+        Arc::clone(model),
+        Arc::new(info),
+        runtime.limits.clone(),
+        false,
+        now,
+    );
     let finished = driver::run(&mut exec, runtime).await.ok()?;
     let ok = finished.end.status == ExecutionStatus::Succeeded;
     let text = serde_json::to_string(&finished.end.output.unwrap_or(Value::Null)).ok()?;

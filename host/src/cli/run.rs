@@ -8,7 +8,10 @@ use std::time::SystemTime;
 use clap::Args;
 use serde_json::{Value, json};
 
-use super::{EXIT_FAILED, EXIT_INVALID, EXIT_OK, load_definition, machine_name, parse_input, read_input_text, report_load_error};
+use super::{
+    EXIT_FAILED, EXIT_INVALID, EXIT_OK, load_definition, machine_name, parse_input,
+    read_input_text, report_load_error,
+};
 use crate::engine::context::ExecutionInfo;
 use crate::engine::driver::{self, Finished, Runtime, SystemClock};
 use crate::engine::execution::Execution;
@@ -70,7 +73,10 @@ pub fn main(args: RunArgs) -> i32 {
     let name = uuid::Uuid::new_v4().to_string();
     let info = ExecutionInfo::local(&name, &machine_name(&args.definition), Arc::new(input), now);
     let mut exec = Execution::new(model, Arc::new(info), limits, args.history, now);
-    let rt = match tokio::runtime::Builder::new_current_thread().enable_time().build() {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("stepwasm: cannot start the async runtime: {e}");

@@ -40,7 +40,10 @@ pub fn main(args: ValidateArgs) -> i32 {
         );
         EXIT_INVALID
     } else {
-        println!("{}: valid ({warnings} warning(s))", args.definition.display());
+        println!(
+            "{}: valid ({warnings} warning(s))",
+            args.definition.display()
+        );
         EXIT_OK
     }
 }

@@ -33,7 +33,12 @@ pub struct ExecutionInfo {
 
 impl ExecutionInfo {
     /// Facts for a local, single-user execution (the CLI and benches).
-    pub fn local(name: &str, machine_name: &str, input: Arc<Value>, start_time: SystemTime) -> Self {
+    pub fn local(
+        name: &str,
+        machine_name: &str,
+        input: Arc<Value>,
+        start_time: SystemTime,
+    ) -> Self {
         let region_account = "local:000000000000";
         ExecutionInfo {
             id: format!("arn:aws:states:{region_account}:execution:{machine_name}:{name}"),
@@ -41,7 +46,9 @@ impl ExecutionInfo {
             start_time,
             input,
             role_arn: format!("arn:aws:iam::000000000000:role/stepwasm"),
-            state_machine_id: format!("arn:aws:states:{region_account}:stateMachine:{machine_name}"),
+            state_machine_id: format!(
+                "arn:aws:states:{region_account}:stateMachine:{machine_name}"
+            ),
             state_machine_name: machine_name.to_owned(),
             tenant: None,
         }
@@ -52,7 +59,9 @@ impl ExecutionInfo {
 pub fn format_time(t: SystemTime) -> String {
     let dt = OffsetDateTime::from(t);
     let ms = dt.millisecond();
-    let dt = dt.replace_nanosecond(u32::from(ms) * 1_000_000).unwrap_or(dt);
+    let dt = dt
+        .replace_nanosecond(u32::from(ms) * 1_000_000)
+        .unwrap_or(dt);
     // Rfc3339 prints the fraction without trailing zeros; AWS always shows three digits.
     let base = dt
         .replace_nanosecond(0)
@@ -94,7 +103,10 @@ pub fn context_object(
     );
     execution.insert("RedriveCount".into(), Value::from(0));
     let mut st = Map::new();
-    st.insert("EnteredTime".into(), Value::from(format_time(state.entered_time)));
+    st.insert(
+        "EnteredTime".into(),
+        Value::from(format_time(state.entered_time)),
+    );
     st.insert("Name".into(), Value::from(state.name));
     st.insert("RetryCount".into(), Value::from(state.retry_count));
     let mut machine = Map::new();
@@ -137,7 +149,8 @@ mod tests {
 
     #[test]
     fn context_has_the_documented_fields() {
-        let info = ExecutionInfo::local("e1", "sm", Arc::new(serde_json::json!({"a":1})), UNIX_EPOCH);
+        let info =
+            ExecutionInfo::local("e1", "sm", Arc::new(serde_json::json!({"a":1})), UNIX_EPOCH);
         let ctx = context_object(
             &info,
             StateFacts {

@@ -19,8 +19,8 @@ use super::frame::FrameId;
 use super::history::HistoryEvent;
 use super::limits::Limits;
 use super::ports::{
-    BoxFuture, Clock, ExecutionEnd, ExecutionStatus, Journal, JournalError, StepCommit, TaskFailure,
-    TaskOutcome, TaskRequest, TaskRunner,
+    BoxFuture, Clock, ExecutionEnd, ExecutionStatus, Journal, JournalError, StepCommit,
+    TaskFailure, TaskOutcome, TaskRequest, TaskRunner,
 };
 
 /// The ports and settings executions run with.
@@ -101,7 +101,8 @@ pub async fn run(exec: &mut Execution, rt: &Runtime) -> Result<Finished, Journal
     let deadline = exec.model.timeout.map(|t| exec.info.start_time + t);
     let mut ready: VecDeque<FrameId> = exec.runnable();
     let mut timers: BinaryHeap<Reverse<(SystemTime, FrameId)>> = BinaryHeap::new();
-    let mut tasks: FuturesUnordered<BoxFuture<'_, (FrameId, TaskOutcome)>> = FuturesUnordered::new();
+    let mut tasks: FuturesUnordered<BoxFuture<'_, (FrameId, TaskOutcome)>> =
+        FuturesUnordered::new();
 
     let ending = 'run: loop {
         while let Some(id) = ready.pop_front() {
@@ -138,9 +139,7 @@ pub async fn run(exec: &mut Execution, rt: &Runtime) -> Result<Finished, Journal
             {
                 break 'run Ending::Failed {
                     error: "States.Runtime".into(),
-                    cause: format!(
-                        "The execution history reached the limit of {limit} events"
-                    ),
+                    cause: format!("The execution history reached the limit of {limit} events"),
                 };
             }
             if let Some(j) = &journal {
@@ -224,13 +223,15 @@ impl Execution {
     /// Ends the execution: checks the output's size and records the final event.
     pub(crate) fn finish(&mut self, ending: Ending, now: SystemTime) -> ExecutionEnd {
         let ending = match ending {
-            Ending::Succeeded(output) => match self.limits.check_payload(&output, "execution output") {
-                Ok(()) => Ending::Succeeded(output),
-                Err(e) => Ending::Failed {
-                    error: e.name.as_str().to_owned(),
-                    cause: e.cause,
-                },
-            },
+            Ending::Succeeded(output) => {
+                match self.limits.check_payload(&output, "execution output") {
+                    Ok(()) => Ending::Succeeded(output),
+                    Err(e) => Ending::Failed {
+                        error: e.name.as_str().to_owned(),
+                        cause: e.cause,
+                    },
+                }
+            }
             other => other,
         };
         let ids: Vec<FrameId> = self.frames.keys().copied().collect();
@@ -251,14 +252,16 @@ impl Execution {
                 }
             }
             Ending::Failed { error, cause } => {
-                let timed_out = error == "States.Timeout" && self.model.timeout.is_some()
+                let timed_out = error == "States.Timeout"
+                    && self.model.timeout.is_some()
                     && cause.starts_with("The execution ran longer");
                 let (event, status) = if timed_out {
                     ("ExecutionTimedOut", ExecutionStatus::TimedOut)
                 } else {
                     ("ExecutionFailed", ExecutionStatus::Failed)
                 };
-                self.events.execution_ended_badly(now, event, &error, &cause);
+                self.events
+                    .execution_ended_badly(now, event, &error, &cause);
                 ExecutionEnd {
                     status,
                     output: None,

@@ -77,7 +77,13 @@ impl EventLog {
     }
 
     /// `ExecutionStarted`.
-    pub fn execution_started(&mut self, now: SystemTime, input: &Value, role_arn: &str, machine_id: &str) {
+    pub fn execution_started(
+        &mut self,
+        now: SystemTime,
+        input: &Value,
+        role_arn: &str,
+        machine_id: &str,
+    ) {
         let details = self.record.then(|| {
             (
                 "executionStartedEventDetails",
@@ -100,7 +106,13 @@ impl EventLog {
     }
 
     /// `ExecutionFailed`, `ExecutionTimedOut` or `ExecutionAborted` (by `event_type`).
-    pub fn execution_ended_badly(&mut self, now: SystemTime, event_type: &str, error: &str, cause: &str) {
+    pub fn execution_ended_badly(
+        &mut self,
+        now: SystemTime,
+        event_type: &str,
+        error: &str,
+        cause: &str,
+    ) {
         let key = match event_type {
             "ExecutionTimedOut" => "executionTimedOutEventDetails",
             "ExecutionAborted" => "executionAbortedEventDetails",
@@ -117,7 +129,8 @@ impl EventLog {
         if !self.record {
             return self.push(now, "", None);
         }
-        let details = json!({"name": name, "input": text(input), "inputDetails": {"truncated": false}});
+        let details =
+            json!({"name": name, "input": text(input), "inputDetails": {"truncated": false}});
         self.push(
             now,
             &format!("{type_name}StateEntered"),
@@ -130,7 +143,8 @@ impl EventLog {
         if !self.record {
             return self.push(now, "", None);
         }
-        let details = json!({"name": name, "output": text(output), "outputDetails": {"truncated": false}});
+        let details =
+            json!({"name": name, "output": text(output), "outputDetails": {"truncated": false}});
         self.push(
             now,
             &format!("{type_name}StateExited"),
@@ -213,7 +227,14 @@ impl EventLog {
     }
 
     /// `TaskFailed` or `TaskTimedOut` (by `event_type`).
-    pub fn task_failed(&mut self, now: SystemTime, event_type: &str, resource: &str, error: &str, cause: &str) {
+    pub fn task_failed(
+        &mut self,
+        now: SystemTime,
+        event_type: &str,
+        resource: &str,
+        error: &str,
+        cause: &str,
+    ) {
         let key = if event_type == "TaskTimedOut" {
             "taskTimedOutEventDetails"
         } else {

@@ -12,7 +12,9 @@ use serde_json::{Map, Value};
 
 use super::context::{ExecutionInfo, StateFacts, context_object};
 use super::events::EventLog;
-use super::frame::{Attempt, Children, Cursor, Frame, FrameId, Outcome, ParentLink, from_ms, to_ms};
+use super::frame::{
+    Attempt, Children, Cursor, Frame, FrameId, Outcome, ParentLink, from_ms, to_ms,
+};
 use super::limits::Limits;
 use super::pipeline::{self, Env};
 use super::ports::{FrameUpdate, TaskContext, TaskFailure, TaskOutcome, TaskRequest};
@@ -230,7 +232,10 @@ impl Execution {
                 return Effect::Blocked;
             };
             let machine = frame.machine;
-            let cursor = std::mem::replace(&mut frame.cursor, Cursor::Done(Outcome::Succeeded(Value::Null)));
+            let cursor = std::mem::replace(
+                &mut frame.cursor,
+                Cursor::Done(Outcome::Succeeded(Value::Null)),
+            );
             let effect = self.step(id, machine, cursor, now);
             self.mark(id);
             match effect {
@@ -252,14 +257,21 @@ impl Execution {
     }
 
     /// One transition. `None`: the frame moved on and can keep going.
-    fn step(&mut self, id: FrameId, machine: MachineId, cursor: Cursor, now: SystemTime) -> Option<Effect> {
+    fn step(
+        &mut self,
+        id: FrameId,
+        machine: MachineId,
+        cursor: Cursor,
+        now: SystemTime,
+    ) -> Option<Effect> {
         let model = Arc::clone(&self.model);
         let m = model.machine(machine);
         match cursor {
             Cursor::Enter { state, input } => {
                 let s = m.state(state);
                 self.transitions += 1;
-                self.events.state_entered(now, s.type_name(), &s.name, &input);
+                self.events
+                    .state_entered(now, s.type_name(), &s.name, &input);
                 self.set(
                     id,
                     Cursor::Run {
@@ -270,7 +282,11 @@ impl Execution {
                 );
                 None
             }
-            Cursor::Run { state, input, attempt } => self.run(id, machine, state, input, attempt, now),
+            Cursor::Run {
+                state,
+                input,
+                attempt,
+            } => self.run(id, machine, state, input, attempt, now),
             Cursor::Backoff {
                 state,
                 input,
@@ -290,7 +306,14 @@ impl Execution {
                     );
                     return Some(Effect::Sleep(until));
                 }
-                self.set(id, Cursor::Run { state, input, attempt });
+                self.set(
+                    id,
+                    Cursor::Run {
+                        state,
+                        input,
+                        attempt,
+                    },
+                );
                 None
             }
             Cursor::Waiting {
@@ -366,38 +389,48 @@ impl Execution {
         let state = model.machine(machine).state(state_id);
         let (mut cx, _) = self.cx(now);
         let work = match &state.kind {
-            StateKind::Pass { result } => states::pass::run(&mut cx, state, result.as_ref(), input, &attempt),
+            StateKind::Pass { result } => {
+                states::pass::run(&mut cx, state, result.as_ref(), input, &attempt)
+            }
             StateKind::Choice { branches, default } => {
                 states::choice::run(&mut cx, state, branches, *default, input, &attempt)
             }
             StateKind::Wait(wait) => states::wait::run(&mut cx, state, wait, input, &attempt),
             StateKind::Succeed => states::succeed::run(&mut cx, state, input, &attempt),
-            StateKind::Fail { error, cause } => {
-                states::fail::run(&mut cx, state, error.as_ref(), cause.as_ref(), input, &attempt)
-            }
-            StateKind::Task(task) => match states::task::start(&mut cx, state, task, &input, &attempt) {
-                Ok(effective) => {
-                    let request = self.task_request(state, &effective, &attempt);
-                    self.set(
-                        id,
-                        Cursor::Task {
-                            state: state_id,
-                            input,
-                            effective,
-                            attempt,
-                        },
-                    );
-                    return Some(Effect::Invoke(request));
+            StateKind::Fail { error, cause } => states::fail::run(
+                &mut cx,
+                state,
+                error.as_ref(),
+                cause.as_ref(),
+                input,
+                &attempt,
+            ),
+            StateKind::Task(task) => {
+                match states::task::start(&mut cx, state, task, &input, &attempt) {
+                    Ok(effective) => {
+                        let request = self.task_request(state, &effective, &attempt);
+                        self.set(
+                            id,
+                            Cursor::Task {
+                                state: state_id,
+                                input,
+                                effective,
+                                attempt,
+                            },
+                        );
+                        return Some(Effect::Invoke(request));
+                    }
+                    Err(error) => Work::Error {
+                        error,
+                        input,
+                        attempt,
+                        from_task: false,
+                    },
                 }
-                Err(error) => Work::Error {
-                    error,
-                    input,
-                    attempt,
-                    from_task: false,
-                },
-            },
+            }
             StateKind::Parallel { branches } => {
-                match states::parallel::start(&mut cx, state, state_id, branches, &input, &attempt) {
+                match states::parallel::start(&mut cx, state, state_id, branches, &input, &attempt)
+                {
                     Ok(children) => return self.fork(id, machine, children, input, attempt, now),
                     Err(error) => Work::Error {
                         error,
@@ -407,15 +440,17 @@ impl Execution {
                     },
                 }
             }
-            StateKind::Map(map) => match states::map::start(&mut cx, state, state_id, map, &input, &attempt) {
-                Ok(children) => return self.fork(id, machine, children, input, attempt, now),
-                Err(error) => Work::Error {
-                    error,
-                    input,
-                    attempt,
-                    from_task: false,
-                },
-            },
+            StateKind::Map(map) => {
+                match states::map::start(&mut cx, state, state_id, map, &input, &attempt) {
+                    Ok(children) => return self.fork(id, machine, children, input, attempt, now),
+                    Err(error) => Work::Error {
+                        error,
+                        input,
+                        attempt,
+                        from_task: false,
+                    },
+                }
+            }
         };
         self.apply(id, state_id, state, work, now)
     }
@@ -432,13 +467,21 @@ impl Execution {
         match work {
             Work::Output(output) => self.leave(id, state, output, now),
             Work::Goto(next, output) => {
-                self.events.state_exited(now, state.type_name(), &state.name, &output);
-                self.set(id, Cursor::Enter { state: next, input: output });
+                self.events
+                    .state_exited(now, state.type_name(), &state.name, &output);
+                self.set(
+                    id,
+                    Cursor::Enter {
+                        state: next,
+                        input: output,
+                    },
+                );
                 None
             }
             Work::End(outcome) => {
                 if let Outcome::Succeeded(output) = &outcome {
-                    self.events.state_exited(now, state.type_name(), &state.name, output);
+                    self.events
+                        .state_exited(now, state.type_name(), &state.name, output);
                 }
                 self.set(id, Cursor::Done(outcome));
                 Some(Effect::Done)
@@ -468,11 +511,24 @@ impl Execution {
     }
 
     /// A state succeeded with `output`: StateExited, then Next or End.
-    fn leave(&mut self, id: FrameId, state: &State, output: Value, now: SystemTime) -> Option<Effect> {
-        self.events.state_exited(now, state.type_name(), &state.name, &output);
+    fn leave(
+        &mut self,
+        id: FrameId,
+        state: &State,
+        output: Value,
+        now: SystemTime,
+    ) -> Option<Effect> {
+        self.events
+            .state_exited(now, state.type_name(), &state.name, &output);
         match state.transition {
             Transition::Next(next) => {
-                self.set(id, Cursor::Enter { state: next, input: output });
+                self.set(
+                    id,
+                    Cursor::Enter {
+                        state: next,
+                        input: output,
+                    },
+                );
                 None
             }
             Transition::End | Transition::Own => {
@@ -535,7 +591,8 @@ impl Execution {
             info.insert("Cause".into(), Value::from(error.cause.as_str()));
             match pipeline::result_path(&catcher.result_path, input, Value::Object(info)) {
                 Ok(output) => {
-                    self.events.state_exited(now, state.type_name(), &state.name, &output);
+                    self.events
+                        .state_exited(now, state.type_name(), &state.name, &output);
                     self.set(
                         id,
                         Cursor::Enter {
@@ -582,7 +639,10 @@ impl Execution {
             return;
         };
         let machine = frame.machine;
-        let cursor = std::mem::replace(&mut frame.cursor, Cursor::Done(Outcome::Succeeded(Value::Null)));
+        let cursor = std::mem::replace(
+            &mut frame.cursor,
+            Cursor::Done(Outcome::Succeeded(Value::Null)),
+        );
         let Cursor::Task {
             state: state_id,
             input,
@@ -598,7 +658,9 @@ impl Execution {
         let StateKind::Task(task) = &state.kind else {
             return;
         };
-        let result = outcome.result.map_err(|TaskFailure { error, cause }| (error, cause));
+        let result = outcome
+            .result
+            .map_err(|TaskFailure { error, cause }| (error, cause));
         let (mut cx, _) = self.cx(now);
         let work = states::task::finish(&mut cx, state, task, input, result, attempt);
         self.apply(id, state_id, state, work, now);
@@ -649,7 +711,8 @@ impl Execution {
         let mut new_frames = Vec::new();
         while ch.started < ch.pending.len() && ch.running < limit {
             let index = ch.started;
-            let (child_machine, input) = std::mem::replace(&mut ch.pending[index], (0, Value::Null));
+            let (child_machine, input) =
+                std::mem::replace(&mut ch.pending[index], (0, Value::Null));
             ch.started += 1;
             ch.running += 1;
             let start = model.machine(child_machine).start;
@@ -658,18 +721,23 @@ impl Execution {
                 Frame {
                     parent: Some(ParentLink { frame: id, index }),
                     machine: child_machine,
-                    cursor: Cursor::Enter { state: start, input },
+                    cursor: Cursor::Enter {
+                        state: start,
+                        input,
+                    },
                 },
             ));
         }
         let is_map = ch.is_map;
         let first = self.next_frame;
-        ch.child_ids.extend(first..first + new_frames.len() as FrameId);
+        ch.child_ids
+            .extend(first..first + new_frames.len() as FrameId);
         for (index, frame) in new_frames {
             let child = self.next_frame;
             self.next_frame += 1;
             if is_map {
-                self.events.map_iteration(now, "MapIterationStarted", &state_name, index);
+                self.events
+                    .map_iteration(now, "MapIterationStarted", &state_name, index);
             } else {
                 self.events.plain(now, "ParallelBranchStarted");
             }
@@ -708,7 +776,12 @@ impl Execution {
         self.child_done(link, outcome, now)
     }
 
-    fn child_done(&mut self, link: ParentLink, outcome: Outcome, now: SystemTime) -> Result<Vec<FrameId>, Ending> {
+    fn child_done(
+        &mut self,
+        link: ParentLink,
+        outcome: Outcome,
+        now: SystemTime,
+    ) -> Result<Vec<FrameId>, Ending> {
         let model = Arc::clone(&self.model);
         let parent = link.frame;
         let Some(Frame {
@@ -748,7 +821,8 @@ impl Execution {
             } else {
                 "MapIterationSucceeded"
             };
-            self.events.map_iteration(now, kind, &state_name, link.index);
+            self.events
+                .map_iteration(now, kind, &state_name, link.index);
         } else {
             let kind = if failure.is_some() {
                 "ParallelBranchFailed"
@@ -758,7 +832,9 @@ impl Execution {
             self.events.plain(now, kind);
         }
         let fail_now = match &failure {
-            Some((error, cause)) if !tolerant => Some(StatesError::new(ErrorName::parse(error), cause.clone())),
+            Some((error, cause)) if !tolerant => {
+                Some(StatesError::new(ErrorName::parse(error), cause.clone()))
+            }
             Some(_) if over_threshold => Some(StatesError::new(
                 ErrorName::ExceedToleratedFailureThreshold,
                 "The specified tolerated failure threshold for the Map state was exceeded",
@@ -778,7 +854,11 @@ impl Execution {
             let attempt = std::mem::take(&mut ch.attempt);
             let state_id = ch.state;
             let state = model.machine(machine).state(state_id);
-            let kind = if is_map { "MapStateFailed" } else { "ParallelStateFailed" };
+            let kind = if is_map {
+                "MapStateFailed"
+            } else {
+                "ParallelStateFailed"
+            };
             self.events.plain(now, kind);
             self.on_error(parent, state_id, state, input, attempt, error, false, now);
             return Ok(vec![parent]);
@@ -800,8 +880,10 @@ impl Execution {
         }) = self.frames.get_mut(&parent)
         {
             let ids = std::mem::take(&mut ch.child_ids);
-            self.final_frames
-                .extend(ids.into_iter().map(|frame| FrameUpdate { frame, state: None }));
+            self.final_frames.extend(
+                ids.into_iter()
+                    .map(|frame| FrameUpdate { frame, state: None }),
+            );
         }
     }
 
@@ -834,7 +916,12 @@ impl Execution {
     }
 
     /// All children finished without failing the state: gather results and finish the state.
-    fn children_complete(&mut self, id: FrameId, machine: MachineId, now: SystemTime) -> Option<Effect> {
+    fn children_complete(
+        &mut self,
+        id: FrameId,
+        machine: MachineId,
+        now: SystemTime,
+    ) -> Option<Effect> {
         self.forget_children(id);
         let model = Arc::clone(&self.model);
         let Some(Frame {
@@ -847,7 +934,11 @@ impl Execution {
         let ch = std::mem::replace(ch, Box::new(states::empty_children()));
         let state_id = ch.state;
         let state = model.machine(machine).state(state_id);
-        let results: Vec<Value> = ch.results.into_iter().map(|r| r.unwrap_or(Value::Null)).collect();
+        let results: Vec<Value> = ch
+            .results
+            .into_iter()
+            .map(|r| r.unwrap_or(Value::Null))
+            .collect();
         let kind = if ch.is_map {
             "MapStateSucceeded"
         } else {
@@ -855,7 +946,8 @@ impl Execution {
         };
         self.events.plain(now, kind);
         let (mut cx, _) = self.cx(now);
-        let work = states::finish_children(&mut cx, state, ch.input, ch.attempt, Value::Array(results));
+        let work =
+            states::finish_children(&mut cx, state, ch.input, ch.attempt, Value::Array(results));
         self.apply(id, state_id, state, work, now)
     }
 }

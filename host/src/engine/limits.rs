@@ -71,7 +71,9 @@ impl Limits {
         if serde_json::to_writer(&mut counter, value).is_err() {
             return Err(StatesError::new(
                 ErrorName::DataLimitExceeded,
-                format!("The {what} has a size exceeding the maximum number of bytes service limit of {bound} bytes"),
+                format!(
+                    "The {what} has a size exceeding the maximum number of bytes service limit of {bound} bytes"
+                ),
             ));
         }
         Ok(())
@@ -88,11 +90,19 @@ mod tests {
             max_payload_bytes: Some(7),
             max_history_events: None,
         };
-        assert!(limits.check_payload(&Value::from("12345"), "output").is_ok()); // 7 bytes with quotes
+        assert!(
+            limits
+                .check_payload(&Value::from("12345"), "output")
+                .is_ok()
+        ); // 7 bytes with quotes
         let err = limits
             .check_payload(&Value::from("123456"), "output")
             .unwrap_err();
         assert_eq!(err.name, ErrorName::DataLimitExceeded);
-        assert!(Limits::unlimited().check_payload(&Value::from("x".repeat(1000)), "o").is_ok());
+        assert!(
+            Limits::unlimited()
+                .check_payload(&Value::from("x".repeat(1000)), "o")
+                .is_ok()
+        );
     }
 }

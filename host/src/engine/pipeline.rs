@@ -29,7 +29,12 @@ impl<'a> Env<'a> {
 
 /// Selects with a path used as InputPath/OutputPath/ItemsPath: a definite path that matches
 /// nothing is `States.Runtime`; an indefinite one yields an array.
-pub fn select_path<'v>(path: &JsonPath, field: &str, input: &'v Value, env: Env<'v>) -> Result<Cow<'v, Value>, StatesError> {
+pub fn select_path<'v>(
+    path: &JsonPath,
+    field: &str,
+    input: &'v Value,
+    env: Env<'v>,
+) -> Result<Cow<'v, Value>, StatesError> {
     match select_in(path, &env.scope(input)) {
         Selected::One(v) => Ok(Cow::Borrowed(v)),
         Selected::Many(vs) => Ok(Cow::Owned(Value::Array(vs.into_iter().cloned().collect()))),
@@ -45,7 +50,12 @@ pub fn select_path<'v>(path: &JsonPath, field: &str, input: &'v Value, env: Env<
 }
 
 /// `InputPath` (or `ItemsPath`): `$` keeps the input, `null` gives `{}`.
-pub fn input_path<'v>(spec: &InOutPath, field: &str, input: &'v Value, env: Env<'v>) -> Result<Cow<'v, Value>, StatesError> {
+pub fn input_path<'v>(
+    spec: &InOutPath,
+    field: &str,
+    input: &'v Value,
+    env: Env<'v>,
+) -> Result<Cow<'v, Value>, StatesError> {
     match spec {
         InOutPath::Identity => Ok(Cow::Borrowed(input)),
         InOutPath::Null => Ok(Cow::Owned(Value::Object(Map::new()))),
@@ -61,7 +71,11 @@ pub fn payload(p: &Payload, input: &Value, env: Env<'_>) -> Result<Value, States
 }
 
 /// InputPath then Parameters: the effective input of the state's work.
-pub fn effective_input<'v>(io: &Io, input: &'v Value, env: Env<'v>) -> Result<Cow<'v, Value>, StatesError> {
+pub fn effective_input<'v>(
+    io: &Io,
+    input: &'v Value,
+    env: Env<'v>,
+) -> Result<Cow<'v, Value>, StatesError> {
     let selected = input_path(&io.input_path, "InputPath", input, env)?;
     match &io.parameters {
         None => Ok(selected),
@@ -70,7 +84,11 @@ pub fn effective_input<'v>(io: &Io, input: &'v Value, env: Env<'v>) -> Result<Co
 }
 
 /// `ResultPath`: places `result` into the state's raw `input`.
-pub fn result_path(spec: &ResultPathSpec, input: Value, result: Value) -> Result<Value, StatesError> {
+pub fn result_path(
+    spec: &ResultPathSpec,
+    input: Value,
+    result: Value,
+) -> Result<Value, StatesError> {
     match spec {
         ResultPathSpec::Replace => Ok(result),
         ResultPathSpec::Discard => Ok(input),
@@ -137,14 +155,19 @@ mod tests {
     fn null_paths_and_discarded_results() {
         let input = json!({"a": 1});
         assert_eq!(
-            input_path(&InOutPath::Null, "InputPath", &input, env()).unwrap().into_owned(),
+            input_path(&InOutPath::Null, "InputPath", &input, env())
+                .unwrap()
+                .into_owned(),
             json!({})
         );
         assert_eq!(
             result_path(&ResultPathSpec::Discard, input.clone(), json!(5)).unwrap(),
             input
         );
-        assert_eq!(output_path(&InOutPath::Null, input, env()).unwrap(), json!({}));
+        assert_eq!(
+            output_path(&InOutPath::Null, input, env()).unwrap(),
+            json!({})
+        );
     }
 
     #[test]

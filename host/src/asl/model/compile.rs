@@ -26,7 +26,10 @@ pub const MAX_DELAY_SECONDS: f64 = 31_622_400.0;
 pub(super) fn compile(raw: &RawStateMachine) -> Result<StateMachine, Vec<Diagnostic>> {
     let diagnostics = validate(raw);
     if has_errors(&diagnostics) {
-        return Err(diagnostics.into_iter().filter(Diagnostic::is_error).collect());
+        return Err(diagnostics
+            .into_iter()
+            .filter(Diagnostic::is_error)
+            .collect());
     }
     let mut c = Compiler::default();
     let top_ql = match raw.query_language.as_deref() {
@@ -604,9 +607,7 @@ impl Compiler {
                     None
                 }
             },
-            (None, Some(p)) => self
-                .path(p, &format!("{at}/{name}Path"))
-                .map(Param::Path),
+            (None, Some(p)) => self.path(p, &format!("{at}/{name}Path")).map(Param::Path),
             (None, None) => None,
         }
     }
@@ -639,9 +640,7 @@ impl Compiler {
                     None
                 }
             },
-            (None, Some(p)) => self
-                .path(p, &format!("{at}/{name}Path"))
-                .map(Param::Path),
+            (None, Some(p)) => self.path(p, &format!("{at}/{name}Path")).map(Param::Path),
             (None, None) => None,
         }
     }
@@ -666,7 +665,11 @@ impl Compiler {
             (None, Some(p)) if p.starts_with("States.") => match Intrinsic::parse(p) {
                 Ok(i) => Some(TextSource::Intrinsic(i)),
                 Err(e) => {
-                    self.err(Code::InvalidJsonPath, format!("{at}/{name}Path"), e.to_string());
+                    self.err(
+                        Code::InvalidJsonPath,
+                        format!("{at}/{name}Path"),
+                        e.to_string(),
+                    );
                     None
                 }
             },
@@ -726,8 +729,8 @@ impl Compiler {
             );
         }
         let errors = self.errors(r.error_equals.as_ref(), at)?;
-        let mut num = |v: Option<&Value>, name: &str, default: f64, ok: &dyn Fn(f64) -> bool| {
-            match v {
+        let mut num =
+            |v: Option<&Value>, name: &str, default: f64, ok: &dyn Fn(f64) -> bool| match v {
                 None => Some(default),
                 Some(v) => match v.as_f64() {
                     Some(n) if ok(n) => Some(n),
@@ -740,15 +743,11 @@ impl Compiler {
                         None
                     }
                 },
-            }
-        };
+            };
         let is_int = |n: f64| n.fract() == 0.0;
-        let interval = num(
-            r.interval_seconds.as_ref(),
-            "IntervalSeconds",
-            1.0,
-            &|n| is_int(n) && n >= 1.0 && n <= MAX_WAIT_SECONDS as f64,
-        );
+        let interval = num(r.interval_seconds.as_ref(), "IntervalSeconds", 1.0, &|n| {
+            is_int(n) && n >= 1.0 && n <= MAX_WAIT_SECONDS as f64
+        });
         let attempts = num(r.max_attempts.as_ref(), "MaxAttempts", 3.0, &|n| {
             is_int(n) && (0.0..=MAX_WAIT_SECONDS as f64).contains(&n)
         });

@@ -51,7 +51,10 @@ fn decide(
     let Some(next) = next.or(default) else {
         return Err(StatesError::new(
             ErrorName::NoChoiceMatched,
-            format!("No Choice rule matched and there is no Default in state '{}'", state.name),
+            format!(
+                "No Choice rule matched and there is no Default in state '{}'",
+                state.name
+            ),
         ));
     };
     let output = pipeline::output_path(&state.io.output_path, effective.into_owned(), env)?;
@@ -91,9 +94,7 @@ pub(crate) fn holds<'v>(rule: &Rule, input: &'v Value, env: Env<'v>) -> Result<b
                 (TypeTest::Numeric, Some(v)) => v.is_number(),
                 (TypeTest::String, Some(v)) => v.is_string(),
                 (TypeTest::Boolean, Some(v)) => v.is_boolean(),
-                (TypeTest::Timestamp, Some(v)) => {
-                    v.as_str().and_then(parse_timestamp).is_some()
-                }
+                (TypeTest::Timestamp, Some(v)) => v.as_str().and_then(parse_timestamp).is_some(),
             };
             Ok(outcome == *expected)
         }
@@ -157,7 +158,11 @@ fn lookup<'v>(path: &JsonPath, input: &'v Value, env: Env<'v>) -> Option<Cow<'v,
     }
 }
 
-fn require<'v>(path: &JsonPath, input: &'v Value, env: Env<'v>) -> Result<Cow<'v, Value>, StatesError> {
+fn require<'v>(
+    path: &JsonPath,
+    input: &'v Value,
+    env: Env<'v>,
+) -> Result<Cow<'v, Value>, StatesError> {
     lookup(path, input, env).ok_or_else(|| {
         StatesError::new(
             ErrorName::Runtime,

@@ -20,14 +20,20 @@ pub(crate) fn run(
 ) -> Work {
     let ctx = cx.context(state, attempt);
     let env = env(&ctx);
-    let texts = text(error, "ErrorPath", &input, env).and_then(|e| Ok((e, text(cause, "CausePath", &input, env)?)));
+    let texts = text(error, "ErrorPath", &input, env)
+        .and_then(|e| Ok((e, text(cause, "CausePath", &input, env)?)));
     match texts {
         Ok((error, cause)) => Work::End(Outcome::Failed { error, cause }),
         Err(e) => Work::End(Outcome::failed(e)),
     }
 }
 
-fn text(source: Option<&TextSource>, field: &str, input: &Value, env: Env<'_>) -> Result<String, StatesError> {
+fn text(
+    source: Option<&TextSource>,
+    field: &str,
+    input: &Value,
+    env: Env<'_>,
+) -> Result<String, StatesError> {
     let value = match source {
         None => return Ok(String::new()),
         Some(TextSource::Literal(s)) => return Ok(s.clone()),

@@ -52,7 +52,12 @@ pub(crate) fn start(
             ),
         ));
     };
-    let max_concurrency = number(&map.max_concurrency, "MaxConcurrencyPath", &effective, env(&ctx))?;
+    let max_concurrency = number(
+        &map.max_concurrency,
+        "MaxConcurrencyPath",
+        &effective,
+        env(&ctx),
+    )?;
     let tolerated_count = map
         .tolerated_count
         .as_ref()
@@ -97,10 +102,7 @@ pub(crate) fn start(
     children.max_concurrency = max_concurrency.min(usize::MAX as u64) as usize;
     children.tolerated_count = tolerated_count;
     children.tolerated_percentage = tolerated_percentage;
-    children.pending = inputs
-        .into_iter()
-        .map(|v| (map.processor, v))
-        .collect();
+    children.pending = inputs.into_iter().map(|v| (map.processor, v)).collect();
     Ok(children)
 }
 
@@ -120,7 +122,12 @@ pub(crate) fn over_threshold(ch: &Children, total: usize) -> bool {
 }
 
 /// Groups item inputs into `{"Items": [...], "BatchInput": ...}` batches, filled in item order.
-fn batch(batcher: &ItemBatcher, inputs: Vec<Value>, effective: &Value, env: Env<'_>) -> Result<Vec<Value>, StatesError> {
+fn batch(
+    batcher: &ItemBatcher,
+    inputs: Vec<Value>,
+    effective: &Value,
+    env: Env<'_>,
+) -> Result<Vec<Value>, StatesError> {
     let max_items = match &batcher.max_items {
         Some(p) => number(p, "MaxItemsPerBatchPath", effective, env)?.max(1) as usize,
         None => usize::MAX,
@@ -171,7 +178,10 @@ fn number(p: &Param<u64>, field: &str, input: &Value, env: Env<'_>) -> Result<u6
             v.as_u64().ok_or_else(|| {
                 StatesError::new(
                     ErrorName::Runtime,
-                    format!("The {field} '{}' must point to a non-negative integer, got {v}", path.as_str()),
+                    format!(
+                        "The {field} '{}' must point to a non-negative integer, got {v}",
+                        path.as_str()
+                    ),
                 )
             })
         }
@@ -186,7 +196,10 @@ fn float(p: &Param<f64>, field: &str, input: &Value, env: Env<'_>) -> Result<f64
             v.as_f64().filter(|n| *n >= 0.0).ok_or_else(|| {
                 StatesError::new(
                     ErrorName::Runtime,
-                    format!("The {field} '{}' must point to a non-negative number, got {v}", path.as_str()),
+                    format!(
+                        "The {field} '{}' must point to a non-negative number, got {v}",
+                        path.as_str()
+                    ),
                 )
             })
         }

@@ -8,12 +8,27 @@ use super::super::pipeline::{self, Env};
 use crate::asl::error::StatesError;
 use crate::asl::model::{InOutPath, ResultPathSpec, State};
 
-pub(crate) fn run(cx: &mut Cx<'_>, state: &State, result: Option<&Value>, input: Value, attempt: &Attempt) -> Work {
+pub(crate) fn run(
+    cx: &mut Cx<'_>,
+    state: &State,
+    result: Option<&Value>,
+    input: Value,
+    attempt: &Attempt,
+) -> Work {
     let ctx = cx.context(state, attempt);
-    super::output_or_error(output(state, result, input, env(&ctx)), None, attempt.clone())
+    super::output_or_error(
+        output(state, result, input, env(&ctx)),
+        None,
+        attempt.clone(),
+    )
 }
 
-fn output(state: &State, literal: Option<&Value>, input: Value, env: Env<'_>) -> Result<Value, StatesError> {
+fn output(
+    state: &State,
+    literal: Option<&Value>,
+    input: Value,
+    env: Env<'_>,
+) -> Result<Value, StatesError> {
     let io = &state.io;
     let result = match (literal, &io.parameters, &io.input_path) {
         (Some(r), _, _) => r.clone(),

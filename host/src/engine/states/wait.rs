@@ -14,7 +14,13 @@ use crate::asl::error::{ErrorName, StatesError};
 use crate::asl::model::{Param, State, WaitFor, timestamp_to_system};
 use crate::asl::scope::resolve_field;
 
-pub(crate) fn run(cx: &mut Cx<'_>, state: &State, wait: &WaitFor, input: Value, attempt: &Attempt) -> Work {
+pub(crate) fn run(
+    cx: &mut Cx<'_>,
+    state: &State,
+    wait: &WaitFor,
+    input: Value,
+    attempt: &Attempt,
+) -> Work {
     let ctx = cx.context(state, attempt);
     let env = env(&ctx);
     match plan(cx.now, state, wait, input, env) {
@@ -23,7 +29,13 @@ pub(crate) fn run(cx: &mut Cx<'_>, state: &State, wait: &WaitFor, input: Value, 
     }
 }
 
-fn plan(now: SystemTime, state: &State, wait: &WaitFor, input: Value, env: Env<'_>) -> Result<(SystemTime, Value), StatesError> {
+fn plan(
+    now: SystemTime,
+    state: &State,
+    wait: &WaitFor,
+    input: Value,
+    env: Env<'_>,
+) -> Result<(SystemTime, Value), StatesError> {
     let effective = pipeline::input_path(&state.io.input_path, "InputPath", &input, env)?;
     let until = match wait {
         WaitFor::Seconds(Param::Value(s)) => now + Duration::from_secs(*s),
@@ -34,7 +46,10 @@ fn plan(now: SystemTime, state: &State, wait: &WaitFor, input: Value, env: Env<'
                 None => {
                     return Err(StatesError::new(
                         ErrorName::Runtime,
-                        format!("The SecondsPath '{}' must point to a non-negative integer, got {v}", p.as_str()),
+                        format!(
+                            "The SecondsPath '{}' must point to a non-negative integer, got {v}",
+                            p.as_str()
+                        ),
                     ));
                 }
             }
@@ -47,7 +62,10 @@ fn plan(now: SystemTime, state: &State, wait: &WaitFor, input: Value, env: Env<'
                 None => {
                     return Err(StatesError::new(
                         ErrorName::Runtime,
-                        format!("The TimestampPath '{}' must point to an RFC 3339 timestamp, got {v}", p.as_str()),
+                        format!(
+                            "The TimestampPath '{}' must point to an RFC 3339 timestamp, got {v}",
+                            p.as_str()
+                        ),
                     ));
                 }
             }
