@@ -7,6 +7,8 @@
 mod assign;
 mod choice;
 mod common;
+#[cfg(test)]
+mod conformance_tests;
 mod handlers;
 mod jsonata;
 mod map;
