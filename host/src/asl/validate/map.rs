@@ -57,6 +57,7 @@ fn map(s: &StateCtx<'_>, out: &mut Vec<Diagnostic>) {
         (Some(p), None) => processor_config(p, &s.at("ItemProcessor"), out),
         (None, Some(p)) => processor_config(p, &s.at("Iterator"), out),
     }
+    distributed_only(s, out);
     if st.item_selector.is_some() && st.parameters.is_some() {
         out.push(Diagnostic::error(
             Code::FieldConflict,
@@ -118,6 +119,52 @@ fn map(s: &StateCtx<'_>, out: &mut Vec<Diagnostic>) {
     }
 }
 
+/// Fields only a Distributed Map has (`ProcessorConfig.Mode` `DISTRIBUTED`).
+fn distributed_only(s: &StateCtx<'_>, out: &mut Vec<Diagnostic>) {
+    let st = s.state;
+    let processor = st.item_processor.as_ref().or(st.iterator.as_ref());
+    let distributed = processor
+        .and_then(|p| p.processor_config.as_ref())
+        .and_then(|c| c.get("Mode"))
+        .is_some_and(|m| m == "DISTRIBUTED");
+    if distributed {
+        return;
+    }
+    let fields = [
+        ("ItemReader", st.item_reader.is_some()),
+        ("ItemBatcher", st.item_batcher.is_some()),
+        ("ResultWriter", st.result_writer.is_some()),
+        (
+            "ToleratedFailureCount",
+            st.tolerated_failure_count.is_some(),
+        ),
+        (
+            "ToleratedFailureCountPath",
+            st.tolerated_failure_count_path.is_some(),
+        ),
+        (
+            "ToleratedFailurePercentage",
+            st.tolerated_failure_percentage.is_some(),
+        ),
+        (
+            "ToleratedFailurePercentagePath",
+            st.tolerated_failure_percentage_path.is_some(),
+        ),
+        ("Label", st.label.is_some()),
+    ];
+    for (field, present) in fields {
+        if present {
+            out.push(Diagnostic::error(
+                Code::SchemaValidationFailed,
+                s.at(field),
+                format!(
+                    "{field} is only allowed in a Distributed Map (ItemProcessor.ProcessorConfig.Mode \"DISTRIBUTED\")"
+                ),
+            ));
+        }
+    }
+}
+
 fn item_batcher(s: &StateCtx<'_>, b: &RawItemBatcher, out: &mut Vec<Diagnostic>) {
     let at = s.at("ItemBatcher");
     unknown_fields(&b.extra, &at, "ItemBatcher", out);
@@ -167,6 +214,15 @@ fn processor_config(p: &RawStateMachine, at: &str, out: &mut Vec<Diagnostic>) {
         ));
         return;
     };
+    if fields.get("Mode").is_some_and(|m| m == "DISTRIBUTED")
+        && !fields.contains_key("ExecutionType")
+    {
+        out.push(Diagnostic::error(
+            Code::SchemaValidationFailed,
+            format!("{at}/ExecutionType"),
+            "a DISTRIBUTED processor needs ExecutionType (STANDARD or EXPRESS)",
+        ));
+    }
     for (key, value) in fields {
         let allowed: &[&str] = match key.as_str() {
             "Mode" => &["INLINE", "DISTRIBUTED"],
@@ -205,8 +261,8 @@ mod tests {
     use super::super::Code;
     use super::super::common::testing::{assert_error, assert_valid, one_jsonata_state, one_state};
 
-    const PROCESSOR: &str =
-        r#""ItemProcessor":{"StartAt":"E","States":{"E":{"Type":"Pass","End":true}}}"#;
+    const PROCESSOR: &str = r#""ItemProcessor":{"ProcessorConfig":{"Mode":"DISTRIBUTED","ExecutionType":"EXPRESS"},
+        "StartAt":"E","States":{"E":{"Type":"Pass","End":true}}}"#;
 
     fn map(fields: &str) -> String {
         one_state(&format!(
@@ -298,6 +354,43 @@ mod tests {
             &jsonata,
             Code::SchemaValidationFailed,
             "/States/S/ItemBatcher/MaxItemsPerBatchPath",
+        );
+    }
+
+    #[test]
+    fn distributed_fields_need_distributed_mode() {
+        let inline = one_state(
+            r#"{"Type":"Map","Next":"Done","ToleratedFailureCount":1,"ItemBatcher":{"MaxItemsPerBatch":2},"Label":"x",
+                "ItemProcessor":{"ProcessorConfig":{"Mode":"INLINE"},"StartAt":"E","States":{"E":{"Type":"Succeed"}}}}"#,
+        );
+        for f in ["ToleratedFailureCount", "ItemBatcher", "Label"] {
+            assert_error(
+                &inline,
+                Code::SchemaValidationFailed,
+                &format!("/States/S/{f}"),
+            );
+        }
+        let no_config = one_state(
+            r#"{"Type":"Map","Next":"Done","ToleratedFailurePercentagePath":"$.p",
+                "ItemProcessor":{"StartAt":"E","States":{"E":{"Type":"Succeed"}}}}"#,
+        );
+        assert_error(
+            &no_config,
+            Code::SchemaValidationFailed,
+            "/States/S/ToleratedFailurePercentagePath",
+        );
+    }
+
+    #[test]
+    fn distributed_mode_needs_an_execution_type() {
+        let def = one_state(
+            r#"{"Type":"Map","Next":"Done","ItemProcessor":{"ProcessorConfig":{"Mode":"DISTRIBUTED"},
+                "StartAt":"E","States":{"E":{"Type":"Succeed"}}}}"#,
+        );
+        assert_error(
+            &def,
+            Code::SchemaValidationFailed,
+            "/States/S/ItemProcessor/ProcessorConfig/ExecutionType",
         );
     }
 
