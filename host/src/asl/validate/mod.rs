@@ -7,14 +7,14 @@
 mod assign;
 mod choice;
 mod common;
-#[cfg(test)]
-mod conformance_tests;
 mod handlers;
 mod jsonata;
 mod map;
 mod paths;
 mod structure;
 mod values;
+#[cfg(test)]
+mod whole_tests;
 
 use std::fmt;
 
