@@ -1,6 +1,7 @@
 //! Helpers the rule modules share: every state of every machine in one list, JSONata
-//! expression strings (`{% ... %}`), and the literal-number check that fields such as
-//! `Seconds`, `TimeoutSeconds` or `MaxConcurrency` have in common.
+//! expression strings (`{% ... %}`), the literal-number check that fields such as
+//! `Seconds`, `TimeoutSeconds` or `MaxConcurrency` have in common, and the rule that a field
+//! and its `*Path` form exclude each other.
 
 use serde_json::Value;
 
@@ -109,6 +110,24 @@ pub(super) fn check_number(
                 format!("{name} must be {}{alt}, not {other}", spec.describe()),
             ));
         }
+    }
+}
+
+/// Reports a field and its `*Path` form (`name`, `namePath`) set together, at the `*Path`
+/// field.
+pub(super) fn exclusive(
+    literal: bool,
+    path: bool,
+    at: &str,
+    name: &str,
+    out: &mut Vec<Diagnostic>,
+) {
+    if literal && path {
+        out.push(Diagnostic::error(
+            Code::FieldConflict,
+            format!("{at}/{name}Path"),
+            format!("{name} and {name}Path cannot both be set"),
+        ));
     }
 }
 

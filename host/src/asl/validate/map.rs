@@ -7,8 +7,9 @@
 
 use serde_json::{Map, Value};
 
-use super::common::{NumberSpec, check_number, is_jsonata_expr, state_type, typed_states};
-use super::values::exclusive;
+use super::common::{
+    NumberSpec, check_number, exclusive, is_jsonata_expr, state_type, typed_states,
+};
 use super::{Code, Diagnostic, MachineCtx, StateCtx, pointer_segment};
 use crate::asl::raw::{RawItemBatcher, RawStateMachine};
 

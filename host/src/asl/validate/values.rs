@@ -6,7 +6,7 @@
 use serde_json::Value;
 
 use super::common::{
-    NumberSpec, check_number, is_jsonata_expr, literal_f64, state_type, typed_states,
+    NumberSpec, check_number, exclusive, is_jsonata_expr, literal_f64, state_type, typed_states,
 };
 use super::{Code, Diagnostic, MachineCtx, StateCtx};
 use crate::asl::compare::parse_timestamp;
@@ -38,25 +38,6 @@ pub(super) fn check(machines: &[MachineCtx<'_>], out: &mut Vec<Diagnostic>) {
             _ => {}
         }
     }
-}
-
-/// Reports `name` and `namePath` set together, at the `*Path` field.
-pub(super) fn exclusive(
-    literal: bool,
-    path: bool,
-    at: &str,
-    name: &str,
-    out: &mut Vec<Diagnostic>,
-) -> bool {
-    if literal && path {
-        out.push(Diagnostic::error(
-            Code::FieldConflict,
-            format!("{at}/{name}Path"),
-            format!("{name} and {name}Path cannot both be set"),
-        ));
-        return true;
-    }
-    false
 }
 
 fn task(s: &StateCtx<'_>, out: &mut Vec<Diagnostic>) {
