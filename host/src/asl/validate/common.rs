@@ -27,10 +27,13 @@ pub(super) fn state_type<'a>(s: &StateCtx<'a>) -> &'a str {
     s.state.state_type.as_deref().unwrap_or("")
 }
 
+/// What opens a JSONata template string.
+pub(super) const OPENING: &str = "{%";
+
 /// The expression inside a JSONata template string `{% ... %}`, or `None` when the string is
 /// a plain literal.
 pub(super) fn jsonata_expr(text: &str) -> Option<&str> {
-    text.strip_prefix("{%")?.strip_suffix("%}")
+    text.strip_prefix(OPENING)?.strip_suffix("%}")
 }
 
 /// Whether a value is a JSONata template string.

@@ -1,13 +1,14 @@
 //! JSONata expressions of JSONata states: finds every `{% ... %}` string in the fields that
 //! JSONata evaluates (`Arguments`, `Output`, `Assign`, `Items`, `ItemSelector`, `Condition`,
 //! the number fields, `Timestamp`, `Error`/`Cause`, Catcher `Output`/`Assign`, ...), walking
-//! nested objects and arrays, and reports an expression that is empty. A string that is not a
-//! whole `{% ... %}` is a literal and never an error. Checking each expression's syntax with
-//! its position plugs in at [`syntax`] once the JSONata parser is part of the build.
+//! nested objects and arrays, and reports an expression that is empty or does not parse, with
+//! JSONata's error code and position. A string that is not a whole `{% ... %}` is a literal
+//! and never an error.
 
 use serde_json::Value;
+use stepwasm_jsonata::Expression;
 
-use super::common::{jsonata_expr, typed_states};
+use super::common::{OPENING, jsonata_expr, typed_states};
 use super::{Code, Diagnostic, MachineCtx, StateCtx, pointer_segment};
 
 pub(super) fn check(machines: &[MachineCtx<'_>], out: &mut Vec<Diagnostic>) {
@@ -25,12 +26,19 @@ pub(super) fn check(machines: &[MachineCtx<'_>], out: &mut Vec<Diagnostic>) {
     }
 }
 
-/// Checks one expression (the text between `{%` and `%}`).
+/// Checks one expression (the text between `{%` and `%}`) with the JSONata parser the engine
+/// evaluates with. Positions count characters from the start of the whole `{% ... %}` string.
 fn syntax(expr: &str) -> Result<(), String> {
     if expr.trim().is_empty() {
         return Err("the JSONata expression {% %} is empty".into());
     }
-    Ok(())
+    Expression::parse(expr).map(drop).map_err(|e| {
+        let at = e
+            .position
+            .map(|p| format!(" at position {}", p + OPENING.chars().count()))
+            .unwrap_or_default();
+        format!("JSONata syntax error {e}{at}")
+    })
 }
 
 /// Every JSONata expression in a state's fields, with its location.
@@ -127,7 +135,9 @@ fn walk<'a>(value: &'a Value, at: String, found: &mut Vec<(String, &'a str)>) {
 #[cfg(test)]
 mod tests {
     use super::super::Code;
-    use super::super::common::testing::{assert_error, assert_valid, one_jsonata_state, one_state};
+    use super::super::common::testing::{
+        assert_error, assert_valid, diagnostics, one_jsonata_state, one_state,
+    };
 
     #[test]
     fn expressions_and_literals_are_accepted() {
@@ -155,6 +165,35 @@ mod tests {
         );
         let fail = one_jsonata_state(r#"{"Type":"Fail","Error":"{% %}","Cause":"plain"}"#);
         assert_error(&fail, Code::InvalidJsonata, "/States/S/Error");
+    }
+
+    #[test]
+    fn syntax_errors_carry_code_and_position() {
+        let def = one_jsonata_state(
+            r#"{"Type":"Pass","Next":"Done","Output":{"ok":"{% $sum([1,2]) %}","bad":"{% $states.input.( %}"},
+                "Assign":{"v":"{% 1 + %}"}}"#,
+        );
+        assert_error(&def, Code::InvalidJsonata, "/States/S/Output/bad");
+        assert_error(&def, Code::InvalidJsonata, "/States/S/Assign/v");
+        let got = diagnostics(&def);
+        assert_eq!(
+            got.iter()
+                .filter(|d| d.code == Code::InvalidJsonata)
+                .count(),
+            2,
+            "{got:?}"
+        );
+        let bad = got
+            .iter()
+            .find(|d| d.location == "/States/S/Output/bad")
+            .expect("diagnostic");
+        assert!(
+            bad.message.contains("S0") && bad.message.contains("position"),
+            "{}",
+            bad.message
+        );
+        let wait = one_jsonata_state(r#"{"Type":"Wait","Next":"Done","Seconds":"{% ) %}"}"#);
+        assert_error(&wait, Code::InvalidJsonata, "/States/S/Seconds");
     }
 
     #[test]
