@@ -165,7 +165,9 @@ pub struct MachineCtx<'a> {
     pub location: String,
     /// Whether this is the top-level machine.
     pub top_level: bool,
-    /// The query language its states inherit (`JSONPath` unless set above).
+    /// The query language its states default to: always the state machine's top-level
+    /// `QueryLanguage` (`JSONPath` unless set), also inside Parallel branches and Map
+    /// processors whatever those states set for themselves.
     pub query_language: String,
 }
 
@@ -195,7 +197,7 @@ impl StateCtx<'_> {
 }
 
 /// Every machine in the definition (top level, Parallel branches, Map processors), outermost
-/// first, each with its location and inherited query language.
+/// first, each with its location and the query language its states default to.
 pub fn machines(raw: &RawStateMachine) -> Vec<MachineCtx<'_>> {
     let mut out = Vec::new();
     let query_language = raw
@@ -226,10 +228,9 @@ fn collect<'a>(
         .filter_map(|e| e.state().map(|s| (e.name(), s)))
     {
         let here = format!("{location}/States/{}", pointer_segment(name));
-        let inherited = state
-            .query_language
-            .clone()
-            .unwrap_or_else(|| query_language.clone());
+        // The spec: states inside a Map's ItemProcessor or a Parallel's Branches default to the
+        // state machine's query language, whatever the Map or Parallel state itself uses.
+        let inherited = query_language.clone();
         for (i, branch) in state.branches.iter().flatten().enumerate() {
             collect(
                 branch,

@@ -143,3 +143,20 @@ fn every_rule_module_reports_in_one_pass() {
         .collect();
     assert!(unexpected.is_empty(), "unexpected: {unexpected:#?}");
 }
+
+#[test]
+fn nested_states_default_to_the_machine_query_language() {
+    // A JSONata Parallel in a JSONPath machine: its branch states are still JSONPath.
+    let def = r#"{"StartAt":"P","States":{"P":{"Type":"Parallel","QueryLanguage":"JSONata","End":true,
+        "Output":"{% $states.result %}","Branches":[{"StartAt":"A","States":{
+          "A":{"Type":"Pass","InputPath":"$.x","Next":"B"},
+          "B":{"Type":"Pass","Output":{"y":1},"End":true}}}]}}}"#;
+    let got: Vec<(Code, String)> = super::common::testing::errors(def);
+    assert_eq!(
+        got,
+        vec![(
+            Code::SchemaValidationFailed,
+            "/States/P/Branches/0/States/B/Output".to_owned()
+        )]
+    );
+}
