@@ -426,6 +426,16 @@ mod tests {
     }
 
     #[test]
+    fn a_map_has_no_arguments() {
+        // The spec: "Task and Parallel States MAY have Arguments"; a Map shapes its items with
+        // ItemSelector instead.
+        let def = one_jsonata_state(&format!(
+            r#"{{"Type":"Map","Next":"Done",{PROCESSOR},"Arguments":{{"a":1}}}}"#
+        ));
+        assert_error(&def, Code::SchemaValidationFailed, "/States/S/Arguments");
+    }
+
+    #[test]
     fn parallel_needs_branches() {
         assert_error(
             &one_state(r#"{"Type":"Parallel","Next":"Done"}"#),
