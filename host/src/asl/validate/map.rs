@@ -169,6 +169,17 @@ fn distributed_only(s: &StateCtx<'_>, out: &mut Vec<Diagnostic>) {
 fn item_batcher(s: &StateCtx<'_>, b: &RawItemBatcher, out: &mut Vec<Diagnostic>) {
     let at = s.at("ItemBatcher");
     unknown_fields(&b.extra, &at, "ItemBatcher", out);
+    if b.max_items_per_batch.is_none()
+        && b.max_items_per_batch_path.is_none()
+        && b.max_input_bytes_per_batch.is_none()
+        && b.max_input_bytes_per_batch_path.is_none()
+    {
+        out.push(Diagnostic::error(
+            Code::SchemaValidationFailed,
+            at.clone(),
+            "an ItemBatcher needs MaxItemsPerBatch, MaxInputBytesPerBatch or one of their Path forms",
+        ));
+    }
     let numbers = [
         (
             "MaxItemsPerBatch",
@@ -393,6 +404,13 @@ mod tests {
             Code::SchemaValidationFailed,
             "/States/S/ItemProcessor/ProcessorConfig/ExecutionType",
         );
+    }
+
+    #[test]
+    fn item_batcher_needs_a_limit() {
+        let def = map(r#""ItemBatcher":{"BatchInput":{"a":1}}"#);
+        assert_error(&def, Code::SchemaValidationFailed, "/States/S/ItemBatcher");
+        assert_valid(&map(r#""ItemBatcher":{"MaxInputBytesPerBatchPath":"$.b"}"#));
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Field values and field pairs of the Task, Wait and Fail states and of the machine itself:
-//! required fields, literal numbers in AWS's ranges, RFC 3339 timestamps, and the literal vs
-//! `*Path` pairs of which at most one may be set (`Error`/`ErrorPath`,
-//! `TimeoutSeconds`/`TimeoutSecondsPath`, ...). Map and Parallel have their own module.
+//! required fields, field shapes (`Credentials` an object), literal numbers in AWS's ranges,
+//! RFC 3339 timestamps, and the literal vs `*Path` pairs of which at most one may be set
+//! (`Error`/`ErrorPath`, `TimeoutSeconds`/`TimeoutSecondsPath`, ...). Map and Parallel have
+//! their own module.
 
 use serde_json::Value;
 
@@ -47,6 +48,15 @@ fn task(s: &StateCtx<'_>, out: &mut Vec<Diagnostic>) {
             Code::SchemaValidationFailed,
             s.at("Resource"),
             "a Task state needs a Resource",
+        ));
+    }
+    if let Some(c) = &st.credentials
+        && !c.is_object()
+    {
+        out.push(Diagnostic::error(
+            Code::SchemaValidationFailed,
+            s.at("Credentials"),
+            format!("Credentials must be a JSON object, not {c}"),
         ));
     }
     let spec = NumberSpec::int(1, MAX_SECONDS);
@@ -271,6 +281,15 @@ mod tests {
             Code::SchemaValidationFailed,
             "/States/S/Resource",
         );
+    }
+
+    #[test]
+    fn task_credentials_are_an_object() {
+        let def = one_state(r#"{"Type":"Task","Resource":"r","Next":"Done","Credentials":"role"}"#);
+        assert_error(&def, Code::SchemaValidationFailed, "/States/S/Credentials");
+        assert_valid(&one_state(
+            r#"{"Type":"Task","Resource":"r","Next":"Done","Credentials":{"RoleArn":"x"}}"#,
+        ));
     }
 
     #[test]
