@@ -2,10 +2,11 @@
 //! JSONata evaluates (`Arguments`, `Output`, `Assign`, `Items`, `ItemSelector`, `Condition`,
 //! the number fields, `Timestamp`, `Error`/`Cause`, Catcher `Output`/`Assign`, ...), walking
 //! nested objects and arrays, and reports an expression that is empty or does not parse, with
-//! JSONata's error code and position, or that reads `$states.result` or `$states.errorOutput`
-//! where the spec does not make it available (the result only in a Task, Map or Parallel
-//! state's own `Output`/`Assign`, the error output only in a Catcher's). A string that is not
-//! a whole `{% ... %}` is a literal and never an error.
+//! JSONata's error code and position, that uses `$$` (the spec gives JSONata no input
+//! document), or that reads `$states.result` or `$states.errorOutput` where the spec does not
+//! make it available (the result only in a Task, Map or Parallel state's own
+//! `Output`/`Assign`, the error output only in a Catcher's). A string that is not a whole
+//! `{% ... %}` is a literal and never an error.
 
 use serde_json::Value;
 use stepwasm_jsonata::Expression;
@@ -24,6 +25,13 @@ pub(super) fn check(machines: &[MachineCtx<'_>], out: &mut Vec<Diagnostic>) {
             if let Err(message) = syntax(f.expr) {
                 out.push(Diagnostic::error(Code::InvalidJsonata, f.at, message));
                 continue;
+            }
+            if code_only(f.expr).contains("$$") {
+                out.push(Diagnostic::error(
+                    Code::InvalidJsonata,
+                    f.at.clone(),
+                    "a JSONata expression cannot use $$: there is no input document; read the input through $states.input",
+                ));
             }
             for (field, allowed) in [("result", f.result), ("errorOutput", f.error_output)] {
                 if !allowed && references_states_field(f.expr, field) {
@@ -323,6 +331,19 @@ mod tests {
         let pass =
             one_jsonata_state(r#"{"Type":"Pass","Next":"Done","Output":"{% $states.result %}"}"#);
         assert_error(&pass, Code::InvalidJsonata, "/States/S/Output");
+    }
+
+    #[test]
+    fn no_double_dollar() {
+        let def = one_jsonata_state(
+            r#"{"Type":"Pass","Next":"Done","Output":{"a":"{% $$.x %}","b":"{% '$$' & $states.input.x %}"}}"#,
+        );
+        assert_error(&def, Code::InvalidJsonata, "/States/S/Output/a");
+        let got = diagnostics(&def);
+        assert!(
+            !got.iter().any(|d| d.location == "/States/S/Output/b"),
+            "{got:?}"
+        );
     }
 
     #[test]
