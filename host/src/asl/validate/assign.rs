@@ -128,7 +128,7 @@ mod tests {
         let def =
             one_state(r#"{"Type":"Pass","Next":"Done","Assign":{"a.$":"$.x[","b":1,"b.$":"$.b"}}"#);
         assert_error(&def, Code::InvalidJsonPath, "/States/S/Assign/a.$");
-        assert_error(&def, Code::SchemaValidationFailed, "/States/S/Assign");
+        assert_error(&def, Code::InvalidJsonPath, "/States/S/Assign");
     }
 
     #[test]

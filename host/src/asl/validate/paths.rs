@@ -13,7 +13,7 @@ use super::common::typed_states;
 use super::{Code, Diagnostic, MachineCtx, StateCtx};
 use crate::asl::intrinsics::Intrinsic;
 use crate::asl::path::{JsonPath, ReferencePath};
-use crate::asl::template::{Template, TemplateError};
+use crate::asl::template::Template;
 
 pub(super) fn check(machines: &[MachineCtx<'_>], out: &mut Vec<Diagnostic>) {
     for s in typed_states(machines) {
@@ -203,12 +203,6 @@ pub(super) fn template(v: &Value, at: &str, out: &mut Vec<Diagnostic>) {
         } else {
             format!("{at}{inner}")
         };
-        let code = match e {
-            TemplateError::DuplicateKey { .. } | TemplateError::NotAString { .. } => {
-                Code::SchemaValidationFailed
-            }
-            _ => Code::InvalidJsonPath,
-        };
         // The template's message starts with its own relative location; the diagnostic
         // carries the absolute one.
         let text = e.to_string();
@@ -217,7 +211,7 @@ pub(super) fn template(v: &Value, at: &str, out: &mut Vec<Diagnostic>) {
             .and_then(|m| m.strip_prefix(": "))
             .unwrap_or(&text)
             .to_owned();
-        out.push(Diagnostic::error(code, location, message));
+        out.push(Diagnostic::error(Code::InvalidJsonPath, location, message));
     }
 }
 
@@ -359,12 +353,8 @@ mod tests {
         );
         assert_error(&def, Code::InvalidJsonPath, "/States/S/Parameters/cheap.$");
         assert_error(&def, Code::InvalidJsonPath, "/States/S/Parameters/v.$");
-        assert_error(
-            &def,
-            Code::SchemaValidationFailed,
-            "/States/S/Parameters/n/x.$",
-        );
-        assert_error(&def, Code::SchemaValidationFailed, "/States/S/Parameters");
+        assert_error(&def, Code::InvalidJsonPath, "/States/S/Parameters/n/x.$");
+        assert_error(&def, Code::InvalidJsonPath, "/States/S/Parameters");
         assert_error(&def, Code::InvalidJsonPath, "/States/S/Parameters/l.$");
         let unknown = diagnostics(&def)
             .into_iter()
