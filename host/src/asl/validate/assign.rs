@@ -101,7 +101,7 @@ mod tests {
     #[test]
     fn assign_is_an_object_everywhere() {
         let def = one_state(
-            r#"{"Type":"Task","Resource":"r","Next":"Done","Assign":[1],
+            r#"{"Type":"Task","Resource":"wasm:r","Next":"Done","Assign":[1],
                 "Catch":[{"ErrorEquals":["X"],"Next":"Done","Assign":"x"}]}"#,
         );
         assert_error(&def, Code::SchemaValidationFailed, "/States/S/Assign");

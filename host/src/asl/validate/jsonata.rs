@@ -265,7 +265,7 @@ mod tests {
     #[test]
     fn empty_expressions_are_reported_where_they_are() {
         let def = one_jsonata_state(
-            r#"{"Type":"Task","Resource":"r","Next":"Done","Arguments":{"a":[1,"{%  %}"]},"TimeoutSeconds":"{%%}",
+            r#"{"Type":"Task","Resource":"wasm:r","Next":"Done","Arguments":{"a":[1,"{%  %}"]},"TimeoutSeconds":"{%%}",
                 "Catch":[{"ErrorEquals":["X"],"Next":"Done","Output":"{% %}"}]}"#,
         );
         assert_error(&def, Code::InvalidJsonata, "/States/S/Arguments/a/1");
@@ -315,13 +315,13 @@ mod tests {
     #[test]
     fn states_result_and_error_output_only_where_available() {
         assert_valid(&one_jsonata_state(
-            r#"{"Type":"Task","Resource":"r","Next":"Done","Arguments":{"i":"{% $states.input %}"},
+            r#"{"Type":"Task","Resource":"wasm:r","Next":"Done","Arguments":{"i":"{% $states.input %}"},
                 "Output":"{% $states.result %}","Assign":{"r":"{% $states.result.x %}"},
                 "Catch":[{"ErrorEquals":["X"],"Next":"Done","Output":"{% $states.errorOutput %}",
                           "Assign":{"e":"{% $states . errorOutput.Error %}"}}]}"#,
         ));
         let def = one_jsonata_state(
-            r#"{"Type":"Task","Resource":"r","Next":"Done","Arguments":{"r":"{% $states.result %}"},
+            r#"{"Type":"Task","Resource":"wasm:r","Next":"Done","Arguments":{"r":"{% $states.result %}"},
                 "Output":"{% $states.errorOutput %}",
                 "Catch":[{"ErrorEquals":["X"],"Next":"Done","Output":"{% $states.result %}"}]}"#,
         );

@@ -257,7 +257,7 @@ mod tests {
             "/States/S/ResultPath",
         );
         let catcher = one_state(
-            r#"{"Type":"Task","Resource":"r","Next":"Done","Catch":[{"ErrorEquals":["X"],"Next":"Done","ResultPath":"$..e"}]}"#,
+            r#"{"Type":"Task","Resource":"wasm:r","Next":"Done","Catch":[{"ErrorEquals":["X"],"Next":"Done","ResultPath":"$..e"}]}"#,
         );
         assert_error(
             &catcher,
@@ -307,7 +307,7 @@ mod tests {
         let wait = one_state(r#"{"Type":"Wait","Next":"Done","TimestampPath":"$.t[*]"}"#);
         assert_error(&wait, Code::InvalidJsonPath, "/States/S/TimestampPath");
         let task = one_state(
-            r#"{"Type":"Task","Resource":"r","Next":"Done","TimeoutSecondsPath":"$..t","HeartbeatSecondsPath":"$.h[0:1]"}"#,
+            r#"{"Type":"Task","Resource":"wasm:r","Next":"Done","TimeoutSecondsPath":"$..t","HeartbeatSecondsPath":"$.h[0:1]"}"#,
         );
         assert_error(&task, Code::InvalidJsonPath, "/States/S/TimeoutSecondsPath");
         assert_error(
@@ -327,7 +327,7 @@ mod tests {
         let def = pass(r#""Parameters":"$.x""#);
         assert_error(&def, Code::SchemaValidationFailed, "/States/S/Parameters");
         let task =
-            one_state(r#"{"Type":"Task","Resource":"r","Next":"Done","ResultSelector":[1]}"#);
+            one_state(r#"{"Type":"Task","Resource":"wasm:r","Next":"Done","ResultSelector":[1]}"#);
         assert_error(
             &task,
             Code::SchemaValidationFailed,

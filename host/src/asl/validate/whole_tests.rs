@@ -88,7 +88,7 @@ fn every_rule_module_reports_in_one_pass() {
         "Check": {"Type": "Choice", "Choices": [
             {"Variable": "$.x", "NumericEquals": 1, "NumericGreaterThan": 0, "Next": "Chekc"}],
           "Default": "Work"},
-        "Work": {"Type": "Task", "Resource": "r", "Next": "Hold", "TimeoutSeconds": 5, "HeartbeatSeconds": 9,
+        "Work": {"Type": "Task", "Resource": "wasm:r", "Next": "Hold", "TimeoutSeconds": 5, "HeartbeatSeconds": 9,
           "Parameters": {"a.$": "States.Bogus($.a)"},
           "Retry": [{"ErrorEquals": ["States.ALL"], "BackoffRate": 0.5}, {"ErrorEquals": ["X"]}],
           "Catch": [{"ErrorEquals": ["X"]}]},
