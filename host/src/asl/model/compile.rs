@@ -925,7 +925,7 @@ mod tests {
         has(
             json!({"Type": "Pass", "Parameters": {"a.$": "States.Nope($.x)"}, "End": true}),
             Code::InvalidJsonPath,
-            "/States/S/Parameters",
+            "/States/S/Parameters/a.$",
         );
         has(
             json!({"Type": "Pass", "Parameters": {"a.$": "$.x", "a": 1}, "End": true}),
