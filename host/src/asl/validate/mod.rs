@@ -4,7 +4,17 @@
 //! [`validate`] walks every (sub-)machine once through [`Walk`], so each rule module only says
 //! what it checks for one machine or one state and where.
 
+mod assign;
+mod choice;
+mod common;
+mod handlers;
+mod jsonata;
+mod map;
+mod paths;
 mod structure;
+mod values;
+#[cfg(test)]
+mod whole_tests;
 
 use std::fmt;
 
@@ -50,6 +60,8 @@ pub enum Code {
     InvalidChoiceRule,
     /// A Retry or Catch entry is malformed.
     InvalidErrorHandler,
+    /// A JSONata expression (`{% ... %}`) is malformed.
+    InvalidJsonata,
     /// A state cannot be reached from `StartAt` (warning).
     UnreachableState,
     /// Valid ASL that this build cannot run (e.g. an S3 ItemReader).
@@ -71,6 +83,7 @@ impl Code {
             Code::FieldConflict => "FIELD_CONFLICT",
             Code::InvalidChoiceRule => "INVALID_CHOICE_RULE",
             Code::InvalidErrorHandler => "INVALID_ERROR_HANDLER",
+            Code::InvalidJsonata => "INVALID_JSONATA",
             Code::UnreachableState => "UNREACHABLE_STATE",
             Code::Unsupported => "UNSUPPORTED",
         }
@@ -266,7 +279,19 @@ pub fn validate(raw: &RawStateMachine) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let machines = machines(raw);
     structure::check(&machines, &mut out);
+    fields_and_values(&machines, &mut out);
     out
+}
+
+/// The rules beyond structure, one module per concern.
+fn fields_and_values(machines: &[MachineCtx<'_>], out: &mut Vec<Diagnostic>) {
+    choice::check(machines, out);
+    handlers::check(machines, out);
+    values::check(machines, out);
+    map::check(machines, out);
+    paths::check(machines, out);
+    assign::check(machines, out);
+    jsonata::check(machines, out);
 }
 
 /// Whether any diagnostic is an error.
