@@ -1,6 +1,8 @@
-//! The `stepwasm` binary.
+//! The `stepwasm` binary: parses the command line and hands off to [`stepwasm::cli`].
+
+use clap::Parser;
 
 fn main() {
-    eprintln!("stepwasm: not yet implemented");
-    std::process::exit(2);
+    let cli = stepwasm::cli::Cli::parse();
+    std::process::exit(stepwasm::cli::main(cli));
 }

@@ -1,5 +1,19 @@
 //! The interpreter: a step function over the validated model, the shared input/output
 //! pipeline, one file per state type, history events, and the ports it needs from outside.
 
+pub mod context;
+pub mod driver;
+pub mod events;
+pub mod execution;
+pub mod frame;
 pub mod history;
+pub mod limits;
+pub mod pipeline;
 pub mod ports;
+pub mod resume;
+pub mod restore;
+pub(crate) mod states;
+#[cfg(test)]
+pub(crate) mod testkit;
+#[cfg(test)]
+mod tests;

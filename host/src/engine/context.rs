@@ -1,0 +1,171 @@
+//! Facts about one execution and the context object (`$$`) built from them.
+//!
+//! The context object is built only for states that read `$$` (the model marks them), because
+//! it copies the execution input.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use serde_json::{Map, Value};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+/// What the context object and history events need to know about an execution.
+#[derive(Clone, Debug)]
+pub struct ExecutionInfo {
+    /// The execution's ARN-like id (`$$.Execution.Id`).
+    pub id: String,
+    /// The execution's name (`$$.Execution.Name`).
+    pub name: String,
+    /// When it started.
+    pub start_time: SystemTime,
+    /// The execution input (`$$.Execution.Input`).
+    pub input: Arc<Value>,
+    /// `$$.Execution.RoleArn`.
+    pub role_arn: String,
+    /// `$$.StateMachine.Id`.
+    pub state_machine_id: String,
+    /// `$$.StateMachine.Name`.
+    pub state_machine_name: String,
+    /// The owning tenant, passed on to task runners (`None` in the CLI).
+    pub tenant: Option<String>,
+}
+
+impl ExecutionInfo {
+    /// Facts for a local, single-user execution (the CLI and benches).
+    pub fn local(
+        name: &str,
+        machine_name: &str,
+        input: Arc<Value>,
+        start_time: SystemTime,
+    ) -> Self {
+        let region_account = "local:000000000000";
+        ExecutionInfo {
+            id: format!("arn:aws:states:{region_account}:execution:{machine_name}:{name}"),
+            name: name.to_owned(),
+            start_time,
+            input,
+            role_arn: format!("arn:aws:iam::000000000000:role/stepwasm"),
+            state_machine_id: format!(
+                "arn:aws:states:{region_account}:stateMachine:{machine_name}"
+            ),
+            state_machine_name: machine_name.to_owned(),
+            tenant: None,
+        }
+    }
+}
+
+/// Formats a time as AWS does in the context object and histories: RFC 3339, UTC, milliseconds.
+pub fn format_time(t: SystemTime) -> String {
+    let dt = OffsetDateTime::from(t);
+    let ms = dt.millisecond();
+    let dt = dt
+        .replace_nanosecond(u32::from(ms) * 1_000_000)
+        .unwrap_or(dt);
+    // Rfc3339 prints the fraction without trailing zeros; AWS always shows three digits.
+    let base = dt
+        .replace_nanosecond(0)
+        .unwrap_or(dt)
+        .format(&Rfc3339)
+        .unwrap_or_default();
+    match base.strip_suffix('Z') {
+        Some(stem) => format!("{stem}.{ms:03}Z"),
+        None => base,
+    }
+}
+
+/// The per-state part of the context object.
+#[derive(Clone, Copy, Debug)]
+pub struct StateFacts<'a> {
+    /// `$$.State.Name`.
+    pub name: &'a str,
+    /// `$$.State.EnteredTime`.
+    pub entered_time: SystemTime,
+    /// `$$.State.RetryCount`.
+    pub retry_count: u32,
+}
+
+/// Builds the context object for one state (and optionally one Map item).
+pub fn context_object(
+    info: &ExecutionInfo,
+    state: StateFacts<'_>,
+    map_item: Option<(usize, &Value)>,
+    task_token: Option<&str>,
+) -> Value {
+    let mut execution = Map::new();
+    execution.insert("Id".into(), Value::from(info.id.as_str()));
+    execution.insert("Input".into(), (*info.input).clone());
+    execution.insert("Name".into(), Value::from(info.name.as_str()));
+    execution.insert("RoleArn".into(), Value::from(info.role_arn.as_str()));
+    execution.insert(
+        "StartTime".into(),
+        Value::from(format_time(info.start_time)),
+    );
+    execution.insert("RedriveCount".into(), Value::from(0));
+    let mut st = Map::new();
+    st.insert(
+        "EnteredTime".into(),
+        Value::from(format_time(state.entered_time)),
+    );
+    st.insert("Name".into(), Value::from(state.name));
+    st.insert("RetryCount".into(), Value::from(state.retry_count));
+    let mut machine = Map::new();
+    machine.insert("Id".into(), Value::from(info.state_machine_id.as_str()));
+    machine.insert("Name".into(), Value::from(info.state_machine_name.as_str()));
+    let mut ctx = Map::new();
+    ctx.insert("Execution".into(), Value::Object(execution));
+    ctx.insert("State".into(), Value::Object(st));
+    ctx.insert("StateMachine".into(), Value::Object(machine));
+    if let Some(token) = task_token {
+        let mut task = Map::new();
+        task.insert("Token".into(), Value::from(token));
+        ctx.insert("Task".into(), Value::Object(task));
+    }
+    if let Some((index, value)) = map_item {
+        let mut item = Map::new();
+        item.insert("Index".into(), Value::from(index));
+        item.insert("Value".into(), value.clone());
+        let mut map = Map::new();
+        map.insert("Item".into(), Value::Object(item));
+        ctx.insert("Map".into(), Value::Object(map));
+    }
+    Value::Object(ctx)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    #[test]
+    fn times_have_three_fraction_digits() {
+        let t = UNIX_EPOCH + Duration::from_millis(1_700_000_000_120);
+        assert_eq!(format_time(t), "2023-11-14T22:13:20.120Z");
+        assert_eq!(
+            format_time(UNIX_EPOCH + Duration::from_secs(1)),
+            "1970-01-01T00:00:01.000Z"
+        );
+    }
+
+    #[test]
+    fn context_has_the_documented_fields() {
+        let info =
+            ExecutionInfo::local("e1", "sm", Arc::new(serde_json::json!({"a":1})), UNIX_EPOCH);
+        let ctx = context_object(
+            &info,
+            StateFacts {
+                name: "S",
+                entered_time: UNIX_EPOCH,
+                retry_count: 2,
+            },
+            Some((3, &Value::from("x"))),
+            None,
+        );
+        assert_eq!(ctx["Execution"]["Input"]["a"], 1);
+        assert_eq!(ctx["Execution"]["Name"], "e1");
+        assert_eq!(ctx["State"]["RetryCount"], 2);
+        assert_eq!(ctx["StateMachine"]["Name"], "sm");
+        assert_eq!(ctx["Map"]["Item"]["Index"], 3);
+        assert_eq!(ctx["Map"]["Item"]["Value"], "x");
+    }
+}

@@ -1,0 +1,305 @@
+//! Runs an [`Execution`] on tokio: frames that can go on are stepped, Wait and Retry deadlines
+//! are awaited through the [`Clock`] (no thread is held), tasks through the [`TaskRunner`],
+//! every step is made durable through the [`Journal`] when there is one, and the top-level
+//! `TimeoutSeconds` ends the execution with `States.Timeout`.
+//!
+//! Without a journal and without I/O the loop never awaits: that is the fast path.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use futures::FutureExt;
+use futures::stream::{FuturesUnordered, StreamExt};
+use serde_json::Value;
+
+use super::execution::{Effect, Ending, Execution};
+use super::frame::FrameId;
+use super::history::HistoryEvent;
+use super::limits::Limits;
+use super::ports::{
+    BoxFuture, Clock, ExecutionEnd, ExecutionStatus, Journal, JournalError, StepCommit,
+    TaskFailure, TaskOutcome, TaskRequest, TaskRunner,
+};
+
+/// The ports and settings executions run with.
+#[derive(Clone)]
+pub struct Runtime {
+    /// Time and timers.
+    pub clock: Arc<dyn Clock>,
+    /// Runs Task states (`None`: a Task fails the execution with a clear error).
+    pub tasks: Option<Arc<dyn TaskRunner>>,
+    /// Makes each step durable (`None`: in memory only).
+    pub journal: Option<Arc<dyn Journal>>,
+    /// Payload and history limits.
+    pub limits: Limits,
+    /// Whether history events are built (always when journaling).
+    pub record_history: bool,
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime")
+            .field("tasks", &self.tasks.is_some())
+            .field("journal", &self.journal.is_some())
+            .field("limits", &self.limits)
+            .field("record_history", &self.record_history)
+            .finish()
+    }
+}
+
+/// The real clock: `SystemTime::now` and tokio timers.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> SystemTime {
+        SystemTime::now()
+    }
+
+    fn sleep_until(&self, deadline: SystemTime) -> BoxFuture<'_, ()> {
+        let wait = deadline
+            .duration_since(SystemTime::now())
+            .unwrap_or_default();
+        Box::pin(tokio::time::sleep(wait))
+    }
+}
+
+/// How an execution ended, with its history when it was recorded without a journal.
+#[derive(Clone, Debug)]
+pub struct Finished {
+    /// Status, output or error and cause.
+    pub end: ExecutionEnd,
+    /// The recorded history (empty when not recording, or when a journal took the events).
+    pub history: Vec<HistoryEvent>,
+    /// Events the execution had (recorded or only counted).
+    pub event_count: u64,
+}
+
+/// What a Task gets when no task runner is configured.
+fn no_runner(request: &TaskRequest) -> TaskOutcome {
+    TaskOutcome {
+        result: Err(TaskFailure {
+            error: "States.Runtime".into(),
+            cause: format!(
+                "no task runner is configured: cannot run Resource '{}' (this build or command runs no WASM tasks)",
+                request.resource
+            ),
+        }),
+        logs: Vec::new(),
+    }
+}
+
+/// Runs an execution to its end.
+pub async fn run(exec: &mut Execution, rt: &Runtime) -> Result<Finished, JournalError> {
+    let journal = rt.journal.clone();
+    exec.track = journal.is_some();
+    exec.single_step = journal.is_some();
+    let runner = rt.tasks.clone();
+    let clock = Arc::clone(&rt.clock);
+    let deadline = exec.model.timeout.map(|t| exec.info.start_time + t);
+    let mut ready: VecDeque<FrameId> = exec.runnable();
+    let mut timers: BinaryHeap<Reverse<(SystemTime, FrameId)>> = BinaryHeap::new();
+    let mut tasks: FuturesUnordered<BoxFuture<'_, (FrameId, TaskOutcome)>> =
+        FuturesUnordered::new();
+
+    let ending = 'run: loop {
+        while let Some(id) = ready.pop_front() {
+            let now = clock.now();
+            if deadline.is_some_and(|d| now >= d) {
+                break 'run timed_out();
+            }
+            match exec.advance(id, now) {
+                Effect::Continue => {
+                    ready.push_back(id);
+                    if !exec.single_step {
+                        tokio::task::yield_now().await;
+                    }
+                }
+                Effect::Sleep(until) => timers.push(Reverse((until, id))),
+                Effect::Invoke(request) => match &runner {
+                    Some(r) => tasks.push(Box::pin(r.invoke(request).map(move |o| (id, o)))),
+                    None => {
+                        let outcome = no_runner(&request);
+                        exec.task_done(id, outcome, now);
+                        ready.push_back(id);
+                    }
+                },
+                Effect::Fork(children) => ready.extend(children),
+                Effect::Blocked => {}
+                Effect::Done => match exec.frame_done(id, now) {
+                    Ok(wake) => ready.extend(wake),
+                    Err(ending) => break 'run ending,
+                },
+            }
+            if let Some(limit) = exec.limits.max_history_events
+                && exec.events.recording()
+                && exec.events.count() > limit
+            {
+                break 'run Ending::Failed {
+                    error: "States.Runtime".into(),
+                    cause: format!("The execution history reached the limit of {limit} events"),
+                };
+            }
+            if let Some(j) = &journal {
+                j.commit(exec.take_commit(None)).await?;
+            }
+        }
+        // Nothing can run now: wait for a timer, a task or the execution timeout.
+        let next_timer = timers.peek().map(|Reverse((t, _))| *t);
+        let wake_at = match (next_timer, deadline) {
+            (Some(t), Some(d)) => Some(t.min(d)),
+            (t, d) => t.or(d),
+        };
+        if tasks.is_empty() && next_timer.is_none() {
+            break 'run Ending::Failed {
+                error: "States.Runtime".into(),
+                cause: "internal error: the execution has no runnable frame".into(),
+            };
+        }
+        let sleep = async {
+            match wake_at {
+                Some(t) => clock.sleep_until(t).await,
+                None => futures::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            Some((id, outcome)) = tasks.next(), if !tasks.is_empty() => {
+                exec.task_done(id, outcome, clock.now());
+                ready.push_back(id);
+            }
+            () = sleep => {
+                let now = clock.now();
+                if deadline.is_some_and(|d| now >= d) {
+                    break 'run timed_out();
+                }
+                while let Some(Reverse((t, id))) = timers.peek().copied() {
+                    if t > now {
+                        break;
+                    }
+                    timers.pop();
+                    ready.push_back(id);
+                }
+            }
+        }
+    };
+    drop(tasks);
+    let end = exec.finish(ending, clock.now());
+    let event_count = exec.events.count();
+    if let Some(j) = &journal {
+        j.commit(exec.take_commit(Some(end.clone()))).await?;
+        return Ok(Finished {
+            end,
+            history: Vec::new(),
+            event_count,
+        });
+    }
+    Ok(Finished {
+        end,
+        history: exec.events.take(),
+        event_count,
+    })
+}
+
+fn timed_out() -> Ending {
+    Ending::Failed {
+        error: "States.Timeout".into(),
+        cause: "The execution ran longer than the state machine's TimeoutSeconds".into(),
+    }
+}
+
+impl Execution {
+    /// Frames to step first: the top-level frame of a new execution; every frame after a
+    /// resume (a parent waiting for children just reports that it is blocked, or launches
+    /// children it had not started yet).
+    pub fn runnable(&self) -> VecDeque<FrameId> {
+        let mut ids: Vec<FrameId> = self.frames.iter().map(|(id, _)| *id).collect();
+        ids.sort_unstable();
+        ids.into()
+    }
+
+    /// Ends the execution: checks the output's size and records the final event.
+    pub(crate) fn finish(&mut self, ending: Ending, now: SystemTime) -> ExecutionEnd {
+        let ending = match ending {
+            Ending::Succeeded(output) => {
+                match self.limits.check_payload(&output, "execution output") {
+                    Ok(()) => Ending::Succeeded(output),
+                    Err(e) => Ending::Failed {
+                        error: e.name.as_str().to_owned(),
+                        cause: e.cause,
+                    },
+                }
+            }
+            other => other,
+        };
+        let ids: Vec<FrameId> = self.frames.keys().copied().collect();
+        for id in ids {
+            self.frames.remove(&id);
+            if self.track {
+                self.dirty.push((id, false));
+            }
+        }
+        match ending {
+            Ending::Succeeded(output) => {
+                self.events.execution_succeeded(now, &output);
+                ExecutionEnd {
+                    status: ExecutionStatus::Succeeded,
+                    output: Some(output),
+                    error: None,
+                    cause: None,
+                }
+            }
+            Ending::Failed { error, cause } => {
+                let timed_out = error == "States.Timeout"
+                    && self.model.timeout.is_some()
+                    && cause.starts_with("The execution ran longer");
+                let (event, status) = if timed_out {
+                    ("ExecutionTimedOut", ExecutionStatus::TimedOut)
+                } else {
+                    ("ExecutionFailed", ExecutionStatus::Failed)
+                };
+                self.events
+                    .execution_ended_badly(now, event, &error, &cause);
+                ExecutionEnd {
+                    status,
+                    output: None,
+                    error: Some(error),
+                    cause: Some(cause),
+                }
+            }
+        }
+    }
+
+    /// Everything since the last commit: events and changed frames.
+    pub fn take_commit(&mut self, end: Option<ExecutionEnd>) -> StepCommit {
+        let mut frames = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for (id, live) in std::mem::take(&mut self.dirty).into_iter().rev() {
+            if !seen.insert(id) {
+                continue;
+            }
+            let state = if live {
+                self.frames
+                    .get(&id)
+                    .and_then(|f| serde_json::to_vec(f).ok())
+            } else {
+                None
+            };
+            frames.push(super::ports::FrameUpdate { frame: id, state });
+        }
+        frames.reverse();
+        frames.extend(std::mem::take(&mut self.final_frames));
+        StepCommit {
+            execution_id: self.info.id.clone(),
+            events: self.events.take(),
+            frames,
+            end,
+        }
+    }
+}
+
+/// Convenience for tests and the CLI: a JSON value's execution input.
+pub fn input_arc(value: Value) -> Arc<Value> {
+    Arc::new(value)
+}

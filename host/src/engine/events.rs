@@ -1,0 +1,289 @@
+//! Builds history events with AWS's names and detail fields, only when someone records them
+//! (the durable service always does; the CLI only with `--history`), so the fast path pays
+//! for a counter and nothing else.
+
+use std::time::SystemTime;
+
+use serde_json::{Map, Value, json};
+
+use super::context::format_time;
+use super::history::HistoryEvent;
+
+/// The events of one execution, in order, with dense ids.
+#[derive(Debug, Default)]
+pub struct EventLog {
+    record: bool,
+    events: Vec<HistoryEvent>,
+    /// Id the next event gets.
+    next_id: u64,
+}
+
+impl EventLog {
+    /// A log that records (`record`) or only counts.
+    pub fn new(record: bool) -> Self {
+        EventLog {
+            record,
+            events: Vec::new(),
+            next_id: 1,
+        }
+    }
+
+    /// A recording log continuing after `last_id` (for a resumed execution).
+    pub fn resume(record: bool, last_id: u64) -> Self {
+        EventLog {
+            record,
+            events: Vec::new(),
+            next_id: last_id + 1,
+        }
+    }
+
+    /// Whether events are built.
+    pub fn recording(&self) -> bool {
+        self.record
+    }
+
+    /// How many events the execution has had so far.
+    pub fn count(&self) -> u64 {
+        self.next_id - 1
+    }
+
+    /// Takes the events recorded since the last call.
+    pub fn take(&mut self) -> Vec<HistoryEvent> {
+        std::mem::take(&mut self.events)
+    }
+
+    /// Whether there are recorded events not yet taken.
+    pub fn has_pending(&self) -> bool {
+        !self.events.is_empty()
+    }
+
+    fn push(&mut self, now: SystemTime, event_type: &str, details: Option<(&str, Value)>) {
+        let id = self.next_id;
+        self.next_id += 1;
+        if !self.record {
+            return;
+        }
+        let mut map = Map::new();
+        if let Some((key, value)) = details {
+            map.insert(key.to_owned(), value);
+        }
+        self.events.push(HistoryEvent {
+            id,
+            previous_event_id: id - 1,
+            timestamp: format_time(now),
+            event_type: event_type.to_owned(),
+            details: map,
+        });
+    }
+
+    /// `ExecutionStarted`.
+    pub fn execution_started(
+        &mut self,
+        now: SystemTime,
+        input: &Value,
+        role_arn: &str,
+        machine_id: &str,
+    ) {
+        let details = self.record.then(|| {
+            (
+                "executionStartedEventDetails",
+                json!({"input": text(input), "inputDetails": {"truncated": false},
+                       "roleArn": role_arn, "stateMachineArn": machine_id}),
+            )
+        });
+        self.push(now, "ExecutionStarted", details);
+    }
+
+    /// `ExecutionSucceeded`.
+    pub fn execution_succeeded(&mut self, now: SystemTime, output: &Value) {
+        let details = self.record.then(|| {
+            (
+                "executionSucceededEventDetails",
+                json!({"output": text(output), "outputDetails": {"truncated": false}}),
+            )
+        });
+        self.push(now, "ExecutionSucceeded", details);
+    }
+
+    /// `ExecutionFailed`, `ExecutionTimedOut` or `ExecutionAborted` (by `event_type`).
+    pub fn execution_ended_badly(
+        &mut self,
+        now: SystemTime,
+        event_type: &str,
+        error: &str,
+        cause: &str,
+    ) {
+        let key = match event_type {
+            "ExecutionTimedOut" => "executionTimedOutEventDetails",
+            "ExecutionAborted" => "executionAbortedEventDetails",
+            _ => "executionFailedEventDetails",
+        };
+        let details = self
+            .record
+            .then(|| (key, json!({"error": error, "cause": cause})));
+        self.push(now, event_type, details);
+    }
+
+    /// `<Type>StateEntered`.
+    pub fn state_entered(&mut self, now: SystemTime, type_name: &str, name: &str, input: &Value) {
+        if !self.record {
+            return self.push(now, "", None);
+        }
+        let details =
+            json!({"name": name, "input": text(input), "inputDetails": {"truncated": false}});
+        self.push(
+            now,
+            &format!("{type_name}StateEntered"),
+            Some(("stateEnteredEventDetails", details)),
+        );
+    }
+
+    /// `<Type>StateExited`.
+    pub fn state_exited(&mut self, now: SystemTime, type_name: &str, name: &str, output: &Value) {
+        if !self.record {
+            return self.push(now, "", None);
+        }
+        let details =
+            json!({"name": name, "output": text(output), "outputDetails": {"truncated": false}});
+        self.push(
+            now,
+            &format!("{type_name}StateExited"),
+            Some(("stateExitedEventDetails", details)),
+        );
+    }
+
+    /// An event without details, e.g. `ParallelStateStarted`, `MapStateSucceeded`,
+    /// `WaitStateAborted`.
+    pub fn plain(&mut self, now: SystemTime, event_type: &str) {
+        self.push(now, event_type, None);
+    }
+
+    /// `MapStateStarted` with the number of items.
+    pub fn map_started(&mut self, now: SystemTime, length: usize) {
+        let details = self
+            .record
+            .then(|| ("mapStateStartedEventDetails", json!({"length": length})));
+        self.push(now, "MapStateStarted", details);
+    }
+
+    /// `MapIterationStarted/Succeeded/Failed/Aborted` (by `event_type`).
+    pub fn map_iteration(&mut self, now: SystemTime, event_type: &str, name: &str, index: usize) {
+        let key = match event_type {
+            "MapIterationStarted" => "mapIterationStartedEventDetails",
+            "MapIterationSucceeded" => "mapIterationSucceededEventDetails",
+            "MapIterationFailed" => "mapIterationFailedEventDetails",
+            _ => "mapIterationAbortedEventDetails",
+        };
+        let details = self
+            .record
+            .then(|| (key, json!({"name": name, "index": index})));
+        self.push(now, event_type, details);
+    }
+
+    /// `TaskScheduled`.
+    pub fn task_scheduled(
+        &mut self,
+        now: SystemTime,
+        resource: &str,
+        parameters: &Value,
+        timeout: Option<u64>,
+        heartbeat: Option<u64>,
+    ) {
+        let details = self.record.then(|| {
+            let mut d = json!({"resourceType": "wasm", "resource": resource,
+                               "region": "local", "parameters": text(parameters)});
+            if let Some(t) = timeout {
+                d["timeoutInSeconds"] = json!(t);
+            }
+            if let Some(h) = heartbeat {
+                d["heartbeatInSeconds"] = json!(h);
+            }
+            ("taskScheduledEventDetails", d)
+        });
+        self.push(now, "TaskScheduled", details);
+    }
+
+    /// `TaskStarted`.
+    pub fn task_started(&mut self, now: SystemTime, resource: &str) {
+        let details = self.record.then(|| {
+            (
+                "taskStartedEventDetails",
+                json!({"resourceType": "wasm", "resource": resource}),
+            )
+        });
+        self.push(now, "TaskStarted", details);
+    }
+
+    /// `TaskSucceeded`.
+    pub fn task_succeeded(&mut self, now: SystemTime, resource: &str, output: &Value) {
+        let details = self.record.then(|| {
+            (
+                "taskSucceededEventDetails",
+                json!({"resourceType": "wasm", "resource": resource, "output": text(output),
+                       "outputDetails": {"truncated": false}}),
+            )
+        });
+        self.push(now, "TaskSucceeded", details);
+    }
+
+    /// `TaskFailed` or `TaskTimedOut` (by `event_type`).
+    pub fn task_failed(
+        &mut self,
+        now: SystemTime,
+        event_type: &str,
+        resource: &str,
+        error: &str,
+        cause: &str,
+    ) {
+        let key = if event_type == "TaskTimedOut" {
+            "taskTimedOutEventDetails"
+        } else {
+            "taskFailedEventDetails"
+        };
+        let details = self.record.then(|| {
+            (
+                key,
+                json!({"resourceType": "wasm", "resource": resource, "error": error, "cause": cause}),
+            )
+        });
+        self.push(now, event_type, details);
+    }
+}
+
+/// JSON text, as AWS puts payloads into event details.
+fn text(value: &Value) -> String {
+    serde_json::to_string(value).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::UNIX_EPOCH;
+
+    #[test]
+    fn recorded_events_have_aws_shape_and_dense_ids() {
+        let mut log = EventLog::new(true);
+        log.execution_started(UNIX_EPOCH, &json!({"a": 1}), "role", "sm");
+        log.state_entered(UNIX_EPOCH, "Pass", "P", &json!({"a": 1}));
+        log.map_iteration(UNIX_EPOCH, "MapIterationStarted", "M", 2);
+        let events = log.take();
+        assert_eq!(events.len(), 3);
+        assert_eq!(events[1].id, 2);
+        assert_eq!(events[1].previous_event_id, 1);
+        let v = serde_json::to_value(&events[1]).unwrap();
+        assert_eq!(v["type"], "PassStateEntered");
+        assert_eq!(v["stateEnteredEventDetails"]["name"], "P");
+        assert_eq!(v["stateEnteredEventDetails"]["input"], "{\"a\":1}");
+        let v = serde_json::to_value(&events[2]).unwrap();
+        assert_eq!(v["mapIterationStartedEventDetails"]["index"], 2);
+    }
+
+    #[test]
+    fn a_counting_log_builds_nothing() {
+        let mut log = EventLog::new(false);
+        log.state_entered(UNIX_EPOCH, "Pass", "P", &json!(1));
+        log.state_exited(UNIX_EPOCH, "Pass", "P", &json!(1));
+        assert_eq!(log.count(), 2);
+        assert!(log.take().is_empty());
+    }
+}

@@ -1,0 +1,954 @@
+//! One execution's frames and the step function over them. Pure with respect to I/O: the
+//! current time comes in as an argument, tasks, timers and journaling are the driver's
+//! business ([`super::driver`]). Each call returns an [`Effect`] saying what the frame needs
+//! next.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use rand::Rng;
+use serde_json::{Map, Value};
+
+use super::context::{ExecutionInfo, StateFacts, context_object};
+use super::events::EventLog;
+use super::frame::{
+    Attempt, Children, Cursor, Frame, FrameId, Outcome, ParentLink, from_ms, to_ms,
+};
+use super::limits::Limits;
+use super::pipeline::{self, Env};
+use super::ports::{FrameUpdate, TaskContext, TaskFailure, TaskOutcome, TaskRequest};
+use super::states;
+use crate::asl::error::{ErrorName, StatesError};
+use crate::asl::model::{Jitter, MachineId, State, StateId, StateKind, StateMachine, Transition};
+use crate::asl::scope::NoVariables;
+
+/// How many transitions one [`Execution::advance`] call may make before it hands control back
+/// (so the driver can check the execution timeout and yield to other executions).
+pub const STEPS_PER_SLICE: u32 = 4096;
+
+/// What a frame needs after a step.
+#[derive(Debug)]
+pub enum Effect {
+    /// Runnable again right away (a slice ended, or a commit point in single-step mode).
+    Continue,
+    /// Nothing to do until this time (Wait state or Retry backoff).
+    Sleep(SystemTime),
+    /// Invoke a task, then call [`Execution::task_done`].
+    Invoke(TaskRequest),
+    /// These child frames were started and are runnable.
+    Fork(Vec<FrameId>),
+    /// Waiting for children; a child's end wakes it.
+    Blocked,
+    /// The frame finished (its cursor is [`Cursor::Done`]); call [`Execution::frame_done`].
+    Done,
+}
+
+/// Why an execution ended, as the driver reports it.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Ending {
+    /// The top-level frame succeeded with this output.
+    Succeeded(Value),
+    /// It failed.
+    Failed {
+        /// Error name.
+        error: String,
+        /// Cause.
+        cause: String,
+    },
+}
+
+/// An execution in memory: the model, its facts, its frames and its event log.
+pub struct Execution {
+    pub(crate) model: Arc<StateMachine>,
+    pub(crate) info: Arc<ExecutionInfo>,
+    pub(crate) frames: HashMap<FrameId, Frame>,
+    pub(crate) next_frame: FrameId,
+    pub(crate) events: EventLog,
+    pub(crate) limits: Limits,
+    /// Frames changed since the last journal commit (`true`: changed; removed frames are
+    /// listed with `false`).
+    pub(crate) dirty: Vec<(FrameId, bool)>,
+    /// Whether `dirty` is tracked (only when journaling).
+    pub(crate) track: bool,
+    /// Return after every transition (journaling commits each step).
+    pub(crate) single_step: bool,
+    /// Frame updates decided when a frame ended (a finished child keeps its result in the
+    /// store until its parent completes; then the children are deleted).
+    pub(crate) final_frames: Vec<FrameUpdate>,
+    /// States entered so far (AWS's billable transitions).
+    pub(crate) transitions: u64,
+}
+
+impl std::fmt::Debug for Execution {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Execution")
+            .field("id", &self.info.id)
+            .field("frames", &self.frames.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a step needs besides the frame: the time, facts, events and limits.
+pub(crate) struct Cx<'a> {
+    pub now: SystemTime,
+    pub info: &'a ExecutionInfo,
+    pub events: &'a mut EventLog,
+    pub limits: &'a Limits,
+}
+
+impl Cx<'_> {
+    /// The context object for a state (`Null` when the state never reads `$$`).
+    pub fn context(&self, state: &State, attempt: &Attempt) -> Value {
+        if !state.needs_context {
+            return Value::Null;
+        }
+        context_object(
+            self.info,
+            StateFacts {
+                name: &state.name,
+                entered_time: attempt.entered_time(),
+                retry_count: attempt.retry_count,
+            },
+            None,
+            None,
+        )
+    }
+}
+
+/// An [`Env`] over a context object, without variables (JSONPath variables come later).
+pub(crate) fn env(context: &Value) -> Env<'_> {
+    Env {
+        context,
+        variables: &NoVariables,
+    }
+}
+
+/// What a state's work produced.
+pub(crate) enum Work {
+    /// Done; the state's transition follows.
+    Output(Value),
+    /// Choice: go to this state.
+    Goto(StateId, Value),
+    /// End the frame (Succeed, Fail).
+    End(Outcome),
+    /// Wait until a time, then leave with the output.
+    Sleep(SystemTime, Value),
+    /// The state failed; Retry and Catch apply (`input` is the state's raw input).
+    Error {
+        /// The error.
+        error: StatesError,
+        /// The raw input, for Catch's ResultPath and retries.
+        input: Value,
+        /// Retry bookkeeping.
+        attempt: Attempt,
+        /// Whether a task raised it (for `States.TaskFailed`).
+        from_task: bool,
+    },
+}
+
+impl Execution {
+    /// A new execution of `model` with `input`, its top-level frame ready to run.
+    pub fn new(
+        model: Arc<StateMachine>,
+        info: Arc<ExecutionInfo>,
+        limits: Limits,
+        record_history: bool,
+        now: SystemTime,
+    ) -> Execution {
+        let mut events = EventLog::new(record_history);
+        events.execution_started(now, &info.input, &info.role_arn, &info.state_machine_id);
+        let start = model.root().start;
+        let mut frames = HashMap::new();
+        frames.insert(
+            0,
+            Frame {
+                parent: None,
+                machine: 0,
+                cursor: Cursor::Enter {
+                    state: start,
+                    input: (*info.input).clone(),
+                },
+            },
+        );
+        Execution {
+            model,
+            info,
+            frames,
+            next_frame: 1,
+            events,
+            limits,
+            dirty: vec![(0, true)],
+            track: false,
+            single_step: false,
+            final_frames: Vec::new(),
+            transitions: 0,
+        }
+    }
+
+    /// The execution's facts.
+    pub fn info(&self) -> &ExecutionInfo {
+        &self.info
+    }
+
+    /// States entered so far.
+    pub fn transitions(&self) -> u64 {
+        self.transitions
+    }
+
+    /// The event log.
+    pub fn events_mut(&mut self) -> &mut EventLog {
+        &mut self.events
+    }
+
+    /// A frame, if it exists.
+    pub fn frame(&self, id: FrameId) -> Option<&Frame> {
+        self.frames.get(&id)
+    }
+
+    fn mark(&mut self, id: FrameId) {
+        if self.track {
+            self.dirty.push((id, true));
+        }
+    }
+
+    fn cx(&mut self, now: SystemTime) -> (Cx<'_>, &StateMachine) {
+        (
+            Cx {
+                now,
+                info: &self.info,
+                events: &mut self.events,
+                limits: &self.limits,
+            },
+            &self.model,
+        )
+    }
+
+    /// Runs frame `id` as far as it goes without waiting.
+    pub fn advance(&mut self, id: FrameId, now: SystemTime) -> Effect {
+        let mut steps = 0u32;
+        loop {
+            let Some(frame) = self.frames.get_mut(&id) else {
+                return Effect::Blocked;
+            };
+            let machine = frame.machine;
+            let cursor = std::mem::replace(
+                &mut frame.cursor,
+                Cursor::Done(Outcome::Succeeded(Value::Null)),
+            );
+            let effect = self.step(id, machine, cursor, now);
+            self.mark(id);
+            match effect {
+                Some(e) => return e,
+                None => {
+                    steps += 1;
+                    if self.single_step || steps >= STEPS_PER_SLICE {
+                        return Effect::Continue;
+                    }
+                }
+            }
+        }
+    }
+
+    fn set(&mut self, id: FrameId, cursor: Cursor) {
+        if let Some(f) = self.frames.get_mut(&id) {
+            f.cursor = cursor;
+        }
+    }
+
+    /// One transition. `None`: the frame moved on and can keep going.
+    fn step(
+        &mut self,
+        id: FrameId,
+        machine: MachineId,
+        cursor: Cursor,
+        now: SystemTime,
+    ) -> Option<Effect> {
+        let model = Arc::clone(&self.model);
+        let m = model.machine(machine);
+        match cursor {
+            Cursor::Enter { state, input } => {
+                let s = m.state(state);
+                self.transitions += 1;
+                self.events
+                    .state_entered(now, s.type_name(), &s.name, &input);
+                self.set(
+                    id,
+                    Cursor::Run {
+                        state,
+                        input,
+                        attempt: Attempt::entered(now),
+                    },
+                );
+                None
+            }
+            Cursor::Run {
+                state,
+                input,
+                attempt,
+            } => self.run(id, machine, state, input, attempt, now),
+            Cursor::Backoff {
+                state,
+                input,
+                attempt,
+                until_ms,
+            } => {
+                let until = from_ms(until_ms);
+                if now < until {
+                    self.set(
+                        id,
+                        Cursor::Backoff {
+                            state,
+                            input,
+                            attempt,
+                            until_ms,
+                        },
+                    );
+                    return Some(Effect::Sleep(until));
+                }
+                self.set(
+                    id,
+                    Cursor::Run {
+                        state,
+                        input,
+                        attempt,
+                    },
+                );
+                None
+            }
+            Cursor::Waiting {
+                state,
+                output,
+                until_ms,
+            } => {
+                let until = from_ms(until_ms);
+                if now < until {
+                    self.set(
+                        id,
+                        Cursor::Waiting {
+                            state,
+                            output,
+                            until_ms,
+                        },
+                    );
+                    return Some(Effect::Sleep(until));
+                }
+                self.leave(id, m.state(state), output, now)
+            }
+            Cursor::Task {
+                state,
+                input,
+                effective,
+                attempt,
+            } => {
+                // Only reached when resuming: the invocation is repeated (at least once).
+                let request = self.task_request(m.state(state), &effective, &attempt);
+                self.set(
+                    id,
+                    Cursor::Task {
+                        state,
+                        input,
+                        effective,
+                        attempt,
+                    },
+                );
+                Some(Effect::Invoke(request))
+            }
+            Cursor::Children(children) => {
+                let total = children.pending.len();
+                let done = children.finished == total;
+                self.set(id, Cursor::Children(children));
+                if done {
+                    return self.children_complete(id, machine, now);
+                }
+                let started = self.launch(id, now);
+                if started.is_empty() {
+                    Some(Effect::Blocked)
+                } else {
+                    Some(Effect::Fork(started))
+                }
+            }
+            Cursor::Done(outcome) => {
+                self.set(id, Cursor::Done(outcome));
+                Some(Effect::Done)
+            }
+        }
+    }
+
+    /// Does a state's work after it was entered.
+    fn run(
+        &mut self,
+        id: FrameId,
+        machine: MachineId,
+        state_id: StateId,
+        input: Value,
+        attempt: Attempt,
+        now: SystemTime,
+    ) -> Option<Effect> {
+        let model = Arc::clone(&self.model);
+        let state = model.machine(machine).state(state_id);
+        let (mut cx, _) = self.cx(now);
+        let work = match &state.kind {
+            StateKind::Pass { result } => {
+                states::pass::run(&mut cx, state, result.as_ref(), input, &attempt)
+            }
+            StateKind::Choice { branches, default } => {
+                states::choice::run(&mut cx, state, branches, *default, input, &attempt)
+            }
+            StateKind::Wait(wait) => states::wait::run(&mut cx, state, wait, input, &attempt),
+            StateKind::Succeed => states::succeed::run(&mut cx, state, input, &attempt),
+            StateKind::Fail { error, cause } => states::fail::run(
+                &mut cx,
+                state,
+                error.as_ref(),
+                cause.as_ref(),
+                input,
+                &attempt,
+            ),
+            StateKind::Task(task) => {
+                match states::task::start(&mut cx, state, task, &input, &attempt) {
+                    Ok(effective) => {
+                        let request = self.task_request(state, &effective, &attempt);
+                        self.set(
+                            id,
+                            Cursor::Task {
+                                state: state_id,
+                                input,
+                                effective,
+                                attempt,
+                            },
+                        );
+                        return Some(Effect::Invoke(request));
+                    }
+                    Err(error) => Work::Error {
+                        error,
+                        input,
+                        attempt,
+                        from_task: false,
+                    },
+                }
+            }
+            StateKind::Parallel { branches } => {
+                match states::parallel::start(&mut cx, state, state_id, branches, &input, &attempt)
+                {
+                    Ok(children) => return self.fork(id, machine, children, input, attempt, now),
+                    Err(error) => Work::Error {
+                        error,
+                        input,
+                        attempt,
+                        from_task: false,
+                    },
+                }
+            }
+            StateKind::Map(map) => {
+                match states::map::start(&mut cx, state, state_id, map, &input, &attempt) {
+                    Ok(children) => return self.fork(id, machine, children, input, attempt, now),
+                    Err(error) => Work::Error {
+                        error,
+                        input,
+                        attempt,
+                        from_task: false,
+                    },
+                }
+            }
+        };
+        self.apply(id, state_id, state, work, now)
+    }
+
+    /// Applies a state's work to its frame.
+    fn apply(
+        &mut self,
+        id: FrameId,
+        state_id: StateId,
+        state: &State,
+        work: Work,
+        now: SystemTime,
+    ) -> Option<Effect> {
+        match work {
+            Work::Output(output) => self.leave(id, state, output, now),
+            Work::Goto(next, output) => {
+                self.events
+                    .state_exited(now, state.type_name(), &state.name, &output);
+                self.set(
+                    id,
+                    Cursor::Enter {
+                        state: next,
+                        input: output,
+                    },
+                );
+                None
+            }
+            Work::End(outcome) => {
+                if let Outcome::Succeeded(output) = &outcome {
+                    self.events
+                        .state_exited(now, state.type_name(), &state.name, output);
+                }
+                self.set(id, Cursor::Done(outcome));
+                Some(Effect::Done)
+            }
+            Work::Sleep(until, output) => {
+                self.set(
+                    id,
+                    Cursor::Waiting {
+                        state: state_id,
+                        output,
+                        until_ms: to_ms(until),
+                    },
+                );
+                if now < until {
+                    Some(Effect::Sleep(until))
+                } else {
+                    None
+                }
+            }
+            Work::Error {
+                error,
+                input,
+                attempt,
+                from_task,
+            } => self.on_error(id, state_id, state, input, attempt, error, from_task, now),
+        }
+    }
+
+    /// A state succeeded with `output`: StateExited, then Next or End.
+    fn leave(
+        &mut self,
+        id: FrameId,
+        state: &State,
+        output: Value,
+        now: SystemTime,
+    ) -> Option<Effect> {
+        self.events
+            .state_exited(now, state.type_name(), &state.name, &output);
+        match state.transition {
+            Transition::Next(next) => {
+                self.set(
+                    id,
+                    Cursor::Enter {
+                        state: next,
+                        input: output,
+                    },
+                );
+                None
+            }
+            Transition::End | Transition::Own => {
+                self.set(id, Cursor::Done(Outcome::Succeeded(output)));
+                Some(Effect::Done)
+            }
+        }
+    }
+
+    /// Retry, then Catch, then fail the frame.
+    #[allow(clippy::too_many_arguments)]
+    fn on_error(
+        &mut self,
+        id: FrameId,
+        state_id: StateId,
+        state: &State,
+        input: Value,
+        mut attempt: Attempt,
+        error: StatesError,
+        from_task: bool,
+        now: SystemTime,
+    ) -> Option<Effect> {
+        if let Some((i, retrier)) = state
+            .retry
+            .iter()
+            .enumerate()
+            .find(|(_, r)| r.errors.matches(&error.name, from_task))
+        {
+            if attempt.per_retrier.len() < state.retry.len() {
+                attempt.per_retrier.resize(state.retry.len(), 0);
+            }
+            let used = attempt.per_retrier[i];
+            if used < retrier.max_attempts {
+                attempt.per_retrier[i] = used + 1;
+                attempt.retry_count += 1;
+                let mut delay = retrier.delay_seconds(used + 1);
+                if retrier.jitter == Jitter::Full {
+                    delay = rand::rng().random_range(0.0..=delay.max(0.0));
+                }
+                let until = now + Duration::from_secs_f64(delay.max(0.0));
+                self.set(
+                    id,
+                    Cursor::Backoff {
+                        state: state_id,
+                        input,
+                        attempt,
+                        until_ms: to_ms(until),
+                    },
+                );
+                return Some(Effect::Sleep(until));
+            }
+        }
+        if let Some(catcher) = state
+            .catch
+            .iter()
+            .find(|c| c.errors.matches(&error.name, from_task))
+        {
+            let mut info = Map::new();
+            info.insert("Error".into(), Value::from(error.name.as_str()));
+            info.insert("Cause".into(), Value::from(error.cause.as_str()));
+            match pipeline::result_path(&catcher.result_path, input, Value::Object(info)) {
+                Ok(output) => {
+                    self.events
+                        .state_exited(now, state.type_name(), &state.name, &output);
+                    self.set(
+                        id,
+                        Cursor::Enter {
+                            state: catcher.next,
+                            input: output,
+                        },
+                    );
+                    return None;
+                }
+                Err(e) => {
+                    self.set(id, Cursor::Done(Outcome::failed(e)));
+                    return Some(Effect::Done);
+                }
+            }
+        }
+        self.set(id, Cursor::Done(Outcome::failed(error)));
+        Some(Effect::Done)
+    }
+
+    fn task_request(&self, state: &State, effective: &Value, attempt: &Attempt) -> TaskRequest {
+        let StateKind::Task(task) = &state.kind else {
+            unreachable!("task_request is only called for Task states")
+        };
+        let (timeout, heartbeat) = states::task::limits(task, effective);
+        TaskRequest {
+            tenant: self.info.tenant.clone(),
+            resource: task.resource.clone(),
+            input: effective.clone(),
+            timeout: timeout.map(Duration::from_secs),
+            heartbeat: heartbeat.map(Duration::from_secs),
+            context: TaskContext {
+                execution_id: self.info.id.clone(),
+                execution_name: self.info.name.clone(),
+                state_name: state.name.to_string(),
+                retry_count: attempt.retry_count,
+                task_token: None,
+            },
+        }
+    }
+
+    /// A task finished: its result goes through the pipeline, or its error through Retry/Catch.
+    pub fn task_done(&mut self, id: FrameId, outcome: TaskOutcome, now: SystemTime) {
+        let Some(frame) = self.frames.get_mut(&id) else {
+            return;
+        };
+        let machine = frame.machine;
+        let cursor = std::mem::replace(
+            &mut frame.cursor,
+            Cursor::Done(Outcome::Succeeded(Value::Null)),
+        );
+        let Cursor::Task {
+            state: state_id,
+            input,
+            effective: _,
+            attempt,
+        } = cursor
+        else {
+            frame.cursor = cursor;
+            return;
+        };
+        let model = Arc::clone(&self.model);
+        let state = model.machine(machine).state(state_id);
+        let StateKind::Task(task) = &state.kind else {
+            return;
+        };
+        let result = outcome
+            .result
+            .map_err(|TaskFailure { error, cause }| (error, cause));
+        let (mut cx, _) = self.cx(now);
+        let work = states::task::finish(&mut cx, state, task, input, result, attempt);
+        self.apply(id, state_id, state, work, now);
+        self.mark(id);
+    }
+
+    /// Starts a Parallel/Map state's children.
+    fn fork(
+        &mut self,
+        id: FrameId,
+        machine: MachineId,
+        children: Box<Children>,
+        input: Value,
+        attempt: Attempt,
+        now: SystemTime,
+    ) -> Option<Effect> {
+        let mut children = children;
+        children.input = input;
+        children.attempt = attempt;
+        children.results = vec![None; children.pending.len()];
+        let empty = children.pending.is_empty();
+        self.set(id, Cursor::Children(children));
+        if empty {
+            return self.children_complete(id, machine, now);
+        }
+        let started = self.launch(id, now);
+        Some(Effect::Fork(started))
+    }
+
+    /// Starts as many pending children as the concurrency limit allows.
+    fn launch(&mut self, id: FrameId, now: SystemTime) -> Vec<FrameId> {
+        let mut started = Vec::new();
+        let model = Arc::clone(&self.model);
+        let Some(Frame {
+            cursor: Cursor::Children(ch),
+            machine,
+            ..
+        }) = self.frames.get_mut(&id)
+        else {
+            return started;
+        };
+        let state_name = Arc::clone(&model.machine(*machine).state(ch.state).name);
+        let limit = if ch.max_concurrency == 0 {
+            usize::MAX
+        } else {
+            ch.max_concurrency
+        };
+        let mut new_frames = Vec::new();
+        while ch.started < ch.pending.len() && ch.running < limit {
+            let index = ch.started;
+            let (child_machine, input) =
+                std::mem::replace(&mut ch.pending[index], (0, Value::Null));
+            ch.started += 1;
+            ch.running += 1;
+            let start = model.machine(child_machine).start;
+            new_frames.push((
+                index,
+                Frame {
+                    parent: Some(ParentLink { frame: id, index }),
+                    machine: child_machine,
+                    cursor: Cursor::Enter {
+                        state: start,
+                        input,
+                    },
+                },
+            ));
+        }
+        let is_map = ch.is_map;
+        let first = self.next_frame;
+        ch.child_ids
+            .extend(first..first + new_frames.len() as FrameId);
+        for (index, frame) in new_frames {
+            let child = self.next_frame;
+            self.next_frame += 1;
+            if is_map {
+                self.events
+                    .map_iteration(now, "MapIterationStarted", &state_name, index);
+            } else {
+                self.events.plain(now, "ParallelBranchStarted");
+            }
+            self.frames.insert(child, frame);
+            self.mark(child);
+            started.push(child);
+        }
+        started
+    }
+
+    /// A frame reached [`Cursor::Done`]. For a child, hands its outcome to the parent and
+    /// returns the parent (and any newly started siblings) to run; for the top-level frame,
+    /// returns the execution's ending.
+    pub fn frame_done(&mut self, id: FrameId, now: SystemTime) -> Result<Vec<FrameId>, Ending> {
+        let Some(frame) = self.frames.remove(&id) else {
+            return Ok(Vec::new());
+        };
+        if self.track {
+            // A child's final frame carries its result until the parent gathers them all.
+            let state = frame
+                .parent
+                .is_some()
+                .then(|| serde_json::to_vec(&frame).ok())
+                .flatten();
+            self.final_frames.push(FrameUpdate { frame: id, state });
+        }
+        let Cursor::Done(outcome) = frame.cursor else {
+            return Ok(Vec::new());
+        };
+        let Some(link) = frame.parent else {
+            return Err(match outcome {
+                Outcome::Succeeded(output) => Ending::Succeeded(output),
+                Outcome::Failed { error, cause } => Ending::Failed { error, cause },
+            });
+        };
+        self.child_done(link, outcome, now)
+    }
+
+    fn child_done(
+        &mut self,
+        link: ParentLink,
+        outcome: Outcome,
+        now: SystemTime,
+    ) -> Result<Vec<FrameId>, Ending> {
+        let model = Arc::clone(&self.model);
+        let parent = link.frame;
+        let Some(Frame {
+            cursor: Cursor::Children(ch),
+            machine,
+            ..
+        }) = self.frames.get_mut(&parent)
+        else {
+            return Ok(Vec::new());
+        };
+        let machine = *machine;
+        let state_name = Arc::clone(&model.machine(machine).state(ch.state).name);
+        ch.running -= 1;
+        ch.finished += 1;
+        let is_map = ch.is_map;
+        let failure = match outcome {
+            Outcome::Succeeded(v) => {
+                ch.results[link.index] = Some(v);
+                None
+            }
+            Outcome::Failed { error, cause } => {
+                ch.failed += 1;
+                let mut info = Map::new();
+                info.insert("Error".into(), Value::from(error.as_str()));
+                info.insert("Cause".into(), Value::from(cause.as_str()));
+                ch.results[link.index] = Some(Value::Object(info));
+                Some((error, cause))
+            }
+        };
+        let tolerant = ch.tolerated_count.is_some() || ch.tolerated_percentage.is_some();
+        let total = ch.pending.len();
+        let over_threshold = tolerant && states::map::over_threshold(ch, total);
+        let all_done = ch.finished == total;
+        if is_map {
+            let kind = if failure.is_some() {
+                "MapIterationFailed"
+            } else {
+                "MapIterationSucceeded"
+            };
+            self.events
+                .map_iteration(now, kind, &state_name, link.index);
+        } else {
+            let kind = if failure.is_some() {
+                "ParallelBranchFailed"
+            } else {
+                "ParallelBranchSucceeded"
+            };
+            self.events.plain(now, kind);
+        }
+        let fail_now = match &failure {
+            Some((error, cause)) if !tolerant => {
+                Some(StatesError::new(ErrorName::parse(error), cause.clone()))
+            }
+            Some(_) if over_threshold => Some(StatesError::new(
+                ErrorName::ExceedToleratedFailureThreshold,
+                "The specified tolerated failure threshold for the Map state was exceeded",
+            )),
+            _ => None,
+        };
+        if let Some(error) = fail_now {
+            self.cancel_children(parent, now);
+            let Some(Frame {
+                cursor: Cursor::Children(ch),
+                ..
+            }) = self.frames.get_mut(&parent)
+            else {
+                return Ok(Vec::new());
+            };
+            let input = std::mem::take(&mut ch.input);
+            let attempt = std::mem::take(&mut ch.attempt);
+            let state_id = ch.state;
+            let state = model.machine(machine).state(state_id);
+            let kind = if is_map {
+                "MapStateFailed"
+            } else {
+                "ParallelStateFailed"
+            };
+            self.events.plain(now, kind);
+            self.on_error(parent, state_id, state, input, attempt, error, false, now);
+            self.mark(parent);
+            return Ok(vec![parent]);
+        }
+        if all_done {
+            return Ok(vec![parent]);
+        }
+        Ok(self.launch(parent, now))
+    }
+
+    /// Deletes the stored frames of `parent`'s children (finished or not).
+    fn forget_children(&mut self, parent: FrameId) {
+        if !self.track {
+            return;
+        }
+        if let Some(Frame {
+            cursor: Cursor::Children(ch),
+            ..
+        }) = self.frames.get_mut(&parent)
+        {
+            let ids = std::mem::take(&mut ch.child_ids);
+            self.final_frames.extend(
+                ids.into_iter()
+                    .map(|frame| FrameUpdate { frame, state: None }),
+            );
+        }
+    }
+
+    /// Removes every descendant of `parent`.
+    fn cancel_children(&mut self, parent: FrameId, now: SystemTime) {
+        self.forget_children(parent);
+        let mut doomed = vec![parent];
+        let mut i = 0;
+        while i < doomed.len() {
+            let p = doomed[i];
+            let kids: Vec<FrameId> = self
+                .frames
+                .iter()
+                .filter(|(_, f)| f.parent.is_some_and(|l| l.frame == p))
+                .map(|(id, _)| *id)
+                .collect();
+            doomed.extend(kids);
+            i += 1;
+        }
+        for id in doomed.into_iter().skip(1) {
+            if let Some(f) = self.frames.remove(&id) {
+                if matches!(f.cursor, Cursor::Waiting { .. }) {
+                    self.events.plain(now, "WaitStateAborted");
+                }
+                if self.track {
+                    self.dirty.push((id, false));
+                }
+            }
+        }
+    }
+
+    /// All children finished without failing the state: gather results and finish the state.
+    fn children_complete(
+        &mut self,
+        id: FrameId,
+        machine: MachineId,
+        now: SystemTime,
+    ) -> Option<Effect> {
+        self.forget_children(id);
+        let model = Arc::clone(&self.model);
+        let Some(Frame {
+            cursor: Cursor::Children(ch),
+            ..
+        }) = self.frames.get_mut(&id)
+        else {
+            return Some(Effect::Blocked);
+        };
+        let ch = std::mem::replace(ch, Box::new(states::empty_children()));
+        let state_id = ch.state;
+        let state = model.machine(machine).state(state_id);
+        let results: Vec<Value> = ch
+            .results
+            .into_iter()
+            .map(|r| r.unwrap_or(Value::Null))
+            .collect();
+        let kind = if ch.is_map {
+            "MapStateSucceeded"
+        } else {
+            "ParallelStateSucceeded"
+        };
+        self.events.plain(now, kind);
+        let (mut cx, _) = self.cx(now);
+        let work =
+            states::finish_children(&mut cx, state, ch.input, ch.attempt, Value::Array(results));
+        self.apply(id, state_id, state, work, now)
+    }
+}

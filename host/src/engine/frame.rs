@@ -1,0 +1,200 @@
+//! An execution is a tree of frames: frame 0 runs the top-level machine; each Parallel branch
+//! and each Map iteration runs in a child frame with its own cursor. Frames are
+//! serde-serializable so the durable service can persist them and resume after a crash;
+//! deadlines (Wait, Retry backoff) are absolute times inside them.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::asl::error::{ErrorName, StatesError};
+use crate::asl::model::{MachineId, StateId};
+
+/// Frame ids are unique within an execution; the top-level frame is 0.
+pub type FrameId = u64;
+
+/// One frame.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Frame {
+    /// The parent frame and this frame's index among its children.
+    pub parent: Option<ParentLink>,
+    /// The machine it runs.
+    pub machine: MachineId,
+    /// Where it is.
+    pub cursor: Cursor,
+}
+
+/// A child's place in its parent.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ParentLink {
+    /// The parent frame.
+    pub frame: FrameId,
+    /// Branch index (Parallel) or item index (Map).
+    pub index: usize,
+}
+
+/// Retry bookkeeping for the current state.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct Attempt {
+    /// `$$.State.RetryCount`: retries so far.
+    pub retry_count: u32,
+    /// Retries used per retrier, by index.
+    pub per_retrier: Vec<u32>,
+    /// `$$.State.EnteredTime`, in Unix milliseconds.
+    pub entered_ms: i64,
+}
+
+impl Attempt {
+    /// A first attempt entered at `now`.
+    pub fn entered(now: SystemTime) -> Self {
+        Attempt {
+            retry_count: 0,
+            per_retrier: Vec::new(),
+            entered_ms: to_ms(now),
+        }
+    }
+
+    /// When the state was entered.
+    pub fn entered_time(&self) -> SystemTime {
+        from_ms(self.entered_ms)
+    }
+}
+
+/// Where a frame is.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum Cursor {
+    /// About to enter `state` with `input`.
+    Enter {
+        /// The state.
+        state: StateId,
+        /// Its raw input.
+        input: Value,
+    },
+    /// Entered; about to do the state's work (first attempt or a retry).
+    Run {
+        /// The state.
+        state: StateId,
+        /// Its raw input.
+        input: Value,
+        /// Retry bookkeeping.
+        attempt: Attempt,
+    },
+    /// Waiting out a Retry backoff, then back to `Run`.
+    Backoff {
+        /// The state.
+        state: StateId,
+        /// Its raw input.
+        input: Value,
+        /// Retry bookkeeping.
+        attempt: Attempt,
+        /// Absolute deadline, Unix milliseconds.
+        until_ms: i64,
+    },
+    /// A Wait state waiting until its deadline, then leaving with `output`.
+    Waiting {
+        /// The Wait state.
+        state: StateId,
+        /// Its output (already through OutputPath).
+        output: Value,
+        /// Absolute deadline, Unix milliseconds.
+        until_ms: i64,
+    },
+    /// A task invocation in flight (re-invoked after a crash: at least once).
+    Task {
+        /// The Task state.
+        state: StateId,
+        /// Its raw input (for ResultPath).
+        input: Value,
+        /// The effective input sent to the task.
+        effective: Value,
+        /// Retry bookkeeping.
+        attempt: Attempt,
+    },
+    /// Waiting for child frames (Parallel branches or Map iterations).
+    Children(Box<Children>),
+    /// Finished.
+    Done(Outcome),
+}
+
+/// How a frame ended.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub enum Outcome {
+    /// With this output.
+    Succeeded(Value),
+    /// With this error.
+    Failed {
+        /// Error name.
+        error: String,
+        /// Cause.
+        cause: String,
+    },
+}
+
+impl Outcome {
+    /// The failure of a states error.
+    pub fn failed(e: StatesError) -> Self {
+        Outcome::Failed {
+            error: e.name.as_str().to_owned(),
+            cause: e.cause,
+        }
+    }
+}
+
+/// A Parallel or Map state waiting for its children.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Children {
+    /// The Parallel or Map state.
+    pub state: StateId,
+    /// Its raw input (for ResultPath).
+    pub input: Value,
+    /// Retry bookkeeping.
+    pub attempt: Attempt,
+    /// Each child's machine and input, by index; taken when the child starts.
+    pub pending: Vec<(MachineId, Value)>,
+    /// Children started so far (they start in index order).
+    pub started: usize,
+    /// Children running now.
+    pub running: usize,
+    /// Children finished.
+    pub finished: usize,
+    /// Children that failed (Map failure tolerance).
+    pub failed: usize,
+    /// At most this many run at once (0: no limit).
+    pub max_concurrency: usize,
+    /// Map: failures tolerated by count.
+    pub tolerated_count: Option<f64>,
+    /// Map: failures tolerated by percentage.
+    pub tolerated_percentage: Option<f64>,
+    /// Whether this is a Map (its events are MapIteration*).
+    pub is_map: bool,
+    /// Results by index. Not persisted with the parent: each child's final frame holds its
+    /// own result, and a resumed parent gathers them (so a Map over N items costs O(N)).
+    #[serde(skip)]
+    pub results: Vec<Option<Value>>,
+    /// Ids of the children started so far (rebuilt on resume).
+    #[serde(skip)]
+    pub child_ids: Vec<FrameId>,
+}
+
+/// Unix milliseconds of a time (negative before 1970).
+pub fn to_ms(t: SystemTime) -> i64 {
+    match t.duration_since(UNIX_EPOCH) {
+        Ok(d) => d.as_millis().min(i64::MAX as u128) as i64,
+        Err(e) => -(e.duration().as_millis().min(i64::MAX as u128) as i64),
+    }
+}
+
+/// The time of Unix milliseconds.
+pub fn from_ms(ms: i64) -> SystemTime {
+    if ms >= 0 {
+        UNIX_EPOCH + Duration::from_millis(ms as u64)
+    } else {
+        UNIX_EPOCH - Duration::from_millis(ms.unsigned_abs())
+    }
+}
+
+/// Turns an error name string back into an [`ErrorName`].
+pub fn error_name(s: &str) -> ErrorName {
+    ErrorName::parse(s)
+}

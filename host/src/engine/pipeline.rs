@@ -1,0 +1,191 @@
+//! The one input/output pipeline every state runs through:
+//! InputPath → Parameters → (the state's work) → ResultSelector → ResultPath → OutputPath.
+//! Each state type uses the subset AWS allows; the model leaves the others at their defaults.
+
+use std::borrow::Cow;
+
+use serde_json::{Map, Value};
+
+use crate::asl::error::{ErrorName, StatesError};
+use crate::asl::model::{InOutPath, Io, Payload, ResultPathSpec};
+use crate::asl::path::{JsonPath, Selected};
+use crate::asl::scope::{Scope, Variables, select_in};
+
+/// What expressions see besides `$`: the context object and variables.
+#[derive(Clone, Copy)]
+pub struct Env<'a> {
+    /// `$$` (`Value::Null` for states that never read it).
+    pub context: &'a Value,
+    /// `$name` variables.
+    pub variables: &'a dyn Variables,
+}
+
+impl<'a> Env<'a> {
+    /// The scope for evaluating against `input`.
+    pub fn scope(&self, input: &'a Value) -> Scope<'a> {
+        Scope::new(input, self.context, self.variables)
+    }
+}
+
+/// Selects with a path used as InputPath/OutputPath/ItemsPath: a definite path that matches
+/// nothing is `States.Runtime`; an indefinite one yields an array.
+pub fn select_path<'v>(
+    path: &JsonPath,
+    field: &str,
+    input: &'v Value,
+    env: Env<'v>,
+) -> Result<Cow<'v, Value>, StatesError> {
+    match select_in(path, &env.scope(input)) {
+        Selected::One(v) => Ok(Cow::Borrowed(v)),
+        Selected::Many(vs) => Ok(Cow::Owned(Value::Array(vs.into_iter().cloned().collect()))),
+        Selected::Nothing => Err(StatesError::new(
+            ErrorName::Runtime,
+            format!(
+                "Invalid path '{}' : No results for path: {} in field {field}",
+                path.as_str(),
+                path.as_str()
+            ),
+        )),
+    }
+}
+
+/// `InputPath` (or `ItemsPath`): `$` keeps the input, `null` gives `{}`.
+pub fn input_path<'v>(
+    spec: &InOutPath,
+    field: &str,
+    input: &'v Value,
+    env: Env<'v>,
+) -> Result<Cow<'v, Value>, StatesError> {
+    match spec {
+        InOutPath::Identity => Ok(Cow::Borrowed(input)),
+        InOutPath::Null => Ok(Cow::Owned(Value::Object(Map::new()))),
+        InOutPath::Path(p) => select_path(p, field, input, env),
+    }
+}
+
+/// Evaluates a payload (Parameters, ResultSelector, ItemSelector, ...) against `input`.
+pub fn payload(p: &Payload, input: &Value, env: Env<'_>) -> Result<Value, StatesError> {
+    match p {
+        Payload::Template(t) => t.evaluate(&env.scope(input)),
+    }
+}
+
+/// InputPath then Parameters: the effective input of the state's work.
+pub fn effective_input<'v>(
+    io: &Io,
+    input: &'v Value,
+    env: Env<'v>,
+) -> Result<Cow<'v, Value>, StatesError> {
+    let selected = input_path(&io.input_path, "InputPath", input, env)?;
+    match &io.parameters {
+        None => Ok(selected),
+        Some(p) => payload(p, &selected, env).map(Cow::Owned),
+    }
+}
+
+/// `ResultPath`: places `result` into the state's raw `input`.
+pub fn result_path(
+    spec: &ResultPathSpec,
+    input: Value,
+    result: Value,
+) -> Result<Value, StatesError> {
+    match spec {
+        ResultPathSpec::Replace => Ok(result),
+        ResultPathSpec::Discard => Ok(input),
+        ResultPathSpec::Path(p) => p.set(input, result),
+    }
+}
+
+/// `OutputPath`: `$` keeps the value, `null` gives `{}`.
+pub fn output_path(spec: &InOutPath, value: Value, env: Env<'_>) -> Result<Value, StatesError> {
+    match spec {
+        InOutPath::Identity => Ok(value),
+        InOutPath::Null => Ok(Value::Object(Map::new())),
+        InOutPath::Path(p) => select_path(p, "OutputPath", &value, env).map(Cow::into_owned),
+    }
+}
+
+/// ResultSelector → ResultPath → OutputPath, for a state's raw `result`.
+pub fn finish(io: &Io, input: Value, result: Value, env: Env<'_>) -> Result<Value, StatesError> {
+    let result = match &io.result_selector {
+        None => result,
+        Some(p) => payload(p, &result, env)?,
+    };
+    let merged = result_path(&io.result_path, input, result)?;
+    output_path(&io.output_path, merged, env)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::asl::path::ReferencePath;
+    use crate::asl::scope::NoVariables;
+    use crate::asl::template::Template;
+    use serde_json::json;
+
+    fn env() -> Env<'static> {
+        static NULL: Value = Value::Null;
+        Env {
+            context: &NULL,
+            variables: &NoVariables,
+        }
+    }
+
+    #[test]
+    fn the_full_pipeline_runs_in_aws_order() {
+        let io = Io {
+            input_path: InOutPath::Path(JsonPath::parse("$.in").unwrap()),
+            parameters: Some(Payload::Template(
+                Template::compile(&json!({"v.$": "$.x", "k": 1})).unwrap(),
+            )),
+            result_selector: Some(Payload::Template(
+                Template::compile(&json!({"r.$": "$.v"})).unwrap(),
+            )),
+            result_path: ResultPathSpec::Path(ReferencePath::parse("$.out").unwrap()),
+            output_path: InOutPath::Path(JsonPath::parse("$.out").unwrap()),
+        };
+        let input = json!({"in": {"x": 7}, "keep": true});
+        let eff = effective_input(&io, &input, env()).unwrap().into_owned();
+        assert_eq!(eff, json!({"v": 7, "k": 1}));
+        let out = finish(&io, input, eff, env()).unwrap();
+        assert_eq!(out, json!({"r": 7}));
+    }
+
+    #[test]
+    fn null_paths_and_discarded_results() {
+        let input = json!({"a": 1});
+        assert_eq!(
+            input_path(&InOutPath::Null, "InputPath", &input, env())
+                .unwrap()
+                .into_owned(),
+            json!({})
+        );
+        assert_eq!(
+            result_path(&ResultPathSpec::Discard, input.clone(), json!(5)).unwrap(),
+            input
+        );
+        assert_eq!(
+            output_path(&InOutPath::Null, input, env()).unwrap(),
+            json!({})
+        );
+    }
+
+    #[test]
+    fn a_missing_input_path_is_a_runtime_error() {
+        let err = input_path(
+            &InOutPath::Path(JsonPath::parse("$.nope").unwrap()),
+            "InputPath",
+            &json!({}),
+            env(),
+        )
+        .unwrap_err();
+        assert_eq!(err.name, ErrorName::Runtime);
+    }
+
+    #[test]
+    fn result_path_under_a_scalar_fails_with_match_failure() {
+        let spec = ResultPathSpec::Path(ReferencePath::parse("$.a.b").unwrap());
+        let err = result_path(&spec, json!({"a": 1}), json!(2)).unwrap_err();
+        assert_eq!(err.name, ErrorName::ResultPathMatchFailure);
+    }
+}

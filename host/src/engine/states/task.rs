@@ -1,0 +1,84 @@
+//! The Task state: its effective input goes to the task runner (a WASM component in
+//! Stepwasm); the result comes back through ResultSelector, ResultPath and OutputPath, or the
+//! failure through Retry and Catch.
+
+use serde_json::Value;
+
+use super::super::execution::{Cx, Work, env};
+use super::super::frame::Attempt;
+use super::super::pipeline;
+use crate::asl::error::{ErrorName, StatesError};
+use crate::asl::model::{Param, State, TaskState};
+use crate::asl::scope::{NoVariables, Scope, resolve};
+
+/// InputPath → Parameters, and the TaskScheduled/TaskStarted events.
+pub(crate) fn start(
+    cx: &mut Cx<'_>,
+    state: &State,
+    task: &TaskState,
+    input: &Value,
+    attempt: &Attempt,
+) -> Result<Value, StatesError> {
+    let ctx = cx.context(state, attempt);
+    let effective = pipeline::effective_input(&state.io, input, env(&ctx))?.into_owned();
+    cx.limits.check_payload(&effective, "task input")?;
+    if cx.events.recording() {
+        let (timeout, heartbeat) = limits(task, &effective);
+        cx.events
+            .task_scheduled(cx.now, &task.resource, &effective, timeout, heartbeat);
+        cx.events.task_started(cx.now, &task.resource);
+    }
+    Ok(effective)
+}
+
+/// TimeoutSeconds and HeartbeatSeconds, reading their `*Path` forms from the effective input.
+pub(crate) fn limits(task: &TaskState, effective: &Value) -> (Option<u64>, Option<u64>) {
+    let read = |p: &Option<Param<u64>>| match p {
+        None => None,
+        Some(Param::Value(n)) => Some(*n),
+        Some(Param::Path(path)) => {
+            let scope = Scope::new(effective, &Value::Null, &NoVariables);
+            resolve(path, &scope).and_then(|v| v.as_u64())
+        }
+    };
+    (read(&task.timeout), read(&task.heartbeat))
+}
+
+/// The task's result (or failure) through the rest of the pipeline.
+pub(crate) fn finish(
+    cx: &mut Cx<'_>,
+    state: &State,
+    task: &TaskState,
+    input: Value,
+    result: Result<Value, (String, String)>,
+    attempt: Attempt,
+) -> Work {
+    match result {
+        Ok(output) => {
+            cx.events.task_succeeded(cx.now, &task.resource, &output);
+            let ctx = cx.context(state, &attempt);
+            let keep = (!state.catch.is_empty() || !state.retry.is_empty()).then(|| input.clone());
+            let result = cx
+                .limits
+                .check_payload(&output, "task result")
+                .and_then(|()| pipeline::finish(&state.io, input, output, env(&ctx)));
+            super::output_or_error(result, keep, attempt)
+        }
+        Err((error, cause)) => {
+            let name = ErrorName::parse(&error);
+            let kind = if name == ErrorName::Timeout || name == ErrorName::HeartbeatTimeout {
+                "TaskTimedOut"
+            } else {
+                "TaskFailed"
+            };
+            cx.events
+                .task_failed(cx.now, kind, &task.resource, &error, &cause);
+            Work::Error {
+                error: StatesError::new(name, cause),
+                input,
+                attempt,
+                from_task: true,
+            }
+        }
+    }
+}

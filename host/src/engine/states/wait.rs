@@ -1,0 +1,174 @@
+//! The Wait state: waits a number of seconds or until a timestamp, then passes its input on.
+//! The deadline is absolute and lives in the frame, so a waiting execution holds no thread and
+//! survives a restart.
+
+use std::time::{Duration, SystemTime};
+
+use serde_json::Value;
+
+use super::super::execution::{Cx, Work, env};
+use super::super::frame::{Attempt, Outcome};
+use super::super::pipeline::{self, Env};
+use crate::asl::compare::parse_timestamp;
+use crate::asl::error::{ErrorName, StatesError};
+use crate::asl::model::{Param, State, WaitFor, timestamp_to_system};
+use crate::asl::scope::resolve_field;
+
+pub(crate) fn run(
+    cx: &mut Cx<'_>,
+    state: &State,
+    wait: &WaitFor,
+    input: Value,
+    attempt: &Attempt,
+) -> Work {
+    let ctx = cx.context(state, attempt);
+    let env = env(&ctx);
+    match plan(cx.now, state, wait, input, env) {
+        Ok((until, output)) => Work::Sleep(until, output),
+        Err(e) => Work::End(Outcome::failed(e)),
+    }
+}
+
+fn plan(
+    now: SystemTime,
+    state: &State,
+    wait: &WaitFor,
+    input: Value,
+    env: Env<'_>,
+) -> Result<(SystemTime, Value), StatesError> {
+    let effective = pipeline::input_path(&state.io.input_path, "InputPath", &input, env)?;
+    let until = match wait {
+        WaitFor::Seconds(Param::Value(s)) => now + Duration::from_secs(*s),
+        WaitFor::Seconds(Param::Path(p)) => {
+            let v = resolve_field(p, "SecondsPath", &env.scope(&effective))?;
+            match v.as_u64() {
+                Some(s) => now + Duration::from_secs(s),
+                None => {
+                    return Err(StatesError::new(
+                        ErrorName::Runtime,
+                        format!(
+                            "The SecondsPath '{}' must point to a non-negative integer, got {v}",
+                            p.as_str()
+                        ),
+                    ));
+                }
+            }
+        }
+        WaitFor::Timestamp(Param::Value(t)) => *t,
+        WaitFor::Timestamp(Param::Path(p)) => {
+            let v = resolve_field(p, "TimestampPath", &env.scope(&effective))?;
+            match v.as_str().and_then(parse_timestamp) {
+                Some(ts) => timestamp_to_system(ts.unix_nanos()),
+                None => {
+                    return Err(StatesError::new(
+                        ErrorName::Runtime,
+                        format!(
+                            "The TimestampPath '{}' must point to an RFC 3339 timestamp, got {v}",
+                            p.as_str()
+                        ),
+                    ));
+                }
+            }
+        }
+    };
+    let output = pipeline::output_path(&state.io.output_path, effective.into_owned(), env)?;
+    Ok((until, output))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use crate::engine::testkit::{event_types, outcome, run_with};
+    use serde_json::json;
+
+    const START: u64 = 1_700_000_000;
+
+    fn wait(
+        fields: serde_json::Value,
+        input: serde_json::Value,
+    ) -> (
+        Result<serde_json::Value, (String, String)>,
+        Vec<std::time::SystemTime>,
+    ) {
+        let mut state = fields;
+        state["Type"] = json!("Wait");
+        state["End"] = json!(true);
+        let (f, clock) = run_with(
+            &json!({"StartAt": "W", "States": {"W": state}}),
+            input,
+            None,
+        );
+        (outcome(&f), clock.sleeps())
+    }
+
+    #[test]
+    fn seconds_sleeps_exactly_that_long_and_passes_input() {
+        let (out, sleeps) = wait(json!({"Seconds": 5}), json!({"a": 1}));
+        assert_eq!(out.unwrap(), json!({"a": 1}));
+        assert_eq!(sleeps, vec![UNIX_EPOCH + Duration::from_secs(START + 5)]);
+    }
+
+    #[test]
+    fn seconds_path_reads_after_input_path() {
+        let (out, sleeps) = wait(
+            json!({"InputPath": "$.cfg", "SecondsPath": "$.s"}),
+            json!({"cfg": {"s": 2}}),
+        );
+        assert_eq!(out.unwrap(), json!({"s": 2}));
+        assert_eq!(sleeps, vec![UNIX_EPOCH + Duration::from_secs(START + 2)]);
+    }
+
+    #[test]
+    fn timestamp_and_timestamp_path() {
+        let (_, sleeps) = wait(json!({"Timestamp": "2023-11-14T22:13:30Z"}), json!({}));
+        assert_eq!(
+            sleeps,
+            vec![UNIX_EPOCH + Duration::from_secs(1_700_000_010)]
+        );
+        let (_, sleeps) = wait(
+            json!({"TimestampPath": "$.t"}),
+            json!({"t": "2023-11-14T22:13:21.5Z"}),
+        );
+        assert_eq!(
+            sleeps,
+            vec![UNIX_EPOCH + Duration::from_millis(1_700_000_001_500)]
+        );
+    }
+
+    #[test]
+    fn a_past_timestamp_does_not_wait() {
+        let (out, sleeps) = wait(json!({"Timestamp": "2001-01-01T00:00:00Z"}), json!(1));
+        assert_eq!(out.unwrap(), json!(1));
+        assert!(sleeps.is_empty());
+    }
+
+    #[test]
+    fn bad_seconds_path_values_are_runtime_errors() {
+        for bad in [json!(-1), json!("3"), json!(1.5)] {
+            let (out, _) = wait(json!({"SecondsPath": "$.s"}), json!({"s": bad}));
+            assert_eq!(out.unwrap_err().0, "States.Runtime");
+        }
+        let (out, _) = wait(json!({"TimestampPath": "$.t"}), json!({"t": "yesterday"}));
+        assert_eq!(out.unwrap_err().0, "States.Runtime");
+    }
+
+    #[test]
+    fn history_has_wait_events() {
+        let (f, _) = run_with(
+            &json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 1, "End": true}}}),
+            json!({}),
+            None,
+        );
+        assert_eq!(
+            event_types(&f),
+            [
+                "ExecutionStarted",
+                "WaitStateEntered",
+                "WaitStateExited",
+                "ExecutionSucceeded"
+            ]
+        );
+        assert_eq!(f.history[2].timestamp, "2023-11-14T22:13:21.000Z");
+    }
+}
