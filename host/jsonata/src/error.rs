@@ -221,6 +221,20 @@ impl Error {
         e.render()
     }
 
+    /// Blanks placeholders that stayed unfilled (no token or value was known).
+    pub(crate) fn finish(mut self) -> Error {
+        for p in [
+            "{{token}}",
+            "{{value}}",
+            "{{value2}}",
+            "{{index}}",
+            "{{exp}}",
+        ] {
+            self.message = self.message.replace(p, "?");
+        }
+        self
+    }
+
     fn render(mut self) -> Error {
         let mut m = template(self.code).to_string();
         if let Some(t) = &self.token {

@@ -38,8 +38,8 @@ pub struct Expression {
 impl Expression {
     /// Parses JSONata source text; syntax errors carry S0xxx codes and positions.
     pub fn parse(source: &str) -> Result<Expression, Error> {
-        let raw = parser::parse(source)?;
-        let (root, labels) = process::process(raw)?;
+        let raw = parser::parse(source).map_err(Error::finish)?;
+        let (root, labels) = process::process(raw).map_err(Error::finish)?;
         Ok(Expression { root, labels })
     }
 
@@ -50,7 +50,7 @@ impl Expression {
         input: Option<&Json>,
         env: &Environment<'_>,
     ) -> Result<Option<Json>, Error> {
-        eval::run(self, input, env)
+        eval::run(self, input, env).map_err(Error::finish)
     }
 }
 

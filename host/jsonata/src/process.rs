@@ -597,8 +597,20 @@ fn translate_js_regex(p: &str) -> String {
                     out.push_str("\\\\");
                     break;
                 };
+                // JavaScript's \d and \w are ASCII; the regex crate's are Unicode.
                 match n {
                     'd' => out.push_str(if in_class { "0-9" } else { "[0-9]" }),
+                    'D' => out.push_str(if in_class { "[:^digit:]" } else { "[^0-9]" }),
+                    'w' => out.push_str(if in_class {
+                        "0-9A-Za-z_"
+                    } else {
+                        "[0-9A-Za-z_]"
+                    }),
+                    'W' => out.push_str(if in_class {
+                        "[:^word:]"
+                    } else {
+                        "[^0-9A-Za-z_]"
+                    }),
                     '/' => out.push('/'),
                     '-' => out.push_str("\\-"),
                     c if c.is_ascii_alphanumeric() => {

@@ -265,3 +265,28 @@ fn expressions_are_shareable_across_threads() {
     let results: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
     assert_eq!(results, vec![Some(json!(1)), Some(json!(2))]);
 }
+
+#[test]
+fn regex_classes_are_ascii_like_javascript() {
+    let n = json!(null);
+    assert_eq!(
+        eval("$match('a1٣', /\\d/).match", n.clone()),
+        Some(json!("1"))
+    );
+    assert_eq!(
+        eval("$replace('é-x_1', /\\w/, '.')", n.clone()),
+        Some(json!("é-..."))
+    );
+    assert_eq!(
+        eval("$split('a1b2', /[\\d]/)", n.clone()),
+        Some(json!(["a", "b", ""]))
+    );
+    assert_eq!(eval("$contains('abc', /B/i)", n), Some(json!(true)));
+}
+
+#[test]
+fn error_messages_have_no_placeholders() {
+    let e = eval_in("λ($s)<s:s>{$s}(1)", None, &Environment::new()).unwrap_err();
+    assert!(!e.message.contains("{{"), "{}", e.message);
+    assert_eq!(e.code, "T0410");
+}

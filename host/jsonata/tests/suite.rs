@@ -1,5 +1,6 @@
 //! Runs the JSONata reference suite (jsonata-js's test data, kept read-only in the shared
-//! folder beside the worktree, or wherever `JSONATA_SUITE` points) and fails below the
+//! folder beside the worktree, or wherever `JSONATA_SUITE` or `STEPWASM_SHARED`/jsonata-suite
+//! points) and fails below the
 //! pass threshold. Prints pass counts by group; `JSONATA_SUITE_VERBOSE=1` lists failures.
 
 use std::collections::BTreeMap;
@@ -17,6 +18,9 @@ const THRESHOLD: usize = 1684;
 fn suite_dir() -> PathBuf {
     if let Ok(p) = std::env::var("JSONATA_SUITE") {
         return PathBuf::from(p);
+    }
+    if let Ok(shared) = std::env::var("STEPWASM_SHARED") {
+        return PathBuf::from(shared).join("jsonata-suite");
     }
     let candidates = [
         concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/jsonata-suite"),
