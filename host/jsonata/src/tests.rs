@@ -290,3 +290,16 @@ fn error_messages_have_no_placeholders() {
     assert!(!e.message.contains("{{"), "{}", e.message);
     assert_eq!(e.code, "T0410");
 }
+
+#[test]
+fn object_keys_follow_javascript_property_order() {
+    let data = json!({"b": 1, "10": 2, "a": 3, "2": 4, "01": 5});
+    assert_eq!(
+        eval("$keys($)", data.clone()),
+        Some(json!(["2", "10", "b", "a", "01"]))
+    );
+    assert_eq!(
+        eval("$string({'x': 1, '3': 2})", json!(null)),
+        Some(json!("{\"3\":2,\"x\":1}"))
+    );
+}

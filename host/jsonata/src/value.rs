@@ -261,15 +261,22 @@ impl<'a> Value<'a> {
     }
 
     /// An object's entries in order (empty for non-objects).
+    /// Keys come in JavaScript's property order: array-index keys ("0", "17") first in
+    /// numeric order, then the others in insertion order.
     pub fn entries(&self) -> Vec<(Arc<str>, Value<'a>)> {
-        match self {
+        let mut out: Vec<(Arc<str>, Value<'a>)> = match self {
             Value::Object(o) => o.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
             Value::Json(Json::Object(o)) => o
                 .iter()
                 .map(|(k, v)| (Arc::from(k.as_str()), Value::from_json(v)))
                 .collect(),
             _ => Vec::new(),
+        };
+        if out.iter().any(|(k, _)| array_index(k).is_some()) {
+            // Stable: non-index keys keep their relative order.
+            out.sort_by_key(|(k, _)| array_index(k).map_or(u64::MAX, u64::from));
         }
+        out
     }
 
     /// JSONata's type name, as `$type` reports it.
@@ -332,6 +339,17 @@ impl<'a> Value<'a> {
             Value::Tuple(t) => return t.focus.to_json(),
         })
     }
+}
+
+/// The array index a property key denotes in JavaScript (canonical decimal below 2^32 - 1).
+fn array_index(key: &str) -> Option<u32> {
+    let canonical = !key.is_empty()
+        && key.bytes().all(|b| b.is_ascii_digit())
+        && (key == "0" || !key.starts_with('0'));
+    if !canonical {
+        return None;
+    }
+    key.parse::<u32>().ok().filter(|&i| i != u32::MAX)
 }
 
 /// A number as JSON: integral values in the safe range as integers.
