@@ -134,6 +134,18 @@ pub(super) fn exclusive(
     }
 }
 
+/// Whether text starts like a URI: an RFC 3986 scheme (a letter, then letters, digits, `+`,
+/// `-` or `.`), a colon, and something after it.
+pub(super) fn is_uri(text: &str) -> bool {
+    let Some((scheme, rest)) = text.split_once(':') else {
+        return false;
+    };
+    let mut chars = scheme.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+        && !rest.is_empty()
+}
+
 /// A literal value of a number field, when it is a plain number (not an expression).
 pub(super) fn literal_f64(value: Option<&Value>) -> Option<f64> {
     value.and_then(Value::as_f64)
