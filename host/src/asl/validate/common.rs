@@ -1,7 +1,7 @@
 //! Helpers the rule modules share: every state of every machine in one list, JSONata
 //! expression strings (`{% ... %}`), the literal-number check that fields such as
-//! `Seconds`, `TimeoutSeconds` or `MaxConcurrency` have in common, and the rule that a field
-//! and its `*Path` form exclude each other.
+//! `Seconds`, `TimeoutSeconds` or `MaxConcurrency` have in common, the rule that a field
+//! and its `*Path` form exclude each other, and the URI shape of `Resource` fields.
 
 use serde_json::Value;
 
