@@ -1,7 +1,7 @@
 //! Helpers the rule modules share: every state of every machine in one list, JSONata
 //! expression strings (`{% ... %}`), the literal-number check that fields such as
-//! `Seconds`, `TimeoutSeconds` or `MaxConcurrency` have in common, and the rule that a field
-//! and its `*Path` form exclude each other.
+//! `Seconds`, `TimeoutSeconds` or `MaxConcurrency` have in common, the rule that a field
+//! and its `*Path` form exclude each other, and the URI shape of `Resource` fields.
 
 use serde_json::Value;
 
@@ -132,6 +132,18 @@ pub(super) fn exclusive(
             format!("{name} and {name}Path cannot both be set"),
         ));
     }
+}
+
+/// Whether text starts like a URI: an RFC 3986 scheme (a letter, then letters, digits, `+`,
+/// `-` or `.`), a colon, and something after it.
+pub(super) fn is_uri(text: &str) -> bool {
+    let Some((scheme, rest)) = text.split_once(':') else {
+        return false;
+    };
+    let mut chars = scheme.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+        && !rest.is_empty()
 }
 
 /// A literal value of a number field, when it is a plain number (not an expression).

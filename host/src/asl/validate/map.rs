@@ -1,14 +1,15 @@
 //! Map and Parallel rules: a Map has exactly one of `ItemProcessor`/`Iterator`, at most one
 //! of `ItemSelector`/`Parameters`, numbers in range (`MaxConcurrency`, `ToleratedFailure*`,
 //! `ItemBatcher` limits) and never both a number and its `*Path` form; `ProcessorConfig` and
-//! `ItemBatcher` hold only their own fields; JSONata `Items` is an array or an expression; a
-//! Parallel has at least one branch. (Each branch's or processor's own `StartAt`/`States` are
-//! checked like any machine by the structural rules.)
+//! `ItemBatcher` hold only their own fields; `ItemReader`/`ResultWriter` name a `Resource`
+//! URI; JSONata `Items` is an array or an expression; a Parallel has at least one branch.
+//! (Each branch's or processor's own `StartAt`/`States` are checked like any machine by the
+//! structural rules.)
 
 use serde_json::{Map, Value};
 
 use super::common::{
-    NumberSpec, check_number, exclusive, is_jsonata_expr, state_type, typed_states,
+    NumberSpec, check_number, exclusive, is_jsonata_expr, is_uri, state_type, typed_states,
 };
 use super::{Code, Diagnostic, MachineCtx, StateCtx, pointer_segment};
 use crate::asl::raw::{RawItemBatcher, RawStateMachine};
@@ -117,6 +118,39 @@ fn map(s: &StateCtx<'_>, out: &mut Vec<Diagnostic>) {
     }
     if let Some(b) = &st.item_batcher {
         item_batcher(s, b, out);
+    }
+    for (name, value) in [
+        ("ItemReader", &st.item_reader),
+        ("ResultWriter", &st.result_writer),
+    ] {
+        if let Some(v) = value {
+            resource_config(v, &s.at(name), name, out);
+        }
+    }
+}
+
+/// `ItemReader` / `ResultWriter`: an object naming a `Resource` URI.
+fn resource_config(v: &Value, at: &str, name: &str, out: &mut Vec<Diagnostic>) {
+    let Value::Object(fields) = v else {
+        out.push(Diagnostic::error(
+            Code::SchemaValidationFailed,
+            at,
+            format!("{name} must be an object, not {v}"),
+        ));
+        return;
+    };
+    match fields.get("Resource") {
+        None => out.push(Diagnostic::error(
+            Code::SchemaValidationFailed,
+            format!("{at}/Resource"),
+            format!("{name} needs a Resource"),
+        )),
+        Some(Value::String(r)) if is_uri(r) => {}
+        Some(other) => out.push(Diagnostic::error(
+            Code::InvalidValue,
+            format!("{at}/Resource"),
+            format!("{name} Resource must be a URI string, not {other}"),
+        )),
     }
 }
 
@@ -419,6 +453,19 @@ mod tests {
         let def = map(r#""ItemBatcher":{"BatchInput":{"a":1}}"#);
         assert_error(&def, Code::SchemaValidationFailed, "/States/S/ItemBatcher");
         assert_valid(&map(r#""ItemBatcher":{"MaxInputBytesPerBatchPath":"$.b"}"#));
+    }
+
+    #[test]
+    fn reader_and_writer_name_a_resource() {
+        let def = map(r#""ItemReader":{"ReaderConfig":{}},"ResultWriter":{"Resource":"bucket"}"#);
+        assert_error(
+            &def,
+            Code::SchemaValidationFailed,
+            "/States/S/ItemReader/Resource",
+        );
+        assert_error(&def, Code::InvalidValue, "/States/S/ResultWriter/Resource");
+        let shape = map(r#""ItemReader":"s3""#);
+        assert_error(&shape, Code::SchemaValidationFailed, "/States/S/ItemReader");
     }
 
     #[test]

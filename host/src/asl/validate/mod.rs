@@ -281,7 +281,36 @@ pub fn validate(raw: &RawStateMachine) -> Vec<Diagnostic> {
     let machines = machines(raw);
     structure::check(&machines, &mut out);
     fields_and_values(&machines, &mut out);
+    in_document_order(&machines, &mut out);
     out
+}
+
+/// Orders diagnostics by the state they are about, in document order (outer machines first),
+/// so a reader sees each state's problems together; the order among one state's problems is
+/// kept. Diagnostics about no state (e.g. `/StartAt`) come first.
+fn in_document_order(machines: &[MachineCtx<'_>], out: &mut [Diagnostic]) {
+    let mut order: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for m in machines {
+        for e in m.machine.states.iter().flat_map(|s| s.0.iter()) {
+            let at = format!("{}/States/{}", m.location, pointer_segment(e.name()));
+            let next = order.len() + 1;
+            order.entry(at).or_insert(next);
+        }
+    }
+    // The deepest state whose pointer is a prefix of the location, at a segment boundary.
+    let rank = |location: &str| {
+        let mut prefix = location;
+        loop {
+            if let Some(i) = order.get(prefix) {
+                return *i;
+            }
+            match prefix.rfind('/') {
+                Some(cut) => prefix = &prefix[..cut],
+                None => return 0,
+            }
+        }
+    };
+    out.sort_by_cached_key(|d| rank(&d.location));
 }
 
 /// The rules beyond structure, one module per concern.

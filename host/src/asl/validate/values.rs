@@ -7,7 +7,8 @@
 use serde_json::Value;
 
 use super::common::{
-    NumberSpec, check_number, exclusive, is_jsonata_expr, literal_f64, state_type, typed_states,
+    NumberSpec, check_number, exclusive, is_jsonata_expr, is_uri, literal_f64, state_type,
+    typed_states,
 };
 use super::{Code, Diagnostic, MachineCtx, StateCtx};
 use crate::asl::compare::parse_timestamp;
@@ -107,18 +108,6 @@ fn task(s: &StateCtx<'_>, out: &mut Vec<Diagnostic>) {
             ),
         ));
     }
-}
-
-/// Whether text starts like a URI: an RFC 3986 scheme (a letter, then letters, digits, `+`,
-/// `-` or `.`), a colon, and something after it.
-fn is_uri(text: &str) -> bool {
-    let Some((scheme, rest)) = text.split_once(':') else {
-        return false;
-    };
-    let mut chars = scheme.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
-        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
-        && !rest.is_empty()
 }
 
 fn wait(s: &StateCtx<'_>, out: &mut Vec<Diagnostic>) {

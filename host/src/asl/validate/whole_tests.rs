@@ -160,3 +160,29 @@ fn nested_states_default_to_the_machine_query_language() {
         )]
     );
 }
+
+#[test]
+fn diagnostics_come_in_document_order() {
+    let def = r#"{"StartAt":"Nope","States":{
+        "B":{"Type":"Wait","Seconds":-1,"Next":"Gone"},
+        "A":{"Type":"Fail","Error":"E","ErrorPath":"$.e"}}}"#;
+    let got: Vec<String> = super::common::testing::diagnostics(def)
+        .into_iter()
+        .map(|d| d.location)
+        .collect();
+    let first = |prefix: &str| {
+        got.iter()
+            .position(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("{prefix} in {got:?}"))
+    };
+    assert_eq!(first("/StartAt"), 0, "{got:?}");
+    assert!(first("/States/B") < first("/States/A"), "{got:?}");
+    let b: Vec<usize> = (0..got.len())
+        .filter(|i| got[*i].starts_with("/States/B"))
+        .collect();
+    assert_eq!(
+        b,
+        (b[0]..b[0] + b.len()).collect::<Vec<_>>(),
+        "B's problems together: {got:?}"
+    );
+}
