@@ -12,3 +12,5 @@ pub mod pipeline;
 pub mod ports;
 pub mod resume;
 pub(crate) mod states;
+pub mod variables;
+pub(crate) mod jsonata_eval;

@@ -2,8 +2,8 @@
 //! JSONata evaluates (`Arguments`, `Output`, `Assign`, `Items`, `ItemSelector`, `Condition`,
 //! the number fields, `Timestamp`, `Error`/`Cause`, Catcher `Output`/`Assign`, ...), walking
 //! nested objects and arrays, and reports an expression that is empty. A string that is not a
-//! whole `{% ... %}` is a literal and never an error. Checking each expression's syntax with
-//! its position plugs in at [`syntax`] once the JSONata parser is part of the build.
+//! whole `{% ... %}` is a literal and never an error. Each expression is parsed, and a syntax
+//! error is reported with JSONata's code and its character position in the expression.
 
 use serde_json::Value;
 
@@ -30,7 +30,19 @@ fn syntax(expr: &str) -> Result<(), String> {
     if expr.trim().is_empty() {
         return Err("the JSONata expression {% %} is empty".into());
     }
-    Ok(())
+    stepwasm_jsonata::Expression::parse(expr)
+        .map(drop)
+        .map_err(|e| syntax_message(expr, &e))
+}
+
+/// The text of a JSONata syntax error: code, message, and where in the expression.
+pub(crate) fn syntax_message(expr: &str, e: &stepwasm_jsonata::Error) -> String {
+    match e.position {
+        Some(p) => format!(
+            "invalid JSONata expression {{%{expr}%}}: {e} (at character {p})"
+        ),
+        None => format!("invalid JSONata expression {{%{expr}%}}: {e}"),
+    }
 }
 
 /// Every JSONata expression in a state's fields, with its location.
@@ -155,6 +167,23 @@ mod tests {
         );
         let fail = one_jsonata_state(r#"{"Type":"Fail","Error":"{% %}","Cause":"plain"}"#);
         assert_error(&fail, Code::InvalidJsonata, "/States/S/Error");
+    }
+
+    #[test]
+    fn syntax_errors_are_reported_with_their_position() {
+        let def = one_jsonata_state(
+            r#"{"Type":"Pass","Next":"Done","Output":{"a":"{% $states.input.x + %}"}}"#,
+        );
+        assert_error(&def, Code::InvalidJsonata, "/States/S/Output/a");
+        let diags = super::super::validate(
+            &crate::asl::raw::RawStateMachine::from_json(&def).unwrap(),
+        );
+        let d = diags
+            .iter()
+            .find(|d| d.location == "/States/S/Output/a")
+            .unwrap();
+        assert!(d.message.contains("S0"), "{}", d.message);
+        assert!(d.message.contains("at character"), "{}", d.message);
     }
 
     #[test]

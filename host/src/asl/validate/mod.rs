@@ -9,6 +9,7 @@ mod choice;
 mod common;
 mod handlers;
 mod jsonata;
+pub(crate) use jsonata::syntax_message as jsonata_syntax_message;
 mod map;
 mod paths;
 mod structure;
