@@ -212,14 +212,14 @@ impl<'s> Lexer<'s> {
                         chars.next();
                     }
                     let mut units = vec![unit];
-                    if (0xD800..0xDC00).contains(&unit) && after[4..].starts_with("\\u") {
-                        if let Some(low) = hex(&after[6..]) {
-                            if (0xDC00..0xE000).contains(&low) {
-                                units.push(low);
-                                for _ in 0..6 {
-                                    chars.next();
-                                }
-                            }
+                    if (0xD800..0xDC00).contains(&unit)
+                        && after[4..].starts_with("\\u")
+                        && let Some(low) = hex(&after[6..])
+                        && (0xDC00..0xE000).contains(&low)
+                    {
+                        units.push(low);
+                        for _ in 0..6 {
+                            chars.next();
                         }
                     }
                     out.extend(char::decode_utf16(units).map(|r| r.unwrap_or('\u{FFFD}')));

@@ -45,7 +45,11 @@ impl Expression {
 
     /// Evaluates against `input` (`None` = no input) with the bindings and limits of `env`.
     /// `Ok(None)` is JSONata's undefined result.
-    pub fn evaluate(&self, input: Option<&Json>, env: &Environment<'_>) -> Result<Option<Json>, Error> {
+    pub fn evaluate(
+        &self,
+        input: Option<&Json>,
+        env: &Environment<'_>,
+    ) -> Result<Option<Json>, Error> {
         eval::run(self, input, env)
     }
 }
@@ -87,14 +91,16 @@ impl<'a> Environment<'a> {
     /// Binds `$name` to a borrowed value (not copied).
     pub fn bind(&mut self, name: &str, value: &'a Json) -> &mut Self {
         self.bindings.retain(|(n, _)| n != name);
-        self.bindings.push((name.to_string(), Binding::Borrowed(value)));
+        self.bindings
+            .push((name.to_string(), Binding::Borrowed(value)));
         self
     }
 
     /// Binds `$name` to an owned value.
     pub fn bind_owned(&mut self, name: &str, value: Json) -> &mut Self {
         self.bindings.retain(|(n, _)| n != name);
-        self.bindings.push((name.to_string(), Binding::Owned(value)));
+        self.bindings
+            .push((name.to_string(), Binding::Owned(value)));
         self
     }
 
@@ -118,10 +124,13 @@ impl<'a> Environment<'a> {
     }
 
     fn lookup(&self, name: &str) -> Option<&Json> {
-        self.bindings.iter().find(|(n, _)| n == name).map(|(_, b)| match b {
-            Binding::Borrowed(j) => *j,
-            Binding::Owned(j) => j,
-        })
+        self.bindings
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, b)| match b {
+                Binding::Borrowed(j) => *j,
+                Binding::Owned(j) => j,
+            })
     }
 }
 

@@ -123,7 +123,11 @@ impl Parser<'_> {
         if let Some(id) = expect {
             let matches = matches!(&self.tok, Tok::Op(op) if *op == id);
             if !matches {
-                let code = if self.tok == Tok::End { "S0203" } else { "S0202" };
+                let code = if self.tok == Tok::End {
+                    "S0203"
+                } else {
+                    "S0202"
+                };
                 return Err(Error::at(code, self.pos, Some(tok_text(&self.tok))).with_value(id));
             }
         }
@@ -188,7 +192,10 @@ impl Parser<'_> {
                                 let rpos = self.pos;
                                 self.advance(Some(".."), false)?;
                                 let rhs = self.expression(0)?;
-                                item = Raw::new(RawKind::Binary("..", Box::new(item), Box::new(rhs)), rpos);
+                                item = Raw::new(
+                                    RawKind::Binary("..", Box::new(item), Box::new(rhs)),
+                                    rpos,
+                                );
                             }
                             items.push(item);
                             if !self.is(",") {
@@ -337,7 +344,10 @@ impl Parser<'_> {
         self.advance(Some(")"), true)?;
         let is_lambda = matches!(&procedure.kind, RawKind::Name(n) if n == "function" || n == "λ");
         if !is_lambda {
-            return Ok(Raw::new(RawKind::Call(Box::new(procedure), args, partial), pos));
+            return Ok(Raw::new(
+                RawKind::Call(Box::new(procedure), args, partial),
+                pos,
+            ));
         }
         let mut params = Vec::new();
         for (i, arg) in args.into_iter().enumerate() {
@@ -371,6 +381,9 @@ impl Parser<'_> {
         self.advance(Some("{"), false)?;
         let body = self.expression(0)?;
         self.advance(Some("}"), true)?;
-        Ok(Raw::new(RawKind::Lambda(params, signature, Box::new(body)), pos))
+        Ok(Raw::new(
+            RawKind::Lambda(params, signature, Box::new(body)),
+            pos,
+        ))
     }
 }

@@ -155,7 +155,10 @@ impl Processor {
                 let mut step = index as usize;
                 index -= 1;
                 // Contiguous steps that bind the focus are skipped together.
-                while index >= 0 && steps[step].focus.is_some() && steps[index as usize].focus.is_some() {
+                while index >= 0
+                    && steps[step].focus.is_some()
+                    && steps[index as usize].focus.is_some()
+                {
                     step = index as usize;
                     index -= 1;
                 }
@@ -176,7 +179,11 @@ impl Processor {
         Ok(out)
     }
 
-    fn pairs(&mut self, raws: Vec<(Raw, Raw)>, parent: &mut Node) -> Result<Vec<(Node, Node)>, Error> {
+    fn pairs(
+        &mut self,
+        raws: Vec<(Raw, Raw)>,
+        parent: &mut Node,
+    ) -> Result<Vec<(Node, Node)>, Error> {
         let mut out = Vec::with_capacity(raws.len());
         for (k, v) in raws {
             let k = self.node(k)?;
@@ -415,8 +422,7 @@ impl Processor {
                 let mut n = Node::new(Kind::Null, pos);
                 let exprs = self.nodes(exprs, &mut n)?;
                 n.consarray = exprs.iter().any(|e| {
-                    e.consarray
-                        || matches!(&e.kind, Kind::Path { steps, .. } if steps[0].consarray)
+                    e.consarray || matches!(&e.kind, Kind::Path { steps, .. } if steps[0].consarray)
                 });
                 n.kind = Kind::Block(exprs);
                 n
@@ -457,7 +463,9 @@ impl Processor {
             RawKind::Lit(Literal::True) => Node::new(Kind::Bool(true), pos),
             RawKind::Lit(Literal::False) => Node::new(Kind::Bool(false), pos),
             RawKind::Lit(Literal::Null) => Node::new(Kind::Null, pos),
-            RawKind::Regex(pattern, flags) => Node::new(Kind::Regex(compile_regex(&pattern, &flags, pos)?), pos),
+            RawKind::Regex(pattern, flags) => {
+                Node::new(Kind::Regex(compile_regex(&pattern, &flags, pos)?), pos)
+            }
             RawKind::Wildcard => Node::new(Kind::Wildcard, pos),
             RawKind::Descendant => Node::new(Kind::Descendant, pos),
             RawKind::Placeholder => Node::new(Kind::Placeholder, pos),
@@ -484,7 +492,11 @@ impl Processor {
             p
         };
         let rest = self.node(rhs)?;
-        let Kind::Path { steps, keep_singleton } = &mut result.kind else {
+        let Kind::Path {
+            steps,
+            keep_singleton,
+        } = &mut result.kind
+        else {
             unreachable!("result is a path");
         };
         match rest.kind {
@@ -538,7 +550,9 @@ fn tail_call_optimize(mut expr: Node) -> Node {
                 pos,
             )
         }
-        Kind::Condition { then, otherwise, .. } => {
+        Kind::Condition {
+            then, otherwise, ..
+        } => {
             let t = std::mem::replace(then.as_mut(), Node::new(Kind::Null, 0));
             **then = tail_call_optimize(t);
             if let Some(o) = otherwise {
@@ -558,14 +572,17 @@ fn tail_call_optimize(mut expr: Node) -> Node {
 }
 
 /// Compiles a JSONata regex literal (JavaScript syntax) with the `regex` crate.
-pub(crate) fn compile_regex(pattern: &str, flags: &str, pos: usize) -> Result<Arc<regex::Regex>, Error> {
+pub(crate) fn compile_regex(
+    pattern: &str,
+    flags: &str,
+    pos: usize,
+) -> Result<Arc<regex::Regex>, Error> {
     let mut builder = regex::RegexBuilder::new(&translate_js_regex(pattern));
     builder.case_insensitive(flags.contains('i'));
     builder.multi_line(flags.contains('m'));
-    builder
-        .build()
-        .map(Arc::new)
-        .map_err(|e| Error::at("S0303", pos, Some(pattern.to_string())).with_message(&e.to_string()))
+    builder.build().map(Arc::new).map_err(|e| {
+        Error::at("S0303", pos, Some(pattern.to_string())).with_message(&e.to_string())
+    })
 }
 
 /// Adapts JavaScript regex syntax to the `regex` crate where they differ.

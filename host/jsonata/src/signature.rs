@@ -12,8 +12,8 @@ struct Param {
     kind: String,
     /// `-`: the context value stands in when the argument is missing.
     context: bool,
-    /// The fragment for the context check (without the trailing `?`).
-    context_regex: Option<String>,
+    /// The type symbols the context value may have when it stands in for the argument.
+    context_symbols: Option<String>,
     /// Element type of `a<...>` (or the signature of `f<...>`).
     subtype: Option<String>,
 }
@@ -66,7 +66,7 @@ impl Signature {
             regex,
             kind,
             context: false,
-            context_regex: None,
+            context_symbols: None,
             subtype: None,
         };
         while pos < chars.len() {
@@ -75,7 +75,9 @@ impl Signature {
                 break;
             }
             match c {
-                's' | 'n' | 'b' | 'l' | 'o' => params.push(new_param(format!("[{c}m]"), c.to_string())),
+                's' | 'n' | 'b' | 'l' | 'o' => {
+                    params.push(new_param(format!("[{c}m]"), c.to_string()))
+                }
                 'a' => params.push(new_param("[asnblfom]".into(), "a".into())),
                 'f' => params.push(new_param("f".into(), "f".into())),
                 'j' => params.push(new_param("[asnblom]".into(), "j".into())),
@@ -83,7 +85,8 @@ impl Signature {
                 '-' => {
                     if let Some(p) = params.last_mut() {
                         p.context = true;
-                        p.context_regex = Some(p.regex.clone());
+                        p.context_symbols =
+                            Some(p.regex.chars().filter(char::is_ascii_lowercase).collect());
                         p.regex.push('?');
                     }
                 }
@@ -119,13 +122,17 @@ impl Signature {
             pos += 1;
         }
         let pattern: String = params.iter().map(|p| format!("({})", p.regex)).collect();
-        let regex = regex::Regex::new(&format!("^{pattern}$"))
-            .map_err(|_| Error::at("S0401", 0, None))?;
+        let regex =
+            regex::Regex::new(&format!("^{pattern}$")).map_err(|_| Error::at("S0401", 0, None))?;
         Ok(Signature { params, regex })
     }
 
     /// Validates `args` against the signature, returning the coerced argument list.
-    pub fn validate<'a>(&self, args: &[Value<'a>], context: &Value<'a>) -> Result<Vec<Value<'a>>, Error> {
+    pub fn validate<'a>(
+        &self,
+        args: &[Value<'a>],
+        context: &Value<'a>,
+    ) -> Result<Vec<Value<'a>>, Error> {
         let supplied: String = args.iter().map(symbol).collect();
         let Some(caps) = self.regex.captures(&supplied) else {
             return Err(self.validation_error(args, &supplied));
@@ -136,17 +143,20 @@ impl Signature {
             let matched = caps.get(i + 1).map_or("", |m| m.as_str());
             if matched.is_empty() {
                 if param.context {
-                    let ctx_ok = param.context_regex.as_ref().is_some_and(|r| {
-                        regex::Regex::new(&format!("^{r}$"))
-                            .is_ok_and(|re| re.is_match(&symbol(context).to_string()))
-                    });
+                    let ctx_ok = param
+                        .context_symbols
+                        .as_ref()
+                        .is_some_and(|allowed| allowed.contains(symbol(context)));
                     if ctx_ok {
                         out.push(context.clone());
                     } else {
-                        return Err(Error::new("T0411").with_index(arg_index + 1).with_value_of(context));
+                        return Err(Error::new("T0411")
+                            .with_index(arg_index + 1)
+                            .with_value_of(context));
                     }
                 } else {
                     out.push(args.get(arg_index).cloned().unwrap_or(Value::Undefined));
+                    arg_index += 1;
                 }
                 continue;
             }
@@ -163,7 +173,8 @@ impl Signature {
                             } else if single == 'a' && arg.len() > 0 {
                                 let first = symbol(&arg.item(0));
                                 let want = sub.chars().next().unwrap_or('x');
-                                ok = first == want && (0..arg.len()).all(|k| symbol(&arg.item(k)) == first);
+                                ok = first == want
+                                    && (0..arg.len()).all(|k| symbol(&arg.item(k)) == first);
                             }
                         }
                         if !ok {
@@ -172,7 +183,11 @@ impl Signature {
                                 .with_value_of(&arg)
                                 .with_value2(array_type(param.subtype.as_deref().unwrap_or(""))));
                         }
-                        out.push(if single == 'a' { arg } else { Value::array(vec![arg]) });
+                        out.push(if single == 'a' {
+                            arg
+                        } else {
+                            Value::array(vec![arg])
+                        });
                     }
                 } else {
                     out.push(arg);
@@ -188,13 +203,18 @@ impl Signature {
         let mut good_to = 0;
         for param in &self.params {
             partial.push_str(&param.regex);
-            match regex::Regex::new(&partial).ok().and_then(|r| r.find(supplied)) {
+            match regex::Regex::new(&partial)
+                .ok()
+                .and_then(|r| r.find(supplied))
+            {
                 Some(m) => good_to = m.end(),
                 None => break,
             }
         }
         let bad = args.get(good_to).cloned().unwrap_or(Value::Undefined);
-        Error::new("T0410").with_index(good_to + 1).with_value_of(&bad)
+        Error::new("T0410")
+            .with_index(good_to + 1)
+            .with_value_of(&bad)
     }
 }
 

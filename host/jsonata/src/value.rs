@@ -8,9 +8,9 @@ use std::sync::Arc;
 use indexmap::IndexMap;
 use serde_json::Value as Json;
 
-use crate::functions::Builtin;
-use crate::eval::frame::Frame;
 use crate::ast::{LambdaDef, Node};
+use crate::eval::frame::Frame;
+use crate::functions::Builtin;
 
 /// An object's entries, in insertion order.
 pub(crate) type Map<'a> = IndexMap<Arc<str>, Value<'a>>;
@@ -206,9 +206,6 @@ impl<'a> Value<'a> {
     pub fn is_cons(&self) -> bool {
         matches!(self, Value::Array(a) if a.cons)
     }
-    pub fn is_outer(&self) -> bool {
-        matches!(self, Value::Array(a) if a.outer)
-    }
     pub fn as_num(&self) -> Option<f64> {
         match self {
             Value::Num(n) => Some(*n),
@@ -245,7 +242,9 @@ impl<'a> Value<'a> {
     pub fn item(&self, i: usize) -> Value<'a> {
         match self {
             Value::Array(a) => a.items.get(i).cloned().unwrap_or(Value::Undefined),
-            Value::Json(Json::Array(a)) => a.get(i).map(Value::from_json).unwrap_or(Value::Undefined),
+            Value::Json(Json::Array(a)) => {
+                a.get(i).map(Value::from_json).unwrap_or(Value::Undefined)
+            }
             _ => Value::Undefined,
         }
     }
@@ -254,7 +253,9 @@ impl<'a> Value<'a> {
     pub fn field(&self, key: &str) -> Value<'a> {
         match self {
             Value::Object(o) => o.get(key).cloned().unwrap_or(Value::Undefined),
-            Value::Json(Json::Object(o)) => o.get(key).map(Value::from_json).unwrap_or(Value::Undefined),
+            Value::Json(Json::Object(o)) => {
+                o.get(key).map(Value::from_json).unwrap_or(Value::Undefined)
+            }
             _ => Value::Undefined,
         }
     }
@@ -269,11 +270,6 @@ impl<'a> Value<'a> {
                 .collect(),
             _ => Vec::new(),
         }
-    }
-
-    /// An object's entries as an owned map (shallow).
-    pub fn to_map(&self) -> Map<'a> {
-        self.entries().into_iter().collect()
     }
 
     /// JSONata's type name, as `$type` reports it.
@@ -386,7 +382,7 @@ pub(crate) fn js_number(n: f64) -> String {
             out.push_str(&digits[1..]);
         }
         out.push('e');
-        out.push(if point - 1 >= 0 { '+' } else { '-' });
+        out.push(if point > 0 { '+' } else { '-' });
         out.push_str(&(point - 1).abs().to_string());
     }
     out
@@ -455,7 +451,9 @@ fn write_json(out: &mut String, v: &Value<'_>, pretty: bool, depth: usize) {
         Value::Undefined | Value::Null => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         Value::Num(n) => {
-            if n.is_finite() {
+            if n.is_finite() && n.fract() == 0.0 {
+                out.push_str(&js_number(*n))
+            } else if n.is_finite() {
                 out.push_str(&js_number(to_precision_15(*n)))
             } else {
                 out.push_str("null")

@@ -4,9 +4,9 @@
 use std::rc::Rc;
 use std::sync::Arc;
 
+use crate::Error;
 use crate::ast::{Kind, Node};
 use crate::value::{Func, Map, Value};
-use crate::Error;
 
 use super::Ctx;
 use super::frame::Frame;
@@ -102,17 +102,20 @@ impl<'a> Ctx<'a> {
         env: &Rc<Frame<'a>>,
         applyto: Option<Value<'a>>,
     ) -> Result<Value<'a>, Error> {
-        let Kind::Call { procedure, args, .. } = &node.kind else {
+        let Kind::Call {
+            procedure, args, ..
+        } = &node.kind
+        else {
             unreachable!("eval_call on a call");
         };
         let proc = self.eval(procedure, input, env)?;
         let name = proc_name(procedure);
-        if proc.is_undefined() && matches!(procedure.kind, Kind::Path { .. }) {
-            if let Some(n) = name {
-                if !self.lookup(n, env).is_undefined() {
-                    return Err(Error::at("T1005", node.pos, Some(n.to_string())));
-                }
-            }
+        if proc.is_undefined()
+            && matches!(procedure.kind, Kind::Path { .. })
+            && let Some(n) = name
+            && !self.lookup(n, env).is_undefined()
+        {
+            return Err(Error::at("T1005", node.pos, Some(n.to_string())));
         }
         let mut evaluated = Vec::with_capacity(args.len() + 1);
         if let Some(c) = applyto {
@@ -125,8 +128,16 @@ impl<'a> Ctx<'a> {
             .map_err(|e| e.locate(node.pos, name))
     }
 
-    pub(super) fn eval_partial(&self, node: &'a Node, input: &Value<'a>, env: &Rc<Frame<'a>>) -> Result<Value<'a>, Error> {
-        let Kind::Call { procedure, args, .. } = &node.kind else {
+    pub(super) fn eval_partial(
+        &self,
+        node: &'a Node,
+        input: &Value<'a>,
+        env: &Rc<Frame<'a>>,
+    ) -> Result<Value<'a>, Error> {
+        let Kind::Call {
+            procedure, args, ..
+        } = &node.kind
+        else {
             unreachable!("eval_partial on a call");
         };
         let mut bound = Vec::with_capacity(args.len());
@@ -138,12 +149,12 @@ impl<'a> Ctx<'a> {
         }
         let proc = self.eval(procedure, input, env)?;
         let name = proc_name(procedure);
-        if proc.is_undefined() && matches!(procedure.kind, Kind::Path { .. }) {
-            if let Some(n) = name {
-                if !self.lookup(n, env).is_undefined() {
-                    return Err(Error::at("T1007", node.pos, Some(n.to_string())));
-                }
-            }
+        if proc.is_undefined()
+            && matches!(procedure.kind, Kind::Path { .. })
+            && let Some(n) = name
+            && !self.lookup(n, env).is_undefined()
+        {
+            return Err(Error::at("T1007", node.pos, Some(n.to_string())));
         }
         if !proc.is_function() {
             return Err(Error::at("T1008", node.pos, name.map(str::to_string)));
@@ -177,10 +188,15 @@ impl<'a> Ctx<'a> {
     }
 
     /// Applies a function, running tail calls (thunks) in a loop rather than recursing.
-    pub fn apply(&self, proc: &Value<'a>, args: Vec<Value<'a>>, input: &Value<'a>, env: &Rc<Frame<'a>>) -> Result<Value<'a>, Error> {
+    pub fn apply(
+        &self,
+        proc: &Value<'a>,
+        args: Vec<Value<'a>>,
+        input: &Value<'a>,
+        env: &Rc<Frame<'a>>,
+    ) -> Result<Value<'a>, Error> {
         let mut result = self.apply_inner(proc, args, input, env)?;
-        loop {
-            let Value::Func(f) = &result else { break };
+        while let Value::Func(f) = &result {
             let Func::Lambda {
                 def,
                 input: li,
@@ -190,7 +206,10 @@ impl<'a> Ctx<'a> {
             else {
                 break;
             };
-            let Kind::Call { procedure, args, .. } = &def.body.kind else {
+            let Kind::Call {
+                procedure, args, ..
+            } = &def.body.kind
+            else {
                 break;
             };
             let next = self.eval(procedure, li, le)?;
@@ -206,7 +225,13 @@ impl<'a> Ctx<'a> {
         Ok(result)
     }
 
-    fn apply_inner(&self, proc: &Value<'a>, args: Vec<Value<'a>>, input: &Value<'a>, env: &Rc<Frame<'a>>) -> Result<Value<'a>, Error> {
+    fn apply_inner(
+        &self,
+        proc: &Value<'a>,
+        args: Vec<Value<'a>>,
+        input: &Value<'a>,
+        env: &Rc<Frame<'a>>,
+    ) -> Result<Value<'a>, Error> {
         let Value::Func(f) = proc else {
             return Err(Error::new("T1006"));
         };
@@ -233,9 +258,20 @@ impl<'a> Ctx<'a> {
                     .signature()
                     .validate(&args, input)
                     .map_err(|e| e.locate(0, Some(b.name)))?;
-                (b.imp)(&crate::functions::Call { ctx: self, input, env }, args).map_err(|e| e.locate(0, Some(b.name)))
+                (b.imp)(
+                    &crate::functions::Call {
+                        ctx: self,
+                        input,
+                        env,
+                    },
+                    args,
+                )
+                .map_err(|e| e.locate(0, Some(b.name)))
             }
-            Func::Partial { target, args: bound } => {
+            Func::Partial {
+                target,
+                args: bound,
+            } => {
                 let mut supplied = args.into_iter();
                 let filled = bound
                     .iter()
@@ -253,10 +289,17 @@ impl<'a> Ctx<'a> {
                 };
                 Ok(crate::functions::regex_match(re, &text, 0))
             }
-            Func::MatchNext { regex, text, from } => Ok(crate::functions::regex_match(regex, text, *from)),
+            Func::MatchNext { regex, text, from } => {
+                Ok(crate::functions::regex_match(regex, text, *from))
+            }
             Func::Transform { node, env: tenv } => {
-                let args = crate::signature::Signature::parse("<(oa):o>")?.validate(&args, input)?;
-                self.transform(node, tenv, args.into_iter().next().unwrap_or(Value::Undefined))
+                let args =
+                    crate::signature::Signature::parse("<(oa):o>")?.validate(&args, input)?;
+                self.transform(
+                    node,
+                    tenv,
+                    args.into_iter().next().unwrap_or(Value::Undefined),
+                )
             }
             Func::Chain(first, second) => {
                 let x = self.apply(first, args, input, env)?;
@@ -265,7 +308,12 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    fn transform(&self, node: &'a Node, env: &Rc<Frame<'a>>, obj: Value<'a>) -> Result<Value<'a>, Error> {
+    fn transform(
+        &self,
+        node: &'a Node,
+        env: &Rc<Frame<'a>>,
+        obj: Value<'a>,
+    ) -> Result<Value<'a>, Error> {
         let Kind::Transform {
             pattern,
             update,
@@ -296,9 +344,12 @@ impl<'a> Ctx<'a> {
         for target in targets {
             let mut path = Vec::new();
             let (current, found) = match target {
-                Ok(ptr) if find_path(&result, ptr, &mut path) => {
-                    (node_ref(&result, &path).cloned().unwrap_or(Value::Undefined), true)
-                }
+                Ok(ptr) if find_path(&result, ptr, &mut path) => (
+                    node_ref(&result, &path)
+                        .cloned()
+                        .unwrap_or(Value::Undefined),
+                    true,
+                ),
                 Ok(_) => continue,
                 Err(other) => (other, false),
             };
@@ -340,10 +391,10 @@ impl<'a> Ctx<'a> {
             if let (Some(m), true) = (map, found) {
                 if let Some(Value::Object(slot)) = node_at(&mut result, &path) {
                     *Rc::make_mut(slot) = m;
-                } else if path.is_empty() {
-                    if let Value::Object(slot) = &mut result {
-                        *Rc::make_mut(slot) = m;
-                    }
+                } else if path.is_empty()
+                    && let Value::Object(slot) = &mut result
+                {
+                    *Rc::make_mut(slot) = m;
                 }
             }
         }

@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use indexmap::IndexMap;
 
+use crate::Error;
 use crate::ast::{Kind, Node};
 use crate::value::{Array, Map, Tuple, Value};
-use crate::Error;
 
 use super::Ctx;
 use super::frame::Frame;
@@ -48,7 +48,10 @@ fn reduce_tuples<'a>(data: &Value<'a>) -> Tuple<'a> {
             for t in &tuples[1..] {
                 result.focus = append(result.focus.clone(), t.focus.clone());
                 for (name, value) in &t.vars {
-                    let merged = append(result.get(name).cloned().unwrap_or(Value::Undefined), value.clone());
+                    let merged = append(
+                        result.get(name).cloned().unwrap_or(Value::Undefined),
+                        value.clone(),
+                    );
                     result.set(name, merged);
                 }
             }
@@ -66,7 +69,14 @@ impl<'a> Ctx<'a> {
         env: &Rc<Frame<'a>>,
     ) -> Result<Value<'a>, Error> {
         let reduce = input.is_tuple_stream();
-        let mut items = if input.is_array() { input.members() } else { vec![input.clone()] };
+        if !reduce && !input.is_array() {
+            return self.construct_one(pairs, pos, input, env);
+        }
+        let mut items = if input.is_array() {
+            input.members()
+        } else {
+            vec![input.clone()]
+        };
         if items.is_empty() {
             items.push(Value::Undefined);
         }
@@ -113,17 +123,67 @@ impl<'a> Ctx<'a> {
         Ok(Value::Object(Rc::new(result)))
     }
 
-    pub(super) fn eval_sort(&self, node: &'a Node, input: &Value<'a>, env: &Rc<Frame<'a>>) -> Result<Value<'a>, Error> {
+    /// An object constructor over a single (non-array) input: no grouping needed.
+    fn construct_one(
+        &self,
+        pairs: &'a [(Node, Node)],
+        pos: usize,
+        input: &Value<'a>,
+        env: &Rc<Frame<'a>>,
+    ) -> Result<Value<'a>, Error> {
+        let mut result: Map<'a> = IndexMap::with_capacity(pairs.len());
+        let mut key_source: Vec<(Arc<str>, usize)> = Vec::with_capacity(pairs.len());
+        let mut values = Vec::with_capacity(pairs.len());
+        for (index, (key_expr, _)) in pairs.iter().enumerate() {
+            let key = match self.eval(key_expr, input, env)? {
+                Value::Undefined => continue,
+                Value::Str(s) => s,
+                other => return Err(Error::at("T1003", pos, None).with_value_of(&other)),
+            };
+            if let Some((_, existing)) = key_source.iter().find(|(k, _)| *k == key) {
+                if *existing != index {
+                    return Err(Error::at("D1009", pos, None).with_value(&key));
+                }
+                continue;
+            }
+            key_source.push((key, index));
+        }
+        for (key, index) in key_source {
+            values.push((key, self.eval(&pairs[index].1, input, env)?));
+        }
+        for (key, value) in values {
+            if !value.is_undefined() {
+                result.insert(key, value);
+            }
+        }
+        Ok(Value::Object(Rc::new(result)))
+    }
+
+    pub(super) fn eval_sort(
+        &self,
+        node: &'a Node,
+        input: &Value<'a>,
+        env: &Rc<Frame<'a>>,
+    ) -> Result<Value<'a>, Error> {
         self.sort(node, input, env)
     }
 
     /// Sorts a sequence (or tuple stream) by the sort step's terms; stable.
-    pub(super) fn sort(&self, node: &'a Node, input: &Value<'a>, env: &Rc<Frame<'a>>) -> Result<Value<'a>, Error> {
+    pub(super) fn sort(
+        &self,
+        node: &'a Node,
+        input: &Value<'a>,
+        env: &Rc<Frame<'a>>,
+    ) -> Result<Value<'a>, Error> {
         let Kind::Sort(terms) = &node.kind else {
             unreachable!("sort node");
         };
         let is_tuple = input.is_tuple_stream();
-        let items = if input.is_array() { input.members() } else { vec![input.clone()] };
+        let items = if input.is_array() {
+            input.members()
+        } else {
+            vec![input.clone()]
+        };
         if items.len() <= 1 {
             return Ok(input.clone());
         }

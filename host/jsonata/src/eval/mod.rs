@@ -1,8 +1,8 @@
 //! The evaluator: walks the processed AST with JSONata's sequence semantics (paths, steps,
 //! tuple streams for focus/index/parent bindings, predicates), guarded by depth and time limits.
 
-pub(crate) mod frame;
 mod call;
+pub(crate) mod frame;
 mod group;
 mod ops;
 
@@ -20,8 +20,6 @@ use frame::Frame;
 pub(crate) use call::arity;
 pub(crate) use group::{append, cmp_utf16};
 
-
-
 /// Per-evaluation state: limits, the clock reading, frames to clean up.
 pub(crate) struct Ctx<'a> {
     pub env: &'a Environment<'a>,
@@ -37,7 +35,11 @@ pub(crate) struct Ctx<'a> {
 }
 
 /// Evaluates an expression (the public entry point's body).
-pub(crate) fn run(expr: &Expression, input: Option<&Json>, env: &Environment<'_>) -> Result<Option<Json>, Error> {
+pub(crate) fn run(
+    expr: &Expression,
+    input: Option<&Json>,
+    env: &Environment<'_>,
+) -> Result<Option<Json>, Error> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0.0, |d| d.as_millis() as f64);
@@ -112,28 +114,47 @@ impl<'a> Ctx<'a> {
         if d > self.max_depth {
             return Err(Error::new("U1001"));
         }
-        if let Some(deadline) = self.deadline {
-            if Instant::now() > deadline {
-                return Err(Error::new("U1001").with_message(
-                    "Expression evaluation timeout: Check for infinite loop",
-                ));
-            }
+        if let Some(deadline) = self.deadline
+            && Instant::now() > deadline
+        {
+            return Err(Error::new("U1001")
+                .with_message("Expression evaluation timeout: Check for infinite loop"));
         }
         Ok(())
     }
 
     /// Evaluates a node: dispatch, then predicates, grouping and sequence unwrapping.
-    pub fn eval(&self, node: &'a Node, input: &Value<'a>, env: &Rc<Frame<'a>>) -> Result<Value<'a>, Error> {
+    pub fn eval(
+        &self,
+        node: &'a Node,
+        input: &Value<'a>,
+        env: &Rc<Frame<'a>>,
+    ) -> Result<Value<'a>, Error> {
         self.enter()?;
-        let result = stacker::maybe_grow(64 * 1024, 4 * 1024 * 1024, || self.eval_inner(node, input, env));
+        // Checking the stack is cheap but not free: every 8th level is enough, given the
+        // red zone covers eight levels of evaluator frames.
+        let result = if self.depth.get().is_multiple_of(8) {
+            stacker::maybe_grow(256 * 1024, 4 * 1024 * 1024, || {
+                self.eval_inner(node, input, env)
+            })
+        } else {
+            self.eval_inner(node, input, env)
+        };
         self.depth.set(self.depth.get() - 1);
         result
     }
 
-    fn eval_inner(&self, node: &'a Node, input: &Value<'a>, env: &Rc<Frame<'a>>) -> Result<Value<'a>, Error> {
+    fn eval_inner(
+        &self,
+        node: &'a Node,
+        input: &Value<'a>,
+        env: &Rc<Frame<'a>>,
+    ) -> Result<Value<'a>, Error> {
         let mut result = match &node.kind {
             Kind::Path { .. } => self.eval_path(node, input, env)?,
-            Kind::Binary { op, lhs, rhs } => self.eval_binary(*op, lhs, rhs, node.pos, input, env)?,
+            Kind::Binary { op, lhs, rhs } => {
+                self.eval_binary(*op, lhs, rhs, node.pos, input, env)?
+            }
             Kind::Negate(e) => self.eval_negate(e, node.pos, input, env)?,
             Kind::ArrayCons(items) => self.eval_array(node, items, input, env)?,
             Kind::ObjectCons(pairs) => self.eval_group(pairs, node.pos, input, env)?,
@@ -194,7 +215,9 @@ impl<'a> Ctx<'a> {
             Kind::Variable(name) => {
                 if name.is_empty() {
                     match input {
-                        Value::Array(a) if a.outer => a.items.first().cloned().unwrap_or(Value::Undefined),
+                        Value::Array(a) if a.outer => {
+                            a.items.first().cloned().unwrap_or(Value::Undefined)
+                        }
                         v => v.clone(),
                     }
                 } else {
@@ -220,31 +243,59 @@ impl<'a> Ctx<'a> {
                 result = self.filter(p, &result, env)?;
             }
         }
-        if !matches!(node.kind, Kind::Path { .. }) {
-            if let Some(g) = &node.group {
-                result = self.eval_group(&g.pairs, g.pos, &result, env)?;
-            }
+        if !matches!(node.kind, Kind::Path { .. })
+            && let Some(g) = &node.group
+        {
+            result = self.eval_group(&g.pairs, g.pos, &result, env)?;
         }
-        if let Value::Array(a) = &result {
-            if a.seq && !a.tuple_stream {
-                if node.keep_array {
-                    a.keep_singleton.set(true);
-                }
-                if a.items.is_empty() {
-                    return Ok(Value::Undefined);
-                }
-                if a.items.len() == 1 && !a.keep_singleton.get() {
-                    return Ok(a.items[0].clone());
-                }
+        if let Value::Array(a) = &result
+            && a.seq
+            && !a.tuple_stream
+        {
+            if node.keep_array {
+                a.keep_singleton.set(true);
+            }
+            if a.items.is_empty() {
+                return Ok(Value::Undefined);
+            }
+            if a.items.len() == 1 && !a.keep_singleton.get() {
+                return Ok(a.items[0].clone());
             }
         }
         Ok(result)
     }
 
-    fn eval_path(&self, node: &'a Node, input: &Value<'a>, env: &Rc<Frame<'a>>) -> Result<Value<'a>, Error> {
-        let Kind::Path { steps, keep_singleton } = &node.kind else {
+    fn eval_path(
+        &self,
+        node: &'a Node,
+        input: &Value<'a>,
+        env: &Rc<Frame<'a>>,
+    ) -> Result<Value<'a>, Error> {
+        let Kind::Path {
+            steps,
+            keep_singleton,
+        } = &node.kind
+        else {
             unreachable!("eval_path on a path");
         };
+        // Fast path for the commonest case, a plain field of a non-array value: the same
+        // result as the general loop, without building sequences.
+        if let [step] = steps.as_slice()
+            && let Kind::Name(name) = &step.kind
+        {
+            let plain = !*keep_singleton
+                && node.group.is_none()
+                && step.stages.is_empty()
+                && step.group.is_none()
+                && !step.tuple
+                && step.focus.is_none()
+                && step.index.is_none()
+                && !step.keep_array
+                && step.predicate.is_empty();
+            if plain && !input.is_array() && !matches!(input, Value::Tuple(_)) {
+                return Ok(input.field(name));
+            }
+        }
         let mut input_seq: Vec<Value<'a>> =
             if input.is_array() && !matches!(steps[0].kind, Kind::Variable(_)) {
                 input.members()
@@ -276,13 +327,15 @@ impl<'a> Ctx<'a> {
                 };
             }
         }
+        let mut stream = None;
         if is_tuple {
             let tuples = tuples.unwrap_or_default();
             result = if node.tuple {
-                tuple_stream(tuples)
+                tuple_stream(tuples.clone())
             } else {
                 Value::seq(tuples.iter().map(|t| t.focus.clone()).collect())
             };
+            stream = Some(tuple_stream(tuples));
         }
         if *keep_singleton {
             if matches!(&result, Value::Array(a) if a.cons && !a.seq) {
@@ -293,13 +346,20 @@ impl<'a> Ctx<'a> {
             }
         }
         if let Some(g) = &node.group {
-            result = self.eval_group(&g.pairs, g.pos, &result, env)?;
+            let source = stream.unwrap_or(result);
+            result = self.eval_group(&g.pairs, g.pos, &source, env)?;
         }
         Ok(result)
     }
 
     /// One step over every item of the input sequence, flattening the results.
-    fn step(&self, step: &'a Node, input: &[Value<'a>], env: &Rc<Frame<'a>>, last: bool) -> Result<Value<'a>, Error> {
+    fn step(
+        &self,
+        step: &'a Node,
+        input: &[Value<'a>],
+        env: &Rc<Frame<'a>>,
+        last: bool,
+    ) -> Result<Value<'a>, Error> {
         if matches!(step.kind, Kind::Sort(_)) {
             let mut result = self.sort(step, &Value::seq(input.to_vec()), env)?;
             result = self.stages(&step.stages, result, env)?;
@@ -331,7 +391,12 @@ impl<'a> Ctx<'a> {
         Ok(Value::seq(out))
     }
 
-    fn stages(&self, stages: &'a [Stage], input: Value<'a>, env: &Rc<Frame<'a>>) -> Result<Value<'a>, Error> {
+    fn stages(
+        &self,
+        stages: &'a [Stage],
+        input: Value<'a>,
+        env: &Rc<Frame<'a>>,
+    ) -> Result<Value<'a>, Error> {
         let mut result = input;
         for stage in stages {
             match stage {
@@ -421,7 +486,11 @@ impl<'a> Ctx<'a> {
                 continue;
             }
             let stream = res.is_tuple_stream();
-            let items = if res.is_array() { res.members() } else { vec![res] };
+            let items = if res.is_array() {
+                res.members()
+            } else {
+                vec![res]
+            };
             for (bb, item) in items.into_iter().enumerate() {
                 let mut t = (**tuple).clone();
                 if stream {
@@ -456,22 +525,31 @@ impl<'a> Ctx<'a> {
     }
 
     /// Applies a predicate: numeric indexes select by position, anything else filters.
-    pub fn filter(&self, predicate: &'a Node, input: &Value<'a>, env: &Rc<Frame<'a>>) -> Result<Value<'a>, Error> {
+    pub fn filter(
+        &self,
+        predicate: &'a Node,
+        input: &Value<'a>,
+        env: &Rc<Frame<'a>>,
+    ) -> Result<Value<'a>, Error> {
         let stream = input.is_tuple_stream();
-        let items = if input.is_array() { input.members() } else { vec![input.clone()] };
+        let items = if input.is_array() {
+            input.members()
+        } else {
+            vec![input.clone()]
+        };
         let mut results = Vec::new();
         if let Kind::Num(n) = predicate.kind {
             let mut index = n.floor();
             if index < 0.0 {
                 index += items.len() as f64;
             }
-            if index >= 0.0 {
-                if let Some(item) = items.get(index as usize) {
-                    if item.is_array() && !stream {
-                        return Ok(item.clone());
-                    }
-                    results.push(item.clone());
+            if index >= 0.0
+                && let Some(item) = items.get(index as usize).filter(|i| !i.is_undefined())
+            {
+                if item.is_array() && !stream {
+                    return Ok(item.clone());
                 }
+                results.push(item.clone());
             }
         } else {
             let len = items.len() as f64;
@@ -517,7 +595,13 @@ impl<'a> Ctx<'a> {
         Ok(if stream { mark_tuple_stream(out) } else { out })
     }
 
-    fn eval_array(&self, node: &'a Node, items: &'a [Node], input: &Value<'a>, env: &Rc<Frame<'a>>) -> Result<Value<'a>, Error> {
+    fn eval_array(
+        &self,
+        node: &'a Node,
+        items: &'a [Node],
+        input: &Value<'a>,
+        env: &Rc<Frame<'a>>,
+    ) -> Result<Value<'a>, Error> {
         let mut out = Vec::new();
         for item in items {
             let v = self.eval(item, input, env)?;

@@ -3,10 +3,10 @@
 
 use std::rc::Rc;
 
+use crate::Error;
 use crate::ast::{BinOp, Node};
 use crate::functions::{string_of, truthy};
 use crate::value::{Value, deep_equal};
-use crate::Error;
 
 use super::Ctx;
 use super::frame::Frame;
@@ -38,10 +38,14 @@ impl<'a> Ctx<'a> {
         let locate = |e: Error| e.locate(pos, Some(op.symbol()));
         match op {
             BinOp::And => {
-                return Ok(Value::Bool(truthy(&l) && truthy(&self.eval(rhs, input, env)?)));
+                return Ok(Value::Bool(
+                    truthy(&l) && truthy(&self.eval(rhs, input, env)?),
+                ));
             }
             BinOp::Or => {
-                return Ok(Value::Bool(truthy(&l) || truthy(&self.eval(rhs, input, env)?)));
+                return Ok(Value::Bool(
+                    truthy(&l) || truthy(&self.eval(rhs, input, env)?),
+                ));
             }
             _ => {}
         }
@@ -59,8 +63,16 @@ impl<'a> Ctx<'a> {
             }
             BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => compare(op, &l, &r).map_err(locate),
             BinOp::Concat => {
-                let ls = if l.is_undefined() { String::new() } else { string_of(&l).map_err(locate)? };
-                let rs = if r.is_undefined() { String::new() } else { string_of(&r).map_err(locate)? };
+                let ls = if l.is_undefined() {
+                    String::new()
+                } else {
+                    string_of(&l).map_err(locate)?
+                };
+                let rs = if r.is_undefined() {
+                    String::new()
+                } else {
+                    string_of(&r).map_err(locate)?
+                };
                 Ok(Value::str(&(ls + &rs)))
             }
             BinOp::Range => range(&l, &r).map_err(locate),
@@ -75,7 +87,13 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    pub(super) fn eval_negate(&self, e: &'a Node, pos: usize, input: &Value<'a>, env: &Rc<Frame<'a>>) -> Result<Value<'a>, Error> {
+    pub(super) fn eval_negate(
+        &self,
+        e: &'a Node,
+        pos: usize,
+        input: &Value<'a>,
+        env: &Rc<Frame<'a>>,
+    ) -> Result<Value<'a>, Error> {
         let v = self.eval(e, input, env)?;
         match v {
             Value::Undefined => Ok(Value::Undefined),
@@ -178,5 +196,7 @@ fn range<'a>(l: &Value<'a>, r: &Value<'a>) -> Result<Value<'a>, Error> {
         return Err(Error::new("D2014").with_value(&crate::value::js_number(size)));
     }
     let (a, size) = (*a as i64, size as i64);
-    Ok(Value::seq((0..size).map(|i| Value::Num((a + i) as f64)).collect()))
+    Ok(Value::seq(
+        (0..size).map(|i| Value::Num((a + i) as f64)).collect(),
+    ))
 }

@@ -43,7 +43,11 @@ pub(super) fn distinct<'a>(_: &Call<'_, 'a>, args: Vec<Value<'a>>) -> R<'a> {
             out.push(item);
         }
     }
-    Ok(if v.is_seq() { Value::seq(out) } else { Value::array(out) })
+    Ok(if v.is_seq() {
+        Value::seq(out)
+    } else {
+        Value::array(out)
+    })
 }
 
 pub(super) fn zip<'a>(_: &Call<'_, 'a>, args: Vec<Value<'a>>) -> R<'a> {

@@ -47,7 +47,8 @@ pub(super) fn single<'a>(call: &Call<'_, 'a>, args: Vec<Value<'a>>) -> R<'a> {
     let f = arg(&args, 1);
     let mut found = None;
     for (i, item) in arr.members().into_iter().enumerate() {
-        let pass = f.is_undefined() || truthy(&call.apply_hof(&f, item.clone(), Value::Num(i as f64), arr.clone())?);
+        let pass = f.is_undefined()
+            || truthy(&call.apply_hof(&f, item.clone(), Value::Num(i as f64), arr.clone())?);
         if pass {
             if found.is_some() {
                 return Err(Error::new("D3138"));
@@ -70,7 +71,11 @@ pub(super) fn reduce<'a>(call: &Call<'_, 'a>, args: Vec<Value<'a>>) -> R<'a> {
     }
     let items = arr.members();
     let init = arg(&args, 2);
-    let (mut acc, start) = if init.is_undefined() && !items.is_empty() { (items[0].clone(), 1) } else { (init, 0) };
+    let (mut acc, start) = if init.is_undefined() && !items.is_empty() {
+        (items[0].clone(), 1)
+    } else {
+        (init, 0)
+    };
     for (i, item) in items.iter().enumerate().skip(start) {
         let mut a = vec![acc, item.clone()];
         if n >= 3 {
@@ -96,7 +101,11 @@ pub(super) fn sift<'a>(call: &Call<'_, 'a>, args: Vec<Value<'a>>) -> R<'a> {
             out.insert(k, v);
         }
     }
-    Ok(if out.is_empty() { Value::Undefined } else { Value::Object(Rc::new(out)) })
+    Ok(if out.is_empty() {
+        Value::Undefined
+    } else {
+        Value::Object(Rc::new(out))
+    })
 }
 
 pub(super) fn each<'a>(call: &Call<'_, 'a>, args: Vec<Value<'a>>) -> R<'a> {
@@ -116,7 +125,10 @@ pub(super) fn each<'a>(call: &Call<'_, 'a>, args: Vec<Value<'a>>) -> R<'a> {
 }
 
 /// Stable merge sort with a fallible "should a come after b" comparator.
-fn merge_sort<'a>(items: Vec<Value<'a>>, after: &mut dyn FnMut(&Value<'a>, &Value<'a>) -> Result<bool, Error>) -> Result<Vec<Value<'a>>, Error> {
+fn merge_sort<'a>(
+    items: Vec<Value<'a>>,
+    after: &mut dyn FnMut(&Value<'a>, &Value<'a>) -> Result<bool, Error>,
+) -> Result<Vec<Value<'a>>, Error> {
     if items.len() <= 1 {
         return Ok(items);
     }
@@ -157,7 +169,9 @@ pub(super) fn sort<'a>(call: &Call<'_, 'a>, args: Vec<Value<'a>>) -> R<'a> {
             })
         })?
     } else {
-        merge_sort(items, &mut |a, b| Ok(truthy(&call.apply(&f, vec![a.clone(), b.clone()])?)))?
+        merge_sort(items, &mut |a, b| {
+            Ok(truthy(&call.apply(&f, vec![a.clone(), b.clone()])?))
+        })?
     };
     Ok(Value::array(sorted))
 }

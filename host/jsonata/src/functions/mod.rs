@@ -19,8 +19,6 @@ use crate::eval::frame::Frame;
 use crate::signature::Signature;
 use crate::value::{Func, Map, Value, stringify};
 
-pub(crate) use datetime::{format_millis, parse_iso_millis};
-
 /// What a built-in receives besides its arguments.
 pub(crate) struct Call<'c, 'a> {
     pub ctx: &'c Ctx<'a>,
@@ -36,7 +34,13 @@ impl<'a> Call<'_, 'a> {
 
     /// Calls a callback of a higher-order function with as many of (value, index/key, whole)
     /// as it declares.
-    pub fn apply_hof(&self, f: &Value<'a>, a: Value<'a>, b: Value<'a>, c: Value<'a>) -> Result<Value<'a>, Error> {
+    pub fn apply_hof(
+        &self,
+        f: &Value<'a>,
+        a: Value<'a>,
+        b: Value<'a>,
+        c: Value<'a>,
+    ) -> Result<Value<'a>, Error> {
         let n = crate::eval::arity(f);
         let mut args = vec![a];
         if n >= 2 {
@@ -50,7 +54,8 @@ impl<'a> Call<'_, 'a> {
 }
 
 /// A built-in's implementation.
-pub(crate) type NativeFn = for<'c, 'a> fn(&Call<'c, 'a>, Vec<Value<'a>>) -> Result<Value<'a>, Error>;
+pub(crate) type NativeFn =
+    for<'c, 'a> fn(&Call<'c, 'a>, Vec<Value<'a>>) -> Result<Value<'a>, Error>;
 
 /// A built-in function.
 pub(crate) struct Builtin {
@@ -73,7 +78,8 @@ impl Builtin {
     pub fn signature(&self) -> &'static Signature {
         static SIGS: OnceLock<Vec<Signature>> = OnceLock::new();
         let sigs = SIGS.get_or_init(|| {
-            all().iter()
+            all()
+                .iter()
                 .map(|b| Signature::parse(b.sig).expect("built-in signatures are valid"))
                 .collect()
         });
@@ -86,9 +92,12 @@ macro_rules! builtins {
         fn all() -> &'static [Builtin] {
             static TABLE: OnceLock<Vec<Builtin>> = OnceLock::new();
             TABLE.get_or_init(|| {
-                let mut v = Vec::new();
-                $( v.push(Builtin { name: $name, sig: $sig, arity: $arity, imp: $imp, index: v.len() }); )*
-                v
+                let entries: Vec<(&'static str, &'static str, usize, NativeFn)> = vec![$(($name, $sig, $arity, $imp)),*];
+                entries
+                    .into_iter()
+                    .enumerate()
+                    .map(|(index, (name, sig, arity, imp))| Builtin { name, sig, arity, imp, index })
+                    .collect()
             })
         }
     };
@@ -100,7 +109,7 @@ builtins! {
     "max" "<a<n>:n>" 1 numeric::max,
     "min" "<a<n>:n>" 1 numeric::min,
     "average" "<a<n>:n>" 1 numeric::average,
-    "string" "<x-b?:s>" 2 string::string,
+    "string" "<x-b?:s>" 1 string::string,
     "substring" "<s-nn?:s>" 3 string::substring,
     "substringBefore" "<s-s:s>" 2 string::substring_before,
     "substringAfter" "<s-s:s>" 2 string::substring_after,
@@ -160,25 +169,29 @@ builtins! {
     "clone" "<(oa)-:o>" 1 object::clone,
     "now" "<s?s?:s>" 2 datetime::now,
     "millis" "<:n>" 0 datetime::millis,
+    // Step Functions mode only (after this point in the table).
     "partition" "<an:a>" 2 crate::stepfunctions::partition,
     "range" "<nnn?:a<n>>" 3 crate::stepfunctions::range,
     "hash" "<ss?:s>" 2 crate::stepfunctions::hash,
     "uuid" "<:s>" 0 crate::stepfunctions::uuid,
     "parse" "<s:j>" 1 crate::stepfunctions::parse,
+    "random" "<n?:n>" 1 crate::stepfunctions::random,
 }
 
-/// Built-ins that exist only in Step Functions mode.
-const STEP_FUNCTIONS_ONLY: &[&str] = &["partition", "range", "hash", "uuid", "parse"];
+/// How many table entries are standard JSONata; the rest are Step Functions additions.
+const STANDARD: usize = 65;
 
-/// Finds a built-in by name for the given mode.
+/// Finds a built-in by name for the given mode (Step Functions' entries take precedence
+/// there, and `$eval` is absent).
 pub(crate) fn lookup(name: &str, step_functions: bool) -> Option<&'static Builtin> {
-    if step_functions && name == "eval" {
-        return None;
+    let table = all();
+    if step_functions {
+        if name == "eval" {
+            return None;
+        }
+        return table.iter().rev().find(|b| b.name == name);
     }
-    if !step_functions && STEP_FUNCTIONS_ONLY.contains(&name) {
-        return None;
-    }
-    all().iter().find(|b| b.name == name)
+    table[..STANDARD].iter().find(|b| b.name == name)
 }
 
 /// JSONata's truthiness (`$boolean`), with undefined as false.
@@ -215,9 +228,19 @@ pub(crate) fn string_pretty(v: &Value<'_>, pretty: bool) -> Result<String, Error
         Value::Str(s) => s.to_string(),
         Value::Func(_) => String::new(),
         Value::Num(n) if !n.is_finite() => return Err(Error::new("D3001").with_value_of(v)),
+        v if has_infinity(v) => return Err(Error::new("D1001")),
         Value::Array(a) if a.outer && !a.items.is_empty() => stringify(&a.items[0], pretty),
         v => stringify(v, pretty),
     })
+}
+
+fn has_infinity(v: &Value<'_>) -> bool {
+    match v {
+        Value::Num(n) => !n.is_finite(),
+        Value::Array(a) => a.items.iter().any(has_infinity),
+        Value::Object(o) => o.values().any(has_infinity),
+        _ => false,
+    }
 }
 
 /// Converts a byte offset to a UTF-16 offset (JavaScript string indexes).
@@ -237,10 +260,19 @@ pub(crate) fn regex_match<'a>(re: &Rc<regex::Regex>, text: &Arc<str>, from: usiz
     let m = caps.get(0).expect("group 0");
     let mut obj: Map<'a> = Map::new();
     obj.insert(Arc::from("match"), Value::str(m.as_str()));
-    obj.insert(Arc::from("start"), Value::Num(utf16_index(text, m.start()) as f64));
-    obj.insert(Arc::from("end"), Value::Num(utf16_index(text, m.end()) as f64));
+    obj.insert(
+        Arc::from("start"),
+        Value::Num(utf16_index(text, m.start()) as f64),
+    );
+    obj.insert(
+        Arc::from("end"),
+        Value::Num(utf16_index(text, m.end()) as f64),
+    );
     let groups = (1..caps.len())
-        .map(|i| caps.get(i).map_or(Value::str(""), |g| Value::str(g.as_str())))
+        .map(|i| {
+            caps.get(i)
+                .map_or(Value::str(""), |g| Value::str(g.as_str()))
+        })
         .collect();
     obj.insert(Arc::from("groups"), Value::array(groups));
     // The next search starts where this match ended (an empty match then repeats: D1004).
@@ -265,29 +297,36 @@ pub(crate) struct Match<'a> {
 }
 
 /// Calls a matcher on `text` (first match).
-pub(crate) fn first_match<'a>(call: &Call<'_, 'a>, matcher: &Value<'a>, text: &str) -> Result<Option<Match<'a>>, Error> {
+pub(crate) fn first_match<'a>(
+    call: &Call<'_, 'a>,
+    matcher: &Value<'a>,
+    text: &str,
+) -> Result<Option<Match<'a>>, Error> {
     let r = call.apply(matcher, vec![Value::str(text)])?;
     to_match(r)
 }
 
 /// The match after `m` (D1004 for an empty match, which would never advance).
-pub(crate) fn next_match<'a>(call: &Call<'_, 'a>, m: &Match<'a>, text_len: usize) -> Result<Option<Match<'a>>, Error> {
+pub(crate) fn next_match<'a>(
+    call: &Call<'_, 'a>,
+    m: &Match<'a>,
+    text_len: usize,
+) -> Result<Option<Match<'a>>, Error> {
     if !m.next.is_function() {
         return Ok(None);
     }
-    if let Value::Func(f) = &m.next {
-        if let Func::MatchNext { from, .. } = &**f {
-            if *from >= text_len {
-                return Ok(None);
-            }
-        }
+    if let Value::Func(f) = &m.next
+        && let Func::MatchNext { from, .. } = &**f
+        && *from >= text_len
+    {
+        return Ok(None);
     }
     let r = call.apply(&m.next, vec![])?;
     let next = to_match(r)?;
-    if let Some(n) = &next {
-        if n.text.is_empty() {
-            return Err(Error::new("D1004"));
-        }
+    if let Some(n) = &next
+        && n.text.is_empty()
+    {
+        return Err(Error::new("D1004"));
     }
     Ok(next)
 }
@@ -333,4 +372,21 @@ pub(crate) fn is_array_of_strings(v: &Value<'_>) -> bool {
 /// The first argument, or undefined.
 pub(crate) fn arg<'a>(args: &[Value<'a>], i: usize) -> Value<'a> {
     args.get(i).cloned().unwrap_or(Value::Undefined)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_split_and_signatures() {
+        assert_eq!(all()[STANDARD - 1].name, "millis");
+        assert_eq!(all()[STANDARD].name, "partition");
+        for b in all() {
+            let _ = b.signature();
+        }
+        assert!(lookup("uuid", false).is_none());
+        assert_eq!(lookup("random", true).map(|b| b.sig), Some("<n?:n>"));
+        assert_eq!(lookup("random", false).map(|b| b.sig), Some("<:n>"));
+    }
 }

@@ -21,22 +21,38 @@ pub(super) fn sum<'a>(_: &Call<'_, 'a>, args: Vec<Value<'a>>) -> R<'a> {
 
 pub(super) fn count<'a>(_: &Call<'_, 'a>, args: Vec<Value<'a>>) -> R<'a> {
     let v = arg(&args, 0);
-    Ok(Value::Num(if v.is_undefined() { 0.0 } else { v.len() as f64 }))
+    Ok(Value::Num(if v.is_undefined() {
+        0.0
+    } else {
+        v.len() as f64
+    }))
 }
 
 pub(super) fn max<'a>(_: &Call<'_, 'a>, args: Vec<Value<'a>>) -> R<'a> {
     let n = nums(&arg(&args, 0));
-    Ok(if n.is_empty() { Value::Undefined } else { Value::Num(n.iter().copied().fold(f64::NEG_INFINITY, f64::max)) })
+    Ok(if n.is_empty() {
+        Value::Undefined
+    } else {
+        Value::Num(n.iter().copied().fold(f64::NEG_INFINITY, f64::max))
+    })
 }
 
 pub(super) fn min<'a>(_: &Call<'_, 'a>, args: Vec<Value<'a>>) -> R<'a> {
     let n = nums(&arg(&args, 0));
-    Ok(if n.is_empty() { Value::Undefined } else { Value::Num(n.iter().copied().fold(f64::INFINITY, f64::min)) })
+    Ok(if n.is_empty() {
+        Value::Undefined
+    } else {
+        Value::Num(n.iter().copied().fold(f64::INFINITY, f64::min))
+    })
 }
 
 pub(super) fn average<'a>(_: &Call<'_, 'a>, args: Vec<Value<'a>>) -> R<'a> {
     let n = nums(&arg(&args, 0));
-    Ok(if n.is_empty() { Value::Undefined } else { Value::Num(n.iter().sum::<f64>() / n.len() as f64) })
+    Ok(if n.is_empty() {
+        Value::Undefined
+    } else {
+        Value::Num(n.iter().sum::<f64>() / n.len() as f64)
+    })
 }
 
 /// `$number`'s string forms: decimal JSON numbers and 0x/0o/0b integers.
@@ -49,7 +65,9 @@ fn parse_number(s: &str) -> Option<f64> {
             "o" | "O" => 8,
             _ => 2,
         };
-        (!digits.is_empty()).then(|| u64::from_str_radix(digits, r).ok().map(|v| v as f64)).flatten()
+        (!digits.is_empty())
+            .then(|| u64::from_str_radix(digits, r).ok().map(|v| v as f64))
+            .flatten()
     };
     if b.len() > 2 && b[0] == b'0' && matches!(b[1], b'x' | b'X' | b'o' | b'O' | b'b' | b'B') {
         return radix(&s[1..2]);
@@ -127,10 +145,18 @@ fn shift(x: f64, by: i32) -> f64 {
 
 /// `$round`: half to even, at `precision` decimal places.
 pub(crate) fn round_half_even(x: f64, precision: i32) -> f64 {
-    let mut v = if precision != 0 { shift(x, precision) } else { x };
+    let mut v = if precision != 0 {
+        shift(x, precision)
+    } else {
+        x
+    };
     let r = js_round(v);
     let diff = r - v;
-    v = if diff.abs() == 0.5 && (r % 2.0).abs() == 1.0 { r - 1.0 } else { r };
+    v = if diff.abs() == 0.5 && (r % 2.0).abs() == 1.0 {
+        r - 1.0
+    } else {
+        r
+    };
     if precision != 0 {
         v = shift(v, -precision);
     }
@@ -138,21 +164,27 @@ pub(crate) fn round_half_even(x: f64, precision: i32) -> f64 {
 }
 
 pub(super) fn round<'a>(_: &Call<'_, 'a>, args: Vec<Value<'a>>) -> R<'a> {
-    let Value::Num(x) = arg(&args, 0) else { return Ok(Value::Undefined) };
+    let Value::Num(x) = arg(&args, 0) else {
+        return Ok(Value::Undefined);
+    };
     let p = arg(&args, 1).as_num().unwrap_or(0.0) as i32;
     Ok(Value::Num(round_half_even(x, p)))
 }
 
 pub(super) fn sqrt<'a>(_: &Call<'_, 'a>, args: Vec<Value<'a>>) -> R<'a> {
     match arg(&args, 0) {
-        Value::Num(n) if n < 0.0 => Err(Error::new("D3060").with_value(&crate::value::js_number(n))),
+        Value::Num(n) if n < 0.0 => {
+            Err(Error::new("D3060").with_value(&crate::value::js_number(n)))
+        }
         Value::Num(n) => Ok(Value::Num(n.sqrt())),
         _ => Ok(Value::Undefined),
     }
 }
 
 pub(super) fn power<'a>(_: &Call<'_, 'a>, args: Vec<Value<'a>>) -> R<'a> {
-    let Value::Num(b) = arg(&args, 0) else { return Ok(Value::Undefined) };
+    let Value::Num(b) = arg(&args, 0) else {
+        return Ok(Value::Undefined);
+    };
     let e = arg(&args, 1).as_num().unwrap_or(f64::NAN);
     let r = b.powf(e);
     if !r.is_finite() {

@@ -32,7 +32,10 @@ pub(super) fn keys<'a>(_: &Call<'_, 'a>, args: Vec<Value<'a>>) -> R<'a> {
 
 pub(super) fn lookup<'a>(_: &Call<'_, 'a>, args: Vec<Value<'a>>) -> R<'a> {
     let key = arg(&args, 1);
-    Ok(crate::eval::lookup_field(&arg(&args, 0), key.as_str().unwrap_or("")))
+    Ok(crate::eval::lookup_field(
+        &arg(&args, 0),
+        key.as_str().unwrap_or(""),
+    ))
 }
 
 fn spread_into<'a>(v: &Value<'a>, out: &mut Vec<Value<'a>>) {
@@ -80,7 +83,9 @@ pub(super) fn exists<'a>(_: &Call<'_, 'a>, args: Vec<Value<'a>>) -> R<'a> {
 }
 
 pub(super) fn type_of<'a>(_: &Call<'_, 'a>, args: Vec<Value<'a>>) -> R<'a> {
-    Ok(arg(&args, 0).type_name().map_or(Value::Undefined, Value::str))
+    Ok(arg(&args, 0)
+        .type_name()
+        .map_or(Value::Undefined, Value::str))
 }
 
 pub(super) fn boolean<'a>(_: &Call<'_, 'a>, args: Vec<Value<'a>>) -> R<'a> {
@@ -92,7 +97,10 @@ pub(super) fn not<'a>(_: &Call<'_, 'a>, args: Vec<Value<'a>>) -> R<'a> {
 }
 
 pub(super) fn error<'a>(_: &Call<'_, 'a>, args: Vec<Value<'a>>) -> R<'a> {
-    let msg = arg(&args, 0).as_str().map(str::to_string).unwrap_or_else(|| "$error() function evaluated".into());
+    let msg = arg(&args, 0)
+        .as_str()
+        .map(str::to_string)
+        .unwrap_or_else(|| "$error() function evaluated".into());
     Err(Error::new("D3137").with_message(&msg))
 }
 
@@ -100,7 +108,10 @@ pub(super) fn assert<'a>(_: &Call<'_, 'a>, args: Vec<Value<'a>>) -> R<'a> {
     if matches!(arg(&args, 0), Value::Bool(true)) {
         return Ok(Value::Undefined);
     }
-    let msg = arg(&args, 1).as_str().map(str::to_string).unwrap_or_else(|| "$assert() statement failed".into());
+    let msg = arg(&args, 1)
+        .as_str()
+        .map(str::to_string)
+        .unwrap_or_else(|| "$assert() statement failed".into());
     Err(Error::new("D3141").with_message(&msg))
 }
 
@@ -109,9 +120,11 @@ pub(super) fn clone<'a>(_: &Call<'_, 'a>, args: Vec<Value<'a>>) -> R<'a> {
 }
 
 pub(super) fn eval<'a>(call: &Call<'_, 'a>, args: Vec<Value<'a>>) -> R<'a> {
-    let Value::Str(src) = arg(&args, 0) else { return Ok(Value::Undefined) };
-    let expr = crate::Expression::parse(&src)
-        .map_err(|e| Error::new("D3120").with_value(&e.message))?;
+    let Value::Str(src) = arg(&args, 0) else {
+        return Ok(Value::Undefined);
+    };
+    let expr =
+        crate::Expression::parse(&src).map_err(|e| Error::new("D3120").with_value(&e.message))?;
     let focus = match args.get(1) {
         Some(v) if !v.is_undefined() => v.clone(),
         _ => call.input.clone(),
@@ -120,5 +133,7 @@ pub(super) fn eval<'a>(call: &Call<'_, 'a>, args: Vec<Value<'a>>) -> R<'a> {
     let out = expr
         .evaluate(input.as_ref(), call.ctx.env)
         .map_err(|e| Error::new("D3121").with_value(&e.message))?;
-    Ok(out.as_ref().map_or(Value::Undefined, Value::from_owned_json))
+    Ok(out
+        .as_ref()
+        .map_or(Value::Undefined, Value::from_owned_json))
 }

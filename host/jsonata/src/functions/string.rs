@@ -30,12 +30,18 @@ pub(super) fn string<'a>(_: &Call<'_, 'a>, args: Vec<Value<'a>>) -> R<'a> {
 fn slice_index(i: f64, len: usize) -> usize {
     let len = len as f64;
     let i = if i.is_nan() { 0.0 } else { i.trunc() };
-    let i = if i < 0.0 { (len + i).max(0.0) } else { i.min(len) };
+    let i = if i < 0.0 {
+        (len + i).max(0.0)
+    } else {
+        i.min(len)
+    };
     i as usize
 }
 
 pub(super) fn substring<'a>(_: &Call<'_, 'a>, args: Vec<Value<'a>>) -> R<'a> {
-    let Some(text) = s(&args, 0) else { return Ok(Value::Undefined) };
+    let Some(text) = s(&args, 0) else {
+        return Ok(Value::Undefined);
+    };
     let chars: Vec<char> = text.chars().collect();
     let len = chars.len();
     let mut start = n(&args, 1).unwrap_or(0.0);
@@ -47,9 +53,17 @@ pub(super) fn substring<'a>(_: &Call<'_, 'a>, args: Vec<Value<'a>>) -> R<'a> {
             if length <= 0.0 {
                 return Ok(Value::str(""));
             }
-            let end = if start >= 0.0 { start + length } else { len as f64 + start + length };
+            let end = if start >= 0.0 {
+                start + length
+            } else {
+                len as f64 + start + length
+            };
             let (a, b) = (slice_index(start, len), slice_index(end, len));
-            if a >= b { String::new() } else { chars[a..b].iter().collect() }
+            if a >= b {
+                String::new()
+            } else {
+                chars[a..b].iter().collect()
+            }
         }
         None => chars[slice_index(start, len)..].iter().collect(),
     };
@@ -57,8 +71,12 @@ pub(super) fn substring<'a>(_: &Call<'_, 'a>, args: Vec<Value<'a>>) -> R<'a> {
 }
 
 pub(super) fn substring_before<'a>(_: &Call<'_, 'a>, args: Vec<Value<'a>>) -> R<'a> {
-    let Some(text) = s(&args, 0) else { return Ok(Value::Undefined) };
-    let Some(chars) = s(&args, 1) else { return Ok(Value::str(&text)) };
+    let Some(text) = s(&args, 0) else {
+        return Ok(Value::Undefined);
+    };
+    let Some(chars) = s(&args, 1) else {
+        return Ok(Value::str(&text));
+    };
     Ok(Value::str(match text.find(&chars) {
         Some(i) => &text[..i],
         None => &text,
@@ -66,8 +84,12 @@ pub(super) fn substring_before<'a>(_: &Call<'_, 'a>, args: Vec<Value<'a>>) -> R<
 }
 
 pub(super) fn substring_after<'a>(_: &Call<'_, 'a>, args: Vec<Value<'a>>) -> R<'a> {
-    let Some(text) = s(&args, 0) else { return Ok(Value::Undefined) };
-    let Some(chars) = s(&args, 1) else { return Ok(Value::str(&text)) };
+    let Some(text) = s(&args, 0) else {
+        return Ok(Value::Undefined);
+    };
+    let Some(chars) = s(&args, 1) else {
+        return Ok(Value::str(&text));
+    };
     Ok(Value::str(match text.find(&chars) {
         Some(i) => &text[i + chars.len()..],
         None => &text,
@@ -87,7 +109,9 @@ pub(super) fn length<'a>(_: &Call<'_, 'a>, args: Vec<Value<'a>>) -> R<'a> {
 }
 
 pub(super) fn trim<'a>(_: &Call<'_, 'a>, args: Vec<Value<'a>>) -> R<'a> {
-    let Some(text) = s(&args, 0) else { return Ok(Value::Undefined) };
+    let Some(text) = s(&args, 0) else {
+        return Ok(Value::Undefined);
+    };
     let mut out = String::with_capacity(text.len());
     let mut in_space = false;
     for c in text.chars() {
@@ -105,27 +129,40 @@ pub(super) fn trim<'a>(_: &Call<'_, 'a>, args: Vec<Value<'a>>) -> R<'a> {
 }
 
 pub(super) fn pad<'a>(_: &Call<'_, 'a>, args: Vec<Value<'a>>) -> R<'a> {
-    let Some(text) = s(&args, 0) else { return Ok(Value::Undefined) };
+    let Some(text) = s(&args, 0) else {
+        return Ok(Value::Undefined);
+    };
     let width = n(&args, 1).unwrap_or(0.0);
-    let ch = s(&args, 2).filter(|c| !c.is_empty()).unwrap_or_else(|| " ".into());
+    let ch = s(&args, 2)
+        .filter(|c| !c.is_empty())
+        .unwrap_or_else(|| " ".into());
     let pad_len = width.abs().trunc() as i64 - text.chars().count() as i64;
     if pad_len <= 0 {
         return Ok(Value::str(&text));
     }
     let padding: String = ch.chars().cycle().take(pad_len as usize).collect();
-    Ok(Value::str(&if width > 0.0 { text + &padding } else { padding + &text }))
+    Ok(Value::str(&if width > 0.0 {
+        text + &padding
+    } else {
+        padding + &text
+    }))
 }
 
 pub(super) fn contains<'a>(call: &Call<'_, 'a>, args: Vec<Value<'a>>) -> R<'a> {
-    let Some(text) = s(&args, 0) else { return Ok(Value::Undefined) };
+    let Some(text) = s(&args, 0) else {
+        return Ok(Value::Undefined);
+    };
     Ok(Value::Bool(match arg(&args, 1) {
+        Value::Undefined => return Ok(Value::Undefined),
         Value::Str(token) => text.contains(&*token),
         f => first_match(call, &f, &text)?.is_some(),
     }))
 }
 
 pub(super) fn match_<'a>(call: &Call<'_, 'a>, args: Vec<Value<'a>>) -> R<'a> {
-    let Some(text) = s(&args, 0) else { return Ok(Value::Undefined) };
+    let Some(text) = s(&args, 0) else {
+        return Ok(Value::Undefined);
+    };
     let limit = n(&args, 2);
     if limit.is_some_and(|l| l < 0.0) {
         return Err(Error::new("D3040").with_value_of(&arg(&args, 2)));
@@ -163,8 +200,16 @@ fn expand(replacement: &str, matched: &str, groups: &[Value<'_>]) -> String {
             out.push_str(matched);
             pos += 1;
         } else {
-            let max_digits = if groups.is_empty() { 1 } else { (groups.len() as f64).log10().floor() as usize + 1 };
-            let digits: String = rest.chars().take(max_digits).take_while(char::is_ascii_digit).collect();
+            let max_digits = if groups.is_empty() {
+                1
+            } else {
+                (groups.len() as f64).log10().floor() as usize + 1
+            };
+            let digits: String = rest
+                .chars()
+                .take(max_digits)
+                .take_while(char::is_ascii_digit)
+                .collect();
             let mut idx: Option<usize> = digits.parse().ok();
             if max_digits > 1 && idx.is_some_and(|i| i > groups.len()) {
                 let shorter: String = digits.chars().take(max_digits - 1).collect();
@@ -172,10 +217,11 @@ fn expand(replacement: &str, matched: &str, groups: &[Value<'_>]) -> String {
             }
             match idx {
                 Some(i) => {
-                    if !groups.is_empty() && i >= 1 {
-                        if let Some(Value::Str(g)) = groups.get(i - 1) {
-                            out.push_str(g);
-                        }
+                    if !groups.is_empty()
+                        && i >= 1
+                        && let Some(Value::Str(g)) = groups.get(i - 1)
+                    {
+                        out.push_str(g);
                     }
                     pos += i.to_string().len();
                 }
@@ -193,7 +239,9 @@ fn expand(replacement: &str, matched: &str, groups: &[Value<'_>]) -> String {
 }
 
 pub(super) fn replace<'a>(call: &Call<'_, 'a>, args: Vec<Value<'a>>) -> R<'a> {
-    let Some(text) = s(&args, 0) else { return Ok(Value::Undefined) };
+    let Some(text) = s(&args, 0) else {
+        return Ok(Value::Undefined);
+    };
     let pattern = arg(&args, 1);
     let replacement = arg(&args, 2);
     if pattern.as_str() == Some("") {
@@ -257,7 +305,9 @@ pub(super) fn replace<'a>(call: &Call<'_, 'a>, args: Vec<Value<'a>>) -> R<'a> {
 }
 
 pub(super) fn split<'a>(call: &Call<'_, 'a>, args: Vec<Value<'a>>) -> R<'a> {
-    let Some(text) = s(&args, 0) else { return Ok(Value::Undefined) };
+    let Some(text) = s(&args, 0) else {
+        return Ok(Value::Undefined);
+    };
     let limit = n(&args, 2);
     if limit.is_some_and(|l| l < 0.0) {
         return Err(Error::new("D3020"));
@@ -303,7 +353,11 @@ pub(super) fn join<'a>(_: &Call<'_, 'a>, args: Vec<Value<'a>>) -> R<'a> {
         return Ok(Value::Undefined);
     }
     let sep = s(&args, 1).unwrap_or_default();
-    let items: Vec<String> = list.members().iter().filter_map(|v| v.as_str().map(str::to_string)).collect();
+    let items: Vec<String> = list
+        .members()
+        .iter()
+        .filter_map(|v| v.as_str().map(str::to_string))
+        .collect();
     Ok(Value::str(&items.join(&sep)))
 }
 
@@ -314,10 +368,15 @@ pub(super) fn base64encode<'a>(_: &Call<'_, 'a>, args: Vec<Value<'a>>) -> R<'a> 
 }
 
 pub(super) fn base64decode<'a>(_: &Call<'_, 'a>, args: Vec<Value<'a>>) -> R<'a> {
-    let Some(t) = s(&args, 0) else { return Ok(Value::Undefined) };
+    let Some(t) = s(&args, 0) else {
+        return Ok(Value::Undefined);
+    };
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(t.trim().as_bytes())
-        .or_else(|_| base64::engine::general_purpose::STANDARD_NO_PAD.decode(t.trim().trim_end_matches('=').as_bytes()))
+        .or_else(|_| {
+            base64::engine::general_purpose::STANDARD_NO_PAD
+                .decode(t.trim().trim_end_matches('=').as_bytes())
+        })
         .map_err(|_| Error::new("D3137").with_message("Invalid base64 string"))?;
     Ok(Value::str(&String::from_utf8_lossy(&bytes)))
 }
@@ -365,7 +424,9 @@ pub(super) fn encode_url_component<'a>(_: &Call<'_, 'a>, args: Vec<Value<'a>>) -
 }
 
 pub(super) fn encode_url<'a>(_: &Call<'_, 'a>, args: Vec<Value<'a>>) -> R<'a> {
-    Ok(s(&args, 0).map_or(Value::Undefined, |t| Value::str(&encode(&t, "-_.!~*'();,/?:@&=+$#"))))
+    Ok(s(&args, 0).map_or(Value::Undefined, |t| {
+        Value::str(&encode(&t, "-_.!~*'();,/?:@&=+$#"))
+    }))
 }
 
 pub(super) fn decode_url_component<'a>(_: &Call<'_, 'a>, args: Vec<Value<'a>>) -> R<'a> {
