@@ -14,3 +14,7 @@ pub mod resume;
 pub(crate) mod states;
 pub mod variables;
 pub(crate) mod jsonata_eval;
+pub mod restore;
+#[cfg(test)]
+pub(crate) mod testkit;
+mod tests;

@@ -11,7 +11,6 @@ use serde_json::Value;
 use super::super::jsonata::{JsonataTemplate, expression_text, sources_read_context};
 use super::*;
 use crate::asl::raw::{RawCatcher, RawChoiceRule, RawState};
-use crate::asl::validate::jsonata_syntax_message;
 
 impl Compiler {
     /// A whole JSONata state.
@@ -335,7 +334,7 @@ impl Compiler {
                     self.err(
                         Code::InvalidJsonata,
                         format!("{at}{}", e.pointer),
-                        jsonata_syntax_message(&src, &e.error),
+                        syntax_message(&src, &e.error),
                     );
                 }
                 None
@@ -458,5 +457,14 @@ fn payload_sources<'a>(p: &'a Option<Payload>, out: &mut Vec<&'a str>) {
 fn param_sources<'a, T>(p: Option<&'a Param<T>>, out: &mut Vec<&'a str>) {
     if let Some(Param::Expr(t)) = p {
         t.sources(out);
+    }
+}
+
+/// The text of a JSONata syntax error (validation reports these first; this is the
+/// compiler's own safety net).
+fn syntax_message(expr: &str, e: &stepwasm_jsonata::Error) -> String {
+    match e.position {
+        Some(p) => format!("JSONata syntax error in {{%{expr}%}}: {e} at position {p}"),
+        None => format!("JSONata syntax error in {{%{expr}%}}: {e}"),
     }
 }

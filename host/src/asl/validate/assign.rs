@@ -1,10 +1,11 @@
 //! `Assign` (variables, both query languages): every `Assign` — of a state, of a top-level
-//! Choice rule, of a Catcher — is an object of variable names to values, and each name is
-//! one a later path or expression can refer to (`$name`). In a JSONPath state the object is
+//! Choice rule, of a Catcher — is an object of variable names to values, and each name is a
+//! valid variable name (at most 80 characters, a Unicode identifier, not `states`). In a JSONPath state the object is
 //! a payload template (`"x.$": "$.a"`), checked like `Parameters`; in a JSONata state its
 //! `{% %}` strings are checked with the other JSONata expressions.
 
 use serde_json::Value;
+use unicode_ident::{is_xid_continue, is_xid_start};
 
 use super::common::typed_states;
 use super::paths::template;
@@ -63,8 +64,9 @@ fn assign(value: &Value, at: &str, jsonata: bool, out: &mut Vec<Diagnostic>) {
     }
 }
 
-/// A variable name a path (`$name.field`) or a JSONata expression (`$name`) can refer to:
-/// a letter or `_` first, then letters, digits and `_`; not the reserved `states`.
+/// A variable name as the spec defines it: at most 80 characters, a Unicode identifier
+/// (UAX #31: an ID_Start character, then ID_Continue characters), and not the reserved
+/// `states`.
 fn variable_name(name: &str) -> Result<(), String> {
     let mut chars = name.chars();
     let Some(first) = chars.next() else {
@@ -75,14 +77,18 @@ fn variable_name(name: &str) -> Result<(), String> {
             "it is longer than {MAX_VARIABLE_NAME_LEN} characters"
         ));
     }
-    if !(first.is_alphabetic() || first == '_') {
-        return Err("it must start with a letter or '_'".into());
+    if !is_xid_start(first) {
+        return Err(format!(
+            "it must start with a letter (a Unicode ID_Start character), not {first:?}"
+        ));
     }
-    if let Some(bad) = chars.find(|c| !(c.is_alphanumeric() || *c == '_')) {
-        return Err(format!("it contains {bad:?}"));
+    if let Some(bad) = chars.find(|c| !is_xid_continue(*c)) {
+        return Err(format!(
+            "{bad:?} is not a letter, digit or other Unicode ID_Continue character"
+        ));
     }
     if name == "states" {
-        return Err("$states is reserved for the state's input, result and context".into());
+        return Err("the variable \"states\" is reserved".into());
     }
     Ok(())
 }
@@ -95,7 +101,7 @@ mod tests {
     #[test]
     fn assign_is_an_object_everywhere() {
         let def = one_state(
-            r#"{"Type":"Task","Resource":"r","Next":"Done","Assign":[1],
+            r#"{"Type":"Task","Resource":"wasm:r","Next":"Done","Assign":[1],
                 "Catch":[{"ErrorEquals":["X"],"Next":"Done","Assign":"x"}]}"#,
         );
         assert_error(&def, Code::SchemaValidationFailed, "/States/S/Assign");
@@ -117,20 +123,22 @@ mod tests {
     #[test]
     fn jsonpath_assign_is_a_template() {
         assert_valid(&one_state(
-            r#"{"Type":"Pass","Next":"Done","Assign":{"a.$":"$.x","b":1,"c.$":"States.MathAdd($a, 1)","_d":{"e.$":"$$.State.Name"}}}"#,
+            r#"{"Type":"Pass","Next":"Done","Assign":{"a.$":"$.x","b":1,"c.$":"States.MathAdd($a, 1)","d_2":{"e.$":"$$.State.Name"},"größe":1}}"#,
         ));
         let def =
             one_state(r#"{"Type":"Pass","Next":"Done","Assign":{"a.$":"$.x[","b":1,"b.$":"$.b"}}"#);
         assert_error(&def, Code::InvalidJsonPath, "/States/S/Assign/a.$");
-        assert_error(&def, Code::SchemaValidationFailed, "/States/S/Assign");
+        assert_error(&def, Code::InvalidJsonPath, "/States/S/Assign");
     }
 
     #[test]
     fn variable_names() {
         let def = one_state(
-            r#"{"Type":"Pass","Next":"Done","Assign":{"1a":1,"a-b":2,"ok_1":3,"states":4,"":5}}"#,
+            r#"{"Type":"Pass","Next":"Done","Assign":{"1a":1,"a-b":2,"ok_1":3,"states":4,"":5,"_x":6}}"#,
         );
         assert_error(&def, Code::SchemaValidationFailed, "/States/S/Assign/1a");
+        // `_` is ID_Continue but not ID_Start.
+        assert_error(&def, Code::SchemaValidationFailed, "/States/S/Assign/_x");
         assert_error(&def, Code::SchemaValidationFailed, "/States/S/Assign/a-b");
         assert_error(
             &def,

@@ -59,7 +59,7 @@ fn choice_state(s: &StateCtx<'_>, out: &mut Vec<Diagnostic>) {
 
 fn misplaced(out: &mut Vec<Diagnostic>, at: &str, field: &str, why: &str) {
     out.push(Diagnostic::error(
-        Code::SchemaValidationFailed,
+        Code::InvalidChoiceRule,
         format!("{at}/{}", pointer_segment(field)),
         format!("field {field} {why}"),
     ));
@@ -129,12 +129,11 @@ fn jsonpath_rule(rule: &RawChoiceRule, at: &str, top: bool, out: &mut Vec<Diagno
     for (key, value) in &rule.operators {
         match operator(key) {
             Some(op) => operators.push((key, value, op)),
-            None => misplaced(
-                out,
-                at,
-                key,
-                "is not a Choice rule field or comparison operator",
-            ),
+            None => out.push(Diagnostic::error(
+                Code::InvalidChoiceRule,
+                format!("{at}/{}", pointer_segment(key)),
+                format!("{key:?} is not a Choice rule field or comparison operator"),
+            )),
         }
     }
     let combinators = [
@@ -331,13 +330,13 @@ mod tests {
         let def = choice(r#"[{"Variable":"$.x","StringEqual":"a","Next":"Done"}]"#);
         assert_error(
             &def,
-            Code::SchemaValidationFailed,
+            Code::InvalidChoiceRule,
             "/States/S/Choices/0/StringEqual",
         );
         let boolean_order = choice(r#"[{"Variable":"$.x","BooleanLessThan":true,"Next":"Done"}]"#);
         assert_error(
             &boolean_order,
-            Code::SchemaValidationFailed,
+            Code::InvalidChoiceRule,
             "/States/S/Choices/0/BooleanLessThan",
         );
     }
@@ -425,14 +424,14 @@ mod tests {
         let def = choice(r#"[{"Condition":"{% true %}","Next":"Done"}]"#);
         assert_error(
             &def,
-            Code::SchemaValidationFailed,
+            Code::InvalidChoiceRule,
             "/States/S/Choices/0/Condition",
         );
         assert_error(&def, Code::InvalidChoiceRule, "/States/S/Choices/0");
         let output = choice(r#"[{"Variable":"$.x","IsNull":true,"Next":"Done","Output":{}}]"#);
         assert_error(
             &output,
-            Code::SchemaValidationFailed,
+            Code::InvalidChoiceRule,
             "/States/S/Choices/0/Output",
         );
     }
@@ -448,14 +447,10 @@ mod tests {
         );
         assert_error(
             &def,
-            Code::SchemaValidationFailed,
+            Code::InvalidChoiceRule,
             "/States/S/Choices/0/Variable",
         );
-        assert_error(
-            &def,
-            Code::SchemaValidationFailed,
-            "/States/S/Choices/0/IsNull",
-        );
+        assert_error(&def, Code::InvalidChoiceRule, "/States/S/Choices/0/IsNull");
         assert_error(
             &def,
             Code::InvalidChoiceRule,

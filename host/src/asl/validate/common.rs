@@ -1,6 +1,7 @@
 //! Helpers the rule modules share: every state of every machine in one list, JSONata
-//! expression strings (`{% ... %}`), and the literal-number check that fields such as
-//! `Seconds`, `TimeoutSeconds` or `MaxConcurrency` have in common.
+//! expression strings (`{% ... %}`), the literal-number check that fields such as
+//! `Seconds`, `TimeoutSeconds` or `MaxConcurrency` have in common, the rule that a field
+//! and its `*Path` form exclude each other, and the URI shape of `Resource` fields.
 
 use serde_json::Value;
 
@@ -26,10 +27,13 @@ pub(super) fn state_type<'a>(s: &StateCtx<'a>) -> &'a str {
     s.state.state_type.as_deref().unwrap_or("")
 }
 
+/// What opens a JSONata template string.
+pub(super) const OPENING: &str = "{%";
+
 /// The expression inside a JSONata template string `{% ... %}`, or `None` when the string is
 /// a plain literal.
 pub(super) fn jsonata_expr(text: &str) -> Option<&str> {
-    text.strip_prefix("{%")?.strip_suffix("%}")
+    text.strip_prefix(OPENING)?.strip_suffix("%}")
 }
 
 /// Whether a value is a JSONata template string.
@@ -110,6 +114,36 @@ pub(super) fn check_number(
             ));
         }
     }
+}
+
+/// Reports a field and its `*Path` form (`name`, `namePath`) set together, at the `*Path`
+/// field.
+pub(super) fn exclusive(
+    literal: bool,
+    path: bool,
+    at: &str,
+    name: &str,
+    out: &mut Vec<Diagnostic>,
+) {
+    if literal && path {
+        out.push(Diagnostic::error(
+            Code::FieldConflict,
+            format!("{at}/{name}Path"),
+            format!("{name} and {name}Path cannot both be set"),
+        ));
+    }
+}
+
+/// Whether text starts like a URI: an RFC 3986 scheme (a letter, then letters, digits, `+`,
+/// `-` or `.`), a colon, and something after it.
+pub(super) fn is_uri(text: &str) -> bool {
+    let Some((scheme, rest)) = text.split_once(':') else {
+        return false;
+    };
+    let mut chars = scheme.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+        && !rest.is_empty()
 }
 
 /// A literal value of a number field, when it is a plain number (not an expression).

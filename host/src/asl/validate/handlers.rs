@@ -172,7 +172,7 @@ mod tests {
 
     fn task(handlers: &str) -> String {
         one_state(&format!(
-            r#"{{"Type":"Task","Resource":"r","Next":"Done",{handlers}}}"#
+            r#"{{"Type":"Task","Resource":"wasm:r","Next":"Done",{handlers}}}"#
         ))
     }
 
@@ -296,7 +296,7 @@ mod tests {
             "/States/S/Catch/0/Output",
         );
         let jsonata = one_jsonata_state(
-            r#"{"Type":"Task","Resource":"r","Next":"Done","Catch":[{"ErrorEquals":["X"],"Next":"Done","ResultPath":"$.e"}]}"#,
+            r#"{"Type":"Task","Resource":"wasm:r","Next":"Done","Catch":[{"ErrorEquals":["X"],"Next":"Done","ResultPath":"$.e"}]}"#,
         );
         assert_error(
             &jsonata,

@@ -1,14 +1,16 @@
 //! Map and Parallel rules: a Map has exactly one of `ItemProcessor`/`Iterator`, at most one
 //! of `ItemSelector`/`Parameters`, numbers in range (`MaxConcurrency`, `ToleratedFailure*`,
 //! `ItemBatcher` limits) and never both a number and its `*Path` form; `ProcessorConfig` and
-//! `ItemBatcher` hold only their own fields; JSONata `Items` is an array or an expression; a
-//! Parallel has at least one branch. (Each branch's or processor's own `StartAt`/`States` are
-//! checked like any machine by the structural rules.)
+//! `ItemBatcher` hold only their own fields; `ItemReader`/`ResultWriter` name a `Resource`
+//! URI; JSONata `Items` is an array or an expression; a Parallel has at least one branch.
+//! (Each branch's or processor's own `StartAt`/`States` are checked like any machine by the
+//! structural rules.)
 
 use serde_json::{Map, Value};
 
-use super::common::{NumberSpec, check_number, is_jsonata_expr, state_type, typed_states};
-use super::values::exclusive;
+use super::common::{
+    NumberSpec, check_number, exclusive, is_jsonata_expr, is_uri, state_type, typed_states,
+};
 use super::{Code, Diagnostic, MachineCtx, StateCtx, pointer_segment};
 use crate::asl::raw::{RawItemBatcher, RawStateMachine};
 
@@ -46,7 +48,7 @@ fn map(s: &StateCtx<'_>, out: &mut Vec<Diagnostic>) {
     match (&st.item_processor, &st.iterator) {
         (None, None) => out.push(Diagnostic::error(
             Code::SchemaValidationFailed,
-            s.at("ItemProcessor"),
+            s.location.clone(),
             "a Map state needs an ItemProcessor (or the legacy Iterator)",
         )),
         (Some(_), Some(_)) => out.push(Diagnostic::error(
@@ -117,9 +119,44 @@ fn map(s: &StateCtx<'_>, out: &mut Vec<Diagnostic>) {
     if let Some(b) = &st.item_batcher {
         item_batcher(s, b, out);
     }
+    for (name, value) in [
+        ("ItemReader", &st.item_reader),
+        ("ResultWriter", &st.result_writer),
+    ] {
+        if let Some(v) = value {
+            resource_config(v, &s.at(name), name, out);
+        }
+    }
 }
 
-/// Fields only a Distributed Map has (`ProcessorConfig.Mode` `DISTRIBUTED`).
+/// `ItemReader` / `ResultWriter`: an object naming a `Resource` URI.
+fn resource_config(v: &Value, at: &str, name: &str, out: &mut Vec<Diagnostic>) {
+    let Value::Object(fields) = v else {
+        out.push(Diagnostic::error(
+            Code::SchemaValidationFailed,
+            at,
+            format!("{name} must be an object, not {v}"),
+        ));
+        return;
+    };
+    match fields.get("Resource") {
+        None => out.push(Diagnostic::error(
+            Code::SchemaValidationFailed,
+            format!("{at}/Resource"),
+            format!("{name} needs a Resource"),
+        )),
+        Some(Value::String(r)) if is_uri(r) => {}
+        Some(other) => out.push(Diagnostic::error(
+            Code::InvalidValue,
+            format!("{at}/Resource"),
+            format!("{name} Resource must be a URI string, not {other}"),
+        )),
+    }
+}
+
+/// Fields AWS documents for the Distributed Map only (`ProcessorConfig.Mode`
+/// `DISTRIBUTED`). Whether AWS rejects them in an inline Map is not documented, and this
+/// engine runs them inline too, so they are warnings, not errors.
 fn distributed_only(s: &StateCtx<'_>, out: &mut Vec<Diagnostic>) {
     let st = s.state;
     let processor = st.item_processor.as_ref().or(st.iterator.as_ref());
@@ -154,11 +191,11 @@ fn distributed_only(s: &StateCtx<'_>, out: &mut Vec<Diagnostic>) {
     ];
     for (field, present) in fields {
         if present {
-            out.push(Diagnostic::error(
+            out.push(Diagnostic::warning(
                 Code::SchemaValidationFailed,
                 s.at(field),
                 format!(
-                    "{field} is only allowed in a Distributed Map (ItemProcessor.ProcessorConfig.Mode \"DISTRIBUTED\")"
+                    "{field} is a Distributed Map field (ItemProcessor.ProcessorConfig.Mode \"DISTRIBUTED\"); this Map is inline"
                 ),
             ));
         }
@@ -168,6 +205,17 @@ fn distributed_only(s: &StateCtx<'_>, out: &mut Vec<Diagnostic>) {
 fn item_batcher(s: &StateCtx<'_>, b: &RawItemBatcher, out: &mut Vec<Diagnostic>) {
     let at = s.at("ItemBatcher");
     unknown_fields(&b.extra, &at, "ItemBatcher", out);
+    if b.max_items_per_batch.is_none()
+        && b.max_items_per_batch_path.is_none()
+        && b.max_input_bytes_per_batch.is_none()
+        && b.max_input_bytes_per_batch_path.is_none()
+    {
+        out.push(Diagnostic::error(
+            Code::SchemaValidationFailed,
+            at.clone(),
+            "an ItemBatcher needs MaxItemsPerBatch, MaxInputBytesPerBatch or one of their Path forms",
+        ));
+    }
     let numbers = [
         (
             "MaxItemsPerBatch",
@@ -258,8 +306,10 @@ fn unknown_fields(extra: &Map<String, Value>, at: &str, what: &str, out: &mut Ve
 
 #[cfg(test)]
 mod tests {
-    use super::super::Code;
-    use super::super::common::testing::{assert_error, assert_valid, one_jsonata_state, one_state};
+    use super::super::common::testing::{
+        assert_error, assert_valid, diagnostics, one_jsonata_state, one_state,
+    };
+    use super::super::{Code, Severity};
 
     const PROCESSOR: &str = r#""ItemProcessor":{"ProcessorConfig":{"Mode":"DISTRIBUTED","ExecutionType":"EXPRESS"},
         "StartAt":"E","States":{"E":{"Type":"Pass","End":true}}}"#;
@@ -284,7 +334,7 @@ mod tests {
         assert_error(
             &one_state(r#"{"Type":"Map","Next":"Done"}"#),
             Code::SchemaValidationFailed,
-            "/States/S/ItemProcessor",
+            "/States/S",
         );
         let both = map(r#""Iterator":{"StartAt":"I","States":{"I":{"Type":"Succeed"}}}"#);
         assert_error(&both, Code::FieldConflict, "/States/S/Iterator");
@@ -358,27 +408,31 @@ mod tests {
     }
 
     #[test]
-    fn distributed_fields_need_distributed_mode() {
+    fn distributed_fields_in_an_inline_map_are_warnings() {
         let inline = one_state(
             r#"{"Type":"Map","Next":"Done","ToleratedFailureCount":1,"ItemBatcher":{"MaxItemsPerBatch":2},"Label":"x",
                 "ItemProcessor":{"ProcessorConfig":{"Mode":"INLINE"},"StartAt":"E","States":{"E":{"Type":"Succeed"}}}}"#,
         );
+        assert_valid(&inline);
+        let warned = |def: &str, field: &str| {
+            diagnostics(def).iter().any(|d| {
+                d.severity == Severity::Warning
+                    && d.code == Code::SchemaValidationFailed
+                    && d.location == format!("/States/S/{field}")
+            })
+        };
         for f in ["ToleratedFailureCount", "ItemBatcher", "Label"] {
-            assert_error(
-                &inline,
-                Code::SchemaValidationFailed,
-                &format!("/States/S/{f}"),
-            );
+            assert!(warned(&inline, f), "{f}");
         }
         let no_config = one_state(
             r#"{"Type":"Map","Next":"Done","ToleratedFailurePercentagePath":"$.p",
                 "ItemProcessor":{"StartAt":"E","States":{"E":{"Type":"Succeed"}}}}"#,
         );
-        assert_error(
-            &no_config,
-            Code::SchemaValidationFailed,
-            "/States/S/ToleratedFailurePercentagePath",
-        );
+        assert!(warned(&no_config, "ToleratedFailurePercentagePath"));
+        assert!(!warned(
+            &map(r#""ToleratedFailureCount":1"#),
+            "ToleratedFailureCount"
+        ));
     }
 
     #[test]
@@ -392,6 +446,26 @@ mod tests {
             Code::SchemaValidationFailed,
             "/States/S/ItemProcessor/ProcessorConfig/ExecutionType",
         );
+    }
+
+    #[test]
+    fn item_batcher_needs_a_limit() {
+        let def = map(r#""ItemBatcher":{"BatchInput":{"a":1}}"#);
+        assert_error(&def, Code::SchemaValidationFailed, "/States/S/ItemBatcher");
+        assert_valid(&map(r#""ItemBatcher":{"MaxInputBytesPerBatchPath":"$.b"}"#));
+    }
+
+    #[test]
+    fn reader_and_writer_name_a_resource() {
+        let def = map(r#""ItemReader":{"ReaderConfig":{}},"ResultWriter":{"Resource":"bucket"}"#);
+        assert_error(
+            &def,
+            Code::SchemaValidationFailed,
+            "/States/S/ItemReader/Resource",
+        );
+        assert_error(&def, Code::InvalidValue, "/States/S/ResultWriter/Resource");
+        let shape = map(r#""ItemReader":"s3""#);
+        assert_error(&shape, Code::SchemaValidationFailed, "/States/S/ItemReader");
     }
 
     #[test]
@@ -422,6 +496,16 @@ mod tests {
             r#"{{"Type":"Map","Next":"Done",{PROCESSOR},"Items":{{"a":1}}}}"#
         ));
         assert_error(&bad, Code::SchemaValidationFailed, "/States/S/Items");
+    }
+
+    #[test]
+    fn a_map_has_no_arguments() {
+        // The spec: "Task and Parallel States MAY have Arguments"; a Map shapes its items with
+        // ItemSelector instead.
+        let def = one_jsonata_state(&format!(
+            r#"{{"Type":"Map","Next":"Done",{PROCESSOR},"Arguments":{{"a":1}}}}"#
+        ));
+        assert_error(&def, Code::SchemaValidationFailed, "/States/S/Arguments");
     }
 
     #[test]

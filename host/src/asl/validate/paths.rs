@@ -1,9 +1,9 @@
 //! Paths and payload templates of JSONPath states parse: `InputPath`/`OutputPath` (a path or
-//! `null`), `ResultPath` (a reference path or `null`, also in Catchers), `ItemsPath` (a path
-//! with only names and indexes), every `*Path` field, `ErrorPath`/`CausePath` (a path or an
-//! intrinsic), and the templates `Parameters`, `ResultSelector`, `ItemSelector` and
-//! `BatchInput` (`.$` values, intrinsics with their names and arities, keys that collide once
-//! `.$` is removed). Parsing uses the same `asl::path`, `asl::template` and `asl::intrinsics`
+//! `null`), `ResultPath` (a reference path into the input or `null`, also in Catchers),
+//! `ItemsPath` and every `*Path` field (reference paths: names and indexes only),
+//! `ErrorPath`/`CausePath` (a reference path or an intrinsic), and the templates `Parameters`,
+//! `ResultSelector`, `ItemSelector` and `BatchInput` (JSON objects; `.$` values, intrinsics
+//! with their names and arities, keys that collide once `.$` is removed). Parsing uses the same `asl::path`, `asl::template` and `asl::intrinsics`
 //! code the model compiles with, so what passes here compiles there. JSONata states have none
 //! of these fields (the structural rules reject them), so only JSONPath states are checked.
 
@@ -13,7 +13,7 @@ use super::common::typed_states;
 use super::{Code, Diagnostic, MachineCtx, StateCtx};
 use crate::asl::intrinsics::Intrinsic;
 use crate::asl::path::{JsonPath, ReferencePath};
-use crate::asl::template::{Template, TemplateError};
+use crate::asl::template::Template;
 
 pub(super) fn check(machines: &[MachineCtx<'_>], out: &mut Vec<Diagnostic>) {
     for s in typed_states(machines) {
@@ -61,12 +61,12 @@ fn state(s: &StateCtx<'_>, out: &mut Vec<Diagnostic>) {
     ];
     for (name, value) in plain_paths {
         if let Some(p) = value {
-            path(p, s.at(name), out);
+            reference_path(p, name, s.at(name), out);
         }
     }
     for (name, value) in [("ErrorPath", &st.error_path), ("CausePath", &st.cause_path)] {
         if let Some(p) = value {
-            path_or_intrinsic(p, s.at(name), out);
+            path_or_intrinsic(p, name, s.at(name), out);
         }
     }
     let templates = [
@@ -89,7 +89,7 @@ fn state(s: &StateCtx<'_>, out: &mut Vec<Diagnostic>) {
             ),
         ] {
             if let Some(p) = value {
-                path(p, format!("{at}/{name}"), out);
+                reference_path(p, name, format!("{at}/{name}"), out);
             }
         }
         if let Some(v) = &b.batch_input {
@@ -141,18 +141,23 @@ fn result_path(v: &Value, at: &str, out: &mut Vec<Diagnostic>) {
     }
 }
 
-/// `ItemsPath`: a path that selects one node (names and indexes only: no filter, wildcard,
-/// slice, union or descendant).
+/// `ItemsPath`: a reference path string.
 fn items_path(v: &Value, at: &str, out: &mut Vec<Diagnostic>) {
-    let Value::String(src) = v else {
-        out.push(Diagnostic::error(
+    match v {
+        Value::String(src) => reference_path(src, "ItemsPath", at.to_owned(), out),
+        other => out.push(Diagnostic::error(
             Code::SchemaValidationFailed,
             at,
-            format!("ItemsPath must be a reference path string, not {v}"),
-        ));
-        return;
-    };
-    let Some(p) = path(src, at.to_owned(), out) else {
+            format!("ItemsPath must be a reference path string, not {other}"),
+        )),
+    }
+}
+
+/// A reference path: a path that selects one node (field names and indexes only: no filter,
+/// wildcard, slice, union or descendant). It may start from the input, the context object or
+/// a variable.
+fn reference_path(src: &str, name: &str, at: String, out: &mut Vec<Diagnostic>) {
+    let Some(p) = path(src, at.clone(), out) else {
         return;
     };
     if let Some((position, found)) = p.first_non_reference() {
@@ -160,25 +165,34 @@ fn items_path(v: &Value, at: &str, out: &mut Vec<Diagnostic>) {
             Code::InvalidJsonPath,
             at,
             format!(
-                "ItemsPath {src:?} must be a reference path (field names and array indexes only), found {found} at position {position}"
+                "{name} {src:?} must be a reference path (field names and array indexes only), found {found} at position {position}"
             ),
         ));
     }
 }
 
-/// `ErrorPath` / `CausePath`: a path or an intrinsic function.
-fn path_or_intrinsic(src: &str, at: String, out: &mut Vec<Diagnostic>) {
+/// `ErrorPath` / `CausePath`: a reference path or an intrinsic function.
+fn path_or_intrinsic(src: &str, name: &str, at: String, out: &mut Vec<Diagnostic>) {
     if Intrinsic::looks_like(src) {
         if let Err(e) = Intrinsic::parse(src) {
             out.push(Diagnostic::error(Code::InvalidJsonPath, at, e.to_string()));
         }
     } else {
-        path(src, at, out);
+        reference_path(src, name, at, out);
     }
 }
 
-/// A payload template; each problem is located inside it (e.g. `/States/S/Parameters/a.$`).
+/// A payload template: a JSON object; each problem is located inside it (e.g.
+/// `/States/S/Parameters/a.$`).
 pub(super) fn template(v: &Value, at: &str, out: &mut Vec<Diagnostic>) {
+    if !v.is_object() {
+        out.push(Diagnostic::error(
+            Code::SchemaValidationFailed,
+            at,
+            format!("a payload template must be a JSON object, not {v}"),
+        ));
+        return;
+    }
     let Err(errors) = Template::compile(v) else {
         return;
     };
@@ -189,12 +203,6 @@ pub(super) fn template(v: &Value, at: &str, out: &mut Vec<Diagnostic>) {
         } else {
             format!("{at}{inner}")
         };
-        let code = match e {
-            TemplateError::DuplicateKey { .. } | TemplateError::NotAString { .. } => {
-                Code::SchemaValidationFailed
-            }
-            _ => Code::InvalidJsonPath,
-        };
         // The template's message starts with its own relative location; the diagnostic
         // carries the absolute one.
         let text = e.to_string();
@@ -203,7 +211,7 @@ pub(super) fn template(v: &Value, at: &str, out: &mut Vec<Diagnostic>) {
             .and_then(|m| m.strip_prefix(": "))
             .unwrap_or(&text)
             .to_owned();
-        out.push(Diagnostic::error(code, location, message));
+        out.push(Diagnostic::error(Code::InvalidJsonPath, location, message));
     }
 }
 
@@ -249,7 +257,7 @@ mod tests {
             "/States/S/ResultPath",
         );
         let catcher = one_state(
-            r#"{"Type":"Task","Resource":"r","Next":"Done","Catch":[{"ErrorEquals":["X"],"Next":"Done","ResultPath":"$..e"}]}"#,
+            r#"{"Type":"Task","Resource":"wasm:r","Next":"Done","Catch":[{"ErrorEquals":["X"],"Next":"Done","ResultPath":"$..e"}]}"#,
         );
         assert_error(
             &catcher,
@@ -295,6 +303,39 @@ mod tests {
     }
 
     #[test]
+    fn star_path_fields_are_reference_paths() {
+        let wait = one_state(r#"{"Type":"Wait","Next":"Done","TimestampPath":"$.t[*]"}"#);
+        assert_error(&wait, Code::InvalidJsonPath, "/States/S/TimestampPath");
+        let task = one_state(
+            r#"{"Type":"Task","Resource":"wasm:r","Next":"Done","TimeoutSecondsPath":"$..t","HeartbeatSecondsPath":"$.h[0:1]"}"#,
+        );
+        assert_error(&task, Code::InvalidJsonPath, "/States/S/TimeoutSecondsPath");
+        assert_error(
+            &task,
+            Code::InvalidJsonPath,
+            "/States/S/HeartbeatSecondsPath",
+        );
+        let fail = one_state(r#"{"Type":"Fail","ErrorPath":"$.e[?(@.x)]"}"#);
+        assert_error(&fail, Code::InvalidJsonPath, "/States/S/ErrorPath");
+        assert_valid(&one_state(
+            r#"{"Type":"Wait","Next":"Done","SecondsPath":"$$.Execution.Input.delays[0]"}"#,
+        ));
+    }
+
+    #[test]
+    fn templates_are_objects() {
+        let def = pass(r#""Parameters":"$.x""#);
+        assert_error(&def, Code::SchemaValidationFailed, "/States/S/Parameters");
+        let task =
+            one_state(r#"{"Type":"Task","Resource":"wasm:r","Next":"Done","ResultSelector":[1]}"#);
+        assert_error(
+            &task,
+            Code::SchemaValidationFailed,
+            "/States/S/ResultSelector",
+        );
+    }
+
+    #[test]
     fn error_and_cause_paths_take_paths_or_intrinsics() {
         let def =
             one_state(r#"{"Type":"Fail","ErrorPath":"States.Format('{}'","CausePath":"$.c["}"#);
@@ -312,12 +353,8 @@ mod tests {
         );
         assert_error(&def, Code::InvalidJsonPath, "/States/S/Parameters/cheap.$");
         assert_error(&def, Code::InvalidJsonPath, "/States/S/Parameters/v.$");
-        assert_error(
-            &def,
-            Code::SchemaValidationFailed,
-            "/States/S/Parameters/n/x.$",
-        );
-        assert_error(&def, Code::SchemaValidationFailed, "/States/S/Parameters");
+        assert_error(&def, Code::InvalidJsonPath, "/States/S/Parameters/n/x.$");
+        assert_error(&def, Code::InvalidJsonPath, "/States/S/Parameters");
         assert_error(&def, Code::InvalidJsonPath, "/States/S/Parameters/l.$");
         let unknown = diagnostics(&def)
             .into_iter()

@@ -1,12 +1,14 @@
 //! Field values and field pairs of the Task, Wait and Fail states and of the machine itself:
-//! required fields, literal numbers in AWS's ranges, RFC 3339 timestamps, and the literal vs
-//! `*Path` pairs of which at most one may be set (`Error`/`ErrorPath`,
-//! `TimeoutSeconds`/`TimeoutSecondsPath`, ...). Map and Parallel have their own module.
+//! required fields, field shapes (`Resource` a URI, `Credentials` an object), literal numbers
+//! in AWS's ranges, RFC 3339 timestamps, and the literal vs `*Path` pairs of which at most one
+//! may be set (`Error`/`ErrorPath`, `TimeoutSeconds`/`TimeoutSecondsPath`, ...). Map and
+//! Parallel have their own module.
 
 use serde_json::Value;
 
 use super::common::{
-    NumberSpec, check_number, is_jsonata_expr, literal_f64, state_type, typed_states,
+    NumberSpec, check_number, exclusive, is_jsonata_expr, is_uri, literal_f64, state_type,
+    typed_states,
 };
 use super::{Code, Diagnostic, MachineCtx, StateCtx};
 use crate::asl::compare::parse_timestamp;
@@ -40,32 +42,30 @@ pub(super) fn check(machines: &[MachineCtx<'_>], out: &mut Vec<Diagnostic>) {
     }
 }
 
-/// Reports `name` and `namePath` set together, at the `*Path` field.
-pub(super) fn exclusive(
-    literal: bool,
-    path: bool,
-    at: &str,
-    name: &str,
-    out: &mut Vec<Diagnostic>,
-) -> bool {
-    if literal && path {
-        out.push(Diagnostic::error(
-            Code::FieldConflict,
-            format!("{at}/{name}Path"),
-            format!("{name} and {name}Path cannot both be set"),
-        ));
-        return true;
-    }
-    false
-}
-
 fn task(s: &StateCtx<'_>, out: &mut Vec<Diagnostic>) {
     let st = s.state;
-    if st.resource.is_none() {
-        out.push(Diagnostic::error(
+    match st.resource.as_deref() {
+        None => out.push(Diagnostic::error(
             Code::SchemaValidationFailed,
             s.at("Resource"),
             "a Task state needs a Resource",
+        )),
+        Some(r) if !is_uri(r) => out.push(Diagnostic::error(
+            Code::InvalidValue,
+            s.at("Resource"),
+            format!(
+                "Resource {r:?} must be a URI such as wasm:NAME (a scheme, ':', then the rest)"
+            ),
+        )),
+        Some(_) => {}
+    }
+    if let Some(c) = &st.credentials
+        && !c.is_object()
+    {
+        out.push(Diagnostic::error(
+            Code::SchemaValidationFailed,
+            s.at("Credentials"),
+            format!("Credentials must be a JSON object, not {c}"),
         ));
     }
     let spec = NumberSpec::int(1, MAX_SECONDS);
@@ -284,33 +284,58 @@ mod tests {
     }
 
     #[test]
-    fn task_needs_resource() {
+    fn task_needs_a_resource_uri() {
         assert_error(
             &one_state(r#"{"Type":"Task","Next":"Done"}"#),
             Code::SchemaValidationFailed,
             "/States/S/Resource",
         );
+        for bad in ["price", "", ":x", "wasm:", "9p:x"] {
+            assert_error(
+                &one_state(&format!(
+                    r#"{{"Type":"Task","Resource":"{bad}","Next":"Done"}}"#
+                )),
+                Code::InvalidValue,
+                "/States/S/Resource",
+            );
+        }
+        for good in ["wasm:price:2", "arn:aws:states:::lambda:invoke"] {
+            assert_valid(&one_state(&format!(
+                r#"{{"Type":"Task","Resource":"{good}","Next":"Done"}}"#
+            )));
+        }
+    }
+
+    #[test]
+    fn task_credentials_are_an_object() {
+        let def =
+            one_state(r#"{"Type":"Task","Resource":"wasm:r","Next":"Done","Credentials":"role"}"#);
+        assert_error(&def, Code::SchemaValidationFailed, "/States/S/Credentials");
+        assert_valid(&one_state(
+            r#"{"Type":"Task","Resource":"wasm:r","Next":"Done","Credentials":{"RoleArn":"x"}}"#,
+        ));
     }
 
     #[test]
     fn task_timeouts() {
         let both = one_state(
-            r#"{"Type":"Task","Resource":"r","Next":"Done","TimeoutSeconds":5,"TimeoutSecondsPath":"$.t",
+            r#"{"Type":"Task","Resource":"wasm:r","Next":"Done","TimeoutSeconds":5,"TimeoutSecondsPath":"$.t",
                 "HeartbeatSeconds":1,"HeartbeatSecondsPath":"$.h"}"#,
         );
         assert_error(&both, Code::FieldConflict, "/States/S/TimeoutSecondsPath");
         assert_error(&both, Code::FieldConflict, "/States/S/HeartbeatSecondsPath");
         let heartbeat = one_state(
-            r#"{"Type":"Task","Resource":"r","Next":"Done","TimeoutSeconds":5,"HeartbeatSeconds":5}"#,
+            r#"{"Type":"Task","Resource":"wasm:r","Next":"Done","TimeoutSeconds":5,"HeartbeatSeconds":5}"#,
         );
         assert_error(&heartbeat, Code::InvalidValue, "/States/S/HeartbeatSeconds");
-        let zero = one_state(r#"{"Type":"Task","Resource":"r","Next":"Done","TimeoutSeconds":0}"#);
+        let zero =
+            one_state(r#"{"Type":"Task","Resource":"wasm:r","Next":"Done","TimeoutSeconds":0}"#);
         assert_error(&zero, Code::InvalidValue, "/States/S/TimeoutSeconds");
         assert_valid(&one_state(
-            r#"{"Type":"Task","Resource":"r","Next":"Done","TimeoutSeconds":5,"HeartbeatSeconds":4}"#,
+            r#"{"Type":"Task","Resource":"wasm:r","Next":"Done","TimeoutSeconds":5,"HeartbeatSeconds":4}"#,
         ));
         assert_valid(&one_jsonata_state(
-            r#"{"Type":"Task","Resource":"r","Next":"Done","TimeoutSeconds":"{% $t %}","HeartbeatSeconds":4}"#,
+            r#"{"Type":"Task","Resource":"wasm:r","Next":"Done","TimeoutSeconds":"{% $t %}","HeartbeatSeconds":4}"#,
         ));
     }
 

@@ -88,7 +88,7 @@ fn every_rule_module_reports_in_one_pass() {
         "Check": {"Type": "Choice", "Choices": [
             {"Variable": "$.x", "NumericEquals": 1, "NumericGreaterThan": 0, "Next": "Chekc"}],
           "Default": "Work"},
-        "Work": {"Type": "Task", "Resource": "r", "Next": "Hold", "TimeoutSeconds": 5, "HeartbeatSeconds": 9,
+        "Work": {"Type": "Task", "Resource": "wasm:r", "Next": "Hold", "TimeoutSeconds": 5, "HeartbeatSeconds": 9,
           "Parameters": {"a.$": "States.Bogus($.a)"},
           "Retry": [{"ErrorEquals": ["States.ALL"], "BackoffRate": 0.5}, {"ErrorEquals": ["X"]}],
           "Catch": [{"ErrorEquals": ["X"]}]},
@@ -142,4 +142,47 @@ fn every_rule_module_reports_in_one_pass() {
         .filter(|d| !expected.contains(&(d.code, d.location.as_str())))
         .collect();
     assert!(unexpected.is_empty(), "unexpected: {unexpected:#?}");
+}
+
+#[test]
+fn nested_states_default_to_the_machine_query_language() {
+    // A JSONata Parallel in a JSONPath machine: its branch states are still JSONPath.
+    let def = r#"{"StartAt":"P","States":{"P":{"Type":"Parallel","QueryLanguage":"JSONata","End":true,
+        "Output":"{% $states.result %}","Branches":[{"StartAt":"A","States":{
+          "A":{"Type":"Pass","InputPath":"$.x","Next":"B"},
+          "B":{"Type":"Pass","Output":{"y":1},"End":true}}}]}}}"#;
+    let got: Vec<(Code, String)> = super::common::testing::errors(def);
+    assert_eq!(
+        got,
+        vec![(
+            Code::SchemaValidationFailed,
+            "/States/P/Branches/0/States/B/Output".to_owned()
+        )]
+    );
+}
+
+#[test]
+fn diagnostics_come_in_document_order() {
+    let def = r#"{"StartAt":"Nope","States":{
+        "B":{"Type":"Wait","Seconds":-1,"Next":"Gone"},
+        "A":{"Type":"Fail","Error":"E","ErrorPath":"$.e"}}}"#;
+    let got: Vec<String> = super::common::testing::diagnostics(def)
+        .into_iter()
+        .map(|d| d.location)
+        .collect();
+    let first = |prefix: &str| {
+        got.iter()
+            .position(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("{prefix} in {got:?}"))
+    };
+    assert_eq!(first("/StartAt"), 0, "{got:?}");
+    assert!(first("/States/B") < first("/States/A"), "{got:?}");
+    let b: Vec<usize> = (0..got.len())
+        .filter(|i| got[*i].starts_with("/States/B"))
+        .collect();
+    assert_eq!(
+        b,
+        (b[0]..b[0] + b.len()).collect::<Vec<_>>(),
+        "B's problems together: {got:?}"
+    );
 }
