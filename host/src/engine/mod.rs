@@ -17,4 +17,5 @@ pub(crate) mod jsonata_eval;
 pub mod restore;
 #[cfg(test)]
 pub(crate) mod testkit;
+#[cfg(test)]
 mod tests;
