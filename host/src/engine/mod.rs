@@ -13,6 +13,8 @@ pub mod ports;
 pub mod resume;
 pub mod restore;
 pub(crate) mod states;
+pub mod variables;
+pub(crate) mod jsonata_eval;
 #[cfg(test)]
 pub(crate) mod testkit;
 #[cfg(test)]
