@@ -459,3 +459,19 @@ fn normalized_form_matches_jayway() {
         );
     }
 }
+
+#[test]
+fn deeply_nested_filters_are_rejected_not_overflowing() {
+    let deep = format!("$.a[?({}@.x{})]", "(".repeat(100_000), ")".repeat(100_000));
+    assert!(matches!(
+        JsonPath::parse(&deep),
+        Err(PathError::Syntax { .. })
+    ));
+    let nots = format!("$.a[?({}@.x)]", "!".repeat(100_000));
+    assert!(matches!(
+        JsonPath::parse(&nots),
+        Err(PathError::Syntax { .. })
+    ));
+    let fine = format!("$.a[?({}@.x{})]", "(".repeat(10), ")".repeat(10));
+    assert!(JsonPath::parse(&fine).is_ok());
+}
