@@ -26,6 +26,8 @@ pub(crate) struct Ctx<'a> {
     labels: &'a [String],
     depth: Cell<usize>,
     max_depth: usize,
+    /// Evaluation steps so far (the clock is read every 64 steps, not every step).
+    steps: Cell<u32>,
     deadline: Option<Instant>,
     /// `$now()`/`$millis()`: one reading per evaluation.
     pub now_millis: f64,
@@ -48,6 +50,7 @@ pub(crate) fn run(
         labels: &expr.labels,
         depth: Cell::new(0),
         max_depth: env.max_depth,
+        steps: Cell::new(0),
         deadline: env.time_limit.map(|l| Instant::now() + l),
         now_millis: now,
         frames: RefCell::new(Vec::new()),
@@ -114,7 +117,10 @@ impl<'a> Ctx<'a> {
         if d > self.max_depth {
             return Err(Error::new("U1001"));
         }
+        let steps = self.steps.get().wrapping_add(1);
+        self.steps.set(steps);
         if let Some(deadline) = self.deadline
+            && steps.is_multiple_of(64)
             && Instant::now() > deadline
         {
             return Err(Error::new("U1001")
