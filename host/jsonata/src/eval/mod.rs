@@ -70,7 +70,7 @@ pub(crate) fn run(
     root.bind("$", input.clone());
     ctx.track(&root);
     let result = ctx.eval(&expr.root, &input, &root);
-    let out = result.map(|v| ctx.output(&v));
+    let out = result.and_then(|v| ctx.output(&v));
     for f in ctx.frames.borrow().iter() {
         f.clear();
     }
@@ -89,8 +89,12 @@ impl<'a> Ctx<'a> {
         f
     }
 
-    fn output(&self, v: &Value<'a>) -> Option<Json> {
-        v.to_json()
+    /// The result as JSON; numbers JSON cannot represent (`1/0`) are D1001, not `null`.
+    fn output(&self, v: &Value<'a>) -> Result<Option<Json>, Error> {
+        if crate::functions::has_infinity(v) {
+            return Err(Error::new("D1001").with_value("Infinity"));
+        }
+        Ok(v.to_json())
     }
 
     pub fn label(&self, slot: usize) -> &'a str {
