@@ -3,6 +3,10 @@
 //! Arrows point one way: `api -> engine -> asl`; `sandbox` and `store` implement the
 //! engine's ports (traits in [`engine::ports`]); `main`/`cli` wire them together.
 
+pub mod api;
 pub mod asl;
 pub mod cli;
 pub mod engine;
+pub mod sandbox;
+pub mod service;
+pub mod store;

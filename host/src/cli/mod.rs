@@ -3,6 +3,7 @@
 
 pub mod bench;
 pub mod run;
+pub mod serve;
 pub mod validate;
 
 use std::path::{Path, PathBuf};
@@ -40,6 +41,8 @@ pub enum Command {
     Validate(validate::ValidateArgs),
     /// Run a definition N times in-process and print one JSON line of timings.
     Bench(bench::BenchArgs),
+    /// Serve the multi-tenant HTTP API on the embedded store.
+    Serve(serve::ServeArgs),
 }
 
 /// Runs a parsed command line; returns the process exit code.
@@ -48,6 +51,7 @@ pub fn main(cli: Cli) -> i32 {
         Command::Run(args) => run::main(args),
         Command::Validate(args) => validate::main(args),
         Command::Bench(args) => bench::main(args),
+        Command::Serve(args) => serve::main(args),
     }
 }
 

@@ -10,7 +10,7 @@ pub mod history;
 pub mod limits;
 pub mod pipeline;
 pub mod ports;
-pub mod restore;
+pub mod resume;
 pub(crate) mod states;
 #[cfg(test)]
 pub(crate) mod testkit;

@@ -438,3 +438,24 @@ fn truncated_json_cuts_long_values_on_char_boundaries() {
     assert!(text.ends_with("..."));
     assert_eq!(truncated_json(&json!({"a": 1})), "{\"a\":1}");
 }
+
+#[test]
+fn normalized_form_matches_jayway() {
+    let cases = [
+        ("$", "$"),
+        ("$.foo", "$['foo']"),
+        ("$.a.b[0]", "$['a']['b'][0]"),
+        ("$['x y'][-1]", "$['x y'][-1]"),
+        ("$$.Execution.Id", "$$['Execution']['Id']"),
+        ("$v.k", "$v['k']"),
+        ("$.a[*].b", "$['a'][*]['b']"),
+        ("$['it\\'s']", "$['it\\'s']"),
+    ];
+    for (path, normalized) in cases {
+        assert_eq!(
+            JsonPath::parse(path).unwrap().normalized(),
+            normalized,
+            "{path}"
+        );
+    }
+}

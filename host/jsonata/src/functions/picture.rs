@@ -1,0 +1,1 @@
+//! Integer picture strings shared by `$formatInteger`, `$parseInteger` and date components.

@@ -1,0 +1,153 @@
+//! Request extractors that turn every malformed input into an [`ApiError`]: the caller
+//! (bearer key), JSON bodies (content type, size, shape) and query strings.
+
+use axum::body::Body;
+use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::http::{HeaderMap, header, request::Parts};
+use serde::de::DeserializeOwned;
+
+use super::ApiError;
+use crate::service::{Principal, Service, ServiceError};
+use crate::store::TenantRecord;
+
+/// Largest JSON body any route takes (a 1 MiB definition, escaped, fits).
+pub const MAX_JSON_BODY_BYTES: usize = 4 * 1024 * 1024;
+
+/// The authenticated caller.
+pub struct Caller(pub Principal);
+
+impl FromRequestParts<Service> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, service: &Service) -> Result<Self, ApiError> {
+        let header = match parts.headers.get(header::AUTHORIZATION) {
+            None => None,
+            Some(v) => Some(v.to_str().map_err(|_| {
+                ApiError::Service(ServiceError::Unauthenticated {
+                    reason: "Authorization header is not ASCII".into(),
+                })
+            })?),
+        };
+        Ok(Caller(service.authenticate(header)?))
+    }
+}
+
+/// A caller that must be a tenant.
+pub struct TenantCaller(pub std::sync::Arc<TenantRecord>);
+
+impl FromRequestParts<Service> for TenantCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, service: &Service) -> Result<Self, ApiError> {
+        let Caller(p) = Caller::from_request_parts(parts, service).await?;
+        Ok(TenantCaller(Service::into_tenant(p)?))
+    }
+}
+
+/// A caller that must be the admin.
+pub struct AdminCaller;
+
+impl FromRequestParts<Service> for AdminCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, service: &Service) -> Result<Self, ApiError> {
+        let Caller(p) = Caller::from_request_parts(parts, service).await?;
+        Service::require_admin(&p)?;
+        Ok(AdminCaller)
+    }
+}
+
+fn content_type(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|s| s.to_string())
+}
+
+/// Whether the content type's media type (before any `;`) is one of `accepted`.
+pub fn media_type_is(headers: &HeaderMap, accepted: &[&str]) -> bool {
+    content_type(headers).is_some_and(|ct| {
+        let media = ct
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        accepted.contains(&media.as_str())
+    })
+}
+
+/// Reads a body up to `limit` bytes.
+pub async fn read_body(body: Body, limit: usize) -> Result<Vec<u8>, ApiError> {
+    match axum::body::to_bytes(body, limit).await {
+        Ok(b) => Ok(b.to_vec()),
+        Err(e) => {
+            let over = e
+                .into_inner()
+                .downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some();
+            if over {
+                Err(ApiError::BodyTooLarge { limit })
+            } else {
+                Err(ApiError::BadBody {
+                    detail: "the request body could not be read".into(),
+                })
+            }
+        }
+    }
+}
+
+/// A JSON body of type `T`: `Content-Type: application/json`, at most
+/// [`MAX_JSON_BODY_BYTES`], and the right shape (unknown fields refused by `T`).
+pub struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest<Service> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, _: &Service) -> Result<Self, ApiError> {
+        if !media_type_is(req.headers(), &["application/json"]) {
+            return Err(ApiError::UnsupportedMediaType {
+                found: content_type(req.headers()),
+                expected: "application/json",
+            });
+        }
+        let bytes = read_body(req.into_body(), MAX_JSON_BODY_BYTES).await?;
+        serde_json::from_slice(&bytes)
+            .map(JsonBody)
+            .map_err(|e| ApiError::BadBody {
+                detail: e.to_string(),
+            })
+    }
+}
+
+/// A query string of type `T`.
+pub struct QueryArgs<T>(pub T);
+
+impl<T: DeserializeOwned + Send> FromRequestParts<Service> for QueryArgs<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, s: &Service) -> Result<Self, ApiError> {
+        Query::<T>::from_request_parts(parts, s)
+            .await
+            .map(|Query(q)| QueryArgs(q))
+            .map_err(|e| ApiError::BadQuery {
+                detail: e.body_text(),
+            })
+    }
+}
+
+/// Path parameters of type `T`.
+pub struct PathArgs<T>(pub T);
+
+impl<T: DeserializeOwned + Send> FromRequestParts<Service> for PathArgs<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, s: &Service) -> Result<Self, ApiError> {
+        axum::extract::Path::<T>::from_request_parts(parts, s)
+            .await
+            .map(|axum::extract::Path(p)| PathArgs(p))
+            .map_err(|e| ApiError::BadQuery {
+                detail: e.body_text(),
+            })
+    }
+}

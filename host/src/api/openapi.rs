@@ -1,0 +1,289 @@
+//! `GET /v1/openapi.json`: an OpenAPI 3.1 description generated from [`ROUTES`], the one
+//! list of routes (a test checks that the router answers every one of them).
+
+use axum::Json;
+use serde_json::{Map, Value, json};
+
+/// Who may call a route.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Auth {
+    /// Anyone.
+    None,
+    /// The admin key.
+    Admin,
+    /// A tenant key.
+    Tenant,
+}
+
+/// One route, as documented.
+#[derive(Clone, Copy, Debug)]
+pub struct RouteDoc {
+    /// HTTP method, lowercase.
+    pub method: &'static str,
+    /// Path template (`{name}` parameters).
+    pub path: &'static str,
+    /// What it does.
+    pub summary: &'static str,
+    /// Who may call it.
+    pub auth: Auth,
+    /// Request body media type, if it takes a body.
+    pub body: Option<&'static str>,
+    /// Success status.
+    pub success: u16,
+}
+
+const fn r(
+    method: &'static str,
+    path: &'static str,
+    summary: &'static str,
+    auth: Auth,
+    body: Option<&'static str>,
+    success: u16,
+) -> RouteDoc {
+    RouteDoc {
+        method,
+        path,
+        summary,
+        auth,
+        body,
+        success,
+    }
+}
+
+const JSON: Option<&str> = Some("application/json");
+
+/// Every route of the API.
+pub const ROUTES: &[RouteDoc] = &[
+    r(
+        "get",
+        "/healthz",
+        "Liveness and store schema version",
+        Auth::None,
+        None,
+        200,
+    ),
+    r(
+        "get",
+        "/v1/openapi.json",
+        "This document",
+        Auth::None,
+        None,
+        200,
+    ),
+    r(
+        "post",
+        "/v1/tenants",
+        "Create a tenant {id, quotas?}; returns its first apiKey",
+        Auth::Admin,
+        JSON,
+        201,
+    ),
+    r("get", "/v1/tenants", "List tenants", Auth::Admin, None, 200),
+    r(
+        "get",
+        "/v1/tenants/{id}",
+        "Describe a tenant (quotas, usage)",
+        Auth::Admin,
+        None,
+        200,
+    ),
+    r(
+        "put",
+        "/v1/tenants/{id}/quotas",
+        "Replace a tenant's quotas",
+        Auth::Admin,
+        JSON,
+        200,
+    ),
+    r(
+        "post",
+        "/v1/tenants/{id}/keys",
+        "Issue another API key for a tenant",
+        Auth::Admin,
+        None,
+        201,
+    ),
+    r(
+        "get",
+        "/v1/components",
+        "List components (latest version each); maxResults, nextToken",
+        Auth::Tenant,
+        None,
+        200,
+    ),
+    r(
+        "post",
+        "/v1/components/{name}",
+        "Upload a new version of a component (raw wasm body)",
+        Auth::Tenant,
+        Some("application/wasm"),
+        201,
+    ),
+    r(
+        "get",
+        "/v1/components/{name}",
+        "Describe a component: versions, hashes, sizes, imports",
+        Auth::Tenant,
+        None,
+        200,
+    ),
+    r(
+        "delete",
+        "/v1/components/{name}/versions/{version}",
+        "Delete a component version no running execution uses",
+        Auth::Tenant,
+        None,
+        200,
+    ),
+    r(
+        "post",
+        "/v1/state-machines",
+        "Create a state machine {name, definition, type?}",
+        Auth::Tenant,
+        JSON,
+        201,
+    ),
+    r(
+        "get",
+        "/v1/state-machines",
+        "List state machines; maxResults, nextToken",
+        Auth::Tenant,
+        None,
+        200,
+    ),
+    r(
+        "get",
+        "/v1/state-machines/{name}",
+        "Describe a state machine with its version list",
+        Auth::Tenant,
+        None,
+        200,
+    ),
+    r(
+        "put",
+        "/v1/state-machines/{name}",
+        "Update a state machine {definition}: a new version",
+        Auth::Tenant,
+        JSON,
+        200,
+    ),
+    r(
+        "delete",
+        "/v1/state-machines/{name}",
+        "Delete a state machine and its versions",
+        Auth::Tenant,
+        None,
+        200,
+    ),
+    r(
+        "post",
+        "/v1/state-machines/{name}/executions",
+        "Start an execution {name?, input?}",
+        Auth::Tenant,
+        JSON,
+        201,
+    ),
+    r(
+        "post",
+        "/v1/state-machines/{name}/start-sync",
+        "Run an EXPRESS execution and return its output",
+        Auth::Tenant,
+        JSON,
+        200,
+    ),
+    r(
+        "get",
+        "/v1/state-machines/{name}/executions/{execution}",
+        "Describe an execution",
+        Auth::Tenant,
+        None,
+        200,
+    ),
+    r(
+        "get",
+        "/v1/state-machines/{name}/executions/{execution}/history",
+        "Execution history; maxResults, nextToken, reverseOrder",
+        Auth::Tenant,
+        None,
+        200,
+    ),
+    r(
+        "post",
+        "/v1/state-machines/{name}/executions/{execution}/stop",
+        "Stop an execution {error?, cause?}: ABORTED",
+        Auth::Tenant,
+        JSON,
+        200,
+    ),
+    r(
+        "get",
+        "/v1/executions",
+        "List executions newest first; stateMachine, statusFilter, maxResults, nextToken",
+        Auth::Tenant,
+        None,
+        200,
+    ),
+    r(
+        "post",
+        "/v1/validate",
+        "Validate a definition {definition} without storing it",
+        Auth::Tenant,
+        JSON,
+        200,
+    ),
+];
+
+fn path_params(path: &str) -> Vec<Value> {
+    path.split('/')
+        .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+        .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
+        .collect()
+}
+
+/// The OpenAPI document.
+pub fn openapi_document() -> Value {
+    let mut paths = Map::new();
+    for route in ROUTES {
+        let mut op = json!({
+            "summary": route.summary,
+            "parameters": path_params(route.path),
+            "responses": {
+                route.success.to_string(): {"description": "success", "content": {"application/json": {}}},
+                "default": {"description": "error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+            },
+        });
+        op["security"] = match route.auth {
+            Auth::None => json!([]),
+            Auth::Admin | Auth::Tenant => json!([{"bearer": []}]),
+        };
+        op["x-stepwasm-caller"] = json!(format!("{:?}", route.auth).to_lowercase());
+        if let Some(media) = route.body {
+            op["requestBody"] = json!({"required": true, "content": {media: {}}});
+        }
+        let entry = paths
+            .entry(route.path.to_string())
+            .or_insert_with(|| json!({}));
+        entry[route.method] = op;
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {"title": "Stepwasm", "version": env!("CARGO_PKG_VERSION")},
+        "paths": paths,
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {"Error": {
+                "type": "object",
+                "required": ["error", "message"],
+                "properties": {
+                    "error": {"type": "string"},
+                    "message": {"type": "string"},
+                    "diagnostics": {"type": "array"},
+                },
+            }},
+        },
+    })
+}
+
+pub(super) async fn serve() -> Json<Value> {
+    Json(openapi_document())
+}

@@ -1,0 +1,99 @@
+//! `stepwasm serve`: open the store in the data directory, set up the admin key, resume
+//! every RUNNING execution, and serve the HTTP API until SIGTERM or Ctrl-C (then stop
+//! accepting, finish in-flight requests, and let queued step commits reach the disk).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+
+use crate::service::{AdminBootstrap, BasicInspector, EngineRuntime, Service};
+use crate::store::Store;
+
+/// Arguments of `stepwasm serve`.
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on (port 0 picks a free port; the chosen address is printed).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Directory holding the database file (created if missing).
+    #[arg(long, default_value = "./data")]
+    pub data_dir: PathBuf,
+}
+
+/// Environment variable that sets the admin key.
+pub const ADMIN_KEY_ENV: &str = "STEPWASM_ADMIN_KEY";
+
+/// `stepwasm serve`: runs the server; returns the exit code.
+pub fn main(args: ServeArgs) -> i32 {
+    match run(args) {
+        Ok(()) => super::EXIT_OK,
+        Err(e) => {
+            eprintln!("stepwasm: {e:#}");
+            super::EXIT_INVALID
+        }
+    }
+}
+
+/// Runs the server until a shutdown signal.
+pub fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let result = runtime.block_on(serve(args));
+    // Drivers still waiting are dropped here; their committed steps are already durable.
+    runtime.shutdown_timeout(Duration::from_secs(5));
+    result
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let store = Store::open_dir(&args.data_dir)
+        .with_context(|| format!("cannot open the store in {}", args.data_dir.display()))?;
+    let service = Service::new(
+        store,
+        Arc::new(EngineRuntime::new(None)),
+        Arc::new(BasicInspector),
+    )?;
+    let env_key = std::env::var(ADMIN_KEY_ENV).ok();
+    match service.bootstrap_admin(env_key.as_deref()).await? {
+        AdminBootstrap::Generated(key) => {
+            println!("admin key (shown once, store it now): {key}");
+        }
+        AdminBootstrap::FromEnvironment => println!("admin key: from {ADMIN_KEY_ENV}"),
+        AdminBootstrap::Existing => println!("admin key: as set on an earlier start"),
+    }
+    let resumed = service.resume_running()?;
+    println!("resumed {resumed} running execution(s)");
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let addr = listener.local_addr()?;
+    println!("stepwasm listening on http://{addr}");
+    crate::api::serve(listener, service, shutdown_signal()).await?;
+    println!("stepwasm: shut down");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}

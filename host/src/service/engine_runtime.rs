@@ -1,0 +1,185 @@
+//! The service's [`Runtime`] on the real engine: compiles each state machine version once,
+//! starts durable executions by resuming from their first committed frames (one code path
+//! for fresh and recovered executions), and runs EXPRESS executions in memory.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use serde_json::Value;
+
+use super::names::state_machine_arn;
+use super::runtime::{ExpressRun, Launch, Runtime, RuntimeError};
+use crate::asl::model::StateMachine;
+use crate::asl::raw::RawStateMachine;
+use crate::engine::context::ExecutionInfo;
+use crate::engine::driver::{self, SystemClock};
+use crate::engine::execution::Execution;
+use crate::engine::frame::from_ms;
+use crate::engine::history::HistoryEvent;
+use crate::engine::limits::Limits;
+use crate::engine::ports::{BoxFuture, Clock, FrameUpdate, Journal, TaskRunner};
+
+/// Runs executions on the engine's driver.
+pub struct EngineRuntime {
+    clock: Arc<dyn Clock>,
+    tasks: Option<Arc<dyn TaskRunner>>,
+    limits: Limits,
+    /// Compiled models by (tenant, state machine, version): versions are immutable.
+    models: Mutex<HashMap<(String, String, u64), Arc<StateMachine>>>,
+}
+
+impl std::fmt::Debug for EngineRuntime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EngineRuntime")
+            .field("tasks", &self.tasks.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl EngineRuntime {
+    /// A runtime on the system clock with AWS's default limits.
+    pub fn new(tasks: Option<Arc<dyn TaskRunner>>) -> Self {
+        Self::with_clock(Arc::new(SystemClock), tasks)
+    }
+
+    /// A runtime on a given clock.
+    pub fn with_clock(clock: Arc<dyn Clock>, tasks: Option<Arc<dyn TaskRunner>>) -> Self {
+        Self {
+            clock,
+            tasks,
+            limits: Limits::default(),
+            models: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn model(&self, launch: &Launch) -> Result<Arc<StateMachine>, RuntimeError> {
+        let r = &launch.record;
+        let key = (
+            r.tenant.clone(),
+            r.state_machine.clone(),
+            r.state_machine_version,
+        );
+        if let Some(m) = self
+            .models
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&key)
+        {
+            return Ok(m.clone());
+        }
+        let raw = RawStateMachine::from_json(&launch.machine.definition).map_err(|e| {
+            RuntimeError::Definition {
+                message: e.to_string(),
+            }
+        })?;
+        let model = StateMachine::compile(&raw).map_err(|d| RuntimeError::Definition {
+            message: d
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; "),
+        })?;
+        self.models
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key, model.clone());
+        Ok(model)
+    }
+
+    fn info(launch: &Launch) -> Result<Arc<ExecutionInfo>, RuntimeError> {
+        let r = &launch.record;
+        let input: Value =
+            serde_json::from_str(&r.input).map_err(|e| RuntimeError::Definition {
+                message: format!("stored input is not JSON: {e}"),
+            })?;
+        Ok(Arc::new(ExecutionInfo {
+            id: r.arn.clone(),
+            name: r.name.clone(),
+            start_time: from_ms(r.start_ms),
+            input: Arc::new(input),
+            role_arn: format!("arn:aws:iam::{}:role/stepwasm", r.tenant),
+            state_machine_id: state_machine_arn(&r.tenant, &r.state_machine),
+            state_machine_name: r.state_machine.clone(),
+            tenant: Some(r.tenant.clone()),
+        }))
+    }
+
+    fn driver(&self, journal: Option<Arc<dyn Journal>>) -> driver::Runtime {
+        driver::Runtime {
+            clock: self.clock.clone(),
+            tasks: self.tasks.clone(),
+            journal,
+            limits: self.limits.clone(),
+            record_history: true,
+        }
+    }
+}
+
+impl Runtime for EngineRuntime {
+    fn begin(
+        &self,
+        launch: &Launch,
+    ) -> Result<(Vec<HistoryEvent>, Vec<FrameUpdate>), RuntimeError> {
+        let model = self.model(launch)?;
+        let info = Self::info(launch)?;
+        let start = info.start_time;
+        let mut exec = Execution::new(model, info, self.limits.clone(), true, start);
+        let commit = exec.take_commit(None);
+        Ok((commit.events, commit.frames))
+    }
+
+    fn drive(
+        &self,
+        launch: Launch,
+        frames: Vec<(u64, Vec<u8>)>,
+        last_event_id: u64,
+        journal: Arc<dyn Journal>,
+    ) -> BoxFuture<'static, Result<(), RuntimeError>> {
+        let prepared = self.model(&launch).and_then(|model| {
+            let info = Self::info(&launch)?;
+            Execution::resume(model, info, self.limits.clone(), &frames, last_event_id).map_err(
+                |e| RuntimeError::Resume {
+                    message: e.to_string(),
+                },
+            )
+        });
+        let rt = self.driver(Some(journal));
+        Box::pin(async move {
+            let mut exec = prepared?;
+            driver::run(&mut exec, &rt)
+                .await
+                .map(|_| ())
+                .map_err(|e| RuntimeError::Journal {
+                    message: e.to_string(),
+                })
+        })
+    }
+
+    fn run_express(&self, launch: Launch) -> BoxFuture<'static, Result<ExpressRun, RuntimeError>> {
+        let prepared = self.model(&launch).and_then(|model| {
+            let info = Self::info(&launch)?;
+            let start = info.start_time;
+            Ok(Execution::new(
+                model,
+                info,
+                self.limits.clone(),
+                true,
+                start,
+            ))
+        });
+        let rt = self.driver(None);
+        Box::pin(async move {
+            let mut exec = prepared?;
+            let finished =
+                driver::run(&mut exec, &rt)
+                    .await
+                    .map_err(|e| RuntimeError::Journal {
+                        message: e.to_string(),
+                    })?;
+            Ok(ExpressRun {
+                end: finished.end,
+                events: finished.history,
+            })
+        })
+    }
+}

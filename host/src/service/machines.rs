@@ -1,0 +1,291 @@
+//! State machine operations: validate a definition (every diagnostic at once, plus Task
+//! resources that name no uploaded component), create, update (a new version), describe,
+//! list, delete.
+
+use serde::Serialize;
+
+use super::components::page_by_name;
+use super::names::{check_name, parse_component_ref};
+use super::paging::{self, Page};
+use super::{Resource, Service, ServiceError};
+use crate::asl::raw::{RawError, RawStateMachine};
+use crate::asl::validate::{self, Diagnostic};
+use crate::store::{MachineType, Revision, StateMachineVersion, StoreError, TenantRecord};
+
+/// Largest definition accepted (AWS: 1 MiB).
+pub const MAX_DEFINITION_BYTES: usize = 1024 * 1024;
+
+/// One problem with a definition, as reported to callers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ReportedDiagnostic {
+    /// Stable code, e.g. `MISSING_TRANSITION_TARGET`, `UNKNOWN_COMPONENT`.
+    pub code: String,
+    /// JSON pointer into the definition.
+    pub location: String,
+    /// What is wrong.
+    pub message: String,
+    /// `ERROR` or `WARNING`.
+    pub severity: String,
+}
+
+impl ReportedDiagnostic {
+    fn error(code: &str, location: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            code: code.into(),
+            location: location.into(),
+            message: message.into(),
+            severity: "ERROR".into(),
+        }
+    }
+}
+
+impl From<&Diagnostic> for ReportedDiagnostic {
+    fn from(d: &Diagnostic) -> Self {
+        Self {
+            code: d.code.as_str().into(),
+            location: d.location.clone(),
+            message: d.message.clone(),
+            severity: if d.is_error() { "ERROR" } else { "WARNING" }.into(),
+        }
+    }
+}
+
+/// The result of checking a definition.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DefinitionReport {
+    /// `OK` or `FAIL` (AWS's `ValidateStateMachineDefinition` result).
+    pub result: &'static str,
+    /// Every diagnostic.
+    pub diagnostics: Vec<ReportedDiagnostic>,
+}
+
+/// Every Task `Resource` in a definition, with its JSON pointer (nested machines included).
+pub fn task_resources(definition: &str) -> Vec<(String, String)> {
+    let Ok(raw) = RawStateMachine::from_json(definition) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for m in validate::machines(&raw) {
+        for entry in m.machine.states.iter().flat_map(|s| s.0.iter()) {
+            let Some(state) = entry.state() else { continue };
+            if state.state_type.as_deref() != Some("Task") {
+                continue;
+            }
+            if let Some(r) = &state.resource {
+                let at = format!(
+                    "{}/States/{}/Resource",
+                    m.location,
+                    validate::pointer_segment(entry.name())
+                );
+                out.push((at, r.clone()));
+            }
+        }
+    }
+    out
+}
+
+/// Parses `STANDARD`/`EXPRESS` (default STANDARD).
+pub(super) fn parse_machine_type(text: Option<&str>) -> Result<MachineType, ServiceError> {
+    match text {
+        None | Some("STANDARD") => Ok(MachineType::Standard),
+        Some("EXPRESS") => Ok(MachineType::Express),
+        Some(other) => Err(ServiceError::Validation {
+            message: format!("type must be STANDARD or EXPRESS, got '{other}'"),
+        }),
+    }
+}
+
+impl Service {
+    /// Checks a definition: the language's own diagnostics, then (for a tenant) that every
+    /// Task resource names a component the tenant has uploaded.
+    pub fn check_definition(
+        &self,
+        tenant: Option<&TenantRecord>,
+        definition: &str,
+    ) -> Result<DefinitionReport, ServiceError> {
+        if definition.len() > MAX_DEFINITION_BYTES {
+            return Err(ServiceError::Validation {
+                message: format!(
+                    "definition is {} bytes, over the limit of {MAX_DEFINITION_BYTES}",
+                    definition.len()
+                ),
+            });
+        }
+        let mut diagnostics = Vec::new();
+        match RawStateMachine::from_json(definition) {
+            Err(e) => {
+                let code = match e {
+                    RawError::Json { .. } => "INVALID_JSON_DESCRIPTION",
+                    _ => "SCHEMA_VALIDATION_FAILED",
+                };
+                diagnostics.push(ReportedDiagnostic::error(code, "", e.to_string()));
+            }
+            Ok(raw) => {
+                diagnostics.extend(
+                    validate::validate(&raw)
+                        .iter()
+                        .map(ReportedDiagnostic::from),
+                );
+                for (at, resource) in task_resources(definition) {
+                    match parse_component_ref(&resource) {
+                        Err(msg) => {
+                            diagnostics.push(ReportedDiagnostic::error("INVALID_RESOURCE", at, msg))
+                        }
+                        Ok(r) => {
+                            let Some(t) = tenant else { continue };
+                            if self.store().component(&t.id, &r.name, r.version)?.is_none() {
+                                diagnostics.push(ReportedDiagnostic::error(
+                                    "UNKNOWN_COMPONENT",
+                                    at,
+                                    format!("resource '{resource}' names no uploaded component"),
+                                ));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let failed = diagnostics.iter().any(|d| d.severity == "ERROR");
+        Ok(DefinitionReport {
+            result: if failed { "FAIL" } else { "OK" },
+            diagnostics,
+        })
+    }
+
+    fn checked(&self, tenant: &TenantRecord, definition: &str) -> Result<(), ServiceError> {
+        let report = self.check_definition(Some(tenant), definition)?;
+        if report.result == "FAIL" {
+            return Err(ServiceError::InvalidDefinition {
+                diagnostics: report.diagnostics,
+            });
+        }
+        Ok(())
+    }
+
+    /// Creates a state machine (version 1).
+    pub async fn create_state_machine(
+        &self,
+        tenant: &TenantRecord,
+        name: &str,
+        definition: String,
+        machine_type: Option<&str>,
+    ) -> Result<StateMachineVersion, ServiceError> {
+        check_name(name)?;
+        let kind = parse_machine_type(machine_type)?;
+        self.checked(tenant, &definition)?;
+        self.store()
+            .put_state_machine(
+                &tenant.id,
+                name,
+                definition,
+                kind,
+                Revision::Create,
+                tenant.quotas.max_stored_bytes,
+            )
+            .await
+            .map_err(|e| machine_error(e, name))
+    }
+
+    /// Adds a new version of a state machine (its type stays).
+    pub async fn update_state_machine(
+        &self,
+        tenant: &TenantRecord,
+        name: &str,
+        definition: String,
+    ) -> Result<StateMachineVersion, ServiceError> {
+        let current = self.latest_machine(tenant, name)?;
+        self.checked(tenant, &definition)?;
+        self.store()
+            .put_state_machine(
+                &tenant.id,
+                name,
+                definition,
+                current.machine_type,
+                Revision::Update,
+                tenant.quotas.max_stored_bytes,
+            )
+            .await
+            .map_err(|e| machine_error(e, name))
+    }
+
+    /// The latest version of a state machine.
+    pub fn latest_machine(
+        &self,
+        tenant: &TenantRecord,
+        name: &str,
+    ) -> Result<StateMachineVersion, ServiceError> {
+        self.store()
+            .state_machine(&tenant.id, name, None)?
+            .ok_or_else(|| ServiceError::NotFound {
+                what: Resource::StateMachine,
+                name: name.to_string(),
+            })
+    }
+
+    /// Every version of a state machine, oldest first.
+    pub fn describe_state_machine(
+        &self,
+        tenant: &TenantRecord,
+        name: &str,
+    ) -> Result<Vec<StateMachineVersion>, ServiceError> {
+        let versions = self.store().state_machine_versions(&tenant.id, name)?;
+        if versions.is_empty() {
+            return Err(ServiceError::NotFound {
+                what: Resource::StateMachine,
+                name: name.to_string(),
+            });
+        }
+        Ok(versions)
+    }
+
+    /// A page of the tenant's state machines (latest version of each).
+    pub fn list_state_machines(
+        &self,
+        tenant: &TenantRecord,
+        max_results: Option<i64>,
+        next_token: Option<&str>,
+    ) -> Result<Page<StateMachineVersion>, ServiceError> {
+        let limit = paging::page_size(max_results)?;
+        let after = next_token
+            .map(|t| paging::decode(t, "state-machines", &tenant.id))
+            .transpose()?;
+        let items = self
+            .store()
+            .list_state_machines(&tenant.id, after.as_deref(), limit + 1)?;
+        Ok(page_by_name(
+            items,
+            limit,
+            "state-machines",
+            &tenant.id,
+            |m| &m.name,
+        ))
+    }
+
+    /// Deletes a state machine and all its versions; its executions keep running and keep
+    /// their records.
+    pub async fn delete_state_machine(
+        &self,
+        tenant: &TenantRecord,
+        name: &str,
+    ) -> Result<(), ServiceError> {
+        self.store()
+            .delete_state_machine(&tenant.id, name)
+            .await
+            .map_err(|e| machine_error(e, name))
+    }
+}
+
+fn machine_error(e: StoreError, name: &str) -> ServiceError {
+    match e {
+        StoreError::NotFound { .. } => ServiceError::NotFound {
+            what: Resource::StateMachine,
+            name: name.to_string(),
+        },
+        StoreError::AlreadyExists { .. } => ServiceError::AlreadyExists {
+            what: Resource::StateMachine,
+            name: name.to_string(),
+            detail: String::new(),
+        },
+        other => other.into(),
+    }
+}

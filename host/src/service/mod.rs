@@ -1,0 +1,101 @@
+//! The service layer: every tenant-scoped operation on components, state machines and
+//! executions, with its rules (names, quotas, idempotent starts, isolation). The HTTP API
+//! (`api`) and any later wire protocol are thin adapters over this one place.
+//!
+//! A tenant only ever names its own things: every lookup is keyed by the caller's tenant,
+//! so another tenant's names are simply not found.
+
+mod auth;
+mod components;
+mod engine_runtime;
+mod error;
+mod executions;
+mod limits;
+mod machines;
+mod names;
+mod paging;
+mod runtime;
+mod timefmt;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+pub use auth::{AdminBootstrap, KEY_PREFIX, Principal, generate_key, hash_key};
+pub use components::{BasicInspector, ComponentInfo, ComponentInspector};
+pub use engine_runtime::EngineRuntime;
+pub use error::{ErrorClass, Resource, ServiceError};
+pub use executions::{HistoryQuery, ListExecutionsQuery, Started, StopRequest};
+pub use machines::{DefinitionReport, ReportedDiagnostic};
+pub use names::{execution_arn, state_machine_arn};
+pub use paging::Page;
+pub use runtime::{ExpressRun, Launch, NoRuntime, Runtime, RuntimeError};
+pub use timefmt::rfc3339_ms;
+
+use crate::store::{Store, TenantRecord};
+
+/// Largest execution input or output, as in AWS (256 KiB).
+pub const MAX_PAYLOAD_BYTES: usize = 256 * 1024;
+/// Default page size for list and history calls.
+pub const DEFAULT_PAGE_SIZE: usize = 100;
+/// Largest page size a caller may ask for.
+pub const MAX_PAGE_SIZE: usize = 1000;
+
+/// The service: store, runtime, component inspector and the in-memory counters that quotas
+/// need. Cheap to clone.
+#[derive(Clone)]
+pub struct Service {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    runtime: Arc<dyn Runtime>,
+    inspector: Arc<dyn ComponentInspector>,
+    /// Key hash → tenant, so a request costs no read transaction once its key is known.
+    key_cache: Mutex<HashMap<[u8; 32], Arc<TenantRecord>>>,
+    limits: limits::Limits,
+    drivers: executions::Drivers,
+}
+
+impl std::fmt::Debug for Service {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Service")
+            .field("store", &self.inner.store)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Service {
+    /// A service over an open store. Counts the RUNNING executions already in the store
+    /// (recovered ones count against the concurrency quota).
+    pub fn new(
+        store: Store,
+        runtime: Arc<dyn Runtime>,
+        inspector: Arc<dyn ComponentInspector>,
+    ) -> Result<Self, ServiceError> {
+        let limits = limits::Limits::default();
+        for (tenant, n) in store.running_counts()? {
+            limits.set_running(&tenant, n);
+        }
+        Ok(Self {
+            inner: Arc::new(Inner {
+                store,
+                runtime,
+                inspector,
+                key_cache: Mutex::new(HashMap::new()),
+                limits,
+                drivers: executions::Drivers::default(),
+            }),
+        })
+    }
+
+    /// The store underneath.
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    /// The runtime executions run on.
+    pub fn runtime(&self) -> &Arc<dyn Runtime> {
+        &self.inner.runtime
+    }
+}

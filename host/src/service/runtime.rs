@@ -1,0 +1,121 @@
+//! The seam between the service and the engine's driver: begin an execution (its first
+//! events and frames, committed together with its record), drive a durable one to its end
+//! through the journal (fresh or recovered from its committed frames), and run an EXPRESS
+//! one in memory.
+
+use std::sync::Arc;
+
+use crate::engine::history::HistoryEvent;
+use crate::engine::ports::{BoxFuture, ExecutionEnd, FrameUpdate, Journal};
+use crate::store::{ExecutionRecord, StateMachineVersion};
+
+/// Everything the runtime needs to run one execution.
+#[derive(Clone, Debug)]
+pub struct Launch {
+    /// The execution's record (ARN, name, input, start time, tenant).
+    pub record: ExecutionRecord,
+    /// The state machine version it runs.
+    pub machine: Arc<StateMachineVersion>,
+    /// Fuel per task attempt (tenant quota).
+    pub task_fuel: u64,
+    /// Linear memory per task attempt (tenant quota).
+    pub task_memory_bytes: u64,
+}
+
+/// A finished EXPRESS execution.
+#[derive(Clone, Debug)]
+pub struct ExpressRun {
+    /// How it ended.
+    pub end: ExecutionEnd,
+    /// Its whole history.
+    pub events: Vec<HistoryEvent>,
+}
+
+/// Why the runtime could not run an execution.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RuntimeError {
+    /// No engine is wired into this server.
+    #[error("{reason}")]
+    Unavailable {
+        /// Why.
+        reason: String,
+    },
+    /// The stored definition does not compile (it was valid when stored, so this is a
+    /// version mismatch or a bug).
+    #[error("the definition cannot run: {message}")]
+    Definition {
+        /// Why.
+        message: String,
+    },
+    /// A commit failed; the execution stays RUNNING and resumes at the next start.
+    #[error("the journal failed: {message}")]
+    Journal {
+        /// Why.
+        message: String,
+    },
+    /// Frame state written by another build could not be read back.
+    #[error("cannot resume: {message}")]
+    Resume {
+        /// Why.
+        message: String,
+    },
+}
+
+/// Runs executions. The engine's driver implements it; the service never looks inside
+/// frames or definitions beyond validation.
+pub trait Runtime: Send + Sync {
+    /// The events and frames that begin an execution (`ExecutionStarted`, frame 0).
+    fn begin(&self, launch: &Launch)
+    -> Result<(Vec<HistoryEvent>, Vec<FrameUpdate>), RuntimeError>;
+
+    /// Drives a durable execution from its committed frames (`last_event_id` is its last
+    /// committed event) until it ends, committing every step through `journal`.
+    fn drive(
+        &self,
+        launch: Launch,
+        frames: Vec<(u64, Vec<u8>)>,
+        last_event_id: u64,
+        journal: Arc<dyn Journal>,
+    ) -> BoxFuture<'static, Result<(), RuntimeError>>;
+
+    /// Runs an EXPRESS execution in memory to its end.
+    fn run_express(&self, launch: Launch) -> BoxFuture<'static, Result<ExpressRun, RuntimeError>>;
+}
+
+/// The runtime of a server built without an engine: every execution is refused with a
+/// clear `ServiceUnavailable`, everything else works.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoRuntime;
+
+const NO_ENGINE: &str = "this server has no execution engine wired in";
+
+impl Runtime for NoRuntime {
+    fn begin(&self, _: &Launch) -> Result<(Vec<HistoryEvent>, Vec<FrameUpdate>), RuntimeError> {
+        Err(RuntimeError::Unavailable {
+            reason: NO_ENGINE.into(),
+        })
+    }
+
+    fn drive(
+        &self,
+        _: Launch,
+        _: Vec<(u64, Vec<u8>)>,
+        _: u64,
+        _: Arc<dyn Journal>,
+    ) -> BoxFuture<'static, Result<(), RuntimeError>> {
+        Box::pin(async {
+            Err(RuntimeError::Unavailable {
+                reason: NO_ENGINE.into(),
+            })
+        })
+    }
+
+    fn run_express(&self, _: Launch) -> BoxFuture<'static, Result<ExpressRun, RuntimeError>> {
+        Box::pin(async {
+            Err(RuntimeError::Unavailable {
+                reason: NO_ENGINE.into(),
+            })
+        })
+    }
+}

@@ -1,0 +1,395 @@
+//! Components (content-addressed bytes, immutable named versions, precompiled artifacts)
+//! and state machines (immutable named versions of a definition).
+
+use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata, WriteTransaction};
+
+use super::records::{ComponentVersion, MachineType, StateMachineVersion};
+use super::schema::{ARTIFACTS, BLOB_REFS, BLOBS, COMPONENTS, STATE_MACHINES};
+use super::tenants::{charge, usage_in};
+use super::writer::wait;
+use super::{Result, Store, StoreError, decode, encode, now_ms};
+
+/// A new component version to store.
+#[derive(Clone, Debug)]
+pub struct NewComponent {
+    /// Owning tenant.
+    pub tenant: String,
+    /// Component name.
+    pub name: String,
+    /// The component bytes.
+    pub bytes: Vec<u8>,
+    /// sha256 of `bytes`, lowercase hex.
+    pub sha256: String,
+    /// Imported interfaces.
+    pub imports: Vec<String>,
+    /// Exported interfaces.
+    pub exports: Vec<String>,
+}
+
+/// How a state machine write relates to existing versions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Revision {
+    /// Create: the name must be new.
+    Create,
+    /// Update: the name must exist; adds the next version.
+    Update,
+}
+
+/// Last version number stored under (tenant, name) in a versioned table.
+fn last_version(
+    table: &impl ReadableTable<(&'static str, &'static str, u64), &'static [u8]>,
+    tenant: &str,
+    name: &str,
+) -> Result<Option<u64>> {
+    let mut range = table.range((tenant, name, 0u64)..=(tenant, name, u64::MAX))?;
+    Ok(match range.next_back() {
+        Some(row) => Some(row?.0.value().2),
+        None => None,
+    })
+}
+
+/// Names (with their latest version's record) of one tenant's rows, after `after`, up to
+/// `limit`.
+fn list_latest<T: serde::de::DeserializeOwned>(
+    table: &impl ReadableTable<(&'static str, &'static str, u64), &'static [u8]>,
+    tenant: &str,
+    after: Option<&str>,
+    limit: usize,
+    table_name: &'static str,
+) -> Result<Vec<T>> {
+    let start = after.unwrap_or("");
+    let mut out: Vec<(String, T)> = Vec::new();
+    for row in table.range((tenant, start, 0u64)..)? {
+        let (k, v) = row?;
+        let (t, name, _) = k.value();
+        if t != tenant {
+            break;
+        }
+        if after.is_some_and(|a| name <= a) {
+            continue;
+        }
+        let rec: T = decode(v.value(), table_name)?;
+        match out.last_mut() {
+            Some((n, r)) if n == name => *r = rec,
+            _ => {
+                if out.len() == limit {
+                    break;
+                }
+                out.push((name.to_string(), rec));
+            }
+        }
+    }
+    Ok(out.into_iter().map(|(_, r)| r).collect())
+}
+
+fn check_quota(txn: &WriteTransaction, tenant: &str, add: u64, limit: u64) -> Result<()> {
+    let needed = usage_in(txn, tenant)?.saturating_add(add);
+    if needed > limit {
+        return Err(StoreError::QuotaExceeded {
+            tenant: tenant.to_string(),
+            limit,
+            needed,
+        });
+    }
+    Ok(())
+}
+
+fn signed(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+impl Store {
+    /// Stores a new version of a component (version = last + 1), keeping the bytes once per
+    /// hash. Fails with `QuotaExceeded` past `stored_bytes_limit`.
+    pub async fn put_component(
+        &self,
+        new: NewComponent,
+        stored_bytes_limit: u64,
+    ) -> Result<ComponentVersion> {
+        wait(self.writer.submit(move |txn| {
+            let size = new.bytes.len() as u64;
+            check_quota(txn, &new.tenant, size, stored_bytes_limit)?;
+            let mut comps = txn.open_table(COMPONENTS)?;
+            let version = last_version(&comps, &new.tenant, &new.name)?.unwrap_or(0) + 1;
+            let rec = ComponentVersion {
+                name: new.name.clone(),
+                version,
+                sha256: new.sha256.clone(),
+                size,
+                imports: new.imports,
+                exports: new.exports,
+                created_ms: now_ms(),
+            };
+            comps.insert(
+                (new.tenant.as_str(), new.name.as_str(), version),
+                encode(&rec).as_slice(),
+            )?;
+            let mut refs = txn.open_table(BLOB_REFS)?;
+            let count = refs
+                .get(new.sha256.as_str())?
+                .map(|v| v.value())
+                .unwrap_or(0);
+            if count == 0 {
+                txn.open_table(BLOBS)?
+                    .insert(new.sha256.as_str(), new.bytes.as_slice())?;
+            }
+            refs.insert(new.sha256.as_str(), count + 1)?;
+            charge(txn, &new.tenant, signed(size))?;
+            Ok(rec)
+        }))
+        .await
+    }
+
+    /// One version of a component (`None`: the latest).
+    pub fn component(
+        &self,
+        tenant: &str,
+        name: &str,
+        version: Option<u64>,
+    ) -> Result<Option<ComponentVersion>> {
+        let txn = self.db.begin_read()?;
+        let t = txn.open_table(COMPONENTS)?;
+        let version = match version {
+            Some(v) => v,
+            None => match last_version(&t, tenant, name)? {
+                Some(v) => v,
+                None => return Ok(None),
+            },
+        };
+        t.get((tenant, name, version))?
+            .map(|v| decode(v.value(), "components"))
+            .transpose()
+    }
+
+    /// Every version of a component, oldest first.
+    pub fn component_versions(&self, tenant: &str, name: &str) -> Result<Vec<ComponentVersion>> {
+        let txn = self.db.begin_read()?;
+        let t = txn.open_table(COMPONENTS)?;
+        let mut out = Vec::new();
+        for row in t.range((tenant, name, 0u64)..=(tenant, name, u64::MAX))? {
+            out.push(decode(row?.1.value(), "components")?);
+        }
+        Ok(out)
+    }
+
+    /// Latest version of each of a tenant's components, by name, after `after`.
+    pub fn list_components(
+        &self,
+        tenant: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<ComponentVersion>> {
+        let txn = self.db.begin_read()?;
+        let t = txn.open_table(COMPONENTS)?;
+        list_latest(&t, tenant, after, limit, "components")
+    }
+
+    /// Deletes one component version; the bytes go when no version pins them any more.
+    pub async fn delete_component_version(
+        &self,
+        tenant: &str,
+        name: &str,
+        version: u64,
+    ) -> Result<ComponentVersion> {
+        let (tenant, name) = (tenant.to_string(), name.to_string());
+        wait(self.writer.submit(move |txn| {
+            let mut comps = txn.open_table(COMPONENTS)?;
+            let rec: ComponentVersion =
+                match comps.get((tenant.as_str(), name.as_str(), version))? {
+                    Some(v) => decode(v.value(), "components")?,
+                    None => {
+                        return Err(StoreError::NotFound {
+                            what: "component version",
+                            name: format!("{name}:{version}"),
+                        });
+                    }
+                };
+            comps.remove((tenant.as_str(), name.as_str(), version))?;
+            let mut refs = txn.open_table(BLOB_REFS)?;
+            let count = refs
+                .get(rec.sha256.as_str())?
+                .map(|v| v.value())
+                .unwrap_or(1);
+            if count <= 1 {
+                refs.remove(rec.sha256.as_str())?;
+                txn.open_table(BLOBS)?.remove(rec.sha256.as_str())?;
+                let mut arts = txn.open_table(ARTIFACTS)?;
+                let sha = rec.sha256.as_str();
+                arts.retain_in((sha, "")..=(sha, "\u{10ffff}"), |_, _| false)?;
+            } else {
+                refs.insert(rec.sha256.as_str(), count - 1)?;
+            }
+            charge(txn, &tenant, -signed(rec.size))?;
+            Ok(rec)
+        }))
+        .await
+    }
+
+    /// The bytes of a component, by hash.
+    pub fn component_bytes(&self, sha256: &str) -> Result<Option<Vec<u8>>> {
+        let txn = self.db.begin_read()?;
+        let t = txn.open_table(BLOBS)?;
+        Ok(t.get(sha256)?.map(|v| v.value().to_vec()))
+    }
+
+    /// Number of distinct component blobs stored.
+    pub fn blob_count(&self) -> Result<u64> {
+        let txn = self.db.begin_read()?;
+        Ok(txn.open_table(BLOBS)?.len()?)
+    }
+
+    /// Caches a precompiled artifact for a hash and an engine fingerprint.
+    pub async fn put_artifact(
+        &self,
+        sha256: &str,
+        fingerprint: &str,
+        bytes: Vec<u8>,
+    ) -> Result<()> {
+        let (sha, fp) = (sha256.to_string(), fingerprint.to_string());
+        wait(self.writer.submit(move |txn| {
+            // Only for blobs that still exist, so a racing delete cannot leave an orphan.
+            if txn.open_table(BLOBS)?.get(sha.as_str())?.is_none() {
+                return Err(StoreError::NotFound {
+                    what: "component blob",
+                    name: sha,
+                });
+            }
+            txn.open_table(ARTIFACTS)?
+                .insert((sha.as_str(), fp.as_str()), bytes.as_slice())?;
+            Ok(())
+        }))
+        .await
+    }
+
+    /// A cached precompiled artifact.
+    pub fn artifact(&self, sha256: &str, fingerprint: &str) -> Result<Option<Vec<u8>>> {
+        let txn = self.db.begin_read()?;
+        let t = txn.open_table(ARTIFACTS)?;
+        Ok(t.get((sha256, fingerprint))?.map(|v| v.value().to_vec()))
+    }
+
+    /// Stores a state machine version: a new name (`Create`) or the next version of an
+    /// existing one (`Update`).
+    pub async fn put_state_machine(
+        &self,
+        tenant: &str,
+        name: &str,
+        definition: String,
+        machine_type: MachineType,
+        revision: Revision,
+        stored_bytes_limit: u64,
+    ) -> Result<StateMachineVersion> {
+        let (tenant, name) = (tenant.to_string(), name.to_string());
+        wait(self.writer.submit(move |txn| {
+            let mut t = txn.open_table(STATE_MACHINES)?;
+            let last = last_version(&t, &tenant, &name)?;
+            match (revision, last) {
+                (Revision::Create, Some(_)) => {
+                    return Err(StoreError::AlreadyExists {
+                        what: "state machine",
+                        name,
+                    });
+                }
+                (Revision::Update, None) => {
+                    return Err(StoreError::NotFound {
+                        what: "state machine",
+                        name,
+                    });
+                }
+                _ => {}
+            }
+            let size = definition.len() as u64;
+            check_quota(txn, &tenant, size, stored_bytes_limit)?;
+            let rec = StateMachineVersion {
+                name: name.clone(),
+                version: last.unwrap_or(0) + 1,
+                definition,
+                machine_type,
+                created_ms: now_ms(),
+            };
+            t.insert(
+                (tenant.as_str(), name.as_str(), rec.version),
+                encode(&rec).as_slice(),
+            )?;
+            charge(txn, &tenant, signed(size))?;
+            Ok(rec)
+        }))
+        .await
+    }
+
+    /// One version of a state machine (`None`: the latest).
+    pub fn state_machine(
+        &self,
+        tenant: &str,
+        name: &str,
+        version: Option<u64>,
+    ) -> Result<Option<StateMachineVersion>> {
+        let txn = self.db.begin_read()?;
+        let t = txn.open_table(STATE_MACHINES)?;
+        let version = match version {
+            Some(v) => v,
+            None => match last_version(&t, tenant, name)? {
+                Some(v) => v,
+                None => return Ok(None),
+            },
+        };
+        t.get((tenant, name, version))?
+            .map(|v| decode(v.value(), "state_machines"))
+            .transpose()
+    }
+
+    /// Every version of a state machine, oldest first.
+    pub fn state_machine_versions(
+        &self,
+        tenant: &str,
+        name: &str,
+    ) -> Result<Vec<StateMachineVersion>> {
+        let txn = self.db.begin_read()?;
+        let t = txn.open_table(STATE_MACHINES)?;
+        let mut out = Vec::new();
+        for row in t.range((tenant, name, 0u64)..=(tenant, name, u64::MAX))? {
+            out.push(decode(row?.1.value(), "state_machines")?);
+        }
+        Ok(out)
+    }
+
+    /// Latest version of each of a tenant's state machines, by name, after `after`.
+    pub fn list_state_machines(
+        &self,
+        tenant: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<StateMachineVersion>> {
+        let txn = self.db.begin_read()?;
+        let t = txn.open_table(STATE_MACHINES)?;
+        list_latest(&t, tenant, after, limit, "state_machines")
+    }
+
+    /// Deletes every version of a state machine. Executions keep their own records.
+    pub async fn delete_state_machine(&self, tenant: &str, name: &str) -> Result<()> {
+        let (tenant, name) = (tenant.to_string(), name.to_string());
+        wait(self.writer.submit(move |txn| {
+            let mut t = txn.open_table(STATE_MACHINES)?;
+            let mut freed = 0u64;
+            let mut found = false;
+            for row in t.range(
+                (tenant.as_str(), name.as_str(), 0u64)..=(tenant.as_str(), name.as_str(), u64::MAX),
+            )? {
+                let rec: StateMachineVersion = decode(row?.1.value(), "state_machines")?;
+                freed += rec.definition.len() as u64;
+                found = true;
+            }
+            if !found {
+                return Err(StoreError::NotFound {
+                    what: "state machine",
+                    name,
+                });
+            }
+            let (tn, nm) = (tenant.as_str(), name.as_str());
+            t.retain_in((tn, nm, 0u64)..=(tn, nm, u64::MAX), |_, _| false)?;
+            charge(txn, &tenant, -signed(freed))?;
+            Ok(())
+        }))
+        .await
+    }
+}

@@ -1,0 +1,420 @@
+//! Executions: their records, the per-tenant listing index, append-only history, resumable
+//! frames, the RUNNING set used for recovery, and the engine's [`Journal`] port.
+//!
+//! Integrity rule enforced here, not trusted to callers: a history append must continue the
+//! execution's last event id exactly (no gap, no repeat), and only a RUNNING execution takes
+//! steps. So a transition is recorded at most once even if a driver replays after a crash.
+
+use redb::{ReadableDatabase, ReadableTable, WriteTransaction};
+
+use super::records::{ExecutionRecord, MachineType};
+use super::schema::{
+    EXECUTIONS, EXECUTIONS_BY_TENANT, FRAMES, HISTORY, HISTORY_HEADS, META, RUNNING,
+};
+use super::tenants::{charge, usage_in};
+use super::writer::wait;
+use super::{Result, Store, StoreError, decode, decode_u64, encode, now_ms};
+use crate::engine::history::HistoryEvent;
+use crate::engine::ports::{
+    BoxFuture, ExecutionEnd, ExecutionStatus, FrameUpdate, Journal, JournalError, StepCommit,
+};
+
+/// What `start_execution` did.
+#[derive(Clone, Debug, PartialEq)]
+pub enum StartOutcome {
+    /// A new execution was recorded.
+    Created(ExecutionRecord),
+    /// A RUNNING execution with the same ARN and input already existed (idempotent start).
+    Existing(ExecutionRecord),
+}
+
+/// One page of history.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HistoryPage {
+    /// Events in the requested order.
+    pub events: Vec<HistoryEvent>,
+    /// The event id to continue after, when more remain.
+    pub next_after: Option<u64>,
+}
+
+/// A RUNNING execution as found at start-up: its record, last event id and frames.
+#[derive(Clone, Debug)]
+pub struct RecoveredExecution {
+    /// The execution.
+    pub record: ExecutionRecord,
+    /// Id of its last committed history event.
+    pub last_event_id: u64,
+    /// Its frames (id, engine state), by id.
+    pub frames: Vec<(u64, Vec<u8>)>,
+}
+
+/// Filter for listing executions.
+#[derive(Clone, Debug, Default)]
+pub struct ExecutionFilter {
+    /// Only this state machine's executions.
+    pub state_machine: Option<String>,
+    /// Only executions with this status.
+    pub status: Option<ExecutionStatus>,
+}
+
+fn append_events(txn: &WriteTransaction, arn: &str, events: &[HistoryEvent]) -> Result<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let mut heads = txn.open_table(HISTORY_HEADS)?;
+    let head = heads.get(arn)?.map(|v| v.value()).unwrap_or(0);
+    for (i, e) in events.iter().enumerate() {
+        let expected = head + 1 + i as u64;
+        if e.id != expected {
+            return Err(StoreError::HistoryOutOfOrder {
+                execution: arn.to_string(),
+                expected,
+                got: e.id,
+            });
+        }
+    }
+    let mut hist = txn.open_table(HISTORY)?;
+    for e in events {
+        hist.insert((arn, e.id), encode(e).as_slice())?;
+    }
+    heads.insert(arn, head + events.len() as u64)?;
+    Ok(())
+}
+
+fn apply_frames(txn: &WriteTransaction, arn: &str, frames: &[FrameUpdate]) -> Result<()> {
+    if frames.is_empty() {
+        return Ok(());
+    }
+    let mut t = txn.open_table(FRAMES)?;
+    for f in frames {
+        match &f.state {
+            Some(state) => {
+                t.insert((arn, f.frame), state.as_slice())?;
+            }
+            None => {
+                t.remove((arn, f.frame))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn load_record(txn: &WriteTransaction, arn: &str) -> Result<Option<ExecutionRecord>> {
+    let t = txn.open_table(EXECUTIONS)?;
+    t.get(arn)?
+        .map(|v| decode(v.value(), "executions"))
+        .transpose()
+}
+
+fn finish(txn: &WriteTransaction, arn: &str, end: &ExecutionEnd) -> Result<ExecutionRecord> {
+    let mut rec = load_record(txn, arn)?.ok_or_else(|| StoreError::NotFound {
+        what: "execution",
+        name: arn.to_string(),
+    })?;
+    rec.status = end.status;
+    rec.output = end.output.as_ref().map(|v| v.to_string());
+    rec.error.clone_from(&end.error);
+    rec.cause.clone_from(&end.cause);
+    rec.stop_ms = Some(now_ms());
+    txn.open_table(EXECUTIONS)?
+        .insert(arn, encode(&rec).as_slice())?;
+    txn.open_table(RUNNING)?.remove(arn)?;
+    txn.open_table(FRAMES)?
+        .retain_in((arn, 0u64)..=(arn, u64::MAX), |_, _| false)?;
+    Ok(rec)
+}
+
+fn is_running(txn: &WriteTransaction, arn: &str) -> Result<bool> {
+    Ok(txn.open_table(RUNNING)?.get(arn)?.is_some())
+}
+
+fn next_seq(txn: &WriteTransaction) -> Result<u64> {
+    let mut meta = txn.open_table(META)?;
+    let seq = match meta.get("next_execution_seq")? {
+        Some(v) => decode_u64(v.value(), "meta")?,
+        None => 1,
+    };
+    meta.insert("next_execution_seq", &(seq + 1).to_be_bytes()[..])?;
+    Ok(seq)
+}
+
+fn commit_step_in(txn: &WriteTransaction, step: &StepCommit) -> Result<()> {
+    let arn = step.execution_id.as_str();
+    if !is_running(txn, arn)? {
+        return Err(StoreError::NotRunning {
+            execution: arn.to_string(),
+        });
+    }
+    append_events(txn, arn, &step.events)?;
+    apply_frames(txn, arn, &step.frames)?;
+    if let Some(end) = &step.end {
+        finish(txn, arn, end)?;
+    }
+    Ok(())
+}
+
+impl Store {
+    /// Records a new execution with its first events and frames, atomically. `record.seq`
+    /// is assigned here. The same ARN with the same input while RUNNING returns the
+    /// existing record; otherwise an existing ARN is `AlreadyExists`.
+    pub async fn start_execution(
+        &self,
+        mut record: ExecutionRecord,
+        events: Vec<HistoryEvent>,
+        frames: Vec<FrameUpdate>,
+        stored_bytes_limit: u64,
+    ) -> Result<StartOutcome> {
+        wait(self.writer.submit(move |txn| {
+            if let Some(existing) = load_record(txn, &record.arn)? {
+                if existing.status == ExecutionStatus::Running && existing.input == record.input {
+                    return Ok(StartOutcome::Existing(existing));
+                }
+                return Err(StoreError::AlreadyExists {
+                    what: "execution",
+                    name: record.arn,
+                });
+            }
+            let size = record.input.len() as u64;
+            let needed = usage_in(txn, &record.tenant)?.saturating_add(size);
+            if needed > stored_bytes_limit {
+                return Err(StoreError::QuotaExceeded {
+                    tenant: record.tenant,
+                    limit: stored_bytes_limit,
+                    needed,
+                });
+            }
+            record.seq = next_seq(txn)?;
+            let arn = record.arn.as_str();
+            txn.open_table(EXECUTIONS)?
+                .insert(arn, encode(&record).as_slice())?;
+            txn.open_table(EXECUTIONS_BY_TENANT)?
+                .insert((record.tenant.as_str(), record.seq), arn)?;
+            if record.status == ExecutionStatus::Running {
+                txn.open_table(RUNNING)?
+                    .insert(arn, record.tenant.as_str())?;
+            }
+            append_events(txn, arn, &events)?;
+            apply_frames(txn, arn, &frames)?;
+            charge(txn, &record.tenant, i64::try_from(size).unwrap_or(i64::MAX))?;
+            Ok(StartOutcome::Created(record))
+        }))
+        .await
+    }
+
+    /// Makes one step durable (the [`Journal`] port): appends events (checked to continue
+    /// the history exactly), applies frame updates, and closes the execution on `end`.
+    pub async fn commit_step(&self, step: StepCommit) -> Result<()> {
+        wait(self.writer.submit(move |txn| commit_step_in(txn, &step))).await
+    }
+
+    /// Stops a RUNNING execution: status ABORTED with error/cause, an `ExecutionAborted`
+    /// event built by `event(next_id)`, frames dropped. Later steps of it are refused.
+    pub async fn abort_execution(
+        &self,
+        arn: &str,
+        error: Option<String>,
+        cause: Option<String>,
+        event: impl FnOnce(u64) -> HistoryEvent + Send + 'static,
+    ) -> Result<ExecutionRecord> {
+        let arn = arn.to_string();
+        wait(self.writer.submit(move |txn| {
+            if !is_running(txn, &arn)? {
+                return Err(StoreError::NotRunning { execution: arn });
+            }
+            let head = txn
+                .open_table(HISTORY_HEADS)?
+                .get(arn.as_str())?
+                .map(|v| v.value())
+                .unwrap_or(0);
+            append_events(txn, &arn, &[event(head + 1)])?;
+            finish(
+                txn,
+                &arn,
+                &ExecutionEnd {
+                    status: ExecutionStatus::Aborted,
+                    output: None,
+                    error,
+                    cause,
+                },
+            )
+        }))
+        .await
+    }
+
+    /// Records a finished EXPRESS execution with its whole history in one write.
+    pub async fn record_express(
+        &self,
+        mut record: ExecutionRecord,
+        events: Vec<HistoryEvent>,
+    ) -> Result<ExecutionRecord> {
+        record.machine_type = MachineType::Express;
+        wait(self.writer.submit(move |txn| {
+            if load_record(txn, &record.arn)?.is_some() {
+                return Err(StoreError::AlreadyExists {
+                    what: "execution",
+                    name: record.arn,
+                });
+            }
+            record.seq = next_seq(txn)?;
+            let arn = record.arn.as_str();
+            txn.open_table(EXECUTIONS)?
+                .insert(arn, encode(&record).as_slice())?;
+            txn.open_table(EXECUTIONS_BY_TENANT)?
+                .insert((record.tenant.as_str(), record.seq), arn)?;
+            append_events(txn, arn, &events)?;
+            Ok(record)
+        }))
+        .await
+    }
+
+    /// One execution's record.
+    pub fn execution(&self, arn: &str) -> Result<Option<ExecutionRecord>> {
+        let txn = self.db.begin_read()?;
+        let t = txn.open_table(EXECUTIONS)?;
+        t.get(arn)?
+            .map(|v| decode(v.value(), "executions"))
+            .transpose()
+    }
+
+    /// A tenant's executions, newest first, starting below sequence `before` (exclusive),
+    /// up to `limit`; returns the page and the sequence to continue from.
+    pub fn list_executions(
+        &self,
+        tenant: &str,
+        filter: &ExecutionFilter,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<(Vec<ExecutionRecord>, Option<u64>)> {
+        let txn = self.db.begin_read()?;
+        let index = txn.open_table(EXECUTIONS_BY_TENANT)?;
+        let execs = txn.open_table(EXECUTIONS)?;
+        let upper = before.unwrap_or(u64::MAX);
+        let mut out = Vec::new();
+        let mut next = None;
+        for row in index.range((tenant, 0u64)..(tenant, upper))?.rev() {
+            let (k, arn) = row?;
+            let seq = k.value().1;
+            if out.len() == limit {
+                next = Some(seq + 1);
+                break;
+            }
+            let Some(v) = execs.get(arn.value())? else {
+                continue;
+            };
+            let rec: ExecutionRecord = decode(v.value(), "executions")?;
+            if filter.status.is_some_and(|s| s != rec.status)
+                || filter
+                    .state_machine
+                    .as_deref()
+                    .is_some_and(|sm| sm != rec.state_machine)
+            {
+                continue;
+            }
+            out.push(rec);
+        }
+        Ok((out, next))
+    }
+
+    /// A page of an execution's history: events after id `after` (ascending) or before id
+    /// `after` (descending, `reverse`), up to `limit`.
+    pub fn history(
+        &self,
+        arn: &str,
+        after: Option<u64>,
+        limit: usize,
+        reverse: bool,
+    ) -> Result<HistoryPage> {
+        let txn = self.db.begin_read()?;
+        let t = txn.open_table(HISTORY)?;
+        let range = if reverse {
+            t.range((arn, 0u64)..(arn, after.unwrap_or(u64::MAX)))?
+        } else {
+            t.range((arn, after.map_or(0, |a| a.saturating_add(1)))..=(arn, u64::MAX))?
+        };
+        let rows: Box<dyn Iterator<Item = _>> = if reverse {
+            Box::new(range.rev())
+        } else {
+            Box::new(range)
+        };
+        let mut events: Vec<HistoryEvent> = Vec::new();
+        let mut next_after = None;
+        // One row past the page tells whether another page follows.
+        for row in rows.take(limit.saturating_add(1)) {
+            let (_, v) = row?;
+            if events.len() == limit {
+                next_after = events.last().map(|e| e.id);
+                break;
+            }
+            events.push(decode(v.value(), "history")?);
+        }
+        Ok(HistoryPage { events, next_after })
+    }
+
+    /// Every RUNNING STANDARD execution with its frames, for resuming after a restart.
+    pub fn running_executions(&self) -> Result<Vec<RecoveredExecution>> {
+        let txn = self.db.begin_read()?;
+        let running = txn.open_table(RUNNING)?;
+        let execs = txn.open_table(EXECUTIONS)?;
+        let heads = txn.open_table(HISTORY_HEADS)?;
+        let frames = txn.open_table(FRAMES)?;
+        let mut out = Vec::new();
+        for row in running.iter()? {
+            let (arn, _) = row?;
+            let arn = arn.value();
+            let Some(v) = execs.get(arn)? else { continue };
+            let record: ExecutionRecord = decode(v.value(), "executions")?;
+            let last_event_id = heads.get(arn)?.map(|v| v.value()).unwrap_or(0);
+            let mut fs = Vec::new();
+            for f in frames.range((arn, 0u64)..=(arn, u64::MAX))? {
+                let (k, v) = f?;
+                fs.push((k.value().1, v.value().to_vec()));
+            }
+            out.push(RecoveredExecution {
+                record,
+                last_event_id,
+                frames: fs,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Records of one tenant's RUNNING executions.
+    pub fn running_of_tenant(&self, tenant: &str) -> Result<Vec<ExecutionRecord>> {
+        let txn = self.db.begin_read()?;
+        let running = txn.open_table(RUNNING)?;
+        let execs = txn.open_table(EXECUTIONS)?;
+        let mut out = Vec::new();
+        for row in running.iter()? {
+            let (arn, t) = row?;
+            if t.value() != tenant {
+                continue;
+            }
+            if let Some(v) = execs.get(arn.value())? {
+                out.push(decode(v.value(), "executions")?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Number of RUNNING executions per tenant.
+    pub fn running_counts(&self) -> Result<std::collections::HashMap<String, u64>> {
+        let txn = self.db.begin_read()?;
+        let running = txn.open_table(RUNNING)?;
+        let mut out = std::collections::HashMap::new();
+        for row in running.iter()? {
+            let (_, tenant) = row?;
+            *out.entry(tenant.value().to_string()).or_insert(0) += 1;
+        }
+        Ok(out)
+    }
+}
+
+impl Journal for Store {
+    fn commit(&self, step: StepCommit) -> BoxFuture<'_, Result<(), JournalError>> {
+        Box::pin(async move {
+            self.commit_step(step)
+                .await
+                .map_err(|e| JournalError(e.to_string()))
+        })
+    }
+}

@@ -1,0 +1,284 @@
+//! The durable store: one redb file holding tenants and keys, components, state machines,
+//! executions, their history and their resumable frames. This is the only module that
+//! imports redb.
+//!
+//! Writes go through one writer thread ([`writer`]) that batches every pending write into a
+//! single durable transaction (group commit), so concurrent executions share fsyncs. Reads
+//! open their own read transactions and never wait for the writer.
+
+mod catalog;
+mod executions;
+mod records;
+mod schema;
+mod tenants;
+mod writer;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use redb::{Database, ReadableDatabase, ReadableTable};
+
+pub use catalog::{NewComponent, Revision};
+pub use executions::{ExecutionFilter, HistoryPage, RecoveredExecution, StartOutcome};
+pub use records::*;
+pub use writer::Durability;
+
+/// File name of the database inside the data directory.
+pub const DB_FILE_NAME: &str = "stepwasm.redb";
+
+/// Everything that can go wrong in the store.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The database file could not be created or opened.
+    #[error("cannot open store at {path}: {detail}")]
+    Open {
+        /// The file.
+        path: PathBuf,
+        /// What redb or the OS said.
+        detail: String,
+    },
+    /// The file was written by a newer build with a layout this one does not know.
+    #[error("store schema version {found} is newer than this build supports ({supported})")]
+    SchemaTooNew {
+        /// Version in the file.
+        found: u64,
+        /// Highest version this build reads.
+        supported: u64,
+    },
+    /// redb failed while reading or writing.
+    #[error("storage error: {detail}")]
+    Storage {
+        /// What redb said.
+        detail: String,
+    },
+    /// A stored value did not decode.
+    #[error("corrupt record in table {table}: {detail}")]
+    Corrupt {
+        /// The table.
+        table: &'static str,
+        /// The decoding error.
+        detail: String,
+    },
+    /// The write transaction holding this write failed to commit; nothing of it is durable.
+    #[error("commit failed: {detail}")]
+    CommitFailed {
+        /// Why.
+        detail: String,
+    },
+    /// The writer thread is gone (the store is shutting down).
+    #[error("the store is shut down")]
+    ShutDown,
+    /// A record that must be new already exists.
+    #[error("{what} '{name}' already exists")]
+    AlreadyExists {
+        /// Kind of record.
+        what: &'static str,
+        /// Its name.
+        name: String,
+    },
+    /// A record that must exist does not.
+    #[error("{what} '{name}' does not exist")]
+    NotFound {
+        /// Kind of record.
+        what: &'static str,
+        /// Its name.
+        name: String,
+    },
+    /// A write would take a tenant past its stored-bytes quota.
+    #[error("tenant '{tenant}' would store {needed} bytes, over its quota of {limit}")]
+    QuotaExceeded {
+        /// The tenant.
+        tenant: String,
+        /// Its quota.
+        limit: u64,
+        /// Bytes it would store after the write.
+        needed: u64,
+    },
+    /// The execution is not RUNNING, so it takes no more steps.
+    #[error("execution {execution} is not running")]
+    NotRunning {
+        /// The execution.
+        execution: String,
+    },
+    /// A history append would leave a gap or repeat an event id.
+    #[error("history of {execution} out of order: expected event id {expected}, got {got}")]
+    HistoryOutOfOrder {
+        /// The execution.
+        execution: String,
+        /// The id that must come next.
+        expected: u64,
+        /// The id the commit carried.
+        got: u64,
+    },
+}
+
+macro_rules! storage_from {
+    ($($ty:ty),*) => {$(
+        impl From<$ty> for StoreError {
+            fn from(e: $ty) -> Self {
+                StoreError::Storage { detail: e.to_string() }
+            }
+        }
+    )*};
+}
+storage_from!(
+    redb::Error,
+    redb::DatabaseError,
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError
+);
+
+impl StoreError {
+    /// Whether this error means the storage itself failed (as opposed to a rule such as
+    /// "already exists"); a storage failure aborts the whole group-commit batch.
+    fn is_storage(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Storage { .. }
+                | StoreError::Corrupt { .. }
+                | StoreError::CommitFailed { .. }
+        )
+    }
+}
+
+/// Shorthand for store results.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// A handle to the open store; cheap to clone, shared by every task and request.
+#[derive(Clone)]
+pub struct Store {
+    db: Arc<Database>,
+    writer: Arc<writer::Writer>,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.path).finish()
+    }
+}
+
+impl Store {
+    /// Opens (or creates) `DIR/stepwasm.redb` with durable commits.
+    pub fn open_dir(dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(dir).map_err(|e| StoreError::Open {
+            path: dir.to_path_buf(),
+            detail: e.to_string(),
+        })?;
+        Self::open(&dir.join(DB_FILE_NAME), Durability::Immediate)
+    }
+
+    /// Opens (or creates) the database file, checks its schema version (writing it on a new
+    /// file), and starts the group-commit writer.
+    pub fn open(path: &Path, durability: Durability) -> Result<Self> {
+        let db = Database::builder()
+            .set_cache_size(256 * 1024 * 1024)
+            .create(path)
+            .map_err(|e| StoreError::Open {
+                path: path.to_path_buf(),
+                detail: e.to_string(),
+            })?;
+        let txn = db.begin_write()?;
+        {
+            let mut meta = txn.open_table(schema::META)?;
+            let found = match meta.get("schema_version")? {
+                Some(v) => Some(decode_u64(v.value(), "meta")?),
+                None => None,
+            };
+            match found {
+                None => {
+                    meta.insert("schema_version", &schema::SCHEMA_VERSION.to_be_bytes()[..])?;
+                }
+                Some(v) if v > schema::SCHEMA_VERSION => {
+                    return Err(StoreError::SchemaTooNew {
+                        found: v,
+                        supported: schema::SCHEMA_VERSION,
+                    });
+                }
+                // Version 1 is the first layout: nothing to migrate yet. A later layout adds
+                // its step here, inside this transaction, and rewrites `schema_version`.
+                Some(_) => {}
+            }
+            // Create every table so readers never meet a missing one.
+            txn.open_table(schema::TENANTS)?;
+            txn.open_table(schema::API_KEYS)?;
+            txn.open_table(schema::USAGE)?;
+            txn.open_table(schema::BLOBS)?;
+            txn.open_table(schema::BLOB_REFS)?;
+            txn.open_table(schema::ARTIFACTS)?;
+            txn.open_table(schema::COMPONENTS)?;
+            txn.open_table(schema::STATE_MACHINES)?;
+            txn.open_table(schema::EXECUTIONS)?;
+            txn.open_table(schema::EXECUTIONS_BY_TENANT)?;
+            txn.open_table(schema::RUNNING)?;
+            txn.open_table(schema::HISTORY)?;
+            txn.open_table(schema::HISTORY_HEADS)?;
+            txn.open_table(schema::FRAMES)?;
+        }
+        txn.commit()?;
+        let db = Arc::new(db);
+        let writer = Arc::new(writer::Writer::start(db.clone(), durability));
+        Ok(Self {
+            db,
+            writer,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The schema version recorded in the file.
+    pub fn schema_version(&self) -> Result<u64> {
+        let txn = self.db.begin_read()?;
+        let meta = txn.open_table(schema::META)?;
+        match meta.get("schema_version")? {
+            Some(v) => decode_u64(v.value(), "meta"),
+            None => Err(StoreError::Corrupt {
+                table: "meta",
+                detail: "schema_version missing".into(),
+            }),
+        }
+    }
+
+    /// Number of group-commit transactions and writes so far (for benchmarks).
+    pub fn commit_stats(&self) -> (u64, u64) {
+        self.writer.stats()
+    }
+}
+
+fn decode_u64(bytes: &[u8], table: &'static str) -> Result<u64> {
+    let arr: [u8; 8] = bytes.try_into().map_err(|_| StoreError::Corrupt {
+        table,
+        detail: format!("expected 8 bytes, found {}", bytes.len()),
+    })?;
+    Ok(u64::from_be_bytes(arr))
+}
+
+fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8], table: &'static str) -> Result<T> {
+    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
+        table,
+        detail: e.to_string(),
+    })
+}
+
+fn encode<T: serde::Serialize>(value: &T) -> Vec<u8> {
+    // Serializing these plain structs cannot fail (string keys, no custom Serialize).
+    serde_json::to_vec(value).unwrap_or_default()
+}
+
+/// Current wall-clock time in Unix milliseconds.
+pub fn now_ms() -> i64 {
+    let d = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,59 @@
+//! The store's tables, declared once as consts, and the schema version written at creation
+//! and checked at every open. Changing a table's key/value types or meaning bumps
+//! [`SCHEMA_VERSION`] and adds a migration step in [`super::Store::open`].
+
+use redb::TableDefinition;
+
+/// Version of the on-disk layout this build reads and writes.
+pub const SCHEMA_VERSION: u64 = 1;
+
+/// `meta`: small named values: `schema_version`, `admin_key_hash`, `next_execution_seq`.
+pub const META: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("meta");
+
+/// `tenants`: tenant id → JSON [`super::TenantRecord`].
+pub const TENANTS: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("tenants");
+
+/// `api_keys`: sha256 of a bearer key → tenant id. Keys are random 32-byte tokens, so a
+/// plain hash is enough; the key itself is never stored.
+pub const API_KEYS: TableDefinition<'_, &[u8], &str> = TableDefinition::new("api_keys");
+
+/// `usage`: tenant id → stored bytes charged to it (components, definitions, inputs).
+pub const USAGE: TableDefinition<'_, &str, u64> = TableDefinition::new("usage");
+
+/// `blobs`: sha256 hex → component bytes, shared by every version with that content.
+pub const BLOBS: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("blobs");
+
+/// `blob_refs`: sha256 hex → number of component versions pinned to the blob.
+pub const BLOB_REFS: TableDefinition<'_, &str, u64> = TableDefinition::new("blob_refs");
+
+/// `artifacts`: (sha256 hex, engine fingerprint) → precompiled artifact bytes.
+pub const ARTIFACTS: TableDefinition<'_, (&str, &str), &[u8]> = TableDefinition::new("artifacts");
+
+/// `components`: (tenant, name, version) → JSON [`super::ComponentVersion`].
+pub const COMPONENTS: TableDefinition<'_, (&str, &str, u64), &[u8]> =
+    TableDefinition::new("components");
+
+/// `state_machines`: (tenant, name, version) → JSON [`super::StateMachineVersion`].
+pub const STATE_MACHINES: TableDefinition<'_, (&str, &str, u64), &[u8]> =
+    TableDefinition::new("state_machines");
+
+/// `executions`: execution ARN → JSON [`super::ExecutionRecord`].
+pub const EXECUTIONS: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("executions");
+
+/// `executions_by_tenant`: (tenant, start sequence) → execution ARN; the listing order.
+pub const EXECUTIONS_BY_TENANT: TableDefinition<'_, (&str, u64), &str> =
+    TableDefinition::new("executions_by_tenant");
+
+/// `running`: execution ARN → tenant, for every RUNNING STANDARD execution (recovery list).
+pub const RUNNING: TableDefinition<'_, &str, &str> = TableDefinition::new("running");
+
+/// `history`: (execution ARN, event id) → JSON [`crate::engine::history::HistoryEvent`].
+/// Append-only; ids are dense from 1.
+pub const HISTORY: TableDefinition<'_, (&str, u64), &[u8]> = TableDefinition::new("history");
+
+/// `history_heads`: execution ARN → id of its last history event, so an append can check
+/// that it neither skips nor repeats an id without scanning.
+pub const HISTORY_HEADS: TableDefinition<'_, &str, u64> = TableDefinition::new("history_heads");
+
+/// `frames`: (execution ARN, frame id) → the engine's opaque frame state.
+pub const FRAMES: TableDefinition<'_, (&str, u64), &[u8]> = TableDefinition::new("frames");

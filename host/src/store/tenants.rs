@@ -1,0 +1,140 @@
+//! Tenants, their API keys (stored only as sha256 hashes), the admin key hash, and the
+//! per-tenant stored-bytes counter.
+
+use redb::{ReadableDatabase, ReadableTable, WriteTransaction};
+
+use super::records::{Quotas, TenantRecord};
+use super::schema::{API_KEYS, META, TENANTS, USAGE};
+use super::writer::wait;
+use super::{Result, Store, StoreError, decode, encode, now_ms};
+
+/// Length of a key hash (sha256).
+pub type KeyHash = [u8; 32];
+
+impl Store {
+    /// Creates a tenant with the given quotas.
+    pub async fn create_tenant(&self, id: &str, quotas: Quotas) -> Result<TenantRecord> {
+        let record = TenantRecord {
+            id: id.to_string(),
+            created_ms: now_ms(),
+            quotas,
+        };
+        let rec = record.clone();
+        wait(self.writer.submit(move |txn| {
+            let mut t = txn.open_table(TENANTS)?;
+            if t.get(rec.id.as_str())?.is_some() {
+                return Err(StoreError::AlreadyExists {
+                    what: "tenant",
+                    name: rec.id.clone(),
+                });
+            }
+            t.insert(rec.id.as_str(), encode(&rec).as_slice())?;
+            Ok(())
+        }))
+        .await?;
+        Ok(record)
+    }
+
+    /// Replaces a tenant's quotas.
+    pub async fn set_quotas(&self, id: &str, quotas: Quotas) -> Result<TenantRecord> {
+        let id = id.to_string();
+        wait(self.writer.submit(move |txn| {
+            let mut t = txn.open_table(TENANTS)?;
+            let mut rec: TenantRecord = match t.get(id.as_str())? {
+                Some(v) => decode(v.value(), "tenants")?,
+                None => {
+                    return Err(StoreError::NotFound {
+                        what: "tenant",
+                        name: id,
+                    });
+                }
+            };
+            rec.quotas = quotas;
+            t.insert(id.as_str(), encode(&rec).as_slice())?;
+            Ok(rec)
+        }))
+        .await
+    }
+
+    /// One tenant.
+    pub fn tenant(&self, id: &str) -> Result<Option<TenantRecord>> {
+        let txn = self.db.begin_read()?;
+        let t = txn.open_table(TENANTS)?;
+        t.get(id)?.map(|v| decode(v.value(), "tenants")).transpose()
+    }
+
+    /// Every tenant, by id.
+    pub fn tenants(&self) -> Result<Vec<TenantRecord>> {
+        let txn = self.db.begin_read()?;
+        let t = txn.open_table(TENANTS)?;
+        let mut out = Vec::new();
+        for row in t.iter()? {
+            let (_, v) = row?;
+            out.push(decode(v.value(), "tenants")?);
+        }
+        Ok(out)
+    }
+
+    /// Records a key (by its hash) for an existing tenant.
+    pub async fn add_key(&self, tenant: &str, hash: KeyHash) -> Result<()> {
+        let tenant = tenant.to_string();
+        wait(self.writer.submit(move |txn| {
+            if txn.open_table(TENANTS)?.get(tenant.as_str())?.is_none() {
+                return Err(StoreError::NotFound {
+                    what: "tenant",
+                    name: tenant,
+                });
+            }
+            txn.open_table(API_KEYS)?
+                .insert(&hash[..], tenant.as_str())?;
+            Ok(())
+        }))
+        .await
+    }
+
+    /// The tenant a key hash belongs to.
+    pub fn tenant_for_key(&self, hash: &KeyHash) -> Result<Option<String>> {
+        let txn = self.db.begin_read()?;
+        let t = txn.open_table(API_KEYS)?;
+        Ok(t.get(&hash[..])?.map(|v| v.value().to_string()))
+    }
+
+    /// The admin key's hash, if one was ever set.
+    pub fn admin_key_hash(&self) -> Result<Option<KeyHash>> {
+        let txn = self.db.begin_read()?;
+        let t = txn.open_table(META)?;
+        Ok(t.get("admin_key_hash")?
+            .and_then(|v| <KeyHash>::try_from(v.value()).ok()))
+    }
+
+    /// Sets (or replaces) the admin key's hash.
+    pub async fn set_admin_key_hash(&self, hash: KeyHash) -> Result<()> {
+        wait(self.writer.submit(move |txn| {
+            txn.open_table(META)?.insert("admin_key_hash", &hash[..])?;
+            Ok(())
+        }))
+        .await
+    }
+
+    /// Bytes stored for a tenant.
+    pub fn usage(&self, tenant: &str) -> Result<u64> {
+        let txn = self.db.begin_read()?;
+        let t = txn.open_table(USAGE)?;
+        Ok(t.get(tenant)?.map(|v| v.value()).unwrap_or(0))
+    }
+}
+
+/// Adds `delta` (may be negative) to a tenant's stored bytes inside `txn`.
+pub(super) fn charge(txn: &WriteTransaction, tenant: &str, delta: i64) -> Result<()> {
+    let mut t = txn.open_table(USAGE)?;
+    let current = t.get(tenant)?.map(|v| v.value()).unwrap_or(0);
+    let next = current.saturating_add_signed(delta);
+    t.insert(tenant, next)?;
+    Ok(())
+}
+
+/// Stored bytes for a tenant, read inside a write transaction.
+pub(super) fn usage_in(txn: &WriteTransaction, tenant: &str) -> Result<u64> {
+    let t = txn.open_table(USAGE)?;
+    Ok(t.get(tenant)?.map(|v| v.value()).unwrap_or(0))
+}
