@@ -11,7 +11,6 @@ pub mod limits;
 pub mod pipeline;
 pub mod ports;
 pub mod resume;
-pub mod restore;
 pub(crate) mod states;
 pub mod variables;
 pub(crate) mod jsonata_eval;
