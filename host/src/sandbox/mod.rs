@@ -107,7 +107,9 @@ pub enum ModuleFlagError {
 
 /// The CLI's runner: components from `--module NAME=PATH` files, compiled artifacts cached
 /// in [`SandboxConfig::default_cache_dir`]. `None` when no module is given.
-pub fn runner_from_module_flags(flags: &[String]) -> Result<Option<SandboxRunner>, ModuleFlagError> {
+pub fn runner_from_module_flags(
+    flags: &[String],
+) -> Result<Option<SandboxRunner>, ModuleFlagError> {
     if flags.is_empty() {
         return Ok(None);
     }
