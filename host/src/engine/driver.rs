@@ -171,6 +171,9 @@ pub async fn run(exec: &mut Execution, rt: &Runtime) -> Result<Finished, Journal
             }
             () = sleep => {
                 let now = clock.now();
+                if deadline.is_some_and(|d| now >= d) {
+                    break 'run timed_out();
+                }
                 while let Some(Reverse((t, id))) = timers.peek().copied() {
                     if t > now {
                         break;
@@ -207,15 +210,11 @@ fn timed_out() -> Ending {
 }
 
 impl Execution {
-    /// Frames that can run now (the top-level frame of a new execution; every frame not
-    /// waiting for children after a resume).
+    /// Frames to step first: the top-level frame of a new execution; every frame after a
+    /// resume (a parent waiting for children just reports that it is blocked, or launches
+    /// children it had not started yet).
     pub fn runnable(&self) -> VecDeque<FrameId> {
-        let mut ids: Vec<FrameId> = self
-            .frames
-            .iter()
-            .filter(|(_, f)| !matches!(f.cursor, super::frame::Cursor::Children(_)))
-            .map(|(id, _)| *id)
-            .collect();
+        let mut ids: Vec<FrameId> = self.frames.iter().map(|(id, _)| *id).collect();
         ids.sort_unstable();
         ids.into()
     }

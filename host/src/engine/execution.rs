@@ -861,6 +861,7 @@ impl Execution {
             };
             self.events.plain(now, kind);
             self.on_error(parent, state_id, state, input, attempt, error, false, now);
+            self.mark(parent);
             return Ok(vec![parent]);
         }
         if all_done {

@@ -10,5 +10,9 @@ pub mod history;
 pub mod limits;
 pub mod pipeline;
 pub mod ports;
-pub mod resume;
+pub mod restore;
 pub(crate) mod states;
+#[cfg(test)]
+pub(crate) mod testkit;
+#[cfg(test)]
+mod tests;

@@ -38,7 +38,9 @@ pub(super) fn check(machines: &[MachineCtx<'_>], out: &mut Vec<Diagnostic>) {
             .collect();
         let ctxs = states(m);
         for s in &ctxs {
-            if m.query_language == "JSONata" && s.state.query_language.as_deref() == Some("JSONPath") {
+            if m.query_language == "JSONata"
+                && s.state.query_language.as_deref() == Some("JSONPath")
+            {
                 out.push(Diagnostic::error(
                     Code::InvalidValue,
                     s.at("QueryLanguage"),

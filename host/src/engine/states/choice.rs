@@ -173,3 +173,199 @@ fn require<'v>(
         )
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::engine::testkit::run;
+    use serde_json::{Value, json};
+
+    /// Runs one rule against `input`: Ok(true) when it matched, Ok(false) for Default.
+    fn matches(rule: Value, input: Value) -> Result<bool, (String, String)> {
+        let mut rule = rule;
+        rule["Next"] = json!("Yes");
+        let def = json!({"StartAt": "C", "States": {
+            "C": {"Type": "Choice", "Choices": [rule], "Default": "No"},
+            "Yes": {"Type": "Pass", "Result": true, "End": true},
+            "No": {"Type": "Pass", "Result": false, "End": true}}});
+        run(&def, input).map(|v| v == json!(true))
+    }
+
+    fn check(op: &str, left: Value, right: Value, expected: bool) {
+        let input = json!({"l": left, "r": right});
+        let literal = matches(json!({"Variable": "$.l", op: right}), input.clone()).unwrap();
+        assert_eq!(literal, expected, "{op} {left} {right}");
+        let path = matches(
+            json!({"Variable": "$.l", format!("{op}Path"): "$.r"}),
+            input,
+        )
+        .unwrap();
+        assert_eq!(path, expected, "{op}Path {left} {right}");
+    }
+
+    #[test]
+    fn string_operators_use_java_order() {
+        check("StringEquals", json!("a"), json!("a"), true);
+        check("StringEquals", json!("a"), json!("A"), false);
+        check("StringLessThan", json!("B"), json!("a"), true);
+        check("StringLessThan", json!("ab"), json!("abc"), true);
+        check("StringGreaterThan", json!("b"), json!("abc"), true);
+        check("StringLessThanEquals", json!("x"), json!("x"), true);
+        check("StringGreaterThanEquals", json!(""), json!("a"), false);
+        // U+FFFF sorts after U+1F600 in UTF-16 code units (surrogates are 0xD83D...).
+        check(
+            "StringGreaterThan",
+            json!("\u{FFFF}"),
+            json!("\u{1F600}"),
+            true,
+        );
+    }
+
+    #[test]
+    fn numeric_operators_compare_values_not_spellings() {
+        check("NumericEquals", json!(1), json!(1.0), true);
+        check("NumericEquals", json!(100), json!(1e2), true);
+        check("NumericLessThan", json!(-1.5e3), json!(-1499), true);
+        check("NumericGreaterThan", json!(2.5), json!(2.49), true);
+        check("NumericLessThanEquals", json!(3), json!(3), true);
+        check("NumericGreaterThanEquals", json!(2), json!(3), false);
+    }
+
+    #[test]
+    fn boolean_and_timestamp_operators() {
+        check("BooleanEquals", json!(true), json!(true), true);
+        check("BooleanEquals", json!(false), json!(true), false);
+        check(
+            "TimestampEquals",
+            json!("2024-01-01T00:00:00Z"),
+            json!("2024-01-01T01:00:00+01:00"),
+            true,
+        );
+        check(
+            "TimestampLessThan",
+            json!("2024-01-01T00:00:00Z"),
+            json!("2024-01-01T00:00:00.001Z"),
+            true,
+        );
+        check(
+            "TimestampGreaterThan",
+            json!("2025-01-01T00:00:00Z"),
+            json!("2024-12-31T23:59:59Z"),
+            true,
+        );
+        check(
+            "TimestampLessThanEquals",
+            json!("2024-01-01T00:00:00Z"),
+            json!("2024-01-01T00:00:00Z"),
+            true,
+        );
+        check(
+            "TimestampGreaterThanEquals",
+            json!("2023-01-01T00:00:00Z"),
+            json!("2024-01-01T00:00:00Z"),
+            false,
+        );
+    }
+
+    #[test]
+    fn a_type_mismatch_is_no_match() {
+        assert!(
+            !matches(
+                json!({"Variable": "$.l", "NumericEquals": 1}),
+                json!({"l": "1"})
+            )
+            .unwrap()
+        );
+        assert!(
+            !matches(
+                json!({"Variable": "$.l", "StringEquals": "1"}),
+                json!({"l": 1})
+            )
+            .unwrap()
+        );
+        assert!(
+            !matches(
+                json!({"Variable": "$.l", "NumericLessThan": 1}),
+                json!({"l": null})
+            )
+            .unwrap()
+        );
+        assert!(
+            !matches(
+                json!({"Variable": "$.l", "TimestampEquals": "2024-01-01T00:00:00Z"}),
+                json!({"l": "today"})
+            )
+            .unwrap()
+        );
+    }
+
+    #[test]
+    fn string_matches_with_wildcards_and_escapes() {
+        let m = |p: &str, s: &str| {
+            matches(
+                json!({"Variable": "$.s", "StringMatches": p}),
+                json!({"s": s}),
+            )
+            .unwrap()
+        };
+        assert!(m("log-*.txt", "log-2024.txt"));
+        assert!(!m("log-*.txt", "log-2024.csv"));
+        assert!(m("*", ""));
+        assert!(m(r"a\*b", "a*b"));
+        assert!(!m(r"a\*b", "axb"));
+        assert!(m("[x].", "[x]."));
+    }
+
+    #[test]
+    fn type_tests_true_and_false() {
+        let input = json!({"n": null, "z": 0, "s": "", "b": false, "t": "2024-01-01T00:00:00Z"});
+        let t = |op: &str, var: &str, want: bool| {
+            matches(json!({"Variable": var, op: want}), input.clone()).unwrap()
+        };
+        assert!(t("IsNull", "$.n", true));
+        assert!(t("IsNull", "$.z", false));
+        assert!(t("IsNumeric", "$.z", true));
+        assert!(t("IsString", "$.s", true));
+        assert!(t("IsString", "$.n", false));
+        assert!(t("IsBoolean", "$.b", true));
+        assert!(t("IsTimestamp", "$.t", true));
+        assert!(t("IsTimestamp", "$.s", false));
+        assert!(t("IsPresent", "$.n", true));
+        assert!(t("IsPresent", "$.missing", false));
+    }
+
+    #[test]
+    fn and_or_not_nest() {
+        let rule = json!({"Not": {"Or": [
+            {"Variable": "$.a", "NumericEquals": 1},
+            {"And": [{"Variable": "$.b", "IsPresent": true}, {"Not": {"Variable": "$.b", "BooleanEquals": false}}]}]}});
+        assert!(matches(rule.clone(), json!({"a": 2})).unwrap());
+        assert!(!matches(rule.clone(), json!({"a": 1})).unwrap());
+        assert!(!matches(rule.clone(), json!({"a": 2, "b": true})).unwrap());
+        assert!(matches(rule, json!({"a": 2, "b": false})).unwrap());
+    }
+
+    #[test]
+    fn a_missing_variable_is_a_runtime_error() {
+        let err =
+            matches(json!({"Variable": "$.nope", "NumericEquals": 1}), json!({})).unwrap_err();
+        assert_eq!(err.0, "States.Runtime");
+    }
+
+    #[test]
+    fn no_match_without_default_fails() {
+        let def = json!({"StartAt": "C", "States": {
+            "C": {"Type": "Choice", "Choices": [{"Variable": "$", "NumericEquals": 1, "Next": "D"}]},
+            "D": {"Type": "Succeed"}}});
+        assert_eq!(run(&def, json!(2)).unwrap_err().0, "States.NoChoiceMatched");
+        assert_eq!(run(&def, json!(1)).unwrap(), json!(1));
+    }
+
+    #[test]
+    fn input_and_output_paths_apply() {
+        let def = json!({"StartAt": "C", "States": {
+            "C": {"Type": "Choice", "InputPath": "$.x", "OutputPath": "$.y",
+                  "Choices": [{"Variable": "$.y", "NumericEquals": 1, "Next": "D"}]},
+            "D": {"Type": "Succeed"}}});
+        assert_eq!(run(&def, json!({"x": {"y": 1}})).unwrap(), json!(1));
+    }
+}

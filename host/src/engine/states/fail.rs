@@ -48,3 +48,34 @@ fn text(
         )),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::engine::testkit::run;
+    use serde_json::json;
+
+    #[test]
+    fn literal_error_and_cause() {
+        let def = json!({"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "My.Err", "Cause": "why"}}});
+        assert_eq!(
+            run(&def, json!({})).unwrap_err(),
+            ("My.Err".into(), "why".into())
+        );
+    }
+
+    #[test]
+    fn error_path_and_intrinsic_cause_path() {
+        let def = json!({"StartAt": "F", "States": {"F": {"Type": "Fail", "ErrorPath": "$.e",
+            "CausePath": "States.Format('code {}', $.n)"}}});
+        assert_eq!(
+            run(&def, json!({"e": "E1", "n": 3})).unwrap_err(),
+            ("E1".into(), "code 3".into())
+        );
+    }
+
+    #[test]
+    fn an_error_path_to_a_non_string_is_a_runtime_error() {
+        let def = json!({"StartAt": "F", "States": {"F": {"Type": "Fail", "ErrorPath": "$.e"}}});
+        assert_eq!(run(&def, json!({"e": 5})).unwrap_err().0, "States.Runtime");
+    }
+}

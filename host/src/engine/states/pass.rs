@@ -42,3 +42,77 @@ fn output(
     let merged = pipeline::result_path(&io.result_path, input, result)?;
     pipeline::output_path(&io.output_path, merged, env)
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::engine::testkit::run;
+    use serde_json::json;
+
+    fn one(
+        state: serde_json::Value,
+        input: serde_json::Value,
+    ) -> Result<serde_json::Value, (String, String)> {
+        let mut state = state;
+        state["Type"] = json!("Pass");
+        state["End"] = json!(true);
+        run(&json!({"StartAt": "P", "States": {"P": state}}), input)
+    }
+
+    #[test]
+    fn passes_input_through_by_default() {
+        assert_eq!(
+            one(json!({}), json!({"a": [1, 2]})).unwrap(),
+            json!({"a": [1, 2]})
+        );
+    }
+
+    #[test]
+    fn result_wins_over_parameters_and_lands_at_result_path() {
+        let out = one(
+            json!({"Parameters": {"x.$": "$.a"}, "Result": {"r": 1}, "ResultPath": "$.res"}),
+            json!({"a": 5}),
+        )
+        .unwrap();
+        assert_eq!(out, json!({"a": 5, "res": {"r": 1}}));
+    }
+
+    #[test]
+    fn parameters_with_input_path_and_output_path() {
+        let out = one(
+            json!({"InputPath": "$.in", "Parameters": {"v.$": "$.v", "k": "c"},
+                   "ResultPath": "$.got", "OutputPath": "$.got"}),
+            json!({"in": {"v": [1]}}),
+        )
+        .unwrap();
+        assert_eq!(out, json!({"v": [1], "k": "c"}));
+    }
+
+    #[test]
+    fn result_path_null_keeps_the_input() {
+        let out = one(json!({"Result": 1, "ResultPath": null}), json!({"a": 1})).unwrap();
+        assert_eq!(out, json!({"a": 1}));
+    }
+
+    #[test]
+    fn result_path_under_a_scalar_fails() {
+        let err = one(json!({"Result": 1, "ResultPath": "$.a.b"}), json!({"a": 3})).unwrap_err();
+        assert_eq!(err.0, "States.ResultPathMatchFailure");
+    }
+
+    #[test]
+    fn a_missing_parameter_path_is_a_runtime_error() {
+        let err = one(json!({"Parameters": {"x.$": "$.nope"}}), json!({})).unwrap_err();
+        assert_eq!(err.0, "States.Runtime");
+        assert!(err.1.contains("$.nope"), "{}", err.1);
+    }
+
+    #[test]
+    fn context_object_is_visible() {
+        let out = one(
+            json!({"Parameters": {"name.$": "$$.State.Name", "input.$": "$$.Execution.Input", "retry.$": "$$.State.RetryCount"}}),
+            json!({"q": 1}),
+        )
+        .unwrap();
+        assert_eq!(out, json!({"name": "P", "input": {"q": 1}, "retry": 0}));
+    }
+}

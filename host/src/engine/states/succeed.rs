@@ -18,3 +18,15 @@ pub(crate) fn run(cx: &mut Cx<'_>, state: &State, input: Value, attempt: &Attemp
         Err(e) => Work::End(Outcome::failed(e)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::engine::testkit::run;
+    use serde_json::json;
+
+    #[test]
+    fn succeed_applies_input_and_output_paths() {
+        let def = json!({"StartAt": "S", "States": {"S": {"Type": "Succeed", "InputPath": "$.a", "OutputPath": "$.b"}}});
+        assert_eq!(run(&def, json!({"a": {"b": 7}})).unwrap(), json!(7));
+    }
+}

@@ -74,3 +74,101 @@ fn plan(
     let output = pipeline::output_path(&state.io.output_path, effective.into_owned(), env)?;
     Ok((until, output))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use crate::engine::testkit::{event_types, outcome, run_with};
+    use serde_json::json;
+
+    const START: u64 = 1_700_000_000;
+
+    fn wait(
+        fields: serde_json::Value,
+        input: serde_json::Value,
+    ) -> (
+        Result<serde_json::Value, (String, String)>,
+        Vec<std::time::SystemTime>,
+    ) {
+        let mut state = fields;
+        state["Type"] = json!("Wait");
+        state["End"] = json!(true);
+        let (f, clock) = run_with(
+            &json!({"StartAt": "W", "States": {"W": state}}),
+            input,
+            None,
+        );
+        (outcome(&f), clock.sleeps())
+    }
+
+    #[test]
+    fn seconds_sleeps_exactly_that_long_and_passes_input() {
+        let (out, sleeps) = wait(json!({"Seconds": 5}), json!({"a": 1}));
+        assert_eq!(out.unwrap(), json!({"a": 1}));
+        assert_eq!(sleeps, vec![UNIX_EPOCH + Duration::from_secs(START + 5)]);
+    }
+
+    #[test]
+    fn seconds_path_reads_after_input_path() {
+        let (out, sleeps) = wait(
+            json!({"InputPath": "$.cfg", "SecondsPath": "$.s"}),
+            json!({"cfg": {"s": 2}}),
+        );
+        assert_eq!(out.unwrap(), json!({"s": 2}));
+        assert_eq!(sleeps, vec![UNIX_EPOCH + Duration::from_secs(START + 2)]);
+    }
+
+    #[test]
+    fn timestamp_and_timestamp_path() {
+        let (_, sleeps) = wait(json!({"Timestamp": "2023-11-14T22:13:30Z"}), json!({}));
+        assert_eq!(
+            sleeps,
+            vec![UNIX_EPOCH + Duration::from_secs(1_700_000_010)]
+        );
+        let (_, sleeps) = wait(
+            json!({"TimestampPath": "$.t"}),
+            json!({"t": "2023-11-14T22:13:21.5Z"}),
+        );
+        assert_eq!(
+            sleeps,
+            vec![UNIX_EPOCH + Duration::from_millis(1_700_000_001_500)]
+        );
+    }
+
+    #[test]
+    fn a_past_timestamp_does_not_wait() {
+        let (out, sleeps) = wait(json!({"Timestamp": "2001-01-01T00:00:00Z"}), json!(1));
+        assert_eq!(out.unwrap(), json!(1));
+        assert!(sleeps.is_empty());
+    }
+
+    #[test]
+    fn bad_seconds_path_values_are_runtime_errors() {
+        for bad in [json!(-1), json!("3"), json!(1.5)] {
+            let (out, _) = wait(json!({"SecondsPath": "$.s"}), json!({"s": bad}));
+            assert_eq!(out.unwrap_err().0, "States.Runtime");
+        }
+        let (out, _) = wait(json!({"TimestampPath": "$.t"}), json!({"t": "yesterday"}));
+        assert_eq!(out.unwrap_err().0, "States.Runtime");
+    }
+
+    #[test]
+    fn history_has_wait_events() {
+        let (f, _) = run_with(
+            &json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 1, "End": true}}}),
+            json!({}),
+            None,
+        );
+        assert_eq!(
+            event_types(&f),
+            [
+                "ExecutionStarted",
+                "WaitStateEntered",
+                "WaitStateExited",
+                "ExecutionSucceeded"
+            ]
+        );
+        assert_eq!(f.history[2].timestamp, "2023-11-14T22:13:21.000Z");
+    }
+}
