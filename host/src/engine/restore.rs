@@ -73,6 +73,16 @@ impl Execution {
             frames.insert(id, frame);
         }
         let next_frame = frames.keys().max().map_or(1, |m| m + 1);
+        // A stored parent's counters may predate its children's later steps (or already
+        // count them): recount them from the children's own frames below.
+        for f in frames.values_mut() {
+            if let Cursor::Children(ch) = &mut f.cursor {
+                ch.running = 0;
+                ch.finished = 0;
+                ch.failed = 0;
+                ch.child_ids.clear();
+            }
+        }
         // Children by parent, in id order (they were started in index order).
         let mut kids: Vec<(FrameId, FrameId)> = frames
             .iter()
