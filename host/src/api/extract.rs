@@ -91,7 +91,9 @@ pub async fn read_body(body: Body, limit: usize) -> Result<Vec<u8>, ApiError> {
         let frame = frame.map_err(|_| ApiError::BadBody {
             detail: "the request body could not be read".into(),
         })?;
-        let Ok(data) = frame.into_data() else { continue };
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
         total = total.saturating_add(data.len());
         if total > limit {
             if total > limit.saturating_add(DRAIN_BYTES) {

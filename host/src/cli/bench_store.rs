@@ -39,7 +39,10 @@ pub struct BenchStoreArgs {
 
 /// Runs `bench-store`; returns the exit code.
 pub fn main(args: BenchStoreArgs) -> i32 {
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("stepwasm: {e}");
@@ -121,7 +124,12 @@ async fn run(args: BenchStoreArgs) -> anyhow::Result<Value> {
         let tenant = tenant.clone();
         starts.spawn(async move {
             service
-                .start_execution(&tenant, "bench", Some(format!("e{i}")), Some(format!("{{\"n\":{i}}}")))
+                .start_execution(
+                    &tenant,
+                    "bench",
+                    Some(format!("e{i}")),
+                    Some(format!("{{\"n\":{i}}}")),
+                )
                 .await
                 .map(|_| ())
         });

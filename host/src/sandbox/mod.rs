@@ -25,7 +25,8 @@ use tokio::sync::Semaphore;
 
 pub use component::{
     ComponentBytes, ComponentInfo, ComponentSource, FileSource, GRANTED_WASI_PREFIXES,
-    HOST_INTERFACE, LoadError, TYPES_INTERFACE, RUN_EXPORT, ResourceError, ResourceName, WORLD, sha256_hex,
+    HOST_INTERFACE, LoadError, RUN_EXPORT, ResourceError, ResourceName, TYPES_INTERFACE, WORLD,
+    sha256_hex,
 };
 pub use fault::TaskFault;
 pub use limits::*;

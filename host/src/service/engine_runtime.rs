@@ -137,10 +137,17 @@ impl Runtime for EngineRuntime {
     ) -> BoxFuture<'static, Result<(), RuntimeError>> {
         let prepared = self.model(&launch).and_then(|model| {
             let info = Self::info(&launch)?;
-            Execution::restore(model, info, self.limits.clone(), true, last_event_id, frames)
-                .map_err(|e| RuntimeError::Resume {
-                    message: e.to_string(),
-                })
+            Execution::restore(
+                model,
+                info,
+                self.limits.clone(),
+                true,
+                last_event_id,
+                frames,
+            )
+            .map_err(|e| RuntimeError::Resume {
+                message: e.to_string(),
+            })
         });
         let rt = self.driver(Some(journal));
         Box::pin(async move {
