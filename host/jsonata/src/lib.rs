@@ -1,1 +1,139 @@
-//! A JSONata 2.x evaluator (parser -> AST -> evaluator). Work in progress.
+//! A JSONata 2.x evaluator (lexer → Pratt parser → processed AST → evaluator), matching the
+//! reference implementation jsonata-js, with AWS Step Functions' extra functions as an option.
+//!
+//! ```
+//! use stepwasm_jsonata::{Environment, Expression};
+//! let expr = Expression::parse("$sum(items.price)").unwrap();
+//! let input = serde_json::json!({"items": [{"price": 2}, {"price": 3}]});
+//! let out = expr.evaluate(Some(&input), &Environment::new()).unwrap();
+//! assert_eq!(out, Some(serde_json::json!(5)));
+//! ```
+#![deny(missing_docs)]
+
+mod ast;
+mod error;
+mod eval;
+mod functions;
+mod lexer;
+mod parser;
+mod process;
+mod signature;
+mod stepfunctions;
+mod value;
+
+use std::time::Duration;
+
+use serde_json::Value as Json;
+
+pub use error::Error;
+
+/// A parsed expression: parse once, evaluate many times. Cheap to share (`Send + Sync`).
+#[derive(Debug)]
+pub struct Expression {
+    root: ast::Node,
+    /// The final label of each parent-operator slot.
+    labels: Vec<String>,
+}
+
+impl Expression {
+    /// Parses JSONata source text; syntax errors carry S0xxx codes and positions.
+    pub fn parse(source: &str) -> Result<Expression, Error> {
+        let raw = parser::parse(source).map_err(Error::finish)?;
+        let (root, labels) = process::process(raw).map_err(Error::finish)?;
+        Ok(Expression { root, labels })
+    }
+
+    /// Evaluates against `input` (`None` = no input) with the bindings and limits of `env`.
+    /// `Ok(None)` is JSONata's undefined result.
+    pub fn evaluate(
+        &self,
+        input: Option<&Json>,
+        env: &Environment<'_>,
+    ) -> Result<Option<Json>, Error> {
+        eval::run(self, input, env).map_err(Error::finish)
+    }
+}
+
+/// A variable's value: borrowed from the caller (no copy) or owned.
+#[derive(Debug)]
+enum Binding<'a> {
+    Borrowed(&'a Json),
+    Owned(Json),
+}
+
+/// Variable bindings, limits and feature switches for one or more evaluations.
+#[derive(Debug)]
+pub struct Environment<'a> {
+    bindings: Vec<(String, Binding<'a>)>,
+    time_limit: Option<Duration>,
+    max_depth: usize,
+    step_functions: bool,
+}
+
+impl Default for Environment<'_> {
+    fn default() -> Self {
+        Environment::new()
+    }
+}
+
+impl<'a> Environment<'a> {
+    /// No bindings, standard JSONata functions, and the default limits: 10,000 nested
+    /// evaluation steps (error U1001; the stack grows on the heap as needed, so this is safe
+    /// on small thread stacks) and 10 seconds per evaluation (U1001).
+    pub fn new() -> Self {
+        Environment {
+            bindings: Vec::new(),
+            time_limit: Some(Duration::from_secs(10)),
+            max_depth: 10_000,
+            step_functions: false,
+        }
+    }
+
+    /// Binds `$name` to a borrowed value (not copied).
+    pub fn bind(&mut self, name: &str, value: &'a Json) -> &mut Self {
+        self.bindings.retain(|(n, _)| n != name);
+        self.bindings
+            .push((name.to_string(), Binding::Borrowed(value)));
+        self
+    }
+
+    /// Binds `$name` to an owned value.
+    pub fn bind_owned(&mut self, name: &str, value: Json) -> &mut Self {
+        self.bindings.retain(|(n, _)| n != name);
+        self.bindings
+            .push((name.to_string(), Binding::Owned(value)));
+        self
+    }
+
+    /// Stops an evaluation that runs longer than `limit` (error U1001).
+    pub fn set_time_limit(&mut self, limit: Option<Duration>) -> &mut Self {
+        self.time_limit = limit;
+        self
+    }
+
+    /// Stops an evaluation nested deeper than `depth` (error U1001).
+    pub fn set_max_depth(&mut self, depth: usize) -> &mut Self {
+        self.max_depth = depth;
+        self
+    }
+
+    /// Step Functions mode: adds `$partition`, `$range`, `$hash`, `$random(seed)`, `$uuid`,
+    /// `$parse` and removes `$eval`.
+    pub fn set_step_functions(&mut self, on: bool) -> &mut Self {
+        self.step_functions = on;
+        self
+    }
+
+    fn lookup(&self, name: &str) -> Option<&Json> {
+        self.bindings
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, b)| match b {
+                Binding::Borrowed(j) => *j,
+                Binding::Owned(j) => j,
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests;

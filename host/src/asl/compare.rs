@@ -161,55 +161,91 @@ pub fn validate_string_matches_pattern(pattern: &str) -> Result<(), PatternError
     Ok(())
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
+/// One element of a compiled `StringMatches` pattern.
+#[derive(Clone, Debug, PartialEq, Eq)]
 enum Token {
+    /// `*`: any run of characters.
     Star,
-    Char(char),
+    /// Literal text (escapes already resolved).
+    Text(Box<str>),
 }
 
-fn pattern_tokens(pattern: &str) -> Vec<Token> {
-    let mut tokens = Vec::with_capacity(pattern.len());
-    let mut chars = pattern.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            // An unknown escape keeps the escaped character literally (the validator rejects it).
-            '\\' => tokens.push(Token::Char(chars.next().unwrap_or('\\'))),
-            '*' => tokens.push(Token::Star),
-            other => tokens.push(Token::Char(other)),
-        }
-    }
-    tokens
+/// A `StringMatches` pattern compiled once: literal runs and stars.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StringPattern {
+    tokens: Vec<Token>,
 }
 
-/// `StringMatches`: `*` matches any run of characters (also none); `\*` and `\\` are a
-/// literal star and backslash; every other character matches itself.
-pub fn string_matches(pattern: &str, text: &str) -> bool {
-    let tokens = pattern_tokens(pattern);
-    let text: Vec<char> = text.chars().collect();
-    // Classic linear-backtracking glob: remember the last star and where it resumed.
-    let (mut p, mut t) = (0usize, 0usize);
-    let mut star: Option<(usize, usize)> = None;
-    while t < text.len() {
-        match tokens.get(p) {
-            Some(Token::Char(c)) if *c == text[t] => {
-                p += 1;
-                t += 1;
-            }
-            Some(Token::Star) => {
-                star = Some((p, t));
-                p += 1;
-            }
-            _ => match star {
-                Some((sp, st)) => {
-                    p = sp + 1;
-                    t = st + 1;
-                    star = Some((sp, st + 1));
+impl StringPattern {
+    /// Compiles a pattern: `*` matches any run of characters (also none); `\*` and `\\`
+    /// are a literal star and backslash. An unknown escape keeps the escaped character
+    /// literally (use [`validate_string_matches_pattern`] to reject it).
+    pub fn new(pattern: &str) -> Self {
+        let mut tokens = Vec::new();
+        let mut text = String::new();
+        let mut chars = pattern.chars();
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' => text.push(chars.next().unwrap_or('\\')),
+                '*' => {
+                    if !text.is_empty() {
+                        tokens.push(Token::Text(std::mem::take(&mut text).into()));
+                    }
+                    if tokens.last() != Some(&Token::Star) {
+                        tokens.push(Token::Star);
+                    }
                 }
+                other => text.push(other),
+            }
+        }
+        if !text.is_empty() {
+            tokens.push(Token::Text(text.into()));
+        }
+        StringPattern { tokens }
+    }
+
+    /// Does `text` match the whole pattern?
+    pub fn matches(&self, text: &str) -> bool {
+        let tokens = &self.tokens;
+        // Anchored prefix: everything before the first star must start the text.
+        let mut rest = text;
+        let mut index = 0;
+        while let Some(Token::Text(literal)) = tokens.get(index) {
+            match rest.strip_prefix(&**literal) {
+                Some(after) => rest = after,
                 None => return false,
-            },
+            }
+            index += 1;
+        }
+        if index == tokens.len() {
+            return rest.is_empty();
+        }
+        // Now at a star. Middle literals match greedily leftmost (safe with stars between);
+        // the last literal, when the pattern does not end in a star, anchors the end.
+        let ends_with_star = tokens.last() == Some(&Token::Star);
+        let middle_end = if ends_with_star {
+            tokens.len()
+        } else {
+            tokens.len() - 1
+        };
+        for token in &tokens[index..middle_end] {
+            if let Token::Text(literal) = token {
+                match rest.find(&**literal) {
+                    Some(at) => rest = &rest[at + literal.len()..],
+                    None => return false,
+                }
+            }
+        }
+        match tokens.last() {
+            Some(Token::Text(suffix)) if !ends_with_star => rest.ends_with(&**suffix),
+            _ => true,
         }
     }
-    tokens[p..].iter().all(|tok| *tok == Token::Star)
+}
+
+/// `StringMatches` with a pattern compiled on the spot; see [`StringPattern`] to compile once.
+pub fn string_matches(pattern: &str, text: &str) -> bool {
+    StringPattern::new(pattern).matches(text)
 }
 
 /// A point in time parsed from an RFC 3339 timestamp, ordered by instant.
@@ -361,6 +397,37 @@ mod tests {
                 expected,
                 "{pattern:?} ~ {text:?}"
             );
+        }
+    }
+
+    /// Every pattern over {a, b, *} up to 5 characters against every text over {a, b} up
+    /// to 5 characters, checked against the equivalent regular expression.
+    #[test]
+    fn string_pattern_agrees_with_regex_exhaustively() {
+        fn words(alphabet: &[char], max: usize) -> Vec<String> {
+            let mut all = vec![String::new()];
+            let mut last = vec![String::new()];
+            for _ in 0..max {
+                last = last
+                    .iter()
+                    .flat_map(|w| alphabet.iter().map(move |c| format!("{w}{c}")))
+                    .collect();
+                all.extend(last.iter().cloned());
+            }
+            all
+        }
+        let texts = words(&['a', 'b'], 5);
+        for pattern in words(&['a', 'b', '*'], 5) {
+            let regex = format!("^{}$", pattern.replace('*', ".*"));
+            let regex = regex::Regex::new(&regex).unwrap();
+            let compiled = StringPattern::new(&pattern);
+            for text in &texts {
+                assert_eq!(
+                    compiled.matches(text),
+                    regex.is_match(text),
+                    "{pattern:?} ~ {text:?}"
+                );
+            }
         }
     }
 

@@ -76,8 +76,13 @@ impl TemplateError {
 enum Node {
     /// No `.$` below: the value itself.
     Const(Value),
-    /// An object with at least one dynamic field somewhere below.
-    Object(Vec<(String, Node)>),
+    /// An object with at least one dynamic field somewhere below: a pre-built skeleton
+    /// (constant fields filled in, dynamic ones `null`) and the dynamic fields by position.
+    /// Cloning the skeleton copies its hash table instead of re-hashing every key.
+    Object {
+        skeleton: Map<String, Value>,
+        dynamic: Vec<(usize, Node)>,
+    },
     /// An array with at least one dynamic element somewhere below.
     Array(Vec<Node>),
     /// `"key.$": "$.path"`; `field` is the original key (with `.$`) for error messages.
@@ -146,7 +151,20 @@ fn compile_node(value: &Value, location: &mut String, errors: &mut Vec<TemplateE
                 fields.push((name.to_owned(), node));
             }
             if dynamic {
-                Node::Object(fields)
+                let mut skeleton = Map::with_capacity(fields.len());
+                let mut dynamic = Vec::new();
+                for (position, (key, node)) in fields.into_iter().enumerate() {
+                    match node {
+                        Node::Const(value) => {
+                            skeleton.insert(key, value);
+                        }
+                        node => {
+                            skeleton.insert(key, Value::Null);
+                            dynamic.push((position, node));
+                        }
+                    }
+                }
+                Node::Object { skeleton, dynamic }
             } else {
                 Node::Const(Value::Object(
                     fields
@@ -245,10 +263,14 @@ fn evaluate_node(node: &Node, scope: &Scope<'_>) -> Result<Value, StatesError> {
         Node::Const(value) => value.clone(),
         Node::Path { path, field } => resolve_field(path, field, scope)?,
         Node::Intrinsic(call) => call.evaluate(scope)?,
-        Node::Object(fields) => {
-            let mut map = Map::with_capacity(fields.len());
-            for (key, child) in fields {
-                map.insert(key.clone(), evaluate_node(child, scope)?);
+        Node::Object { skeleton, dynamic } => {
+            let mut map = skeleton.clone();
+            let mut slots = dynamic.iter().peekable();
+            for (position, value) in map.values_mut().enumerate() {
+                if let Some((at, child)) = slots.next_if(|(at, _)| *at == position) {
+                    debug_assert_eq!(*at, position);
+                    *value = evaluate_node(child, scope)?;
+                }
             }
             Value::Object(map)
         }

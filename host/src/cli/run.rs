@@ -39,6 +39,10 @@ pub struct RunArgs {
     /// Largest payload in bytes (AWS: 262144; 0: unlimited).
     #[arg(long, default_value_t = crate::engine::limits::DEFAULT_MAX_PAYLOAD_BYTES)]
     pub max_payload_bytes: usize,
+    /// Serve Task `Resource` `wasm:NAME` (or `wasm:NAME:VERSION`) from a component file;
+    /// repeatable.
+    #[arg(long = "module", value_name = "NAME=PATH")]
+    pub modules: Vec<String>,
 }
 
 /// Runs `run`.
@@ -62,9 +66,16 @@ pub fn main(args: RunArgs) -> i32 {
         eprintln!("stepwasm: {}: {}", e.name, e.cause);
         return EXIT_INVALID;
     }
+    let tasks = match crate::sandbox::runner_from_module_flags(&args.modules) {
+        Ok(runner) => runner.map(|r| Arc::new(r) as Arc<dyn crate::engine::ports::TaskRunner>),
+        Err(e) => {
+            eprintln!("stepwasm: {e}");
+            return EXIT_INVALID;
+        }
+    };
     let runtime = Runtime {
         clock: Arc::new(SystemClock),
-        tasks: None,
+        tasks,
         journal: None,
         limits: limits.clone(),
         record_history: args.history,

@@ -21,7 +21,8 @@ use super::ports::{FrameUpdate, TaskContext, TaskFailure, TaskOutcome, TaskReque
 use super::states;
 use crate::asl::error::{ErrorName, StatesError};
 use crate::asl::model::{Jitter, MachineId, State, StateId, StateKind, StateMachine, Transition};
-use crate::asl::scope::NoVariables;
+use super::variables::VarScope;
+use crate::asl::model::{Catcher, QueryLanguage};
 
 /// How many transitions one [`Execution::advance`] call may make before it hands control back
 /// (so the driver can check the execution timeout and yield to other executions).
@@ -89,15 +90,30 @@ impl std::fmt::Debug for Execution {
     }
 }
 
-/// What a step needs besides the frame: the time, facts, events and limits.
+/// What a step needs besides the frame: the time, facts, events, limits and variables.
 pub(crate) struct Cx<'a> {
     pub now: SystemTime,
     pub info: &'a ExecutionInfo,
     pub events: &'a mut EventLog,
     pub limits: &'a Limits,
+    /// The variables the frame can read.
+    pub vars: &'a VarScope<'a>,
+    /// Variables the state assigns, stored when it succeeds (set by the state's code).
+    pub assigned: Option<Map<String, Value>>,
 }
 
-impl Cx<'_> {
+impl<'a> Cx<'a> {
+    /// The [`Env`] for JSONPath expressions over a context object and the frame's variables.
+    pub fn env<'c>(&self, context: &'c Value) -> Env<'c>
+    where
+        'a: 'c,
+    {
+        Env {
+            context,
+            variables: self.vars,
+        }
+    }
+
     /// The context object for a state (`Null` when the state never reads `$$`).
     pub fn context(&self, state: &State, attempt: &Attempt) -> Value {
         if !state.needs_context {
@@ -113,14 +129,6 @@ impl Cx<'_> {
             None,
             None,
         )
-    }
-}
-
-/// An [`Env`] over a context object, without variables (JSONPath variables come later).
-pub(crate) fn env(context: &Value) -> Env<'_> {
-    Env {
-        context,
-        variables: &NoVariables,
     }
 }
 
@@ -169,6 +177,7 @@ impl Execution {
                     state: start,
                     input: (*info.input).clone(),
                 },
+                variables: Map::new(),
             },
         );
         Execution {
@@ -212,17 +221,6 @@ impl Execution {
         }
     }
 
-    fn cx(&mut self, now: SystemTime) -> (Cx<'_>, &StateMachine) {
-        (
-            Cx {
-                now,
-                info: &self.info,
-                events: &mut self.events,
-                limits: &self.limits,
-            },
-            &self.model,
-        )
-    }
 
     /// Runs frame `id` as far as it goes without waiting.
     pub fn advance(&mut self, id: FrameId, now: SystemTime) -> Effect {
@@ -387,8 +385,22 @@ impl Execution {
     ) -> Option<Effect> {
         let model = Arc::clone(&self.model);
         let state = model.machine(machine).state(state_id);
-        let (mut cx, _) = self.cx(now);
+        let vars = VarScope::of(&self.frames, id);
+        let mut cx = Cx {
+            now,
+            info: &self.info,
+            events: &mut self.events,
+            limits: &self.limits,
+            vars: &vars,
+            assigned: None,
+        };
+        let jsonata_simple = state.query_language == QueryLanguage::Jsonata
+            && !matches!(
+                state.kind,
+                StateKind::Task(_) | StateKind::Parallel { .. } | StateKind::Map(_)
+            );
         let work = match &state.kind {
+            _ if jsonata_simple => states::jsonata::run(&mut cx, state, input, &attempt),
             StateKind::Pass { result } => {
                 states::pass::run(&mut cx, state, result.as_ref(), input, &attempt)
             }
@@ -408,6 +420,7 @@ impl Execution {
             StateKind::Task(task) => {
                 match states::task::start(&mut cx, state, task, &input, &attempt) {
                     Ok(effective) => {
+                        drop(vars);
                         let request = self.task_request(state, &effective, &attempt);
                         self.set(
                             id,
@@ -431,7 +444,10 @@ impl Execution {
             StateKind::Parallel { branches } => {
                 match states::parallel::start(&mut cx, state, state_id, branches, &input, &attempt)
                 {
-                    Ok(children) => return self.fork(id, machine, children, input, attempt, now),
+                    Ok(children) => {
+                        drop(vars);
+                        return self.fork(id, machine, children, input, attempt, now);
+                    }
                     Err(error) => Work::Error {
                         error,
                         input,
@@ -442,7 +458,10 @@ impl Execution {
             }
             StateKind::Map(map) => {
                 match states::map::start(&mut cx, state, state_id, map, &input, &attempt) {
-                    Ok(children) => return self.fork(id, machine, children, input, attempt, now),
+                    Ok(children) => {
+                        drop(vars);
+                        return self.fork(id, machine, children, input, attempt, now);
+                    }
                     Err(error) => Work::Error {
                         error,
                         input,
@@ -452,18 +471,27 @@ impl Execution {
                 }
             }
         };
-        self.apply(id, state_id, state, work, now)
+        let assigned = cx.assigned.take();
+        drop(vars);
+        self.apply(id, state_id, state, work, assigned, now)
     }
 
-    /// Applies a state's work to its frame.
+    /// Applies a state's work to its frame; `assigned` variables are stored only when the
+    /// state succeeded.
     fn apply(
         &mut self,
         id: FrameId,
         state_id: StateId,
         state: &State,
         work: Work,
+        assigned: Option<Map<String, Value>>,
         now: SystemTime,
     ) -> Option<Effect> {
+        if let Some(vars) = assigned
+            && matches!(work, Work::Output(_) | Work::Goto(..) | Work::Sleep(..))
+        {
+            self.store_variables(id, vars);
+        }
         match work {
             Work::Output(output) => self.leave(id, state, output, now),
             Work::Goto(next, output) => {
@@ -507,6 +535,13 @@ impl Execution {
                 attempt,
                 from_task,
             } => self.on_error(id, state_id, state, input, attempt, error, from_task, now),
+        }
+    }
+
+    /// Stores assigned variables in frame `id`.
+    fn store_variables(&mut self, id: FrameId, vars: Map<String, Value>) {
+        if let Some(frame) = self.frames.get_mut(&id) {
+            frame.variables.extend(vars);
         }
     }
 
@@ -589,8 +624,12 @@ impl Execution {
             let mut info = Map::new();
             info.insert("Error".into(), Value::from(error.name.as_str()));
             info.insert("Cause".into(), Value::from(error.cause.as_str()));
-            match pipeline::result_path(&catcher.result_path, input, Value::Object(info)) {
-                Ok(output) => {
+            let caught = self.catch_output(id, state, catcher, &attempt, input, Value::Object(info), now);
+            match caught {
+                Ok((output, assigned)) => {
+                    if let Some(vars) = assigned {
+                        self.store_variables(id, vars);
+                    }
                     self.events
                         .state_exited(now, state.type_name(), &state.name, &output);
                     self.set(
@@ -610,6 +649,52 @@ impl Execution {
         }
         self.set(id, Cursor::Done(Outcome::failed(error)));
         Some(Effect::Done)
+    }
+
+    /// A Catcher's output and the variables its Assign sets (replacing the state's own).
+    #[allow(clippy::too_many_arguments)]
+    fn catch_output(
+        &self,
+        id: FrameId,
+        state: &State,
+        catcher: &Catcher,
+        attempt: &Attempt,
+        input: Value,
+        error_output: Value,
+        now: SystemTime,
+    ) -> Result<(Value, Option<Map<String, Value>>), StatesError> {
+        let vars = VarScope::of(&self.frames, id);
+        let ctx = if state.needs_context {
+            context_object(
+                &self.info,
+                StateFacts {
+                    name: &state.name,
+                    entered_time: attempt.entered_time(),
+                    retry_count: attempt.retry_count,
+                },
+                None,
+                None,
+            )
+        } else {
+            Value::Null
+        };
+        let _ = now;
+        if state.query_language == QueryLanguage::Jsonata {
+            return states::jsonata::caught(catcher, &input, &ctx, error_output, &vars);
+        }
+        let env = Env {
+            context: &ctx,
+            variables: &vars,
+        };
+        let assigned = catcher
+            .assign
+            .as_ref()
+            .map(|a| pipeline::payload(a, &error_output, env))
+            .transpose()?
+            .map(|a| super::variables::checked_assignment(a, &vars))
+            .transpose()?;
+        let output = pipeline::result_path(&catcher.result_path, input, error_output)?;
+        Ok((output, assigned))
     }
 
     fn task_request(&self, state: &State, effective: &Value, attempt: &Attempt) -> TaskRequest {
@@ -661,9 +746,19 @@ impl Execution {
         let result = outcome
             .result
             .map_err(|TaskFailure { error, cause }| (error, cause));
-        let (mut cx, _) = self.cx(now);
+        let vars = VarScope::of(&self.frames, id);
+        let mut cx = Cx {
+            now,
+            info: &self.info,
+            events: &mut self.events,
+            limits: &self.limits,
+            vars: &vars,
+            assigned: None,
+        };
         let work = states::task::finish(&mut cx, state, task, input, result, attempt);
-        self.apply(id, state_id, state, work, now);
+        let assigned = cx.assigned.take();
+        drop(vars);
+        self.apply(id, state_id, state, work, assigned, now);
         self.mark(id);
     }
 
@@ -725,6 +820,7 @@ impl Execution {
                         state: start,
                         input,
                     },
+                    variables: Map::new(),
                 },
             ));
         }
@@ -946,9 +1042,19 @@ impl Execution {
             "ParallelStateSucceeded"
         };
         self.events.plain(now, kind);
-        let (mut cx, _) = self.cx(now);
+        let vars = VarScope::of(&self.frames, id);
+        let mut cx = Cx {
+            now,
+            info: &self.info,
+            events: &mut self.events,
+            limits: &self.limits,
+            vars: &vars,
+            assigned: None,
+        };
         let work =
             states::finish_children(&mut cx, state, ch.input, ch.attempt, Value::Array(results));
-        self.apply(id, state_id, state, work, now)
+        let assigned = cx.assigned.take();
+        drop(vars);
+        self.apply(id, state_id, state, work, assigned, now)
     }
 }

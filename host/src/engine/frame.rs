@@ -23,6 +23,10 @@ pub struct Frame {
     pub machine: MachineId,
     /// Where it is.
     pub cursor: Cursor,
+    /// Variables its states assigned ([`super::variables`]); enclosing frames' variables
+    /// are read through `parent`.
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub variables: serde_json::Map<String, Value>,
 }
 
 /// A child's place in its parent.

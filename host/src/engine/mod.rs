@@ -12,6 +12,8 @@ pub mod pipeline;
 pub mod ports;
 pub mod restore;
 pub(crate) mod states;
+pub mod variables;
+pub(crate) mod jsonata_eval;
 #[cfg(test)]
 pub(crate) mod testkit;
 #[cfg(test)]

@@ -67,6 +67,10 @@ pub fn input_path<'v>(
 pub fn payload(p: &Payload, input: &Value, env: Env<'_>) -> Result<Value, StatesError> {
     match p {
         Payload::Template(t) => t.evaluate(&env.scope(input)),
+        Payload::Jsonata(_) => Err(StatesError::new(
+            ErrorName::Runtime,
+            "a JSONata payload reached JSONPath evaluation",
+        )),
     }
 }
 
@@ -107,12 +111,26 @@ pub fn output_path(spec: &InOutPath, value: Value, env: Env<'_>) -> Result<Value
 
 /// ResultSelector → ResultPath → OutputPath, for a state's raw `result`.
 pub fn finish(io: &Io, input: Value, result: Value, env: Env<'_>) -> Result<Value, StatesError> {
+    finish_assigning(io, None, input, result, env).map(|(v, _)| v)
+}
+
+/// Like [`finish`], also evaluating a JSONPath `Assign` on the selected result (after
+/// ResultSelector, before ResultPath, as AWS orders it). Returns the output and the Assign
+/// object.
+pub fn finish_assigning(
+    io: &Io,
+    assign: Option<&Payload>,
+    input: Value,
+    result: Value,
+    env: Env<'_>,
+) -> Result<(Value, Option<Value>), StatesError> {
     let result = match &io.result_selector {
         None => result,
         Some(p) => payload(p, &result, env)?,
     };
+    let assigned = assign.map(|a| payload(a, &result, env)).transpose()?;
     let merged = result_path(&io.result_path, input, result)?;
-    output_path(&io.output_path, merged, env)
+    Ok((output_path(&io.output_path, merged, env)?, assigned))
 }
 
 #[cfg(test)]
@@ -143,6 +161,7 @@ mod tests {
             )),
             result_path: ResultPathSpec::Path(ReferencePath::parse("$.out").unwrap()),
             output_path: InOutPath::Path(JsonPath::parse("$.out").unwrap()),
+            output: None,
         };
         let input = json!({"in": {"x": 7}, "keep": true});
         let eff = effective_input(&io, &input, env()).unwrap().into_owned();

@@ -78,6 +78,57 @@ pub struct SetupError {
     pub reason: String,
 }
 
+/// Why `--module NAME=PATH` flags could not become a runner.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ModuleFlagError {
+    /// The flag is not `NAME=PATH`.
+    #[error("--module {flag}: {source}")]
+    Flag {
+        /// The flag as given.
+        flag: String,
+        /// What is wrong with it.
+        source: ResourceError,
+    },
+    /// The file could not be read.
+    #[error("--module {name}: cannot read {}: {source}", path.display())]
+    Read {
+        /// The module name.
+        name: String,
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The engine could not be built.
+    #[error(transparent)]
+    Setup(#[from] SetupError),
+}
+
+/// The CLI's runner: components from `--module NAME=PATH` files, compiled artifacts cached
+/// in [`SandboxConfig::default_cache_dir`]. `None` when no module is given.
+pub fn runner_from_module_flags(flags: &[String]) -> Result<Option<SandboxRunner>, ModuleFlagError> {
+    if flags.is_empty() {
+        return Ok(None);
+    }
+    let mut source = FileSource::new();
+    for flag in flags {
+        let (name, path) =
+            FileSource::parse_module_flag(flag).map_err(|source| ModuleFlagError::Flag {
+                flag: flag.clone(),
+                source,
+            })?;
+        source
+            .add_file(&name, &path)
+            .map_err(|source| ModuleFlagError::Read { name, path, source })?;
+    }
+    let config = SandboxConfig {
+        cache_dir: SandboxConfig::default_cache_dir(),
+        ..SandboxConfig::default()
+    };
+    Ok(Some(SandboxRunner::new(Arc::new(source), config)?))
+}
+
 /// Runs Task states as WebAssembly components. Cheap to share: wrap it in an `Arc`.
 pub struct SandboxRunner {
     loader: Arc<Loader>,

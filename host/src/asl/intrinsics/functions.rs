@@ -39,8 +39,13 @@ pub(super) fn call(
     match func {
         Func::Format => format_string(format, args),
         Func::StringToJson => {
-            let text = string(func, args, 0)?;
-            serde_json::from_str(text.trim())
+            let text = string(func, args, 0)?.trim();
+            // An empty (or blank) string parses to null, as AWS does (per LocalStack's
+            // AWS-recorded behaviour) rather than failing.
+            if text.is_empty() {
+                return Ok(Value::Null);
+            }
+            serde_json::from_str(text)
                 .map_err(|e| failure(func, format_args!("the string is not valid JSON: {e}")))
         }
         Func::JsonToString => Ok(Value::String(args[0].to_string())),
@@ -234,20 +239,45 @@ fn format_string(literal: Option<&[Piece]>, args: Args<'_, '_>) -> Result<Value,
     for piece in pieces {
         match piece {
             Piece::Text(text) => out.push_str(text),
-            Piece::Hole => match values.next().map(|v| &**v) {
-                Some(Value::String(text)) => out.push_str(text),
-                Some(Value::Array(_) | Value::Object(_)) => {
-                    return Err(failure(
-                        func,
-                        "a value to format must be a string, number, boolean or null, not an array or object",
-                    ));
-                }
-                Some(scalar) => out.push_str(&scalar.to_string()),
+            Piece::Hole => match values.next() {
+                Some(value) => push_format_value(value, &mut out),
                 None => unreachable!("holes were counted"),
             },
         }
     }
     Ok(Value::String(out))
+}
+
+/// Appends a value as AWS's (Java) Format renders it: strings without quotes, scalars as
+/// JSON, arrays as `[a, b]` and objects as `{k=v, k2=v2}` (the spec forbids arrays and
+/// objects, but AWS renders them this way; LocalStack's AWS-recorded snapshots agree).
+fn push_format_value(value: &Value, out: &mut String) {
+    match value {
+        Value::String(text) => out.push_str(text),
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                push_format_value(item, out);
+            }
+            out.push(']');
+        }
+        Value::Object(map) => {
+            out.push('{');
+            for (i, (key, item)) in map.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                out.push_str(key);
+                out.push('=');
+                push_format_value(item, out);
+            }
+            out.push('}');
+        }
+        scalar => out.push_str(&scalar.to_string()),
+    }
 }
 
 fn array_partition(args: Args<'_, '_>) -> Result<Value, StatesError> {

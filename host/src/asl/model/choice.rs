@@ -19,6 +19,8 @@ pub struct ChoiceBranch {
     pub next: StateId,
     /// `Assign`.
     pub assign: Option<Payload>,
+    /// JSONata `Output`.
+    pub output: Option<Payload>,
 }
 
 /// A condition.
@@ -48,6 +50,8 @@ pub enum Rule {
         /// The pattern with `*` wildcards and `\` escapes.
         pattern: String,
     },
+    /// A JSONata `Condition` (must evaluate to a boolean).
+    Condition(super::jsonata::JsonataTemplate),
     /// `IsNull`, `IsPresent`, `IsNumeric`, `IsString`, `IsBoolean`, `IsTimestamp`.
     Test {
         /// `Variable`.
@@ -379,5 +383,6 @@ pub(super) fn rule_reads_context(rule: &Rule) -> bool {
             variable, operand, ..
         } => ctx(variable) || matches!(operand, Operand::Path(p) if ctx(p)),
         Rule::Matches { variable, .. } | Rule::Test { variable, .. } => ctx(variable),
+        Rule::Condition(_) => false,
     }
 }

@@ -18,6 +18,9 @@ use crate::asl::raw::{RawCatcher, RawRetrier, RawState, RawStateMachine};
 use crate::asl::template::Template;
 use crate::asl::validate::{Code, Diagnostic, has_errors, pointer_segment, validate};
 
+#[path = "compile_jsonata.rs"]
+mod jsonata;
+
 /// The largest `Seconds` a Wait state accepts.
 pub const MAX_WAIT_SECONDS: u64 = 99_999_999;
 /// The largest `MaxDelaySeconds` AWS accepts (a year and a day).
@@ -132,11 +135,7 @@ impl Compiler {
             None => inherited,
         };
         if query_language == QueryLanguage::Jsonata {
-            self.err(
-                Code::Unsupported,
-                at,
-                "JSONata states are not supported by this build yet",
-            );
+            return self.jsonata_state(name, s, at, names);
         }
         let type_name = s.state_type.as_deref().unwrap_or("");
         let transition = match (type_name, &s.next, s.end) {
@@ -154,6 +153,7 @@ impl Compiler {
             result_selector: self.payload(s.result_selector.as_ref(), &f("ResultSelector")),
             result_path: self.result_path(s.result_path.as_ref(), &f("ResultPath")),
             output_path: self.in_out(s.output_path.as_ref(), &f("OutputPath")),
+            output: None,
         };
         let kind = self.kind(type_name, s, at, names, query_language);
         let retry = s
@@ -275,7 +275,12 @@ impl Compiler {
                     let next = self.target(names, next, format!("{loc}/Next"));
                     let assign = self.assign(r.assign.as_ref(), &format!("{loc}/Assign"));
                     if let Some(rule) = rule {
-                        branches.push(ChoiceBranch { rule, next, assign });
+                        branches.push(ChoiceBranch {
+                            rule,
+                            next,
+                            assign,
+                            output: None,
+                        });
                     }
                 }
                 let default = s
@@ -479,6 +484,7 @@ impl Compiler {
         MapState {
             processor,
             items_path,
+            items: None,
             item_selector,
             max_concurrency,
             tolerated_count,
@@ -813,6 +819,7 @@ impl Compiler {
             next,
             result_path,
             assign,
+            output: None,
         })
     }
 }
@@ -925,7 +932,7 @@ mod tests {
         has(
             json!({"Type": "Pass", "Parameters": {"a.$": "States.Nope($.x)"}, "End": true}),
             Code::InvalidJsonPath,
-            "/States/S/Parameters",
+            "/States/S/Parameters/a.$",
         );
         has(
             json!({"Type": "Pass", "Parameters": {"a.$": "$.x", "a": 1}, "End": true}),

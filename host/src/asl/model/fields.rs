@@ -5,6 +5,8 @@ use crate::asl::intrinsics::Intrinsic;
 use crate::asl::path::{JsonPath, ReferencePath};
 use crate::asl::template::Template;
 
+use super::jsonata::JsonataTemplate;
+
 /// `InputPath`, `OutputPath` or `ItemsPath`.
 #[derive(Debug, Default)]
 pub enum InOutPath {
@@ -35,6 +37,8 @@ pub enum ResultPathSpec {
 pub enum Payload {
     /// A JSONPath payload template (`.$` keys).
     Template(Template),
+    /// A JSONata value with `{% %}` expressions (JSONata states).
+    Jsonata(JsonataTemplate),
 }
 
 /// A value given literally or read through a `*Path` field.
@@ -44,6 +48,8 @@ pub enum Param<T> {
     Value(T),
     /// The `*Path` field (e.g. `SecondsPath`).
     Path(JsonPath),
+    /// A `{% %}` expression in the literal field (JSONata states).
+    Expr(JsonataTemplate),
 }
 
 /// The `Error`/`Cause` of a Fail state.
@@ -55,4 +61,6 @@ pub enum TextSource {
     Path(JsonPath),
     /// `ErrorPath` / `CausePath` as an intrinsic function.
     Intrinsic(Intrinsic),
+    /// `Error` / `Cause` as a `{% %}` expression (JSONata states).
+    Expr(JsonataTemplate),
 }

@@ -9,12 +9,14 @@
 mod choice;
 mod compile;
 mod fields;
+pub mod jsonata;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 pub use choice::{ChoiceBranch, Cmp, CmpKind, Operand, Operator, Rule, TypeTest, operator};
 pub use fields::{InOutPath, Param, Payload, ResultPathSpec, TextSource};
+pub use jsonata::JsonataTemplate;
 
 use crate::asl::error::ErrorName;
 use crate::asl::raw::RawStateMachine;
@@ -137,6 +139,8 @@ pub struct Io {
     pub result_path: ResultPathSpec,
     /// `OutputPath` (default `$`).
     pub output_path: InOutPath,
+    /// JSONata `Output` (JSONata `Arguments` live in `parameters`).
+    pub output: Option<Payload>,
 }
 
 /// What a state does, by type.
@@ -219,6 +223,8 @@ pub struct MapState {
     pub processor: MachineId,
     /// `ItemsPath` (default `$`).
     pub items_path: InOutPath,
+    /// JSONata `Items` (default: the state input).
+    pub items: Option<JsonataTemplate>,
     /// `ItemSelector` (or the legacy `Parameters`).
     pub item_selector: Option<Payload>,
     /// `MaxConcurrency` / `MaxConcurrencyPath`; 0 means no limit.
@@ -317,6 +323,8 @@ pub struct Catcher {
     pub result_path: ResultPathSpec,
     /// `Assign`.
     pub assign: Option<Payload>,
+    /// JSONata `Output`.
+    pub output: Option<Payload>,
 }
 
 pub use compile::{MAX_WAIT_SECONDS, timestamp_to_system};

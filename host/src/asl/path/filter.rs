@@ -98,18 +98,22 @@ impl Filter {
 }
 
 /// Parses the expression between `[?(` and `)]`.
+/// Deepest nesting of `(` and `!` in a filter: bounds the parser's recursion, so a
+/// hostile path cannot overflow the stack.
+const MAX_FILTER_DEPTH: usize = 32;
+
 pub(super) fn parse(cursor: &mut Cursor<'_>) -> Result<Filter, PathError> {
-    or(cursor)
+    or(cursor, 0)
 }
 
-fn or(cursor: &mut Cursor<'_>) -> Result<Filter, PathError> {
-    let mut parts = vec![and(cursor)?];
+fn or(cursor: &mut Cursor<'_>, depth: usize) -> Result<Filter, PathError> {
+    let mut parts = vec![and(cursor, depth)?];
     loop {
         cursor.skip_spaces();
         if !cursor.eat_str("||") {
             break;
         }
-        parts.push(and(cursor)?);
+        parts.push(and(cursor, depth)?);
     }
     Ok(if parts.len() == 1 {
         parts.remove(0)
@@ -118,14 +122,14 @@ fn or(cursor: &mut Cursor<'_>) -> Result<Filter, PathError> {
     })
 }
 
-fn and(cursor: &mut Cursor<'_>) -> Result<Filter, PathError> {
-    let mut parts = vec![unary(cursor)?];
+fn and(cursor: &mut Cursor<'_>, depth: usize) -> Result<Filter, PathError> {
+    let mut parts = vec![unary(cursor, depth)?];
     loop {
         cursor.skip_spaces();
         if !cursor.eat_str("&&") {
             break;
         }
-        parts.push(unary(cursor)?);
+        parts.push(unary(cursor, depth)?);
     }
     Ok(if parts.len() == 1 {
         parts.remove(0)
@@ -134,14 +138,19 @@ fn and(cursor: &mut Cursor<'_>) -> Result<Filter, PathError> {
     })
 }
 
-fn unary(cursor: &mut Cursor<'_>) -> Result<Filter, PathError> {
+fn unary(cursor: &mut Cursor<'_>, depth: usize) -> Result<Filter, PathError> {
     cursor.skip_spaces();
+    if depth > MAX_FILTER_DEPTH {
+        return Err(cursor.error(format!(
+            "filter nests deeper than {MAX_FILTER_DEPTH} levels"
+        )));
+    }
     if cursor.peek() == Some(b'!') && cursor.peek_at(1) != Some(b'=') {
         cursor.pos += 1;
-        return Ok(Filter::Not(Box::new(unary(cursor)?)));
+        return Ok(Filter::Not(Box::new(unary(cursor, depth + 1)?)));
     }
     if cursor.eat(b'(') {
-        let inner = or(cursor)?;
+        let inner = or(cursor, depth + 1)?;
         cursor.skip_spaces();
         cursor.expect(b')', "')'")?;
         return Ok(inner);

@@ -79,12 +79,44 @@ impl Step {
     /// The child this step selects, if present.
     fn get<'v>(&self, value: &'v Value) -> Option<&'v Value> {
         match (self, value) {
-            (Step::Name(name), Value::Object(map)) => map.get(&**name),
+            (Step::Name(name), Value::Object(map)) => object_get(map, name),
             (Step::Index(index), Value::Array(items)) => {
                 items.get(resolve_index(*index, items.len())?)
             }
             _ => None,
         }
+    }
+}
+
+/// Maps up to this size are searched linearly: comparing a few short keys is cheaper
+/// than SipHash-ing the key for the map's hash table.
+const LINEAR_LOOKUP_MAX: usize = 8;
+
+/// `map.get(name)`, linear for small maps.
+pub(crate) fn object_get<'v>(
+    map: &'v serde_json::Map<String, Value>,
+    name: &str,
+) -> Option<&'v Value> {
+    if map.len() <= LINEAR_LOOKUP_MAX {
+        map.iter()
+            .find(|(key, _)| key.as_str() == name)
+            .map(|(_, value)| value)
+    } else {
+        map.get(name)
+    }
+}
+
+/// `map.get_mut(name)`, linear for small maps.
+pub(crate) fn object_get_mut<'v>(
+    map: &'v mut serde_json::Map<String, Value>,
+    name: &str,
+) -> Option<&'v mut Value> {
+    if map.len() <= LINEAR_LOOKUP_MAX {
+        map.iter_mut()
+            .find(|(key, _)| key.as_str() == name)
+            .map(|(_, value)| value)
+    } else {
+        map.get_mut(name)
     }
 }
 
@@ -214,6 +246,39 @@ impl JsonPath {
                 };
                 Some((*position, found))
             })
+    }
+
+    /// The path in Jayway's normalized bracket form, as AWS quotes it in causes such as
+    /// "Invalid path '$.foo' : No results for path: $['foo']". Indefinite parts are kept
+    /// as written.
+    pub fn normalized(&self) -> String {
+        let mut out = match &self.root {
+            PathRoot::Input => "$".to_owned(),
+            PathRoot::Context => "$$".to_owned(),
+            PathRoot::Variable(name) => format!("${name}"),
+        };
+        for (index, segment) in self.segments.iter().enumerate() {
+            match segment {
+                Segment::Child(Selector::Step(Step::Name(name))) => {
+                    out.push_str("['");
+                    out.push_str(&name.replace('\\', "\\\\").replace('\'', "\\'"));
+                    out.push_str("']");
+                }
+                Segment::Child(Selector::Step(Step::Index(i))) => {
+                    out.push_str(&format!("[{i}]"));
+                }
+                _ => {
+                    let start = self.positions[index];
+                    let end = self
+                        .positions
+                        .get(index + 1)
+                        .copied()
+                        .unwrap_or(self.src.len());
+                    out.push_str(&self.src[start..end]);
+                }
+            }
+        }
+        out
     }
 
     /// The steps of a definite path (`None` for an indefinite one).

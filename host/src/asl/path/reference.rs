@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value};
 
-use super::{JsonPath, PathError, PathRoot, Step, resolve_index};
+use super::{JsonPath, PathError, PathRoot, Step, object_get, object_get_mut, resolve_index};
 use crate::asl::error::{ErrorName, StatesError};
 
 /// A compiled reference path rooted at the state input.
@@ -59,67 +59,58 @@ impl ReferencePath {
 
     /// Places `value` at this path inside `target` (AWS ResultPath semantics).
     pub fn set(&self, mut target: Value, value: Value) -> Result<Value, StatesError> {
-        if self.steps.is_empty() {
+        let Some(last) = self.steps.len().checked_sub(1) else {
             return Ok(value);
-        }
-        // Check first, so a failure leaves nothing half-built and can show the input.
-        if let Some(depth) = self.first_blocked_step(&target) {
-            return Err(self.match_failure(&target, depth));
-        }
-        let mut node = &mut target;
-        let last = self.steps.len() - 1;
-        for (depth, step) in self.steps.iter().enumerate() {
-            node = match (step, node) {
-                (Step::Name(name), Value::Object(map)) => {
-                    // Look up before inserting: an existing key needs no new String.
-                    if depth == last {
-                        match map.get_mut(&**name) {
-                            Some(slot) => *slot = value,
-                            None => {
-                                map.insert(name.to_string(), value);
+        };
+        // One walk. Nothing is changed before a failure can be known: a mismatch on an
+        // existing node fails before any write, and creating missing objects only starts
+        // when no index step follows (an index cannot be created).
+        let failed_at = 'walk: {
+            let mut node = &mut target;
+            for (depth, step) in self.steps.iter().enumerate() {
+                match (step, node) {
+                    (Step::Name(name), Value::Object(map)) => {
+                        if depth == last {
+                            match object_get_mut(map, name) {
+                                Some(slot) => *slot = value,
+                                None => {
+                                    map.insert(name.to_string(), value);
+                                }
                             }
+                            return Ok(target);
                         }
-                        return Ok(target);
+                        if object_get(map, name).is_none() {
+                            if let Some(index_step) = self.index_step_after(depth) {
+                                break 'walk index_step;
+                            }
+                            map.insert(name.to_string(), Value::Object(Map::new()));
+                        }
+                        node = object_get_mut(map, name).expect("present or just inserted");
                     }
-                    if !map.contains_key(&**name) {
-                        map.insert(name.to_string(), Value::Object(Map::new()));
+                    (Step::Index(index), Value::Array(items)) => {
+                        let Some(at) = resolve_index(*index, items.len()) else {
+                            break 'walk depth;
+                        };
+                        if depth == last {
+                            items[at] = value;
+                            return Ok(target);
+                        }
+                        node = &mut items[at];
                     }
-                    map.get_mut(&**name).expect("present or just inserted")
+                    _ => break 'walk depth,
                 }
-                (Step::Index(index), Value::Array(items)) => {
-                    let at = resolve_index(*index, items.len())
-                        .expect("first_blocked_step checked the index");
-                    if depth == last {
-                        items[at] = value;
-                        return Ok(target);
-                    }
-                    &mut items[at]
-                }
-                _ => unreachable!("first_blocked_step checked every step"),
-            };
-        }
-        unreachable!("the last step returns")
+            }
+            unreachable!("the last step returns")
+        };
+        Err(self.match_failure(&target, failed_at))
     }
 
-    /// The depth of the first step that cannot be applied to `target`, if any.
-    fn first_blocked_step(&self, target: &Value) -> Option<usize> {
-        let mut node = Some(target);
-        for (depth, step) in self.steps.iter().enumerate() {
-            match (step, node) {
-                // Below a field we are about to create, only names can follow.
-                (Step::Name(_), None) => {}
-                (Step::Index(_), None) => return Some(depth),
-                (Step::Name(name), Some(Value::Object(map))) => node = map.get(&**name),
-                (Step::Index(index), Some(Value::Array(items))) => {
-                    match resolve_index(*index, items.len()) {
-                        Some(at) => node = Some(&items[at]),
-                        None => return Some(depth),
-                    }
-                }
-                _ => return Some(depth),
-            }
-        }
-        None
+    /// The first index step after `depth`, if any.
+    fn index_step_after(&self, depth: usize) -> Option<usize> {
+        self.steps[depth + 1..]
+            .iter()
+            .position(|step| matches!(step, Step::Index(_)))
+            .map(|offset| depth + 1 + offset)
     }
 
     fn match_failure(&self, target: &Value, depth: usize) -> StatesError {

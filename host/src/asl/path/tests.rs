@@ -438,3 +438,40 @@ fn truncated_json_cuts_long_values_on_char_boundaries() {
     assert!(text.ends_with("..."));
     assert_eq!(truncated_json(&json!({"a": 1})), "{\"a\":1}");
 }
+
+#[test]
+fn normalized_form_matches_jayway() {
+    let cases = [
+        ("$", "$"),
+        ("$.foo", "$['foo']"),
+        ("$.a.b[0]", "$['a']['b'][0]"),
+        ("$['x y'][-1]", "$['x y'][-1]"),
+        ("$$.Execution.Id", "$$['Execution']['Id']"),
+        ("$v.k", "$v['k']"),
+        ("$.a[*].b", "$['a'][*]['b']"),
+        ("$['it\\'s']", "$['it\\'s']"),
+    ];
+    for (path, normalized) in cases {
+        assert_eq!(
+            JsonPath::parse(path).unwrap().normalized(),
+            normalized,
+            "{path}"
+        );
+    }
+}
+
+#[test]
+fn deeply_nested_filters_are_rejected_not_overflowing() {
+    let deep = format!("$.a[?({}@.x{})]", "(".repeat(100_000), ")".repeat(100_000));
+    assert!(matches!(
+        JsonPath::parse(&deep),
+        Err(PathError::Syntax { .. })
+    ));
+    let nots = format!("$.a[?({}@.x)]", "!".repeat(100_000));
+    assert!(matches!(
+        JsonPath::parse(&nots),
+        Err(PathError::Syntax { .. })
+    ));
+    let fine = format!("$.a[?({}@.x{})]", "(".repeat(10), ")".repeat(10));
+    assert!(JsonPath::parse(&fine).is_ok());
+}

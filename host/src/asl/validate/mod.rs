@@ -4,7 +4,17 @@
 //! [`validate`] walks every (sub-)machine once through [`Walk`], so each rule module only says
 //! what it checks for one machine or one state and where.
 
+mod assign;
+mod choice;
+mod common;
+mod handlers;
+mod jsonata;
+mod map;
+mod paths;
 mod structure;
+mod values;
+#[cfg(test)]
+mod whole_tests;
 
 use std::fmt;
 
@@ -50,6 +60,8 @@ pub enum Code {
     InvalidChoiceRule,
     /// A Retry or Catch entry is malformed.
     InvalidErrorHandler,
+    /// A JSONata expression (`{% ... %}`) is malformed.
+    InvalidJsonata,
     /// A state cannot be reached from `StartAt` (warning).
     UnreachableState,
     /// Valid ASL that this build cannot run (e.g. an S3 ItemReader).
@@ -71,6 +83,7 @@ impl Code {
             Code::FieldConflict => "FIELD_CONFLICT",
             Code::InvalidChoiceRule => "INVALID_CHOICE_RULE",
             Code::InvalidErrorHandler => "INVALID_ERROR_HANDLER",
+            Code::InvalidJsonata => "INVALID_JSONATA",
             Code::UnreachableState => "UNREACHABLE_STATE",
             Code::Unsupported => "UNSUPPORTED",
         }
@@ -152,7 +165,9 @@ pub struct MachineCtx<'a> {
     pub location: String,
     /// Whether this is the top-level machine.
     pub top_level: bool,
-    /// The query language its states inherit (`JSONPath` unless set above).
+    /// The query language its states default to: always the state machine's top-level
+    /// `QueryLanguage` (`JSONPath` unless set), also inside Parallel branches and Map
+    /// processors whatever those states set for themselves.
     pub query_language: String,
 }
 
@@ -182,7 +197,7 @@ impl StateCtx<'_> {
 }
 
 /// Every machine in the definition (top level, Parallel branches, Map processors), outermost
-/// first, each with its location and inherited query language.
+/// first, each with its location and the query language its states default to.
 pub fn machines(raw: &RawStateMachine) -> Vec<MachineCtx<'_>> {
     let mut out = Vec::new();
     let query_language = raw
@@ -213,10 +228,9 @@ fn collect<'a>(
         .filter_map(|e| e.state().map(|s| (e.name(), s)))
     {
         let here = format!("{location}/States/{}", pointer_segment(name));
-        let inherited = state
-            .query_language
-            .clone()
-            .unwrap_or_else(|| query_language.clone());
+        // The spec: states inside a Map's ItemProcessor or a Parallel's Branches default to the
+        // state machine's query language, whatever the Map or Parallel state itself uses.
+        let inherited = query_language.clone();
         for (i, branch) in state.branches.iter().flatten().enumerate() {
             collect(
                 branch,
@@ -266,7 +280,48 @@ pub fn validate(raw: &RawStateMachine) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let machines = machines(raw);
     structure::check(&machines, &mut out);
+    fields_and_values(&machines, &mut out);
+    in_document_order(&machines, &mut out);
     out
+}
+
+/// Orders diagnostics by the state they are about, in document order (outer machines first),
+/// so a reader sees each state's problems together; the order among one state's problems is
+/// kept. Diagnostics about no state (e.g. `/StartAt`) come first.
+fn in_document_order(machines: &[MachineCtx<'_>], out: &mut [Diagnostic]) {
+    let mut order: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for m in machines {
+        for e in m.machine.states.iter().flat_map(|s| s.0.iter()) {
+            let at = format!("{}/States/{}", m.location, pointer_segment(e.name()));
+            let next = order.len() + 1;
+            order.entry(at).or_insert(next);
+        }
+    }
+    // The deepest state whose pointer is a prefix of the location, at a segment boundary.
+    let rank = |location: &str| {
+        let mut prefix = location;
+        loop {
+            if let Some(i) = order.get(prefix) {
+                return *i;
+            }
+            match prefix.rfind('/') {
+                Some(cut) => prefix = &prefix[..cut],
+                None => return 0,
+            }
+        }
+    };
+    out.sort_by_cached_key(|d| rank(&d.location));
+}
+
+/// The rules beyond structure, one module per concern.
+fn fields_and_values(machines: &[MachineCtx<'_>], out: &mut Vec<Diagnostic>) {
+    choice::check(machines, out);
+    handlers::check(machines, out);
+    values::check(machines, out);
+    map::check(machines, out);
+    paths::check(machines, out);
+    assign::check(machines, out);
+    jsonata::check(machines, out);
 }
 
 /// Whether any diagnostic is an error.

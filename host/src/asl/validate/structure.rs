@@ -329,7 +329,6 @@ pub fn allowed_fields(state_type: &str) -> &'static [&'static str] {
             "Parameters",
             "ResultSelector",
             "ResultPath",
-            "Arguments",
             "Output",
             "Assign",
             "Retry",

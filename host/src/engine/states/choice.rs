@@ -8,12 +8,15 @@ use std::cmp::Ordering;
 
 use serde_json::Value;
 
-use super::super::execution::{Cx, Work, env};
+use super::super::execution::{Cx, Work};
 use super::super::frame::{Attempt, Outcome};
 use super::super::pipeline::{self, Env};
 use crate::asl::compare::{compare_numbers, compare_strings, parse_timestamp, string_matches};
 use crate::asl::error::{ErrorName, StatesError};
-use crate::asl::model::{ChoiceBranch, Cmp, CmpKind, Operand, Rule, State, StateId, TypeTest};
+use super::super::variables::{checked_assignment, merge};
+use crate::asl::model::{
+    ChoiceBranch, Cmp, CmpKind, Operand, Payload, Rule, State, StateId, TypeTest,
+};
 use crate::asl::path::{JsonPath, Selected};
 use crate::asl::scope::select_in;
 
@@ -26,12 +29,24 @@ pub(crate) fn run(
     attempt: &Attempt,
 ) -> Work {
     let ctx = cx.context(state, attempt);
-    let env = env(&ctx);
-    match decide(state, branches, default, &input, env) {
-        Ok((next, output)) => Work::Goto(next, output),
+    let env = cx.env(&ctx);
+    let decided = decide(state, branches, default, &input, env).and_then(|(next, output, a)| {
+        let (state_assign, rule_assign) = a;
+        let state_assign = state_assign.map(|v| checked_assignment(v, cx.vars)).transpose()?;
+        let rule_assign = rule_assign.map(|v| checked_assignment(v, cx.vars)).transpose()?;
+        Ok((next, output, merge(state_assign, rule_assign)))
+    });
+    match decided {
+        Ok((next, output, assigned)) => {
+            cx.assigned = assigned;
+            Work::Goto(next, output)
+        }
         Err(e) => Work::End(Outcome::failed(e)),
     }
 }
+
+/// The state's and the matched rule's `Assign` objects, evaluated on the effective input.
+type Assigns = (Option<Value>, Option<Value>);
 
 fn decide(
     state: &State,
@@ -39,16 +54,25 @@ fn decide(
     default: Option<StateId>,
     input: &Value,
     env: Env<'_>,
-) -> Result<(StateId, Value), StatesError> {
+) -> Result<(StateId, Value, Assigns), StatesError> {
     let effective = pipeline::input_path(&state.io.input_path, "InputPath", input, env)?;
-    let mut next = None;
+    let mut chosen = None;
     for branch in branches {
         if holds(&branch.rule, &effective, env)? {
-            next = Some(branch.next);
+            chosen = Some(branch);
             break;
         }
     }
-    let Some(next) = next.or(default) else {
+    // The state's Assign always applies; a matched rule's Assign wins for shared names.
+    let eval = |p: Option<&Payload>| {
+        p.map(|p| pipeline::payload(p, &effective, env))
+            .transpose()
+    };
+    let assigns = (
+        eval(state.assign.as_ref())?,
+        eval(chosen.and_then(|b| b.assign.as_ref()))?,
+    );
+    let Some(next) = chosen.map(|b| b.next).or(default) else {
         return Err(StatesError::new(
             ErrorName::NoChoiceMatched,
             format!(
@@ -58,7 +82,7 @@ fn decide(
         ));
     };
     let output = pipeline::output_path(&state.io.output_path, effective.into_owned(), env)?;
-    Ok((next, output))
+    Ok((next, output, assigns))
 }
 
 /// Evaluates one rule against `input`.
@@ -81,6 +105,10 @@ pub(crate) fn holds<'v>(rule: &Rule, input: &'v Value, env: Env<'v>) -> Result<b
             Ok(false)
         }
         Rule::Not(r) => Ok(!holds(r, input, env)?),
+        Rule::Condition(_) => Err(StatesError::new(
+            ErrorName::Runtime,
+            "a JSONata Condition reached JSONPath evaluation",
+        )),
         Rule::Test {
             variable,
             test,

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::super::execution::{Cx, Work, env};
+use super::super::execution::{Cx, Work};
 use super::super::frame::{Attempt, Outcome};
 use super::super::pipeline::Env;
 use crate::asl::error::{ErrorName, StatesError};
@@ -19,7 +19,7 @@ pub(crate) fn run(
     attempt: &Attempt,
 ) -> Work {
     let ctx = cx.context(state, attempt);
-    let env = env(&ctx);
+    let env = cx.env(&ctx);
     let texts = text(error, "ErrorPath", &input, env)
         .and_then(|e| Ok((e, text(cause, "CausePath", &input, env)?)));
     match texts {
@@ -39,6 +39,7 @@ fn text(
         Some(TextSource::Literal(s)) => return Ok(s.clone()),
         Some(TextSource::Path(p)) => resolve_field(p, field, &env.scope(input))?,
         Some(TextSource::Intrinsic(i)) => i.evaluate(&env.scope(input))?,
+        Some(TextSource::Expr(_)) => return Err(super::map::jsonata_in_jsonpath(field)),
     };
     match value {
         Value::String(s) => Ok(s),

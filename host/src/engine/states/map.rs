@@ -7,11 +7,11 @@ use std::borrow::Cow;
 use serde_json::{Map, Value};
 
 use super::super::context::{StateFacts, context_object};
-use super::super::execution::{Cx, env};
+use super::super::execution::Cx;
 use super::super::frame::{Attempt, Children};
 use super::super::pipeline::{self, Env};
 use crate::asl::error::{ErrorName, StatesError};
-use crate::asl::model::{ItemBatcher, MapState, Param, Payload, State, StateId};
+use crate::asl::model::{ItemBatcher, MapState, Param, QueryLanguage, State, StateId};
 use crate::asl::scope::resolve_field;
 
 pub(crate) fn start(
@@ -22,6 +22,9 @@ pub(crate) fn start(
     input: &Value,
     attempt: &Attempt,
 ) -> Result<Box<Children>, StatesError> {
+    if state.query_language == QueryLanguage::Jsonata {
+        return super::jsonata::map(cx, state, state_id, map, input, attempt);
+    }
     // The base context object is built once; each item only swaps in `Map.Item`.
     let ctx = if state.needs_context {
         context_object(
@@ -37,8 +40,8 @@ pub(crate) fn start(
     } else {
         Value::Null
     };
-    let effective = pipeline::input_path(&state.io.input_path, "InputPath", input, env(&ctx))?;
-    let items = pipeline::input_path(&map.items_path, "ItemsPath", &effective, env(&ctx))?;
+    let effective = pipeline::input_path(&state.io.input_path, "InputPath", input, cx.env(&ctx))?;
+    let items = pipeline::input_path(&map.items_path, "ItemsPath", &effective, cx.env(&ctx))?;
     let Value::Array(_) = items.as_ref() else {
         return Err(StatesError::new(
             ErrorName::Runtime,
@@ -56,17 +59,17 @@ pub(crate) fn start(
         &map.max_concurrency,
         "MaxConcurrencyPath",
         &effective,
-        env(&ctx),
+        cx.env(&ctx),
     )?;
     let tolerated_count = map
         .tolerated_count
         .as_ref()
-        .map(|p| float(p, "ToleratedFailureCountPath", &effective, env(&ctx)))
+        .map(|p| float(p, "ToleratedFailureCountPath", &effective, cx.env(&ctx)))
         .transpose()?;
     let tolerated_percentage = map
         .tolerated_percentage
         .as_ref()
-        .map(|p| float(p, "ToleratedFailurePercentagePath", &effective, env(&ctx)))
+        .map(|p| float(p, "ToleratedFailurePercentagePath", &effective, cx.env(&ctx)))
         .transpose()?;
     let mut inputs: Vec<Value> = match (&map.item_selector, items) {
         (None, Cow::Owned(Value::Array(v))) => v,
@@ -86,15 +89,36 @@ pub(crate) fn start(
                     m.insert("Item".into(), Value::Object(it));
                     c.insert("Map".into(), Value::Object(m));
                 }
-                out.push(pipeline::payload(selector, &effective, env(&item_ctx))?);
+                out.push(pipeline::payload(selector, &effective, cx.env(&item_ctx))?);
             }
             out
         }
         (None, _) => Vec::new(),
     };
     if let Some(batcher) = &map.batcher {
-        inputs = batch(batcher, inputs, &effective, env(&ctx))?;
+        inputs = batch(batcher, inputs, &effective, cx.env(&ctx))?;
     }
+    Ok(children(
+        cx,
+        state_id,
+        map,
+        inputs,
+        max_concurrency,
+        tolerated_count,
+        tolerated_percentage,
+    ))
+}
+
+/// The Map's children, one per (batched) item input, and the MapStateStarted event.
+pub(crate) fn children(
+    cx: &mut Cx<'_>,
+    state_id: StateId,
+    map: &MapState,
+    inputs: Vec<Value>,
+    max_concurrency: u64,
+    tolerated_count: Option<f64>,
+    tolerated_percentage: Option<f64>,
+) -> Box<Children> {
     cx.events.map_started(cx.now, inputs.len());
     let mut children = Box::new(super::empty_children());
     children.state = state_id;
@@ -103,7 +127,7 @@ pub(crate) fn start(
     children.tolerated_count = tolerated_count;
     children.tolerated_percentage = tolerated_percentage;
     children.pending = inputs.into_iter().map(|v| (map.processor, v)).collect();
-    Ok(children)
+    children
 }
 
 /// Whether the failures so far exceed what the Map tolerates (strictly more than allowed).
@@ -137,9 +161,20 @@ fn batch(
         None => usize::MAX,
     };
     let batch_input = match &batcher.batch_input {
-        Some(Payload::Template(t)) => Some(t.evaluate(&env.scope(effective))?),
+        Some(p) => Some(pipeline::payload(p, effective, env)?),
         None => None,
     };
+    Ok(batch_with(inputs, max_items, max_bytes, batch_input))
+}
+
+/// Groups item inputs into `{"Items": [...], "BatchInput": ...}` batches of at most
+/// `max_items` items and `max_bytes` serialized bytes, filled in item order.
+pub(crate) fn batch_with(
+    inputs: Vec<Value>,
+    max_items: usize,
+    max_bytes: usize,
+    batch_input: Option<Value>,
+) -> Vec<Value> {
     let mut out = Vec::new();
     let mut current: Vec<Value> = Vec::new();
     let mut bytes = 0usize;
@@ -167,12 +202,13 @@ fn batch(
     if !current.is_empty() {
         flush(&mut current, &mut out);
     }
-    Ok(out)
+    out
 }
 
 fn number(p: &Param<u64>, field: &str, input: &Value, env: Env<'_>) -> Result<u64, StatesError> {
     match p {
         Param::Value(n) => Ok(*n),
+        Param::Expr(_) => Err(jsonata_in_jsonpath(field)),
         Param::Path(path) => {
             let v = resolve_field(path, field, &env.scope(input))?;
             v.as_u64().ok_or_else(|| {
@@ -191,6 +227,7 @@ fn number(p: &Param<u64>, field: &str, input: &Value, env: Env<'_>) -> Result<u6
 fn float(p: &Param<f64>, field: &str, input: &Value, env: Env<'_>) -> Result<f64, StatesError> {
     match p {
         Param::Value(n) => Ok(*n),
+        Param::Expr(_) => Err(jsonata_in_jsonpath(field)),
         Param::Path(path) => {
             let v = resolve_field(path, field, &env.scope(input))?;
             v.as_f64().filter(|n| *n >= 0.0).ok_or_else(|| {
@@ -204,4 +241,12 @@ fn float(p: &Param<f64>, field: &str, input: &Value, env: Env<'_>) -> Result<f64
             })
         }
     }
+}
+
+/// A JSONata value reached JSONPath evaluation (the compiler never builds this).
+pub(crate) fn jsonata_in_jsonpath(field: &str) -> StatesError {
+    StatesError::new(
+        ErrorName::Runtime,
+        format!("The field '{field}' holds a JSONata expression in a JSONPath state"),
+    )
 }

@@ -4,6 +4,7 @@
 
 pub(crate) mod choice;
 pub(crate) mod fail;
+pub(crate) mod jsonata;
 pub(crate) mod map;
 pub(crate) mod parallel;
 pub(crate) mod pass;
@@ -13,11 +14,12 @@ pub(crate) mod wait;
 
 use serde_json::Value;
 
-use super::execution::{Cx, Work, env};
+use super::execution::{Cx, Work};
+use super::variables::checked_assignment;
 use super::frame::{Attempt, Children};
 use super::pipeline;
 use crate::asl::error::StatesError;
-use crate::asl::model::State;
+use crate::asl::model::{QueryLanguage, State};
 
 /// A placeholder for a Children cursor that was taken apart.
 pub(crate) fn empty_children() -> Children {
@@ -64,11 +66,37 @@ pub(crate) fn finish_children(
     attempt: Attempt,
     results: Value,
 ) -> Work {
-    let ctx = cx.context(state, &attempt);
     let keep = (!state.catch.is_empty() || !state.retry.is_empty()).then(|| input.clone());
     let result = cx
         .limits
         .check_payload(&results, "state result")
-        .and_then(|()| pipeline::finish(&state.io, input, results, env(&ctx)));
+        .and_then(|()| finish_result(cx, state, input, results, &attempt));
     output_or_error(result, keep, attempt)
+}
+
+/// A Task's, Parallel's or Map's result through the rest of the state: ResultSelector,
+/// Assign, ResultPath, OutputPath (JSONPath) or Output and Assign (JSONata).
+pub(crate) fn finish_result(
+    cx: &mut Cx<'_>,
+    state: &State,
+    input: Value,
+    result: Value,
+    attempt: &Attempt,
+) -> Result<Value, StatesError> {
+    if state.query_language == QueryLanguage::Jsonata {
+        return jsonata::finish(cx, state, &input, Some(result), attempt);
+    }
+    let ctx = cx.context(state, attempt);
+    let (output, assigned) =
+        pipeline::finish_assigning(&state.io, state.assign.as_ref(), input, result, cx.env(&ctx))?;
+    store_assign(cx, assigned)?;
+    Ok(output)
+}
+
+/// Checks an evaluated JSONPath `Assign` and keeps it for when the state succeeds.
+pub(crate) fn store_assign(cx: &mut Cx<'_>, assigned: Option<Value>) -> Result<(), StatesError> {
+    cx.assigned = assigned
+        .map(|a| checked_assignment(a, cx.vars))
+        .transpose()?;
+    Ok(())
 }

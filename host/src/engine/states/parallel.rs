@@ -4,11 +4,11 @@
 
 use serde_json::Value;
 
-use super::super::execution::{Cx, env};
+use super::super::execution::Cx;
 use super::super::frame::{Attempt, Children};
 use super::super::pipeline;
 use crate::asl::error::StatesError;
-use crate::asl::model::{MachineId, State, StateId};
+use crate::asl::model::{MachineId, QueryLanguage, State, StateId};
 
 pub(crate) fn start(
     cx: &mut Cx<'_>,
@@ -18,8 +18,11 @@ pub(crate) fn start(
     input: &Value,
     attempt: &Attempt,
 ) -> Result<Box<Children>, StatesError> {
+    if state.query_language == QueryLanguage::Jsonata {
+        return super::jsonata::parallel(cx, state, state_id, branches, input, attempt);
+    }
     let ctx = cx.context(state, attempt);
-    let effective = pipeline::effective_input(&state.io, input, env(&ctx))?;
+    let effective = pipeline::effective_input(&state.io, input, cx.env(&ctx))?;
     cx.events.plain(cx.now, "ParallelStateStarted");
     let pending = branches
         .iter()

@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use super::super::execution::{Cx, Work, env};
+use super::super::execution::{Cx, Work};
 use super::super::frame::Attempt;
 use super::super::pipeline::{self, Env};
 use crate::asl::error::StatesError;
@@ -16,11 +16,9 @@ pub(crate) fn run(
     attempt: &Attempt,
 ) -> Work {
     let ctx = cx.context(state, attempt);
-    super::output_or_error(
-        output(state, result, input, env(&ctx)),
-        None,
-        attempt.clone(),
-    )
+    let out = output(state, result, input, cx.env(&ctx))
+        .and_then(|(output, assigned)| super::store_assign(cx, assigned).map(|()| output));
+    super::output_or_error(out, None, attempt.clone())
 }
 
 fn output(
@@ -28,19 +26,27 @@ fn output(
     literal: Option<&Value>,
     input: Value,
     env: Env<'_>,
-) -> Result<Value, StatesError> {
+) -> Result<(Value, Option<Value>), StatesError> {
     let io = &state.io;
     let result = match (literal, &io.parameters, &io.input_path) {
         (Some(r), _, _) => r.clone(),
         // The common identity case moves the input instead of copying it.
-        (None, None, InOutPath::Identity) if matches!(io.result_path, ResultPathSpec::Replace) => {
-            return pipeline::output_path(&io.output_path, input, env);
+        (None, None, InOutPath::Identity)
+            if matches!(io.result_path, ResultPathSpec::Replace) && state.assign.is_none() =>
+        {
+            return Ok((pipeline::output_path(&io.output_path, input, env)?, None));
         }
         (None, None, InOutPath::Identity) => input.clone(),
         _ => pipeline::effective_input(io, &input, env)?.into_owned(),
     };
+    // Assign reads the state's result (before ResultPath), as AWS orders it.
+    let assigned = state
+        .assign
+        .as_ref()
+        .map(|a| pipeline::payload(a, &result, env))
+        .transpose()?;
     let merged = pipeline::result_path(&io.result_path, input, result)?;
-    pipeline::output_path(&io.output_path, merged, env)
+    Ok((pipeline::output_path(&io.output_path, merged, env)?, assigned))
 }
 
 #[cfg(test)]

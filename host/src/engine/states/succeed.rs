@@ -2,14 +2,14 @@
 
 use serde_json::Value;
 
-use super::super::execution::{Cx, Work, env};
+use super::super::execution::{Cx, Work};
 use super::super::frame::{Attempt, Outcome};
 use super::super::pipeline;
 use crate::asl::model::State;
 
 pub(crate) fn run(cx: &mut Cx<'_>, state: &State, input: Value, attempt: &Attempt) -> Work {
     let ctx = cx.context(state, attempt);
-    let env = env(&ctx);
+    let env = cx.env(&ctx);
     let result = pipeline::input_path(&state.io.input_path, "InputPath", &input, env)
         .map(|v| v.into_owned())
         .and_then(|v| pipeline::output_path(&state.io.output_path, v, env));

@@ -4,11 +4,13 @@
 
 use serde_json::Value;
 
-use super::super::execution::{Cx, Work, env};
+use super::super::execution::{Cx, Work};
 use super::super::frame::Attempt;
 use super::super::pipeline;
 use crate::asl::error::{ErrorName, StatesError};
-use crate::asl::model::{Param, State, TaskState};
+use super::super::jsonata_eval::{Evaluator, StatesView};
+use super::super::variables::VarScope;
+use crate::asl::model::{Param, QueryLanguage, State, TaskState};
 use crate::asl::scope::{NoVariables, Scope, resolve};
 
 /// InputPath → Parameters, and the TaskScheduled/TaskStarted events.
@@ -19,8 +21,12 @@ pub(crate) fn start(
     input: &Value,
     attempt: &Attempt,
 ) -> Result<Value, StatesError> {
-    let ctx = cx.context(state, attempt);
-    let effective = pipeline::effective_input(&state.io, input, env(&ctx))?.into_owned();
+    let effective = if state.query_language == QueryLanguage::Jsonata {
+        super::jsonata::arguments(cx, state, input, attempt)?
+    } else {
+        let ctx = cx.context(state, attempt);
+        pipeline::effective_input(&state.io, input, cx.env(&ctx))?.into_owned()
+    };
     cx.limits.check_payload(&effective, "task input")?;
     if cx.events.recording() {
         let (timeout, heartbeat) = limits(task, &effective);
@@ -40,6 +46,15 @@ pub(crate) fn limits(task: &TaskState, effective: &Value) -> (Option<u64>, Optio
             let scope = Scope::new(effective, &Value::Null, &NoVariables);
             resolve(path, &scope).and_then(|v| v.as_u64())
         }
+        // Evaluated against the effective input (the raw input is gone by the time a
+        // resumed task is re-invoked).
+        Some(Param::Expr(t)) => {
+            let vars = VarScope::default();
+            let view = StatesView::before(effective, &Value::Null);
+            Evaluator::new(view, &vars)
+                .integer(&Param::Expr(t.clone()), "TimeoutSeconds")
+                .ok()
+        }
     };
     (read(&task.timeout), read(&task.heartbeat))
 }
@@ -56,12 +71,11 @@ pub(crate) fn finish(
     match result {
         Ok(output) => {
             cx.events.task_succeeded(cx.now, &task.resource, &output);
-            let ctx = cx.context(state, &attempt);
             let keep = (!state.catch.is_empty() || !state.retry.is_empty()).then(|| input.clone());
             let result = cx
                 .limits
                 .check_payload(&output, "task result")
-                .and_then(|()| pipeline::finish(&state.io, input, output, env(&ctx)));
+                .and_then(|()| super::finish_result(cx, state, input, output, &attempt));
             super::output_or_error(result, keep, attempt)
         }
         Err((error, cause)) => {

@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 
 use serde_json::Value;
 
-use super::super::execution::{Cx, Work, env};
+use super::super::execution::{Cx, Work};
 use super::super::frame::{Attempt, Outcome};
 use super::super::pipeline::{self, Env};
 use crate::asl::compare::parse_timestamp;
@@ -22,8 +22,10 @@ pub(crate) fn run(
     attempt: &Attempt,
 ) -> Work {
     let ctx = cx.context(state, attempt);
-    let env = env(&ctx);
-    match plan(cx.now, state, wait, input, env) {
+    let env = cx.env(&ctx);
+    let planned = plan(cx.now, state, wait, input, env)
+        .and_then(|(until, output, a)| super::store_assign(cx, a).map(|()| (until, output)));
+    match planned {
         Ok((until, output)) => Work::Sleep(until, output),
         Err(e) => Work::End(Outcome::failed(e)),
     }
@@ -35,7 +37,7 @@ fn plan(
     wait: &WaitFor,
     input: Value,
     env: Env<'_>,
-) -> Result<(SystemTime, Value), StatesError> {
+) -> Result<(SystemTime, Value, Option<Value>), StatesError> {
     let effective = pipeline::input_path(&state.io.input_path, "InputPath", &input, env)?;
     let until = match wait {
         WaitFor::Seconds(Param::Value(s)) => now + Duration::from_secs(*s),
@@ -55,6 +57,9 @@ fn plan(
             }
         }
         WaitFor::Timestamp(Param::Value(t)) => *t,
+        WaitFor::Seconds(Param::Expr(_)) | WaitFor::Timestamp(Param::Expr(_)) => {
+            return Err(super::map::jsonata_in_jsonpath("Seconds/Timestamp"));
+        }
         WaitFor::Timestamp(Param::Path(p)) => {
             let v = resolve_field(p, "TimestampPath", &env.scope(&effective))?;
             match v.as_str().and_then(parse_timestamp) {
@@ -71,8 +76,14 @@ fn plan(
             }
         }
     };
+    // Assign reads the effective input (a Wait has no result of its own).
+    let assigned = state
+        .assign
+        .as_ref()
+        .map(|a| pipeline::payload(a, &effective, env))
+        .transpose()?;
     let output = pipeline::output_path(&state.io.output_path, effective.into_owned(), env)?;
-    Ok((until, output))
+    Ok((until, output, assigned))
 }
 
 #[cfg(test)]

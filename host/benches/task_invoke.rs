@@ -1,0 +1,180 @@
+//! Task invocations per second: the host's `SandboxRunner` (resolve, limits, fuel, epoch
+//! deadlines, deny-by-default WASI, log capture, JSON in and out) against bare wasmtime
+//! doing the same instantiate + call of the same trivial guest (`examples/echo`) with an
+//! `InstancePre` and the pooling allocator, in the same run.
+//!
+//! `cargo bench -p stepwasm --bench task_invoke` (builds the example guests first). Both
+//! run BATCH invocations at a time on a 2-worker tokio runtime, up to IN_FLIGHT at once.
+//! Criterion's `thrpt` is invocations per second; the ratio host/bare is the overhead.
+
+#[path = "../../tests/guests/mod.rs"]
+mod guests;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use futures::StreamExt;
+use serde_json::json;
+use stepwasm::engine::ports::{TaskContext, TaskRequest, TaskRunner};
+use stepwasm::sandbox::{FileSource, PoolConfig, SandboxConfig, SandboxRunner};
+use wasmtime::component::{ComponentType, Lift, Linker, Lower, ResourceTable};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+const BATCH: u64 = 2_000;
+const IN_FLIGHT: usize = 64;
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// The host path: one `TaskRequest` per invocation through the `TaskRunner` port.
+async fn host_batch(runner: &Arc<SandboxRunner>, n: u64) -> Duration {
+    let started = Instant::now();
+    futures::stream::iter(0..n)
+        .map(|i| {
+            let runner = runner.clone();
+            async move {
+                let request = TaskRequest {
+                    tenant: None,
+                    resource: "wasm:echo".into(),
+                    input: json!({"n": i}),
+                    timeout: Some(Duration::from_secs(10)),
+                    heartbeat: None,
+                    context: TaskContext::default(),
+                };
+                let outcome = runner.invoke(request).await;
+                assert!(outcome.result.is_ok(), "{:?}", outcome.result);
+            }
+        })
+        .buffer_unordered(IN_FLIGHT)
+        .collect::<()>()
+        .await;
+    started.elapsed()
+}
+
+/// Bare wasmtime: what any embedder must do at least to call `run` on a fresh instance.
+struct Bare {
+    wasi: WasiCtx,
+    table: ResourceTable,
+}
+
+impl WasiView for Bare {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+#[derive(ComponentType, Lift, Lower, Debug)]
+#[component(record)]
+struct TaskError {
+    name: String,
+    cause: String,
+}
+
+fn bare_pre(bytes: &[u8]) -> (Engine, wasmtime::component::InstancePre<Bare>) {
+    let mut pooling = PoolingAllocationConfig::new();
+    pooling
+        .total_component_instances(1000)
+        .total_core_instances(8000)
+        .total_memories(2000)
+        .total_tables(8000)
+        .total_stacks(1000)
+        .max_core_instances_per_component(32)
+        .max_tables_per_component(16)
+        .max_memory_size(256 << 20);
+    let mut config = Config::new();
+    config
+        .wasm_component_model(true)
+        .allocation_strategy(InstanceAllocationStrategy::Pooling(pooling));
+    let engine = Engine::new(&config).unwrap();
+    let component = wasmtime::component::Component::new(&engine, bytes).unwrap();
+    let mut linker = Linker::<Bare>::new(&engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker).unwrap();
+    // Echo calls no host function; anything else it imports may trap.
+    linker.define_unknown_imports_as_traps(&component).unwrap();
+    let pre = linker.instantiate_pre(&component).unwrap();
+    (engine, pre)
+}
+
+async fn bare_batch(
+    engine: &Engine,
+    pre: &wasmtime::component::InstancePre<Bare>,
+    n: u64,
+) -> Duration {
+    let started = Instant::now();
+    futures::stream::iter(0..n)
+        .map(|i| async move {
+            let mut store = Store::new(
+                engine,
+                Bare {
+                    wasi: WasiCtx::builder().build(),
+                    table: ResourceTable::new(),
+                },
+            );
+            let instance = pre.instantiate_async(&mut store).await.unwrap();
+            let run = instance
+                .get_typed_func::<(String,), (Result<String, TaskError>,)>(&mut store, "run")
+                .unwrap();
+            let input = json!({"n": i}).to_string();
+            let (out,) = run.call_async(&mut store, (input,)).await.unwrap();
+            let value: serde_json::Value = serde_json::from_str(&out.unwrap()).unwrap();
+            assert_eq!(value["n"], i);
+        })
+        .buffer_unordered(IN_FLIGHT)
+        .collect::<()>()
+        .await;
+    started.elapsed()
+}
+
+fn task_invoke(c: &mut Criterion) {
+    let path = guests::guest("echo");
+    let bytes = std::fs::read(&path).unwrap();
+    let rt = runtime();
+
+    let mut source = FileSource::new();
+    source.add_bytes("echo", bytes.clone());
+    let runner = Arc::new(
+        SandboxRunner::new(
+            Arc::new(source),
+            SandboxConfig {
+                pool: PoolConfig::default(),
+                ..SandboxConfig::default()
+            },
+        )
+        .unwrap(),
+    );
+    rt.block_on(host_batch(&runner, 10)); // compile before measuring
+    let (engine, pre) = bare_pre(&bytes);
+
+    let mut group = c.benchmark_group("task_invoke");
+    group.throughput(Throughput::Elements(BATCH));
+    group.sample_size(20);
+    group.measurement_time(Duration::from_secs(8));
+    group.bench_function("bare_wasmtime", |b| {
+        b.iter_custom(|iters| {
+            (0..iters)
+                .map(|_| rt.block_on(bare_batch(&engine, &pre, BATCH)))
+                .sum()
+        })
+    });
+    group.bench_function("host_runner", |b| {
+        b.iter_custom(|iters| {
+            (0..iters)
+                .map(|_| rt.block_on(host_batch(&runner, BATCH)))
+                .sum()
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, task_invoke);
+criterion_main!(benches);

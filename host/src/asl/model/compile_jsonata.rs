@@ -1,0 +1,470 @@
+//! Raw mirror → model for JSONata states: every `{% %}` field is parsed once here into a
+//! [`JsonataTemplate`]; number and timestamp fields are either a checked literal or an
+//! expression ([`Param::Expr`]). JSONPath-only fields never reach this point (validation
+//! rejects them in JSONata states).
+
+use std::sync::Arc;
+use std::time::UNIX_EPOCH;
+
+use serde_json::Value;
+
+use super::super::jsonata::{JsonataTemplate, expression_text, sources_read_context};
+use super::*;
+use crate::asl::raw::{RawCatcher, RawChoiceRule, RawState};
+
+impl Compiler {
+    /// A whole JSONata state.
+    pub(super) fn jsonata_state(
+        &mut self,
+        name: &str,
+        s: &RawState,
+        at: &str,
+        names: &Names,
+    ) -> State {
+        let f = |field: &str| format!("{at}/{field}");
+        let type_name = s.state_type.as_deref().unwrap_or("");
+        let transition = match (type_name, &s.next) {
+            ("Choice" | "Succeed" | "Fail", _) => Transition::Own,
+            (_, Some(next)) => Transition::Next(self.target(names, next, f("Next"))),
+            _ => Transition::End,
+        };
+        let io = Io {
+            parameters: self.jsonata_payload(s.arguments.as_ref(), &f("Arguments")),
+            output: self.jsonata_payload(s.output.as_ref(), &f("Output")),
+            ..Io::default()
+        };
+        let kind = self.jsonata_kind(type_name, s, at, names);
+        let retry = s
+            .retry
+            .iter()
+            .flatten()
+            .enumerate()
+            .filter_map(|(i, r)| self.retrier(r, &format!("{at}/Retry/{i}")))
+            .collect();
+        self.check_all_last(
+            s.retry.iter().flatten().map(|r| &r.error_equals),
+            s.retry.as_ref().map_or(0, Vec::len),
+            &f("Retry"),
+        );
+        let catch = s
+            .catch
+            .iter()
+            .flatten()
+            .enumerate()
+            .filter_map(|(i, c)| self.jsonata_catcher(c, &format!("{at}/Catch/{i}"), names))
+            .collect::<Vec<_>>();
+        self.check_all_last(
+            s.catch.iter().flatten().map(|c| &c.error_equals),
+            s.catch.as_ref().map_or(0, Vec::len),
+            &f("Catch"),
+        );
+        let assign = self.jsonata_assign(s.assign.as_ref(), &f("Assign"));
+        let mut state = State {
+            name: Arc::from(name),
+            kind,
+            io,
+            transition,
+            retry,
+            catch,
+            assign,
+            query_language: QueryLanguage::Jsonata,
+            needs_context: false,
+        };
+        state.needs_context = jsonata_reads_context(&state);
+        state
+    }
+
+    fn jsonata_kind(&mut self, type_name: &str, s: &RawState, at: &str, names: &Names) -> StateKind {
+        let f = |field: &str| format!("{at}/{field}");
+        let ql = QueryLanguage::Jsonata;
+        match type_name {
+            "Pass" => StateKind::Pass { result: None },
+            "Succeed" => StateKind::Succeed,
+            "Task" => {
+                let resource = s.resource.clone().unwrap_or_else(|| {
+                    self.err(
+                        Code::SchemaValidationFailed,
+                        f("Resource"),
+                        "a Task state needs a Resource",
+                    );
+                    String::new()
+                });
+                let timeout = self.jsonata_u64(s.timeout_seconds.as_ref(), at, "TimeoutSeconds", 1);
+                let heartbeat =
+                    self.jsonata_u64(s.heartbeat_seconds.as_ref(), at, "HeartbeatSeconds", 1);
+                StateKind::Task(TaskState {
+                    resource,
+                    timeout,
+                    heartbeat,
+                })
+            }
+            "Choice" => {
+                let mut branches = Vec::new();
+                for (i, r) in s.choices.iter().flatten().enumerate() {
+                    let loc = format!("{at}/Choices/{i}");
+                    if let Some(b) = self.jsonata_branch(r, &loc, names) {
+                        branches.push(b);
+                    }
+                }
+                if branches.is_empty() && s.choices.as_ref().is_none_or(Vec::is_empty) {
+                    self.err(
+                        Code::InvalidChoiceRule,
+                        f("Choices"),
+                        "a Choice state needs at least one rule in Choices",
+                    );
+                }
+                let default = s
+                    .default
+                    .as_ref()
+                    .map(|d| self.target(names, d, f("Default")));
+                StateKind::Choice { branches, default }
+            }
+            "Wait" => self.jsonata_wait(s, at),
+            "Fail" => {
+                let error = self.jsonata_text(s.error.as_deref(), &f("Error"));
+                let cause = self.jsonata_text(s.cause.as_deref(), &f("Cause"));
+                StateKind::Fail { error, cause }
+            }
+            "Parallel" => {
+                let branches = s
+                    .branches
+                    .iter()
+                    .flatten()
+                    .enumerate()
+                    .map(|(i, b)| self.machine(b, &format!("{at}/Branches/{i}"), ql))
+                    .collect::<Vec<_>>();
+                if branches.is_empty() {
+                    self.err(
+                        Code::SchemaValidationFailed,
+                        f("Branches"),
+                        "a Parallel state needs at least one branch",
+                    );
+                }
+                StateKind::Parallel { branches }
+            }
+            "Map" => StateKind::Map(Box::new(self.jsonata_map(s, at))),
+            other => {
+                self.err(
+                    Code::InvalidStateType,
+                    f("Type"),
+                    format!("unknown state type {other:?}"),
+                );
+                StateKind::Succeed
+            }
+        }
+    }
+
+    fn jsonata_map(&mut self, s: &RawState, at: &str) -> MapState {
+        let f = |field: &str| format!("{at}/{field}");
+        let processor = match s.item_processor.as_ref().or(s.iterator.as_ref()) {
+            Some(p) => self.machine(p, &f("ItemProcessor"), QueryLanguage::Jsonata),
+            None => {
+                self.err(
+                    Code::SchemaValidationFailed,
+                    at,
+                    "a Map state needs an ItemProcessor",
+                );
+                0
+            }
+        };
+        for (field, present) in [
+            ("ItemReader", s.item_reader.is_some()),
+            ("ResultWriter", s.result_writer.is_some()),
+        ] {
+            if present {
+                self.err(
+                    Code::Unsupported,
+                    f(field),
+                    format!("{field} needs S3, which this build does not support"),
+                );
+            }
+        }
+        let items = s
+            .items
+            .as_ref()
+            .and_then(|v| self.jsonata_template(v, &f("Items")));
+        let item_selector = self.jsonata_payload(s.item_selector.as_ref(), &f("ItemSelector"));
+        let max_concurrency = self
+            .jsonata_u64(s.max_concurrency.as_ref(), at, "MaxConcurrency", 0)
+            .unwrap_or(Param::Value(0));
+        let tolerated_count = self.jsonata_f64(
+            s.tolerated_failure_count.as_ref(),
+            at,
+            "ToleratedFailureCount",
+            f64::MAX,
+        );
+        let tolerated_percentage = self.jsonata_f64(
+            s.tolerated_failure_percentage.as_ref(),
+            at,
+            "ToleratedFailurePercentage",
+            100.0,
+        );
+        let batcher = s.item_batcher.as_ref().map(|b| {
+            let loc = f("ItemBatcher");
+            ItemBatcher {
+                max_items: self.jsonata_u64(b.max_items_per_batch.as_ref(), &loc, "MaxItemsPerBatch", 1),
+                max_bytes: self.jsonata_u64(
+                    b.max_input_bytes_per_batch.as_ref(),
+                    &loc,
+                    "MaxInputBytesPerBatch",
+                    1,
+                ),
+                batch_input: self
+                    .jsonata_payload(b.batch_input.as_ref(), &format!("{loc}/BatchInput")),
+            }
+        });
+        MapState {
+            processor,
+            items_path: InOutPath::Identity,
+            items,
+            item_selector,
+            max_concurrency,
+            tolerated_count,
+            tolerated_percentage,
+            batcher,
+        }
+    }
+
+    fn jsonata_wait(&mut self, s: &RawState, at: &str) -> StateKind {
+        match (&s.seconds, &s.timestamp) {
+            (Some(_), None) => {
+                let p = self.jsonata_u64(s.seconds.as_ref(), at, "Seconds", 0);
+                if let Some(Param::Value(n)) = &p
+                    && *n > MAX_WAIT_SECONDS
+                {
+                    self.err(
+                        Code::InvalidValue,
+                        format!("{at}/Seconds"),
+                        format!("Seconds must be an integer from 0 to {MAX_WAIT_SECONDS}"),
+                    );
+                }
+                StateKind::Wait(WaitFor::Seconds(p.unwrap_or(Param::Value(0))))
+            }
+            (None, Some(ts)) => {
+                if let Some(t) = ts.as_str().and_then(expression_text).map(|_| ts)
+                    && let Some(tpl) = self.jsonata_template(t, &format!("{at}/Timestamp"))
+                {
+                    return StateKind::Wait(WaitFor::Timestamp(Param::Expr(tpl)));
+                }
+                match ts.as_str().and_then(parse_timestamp) {
+                    Some(t) => StateKind::Wait(WaitFor::Timestamp(Param::Value(
+                        timestamp_to_system(t.unix_nanos()),
+                    ))),
+                    None => {
+                        self.err(
+                            Code::InvalidValue,
+                            format!("{at}/Timestamp"),
+                            "Timestamp must be an RFC 3339 timestamp or a {% %} expression",
+                        );
+                        StateKind::Wait(WaitFor::Timestamp(Param::Value(UNIX_EPOCH)))
+                    }
+                }
+            }
+            _ => {
+                self.err(
+                    Code::FieldConflict,
+                    at,
+                    "a JSONata Wait state needs exactly one of Seconds and Timestamp",
+                );
+                StateKind::Wait(WaitFor::Seconds(Param::Value(0)))
+            }
+        }
+    }
+
+    fn jsonata_branch(&mut self, r: &RawChoiceRule, loc: &str, names: &Names) -> Option<ChoiceBranch> {
+        let condition = match &r.condition {
+            Some(c) => self.jsonata_template(c, &format!("{loc}/Condition")),
+            None => {
+                self.err(
+                    Code::InvalidChoiceRule,
+                    format!("{loc}/Condition"),
+                    "a JSONata Choice rule needs a Condition",
+                );
+                None
+            }
+        };
+        let Some(next) = &r.next else {
+            self.err(
+                Code::InvalidChoiceRule,
+                format!("{loc}/Next"),
+                "a Choice rule needs Next",
+            );
+            return None;
+        };
+        let next = self.target(names, next, format!("{loc}/Next"));
+        let assign = self.jsonata_assign(r.assign.as_ref(), &format!("{loc}/Assign"));
+        let output = self.jsonata_payload(r.output.as_ref(), &format!("{loc}/Output"));
+        Some(ChoiceBranch {
+            rule: Rule::Condition(condition?),
+            next,
+            assign,
+            output,
+        })
+    }
+
+    fn jsonata_catcher(&mut self, c: &RawCatcher, at: &str, names: &Names) -> Option<Catcher> {
+        let errors = self.errors(c.error_equals.as_ref(), at);
+        let Some(next) = &c.next else {
+            self.err(
+                Code::InvalidErrorHandler,
+                format!("{at}/Next"),
+                "a Catcher needs Next",
+            );
+            return None;
+        };
+        let next = self.target(names, next, format!("{at}/Next"));
+        let assign = self.jsonata_assign(c.assign.as_ref(), &format!("{at}/Assign"));
+        let output = self.jsonata_payload(c.output.as_ref(), &format!("{at}/Output"));
+        Some(Catcher {
+            errors: errors?,
+            next,
+            result_path: ResultPathSpec::Replace,
+            assign,
+            output,
+        })
+    }
+
+    /// Compiles a field value; syntax errors become diagnostics at their own pointer.
+    fn jsonata_template(&mut self, v: &Value, at: &str) -> Option<JsonataTemplate> {
+        match JsonataTemplate::compile(v) {
+            Ok(t) => Some(t),
+            Err(errors) => {
+                for e in errors {
+                    let src = e_source(v, &e.pointer);
+                    self.err(
+                        Code::InvalidJsonata,
+                        format!("{at}{}", e.pointer),
+                        syntax_message(&src, &e.error),
+                    );
+                }
+                None
+            }
+        }
+    }
+
+    fn jsonata_payload(&mut self, v: Option<&Value>, at: &str) -> Option<Payload> {
+        self.jsonata_template(v?, at).map(Payload::Jsonata)
+    }
+
+    fn jsonata_assign(&mut self, v: Option<&Value>, at: &str) -> Option<Payload> {
+        let v = v?;
+        if !v.is_object() {
+            self.err(Code::SchemaValidationFailed, at, "Assign must be an object");
+            return None;
+        }
+        self.jsonata_payload(Some(v), at)
+    }
+
+    fn jsonata_text(&mut self, v: Option<&str>, at: &str) -> Option<TextSource> {
+        let v = v?;
+        if expression_text(v).is_none() {
+            return Some(TextSource::Literal(v.to_owned()));
+        }
+        self.jsonata_template(&Value::from(v), at)
+            .map(TextSource::Expr)
+    }
+
+    /// A whole-number field that may also be an expression.
+    fn jsonata_u64(&mut self, v: Option<&Value>, at: &str, name: &str, min: u64) -> Option<Param<u64>> {
+        let v = v?;
+        if v.as_str().and_then(expression_text).is_some() {
+            return self
+                .jsonata_template(v, &format!("{at}/{name}"))
+                .map(Param::Expr);
+        }
+        self.param_u64(Some(v), None, at, name, min, u64::MAX)
+    }
+
+    fn jsonata_f64(&mut self, v: Option<&Value>, at: &str, name: &str, max: f64) -> Option<Param<f64>> {
+        let v = v?;
+        if v.as_str().and_then(expression_text).is_some() {
+            return self
+                .jsonata_template(v, &format!("{at}/{name}"))
+                .map(Param::Expr);
+        }
+        self.param_f64(Some(v), None, at, name, max)
+    }
+}
+
+/// The expression text at a pointer inside a field value (for error messages).
+fn e_source(v: &Value, pointer: &str) -> String {
+    v.pointer(pointer)
+        .and_then(Value::as_str)
+        .and_then(expression_text)
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// Whether any expression of a JSONata state reads `$states.context`.
+fn jsonata_reads_context(s: &State) -> bool {
+    let mut src = Vec::new();
+    payload_sources(&s.io.parameters, &mut src);
+    payload_sources(&s.io.output, &mut src);
+    payload_sources(&s.assign, &mut src);
+    // Catchers evaluate in the state's context too.
+    for c in &s.catch {
+        payload_sources(&c.assign, &mut src);
+        payload_sources(&c.output, &mut src);
+    }
+    match &s.kind {
+        StateKind::Task(t) => {
+            param_sources(t.timeout.as_ref(), &mut src);
+            param_sources(t.heartbeat.as_ref(), &mut src);
+        }
+        StateKind::Choice { branches, .. } => {
+            for b in branches {
+                if let Rule::Condition(t) = &b.rule {
+                    t.sources(&mut src);
+                }
+                payload_sources(&b.assign, &mut src);
+                payload_sources(&b.output, &mut src);
+            }
+        }
+        StateKind::Wait(WaitFor::Seconds(p)) => param_sources(Some(p), &mut src),
+        StateKind::Wait(WaitFor::Timestamp(p)) => param_sources(Some(p), &mut src),
+        StateKind::Fail { error, cause } => {
+            for t in [error, cause].into_iter().flatten() {
+                if let TextSource::Expr(t) = t {
+                    t.sources(&mut src);
+                }
+            }
+        }
+        StateKind::Map(m) => {
+            if let Some(t) = &m.items {
+                t.sources(&mut src);
+            }
+            payload_sources(&m.item_selector, &mut src);
+            param_sources(Some(&m.max_concurrency), &mut src);
+            param_sources(m.tolerated_count.as_ref(), &mut src);
+            param_sources(m.tolerated_percentage.as_ref(), &mut src);
+            if let Some(b) = &m.batcher {
+                param_sources(b.max_items.as_ref(), &mut src);
+                param_sources(b.max_bytes.as_ref(), &mut src);
+                payload_sources(&b.batch_input, &mut src);
+            }
+        }
+        _ => {}
+    }
+    sources_read_context(&src)
+}
+
+fn payload_sources<'a>(p: &'a Option<Payload>, out: &mut Vec<&'a str>) {
+    if let Some(Payload::Jsonata(t)) = p {
+        t.sources(out);
+    }
+}
+
+fn param_sources<'a, T>(p: Option<&'a Param<T>>, out: &mut Vec<&'a str>) {
+    if let Some(Param::Expr(t)) = p {
+        t.sources(out);
+    }
+}
+
+/// The text of a JSONata syntax error (validation reports these first; this is the
+/// compiler's own safety net).
+fn syntax_message(expr: &str, e: &stepwasm_jsonata::Error) -> String {
+    match e.position {
+        Some(p) => format!("JSONata syntax error in {{%{expr}%}}: {e} at position {p}"),
+        None => format!("JSONata syntax error in {{%{expr}%}}: {e}"),
+    }
+}
