@@ -161,6 +161,7 @@ mod tests {
             )),
             result_path: ResultPathSpec::Path(ReferencePath::parse("$.out").unwrap()),
             output_path: InOutPath::Path(JsonPath::parse("$.out").unwrap()),
+            output: None,
         };
         let input = json!({"in": {"x": 7}, "keep": true});
         let eff = effective_input(&io, &input, env()).unwrap().into_owned();
