@@ -65,8 +65,22 @@ fn map_machine() -> Value {
 /// How often each state must be entered (and exited) in one execution.
 fn expected_entries(machine: &str) -> HashMap<&'static str, usize> {
     match machine {
-        "waits" => [("Start", 1), ("Nap1", 1), ("Echo", 1), ("Nap2", 1), ("Finish", 1)].into(),
-        _ => [("Fan", 1), ("ItemEcho", ITEMS), ("ItemNap", ITEMS), ("ItemDone", ITEMS), ("Last", 1)].into(),
+        "waits" => [
+            ("Start", 1),
+            ("Nap1", 1),
+            ("Echo", 1),
+            ("Nap2", 1),
+            ("Finish", 1),
+        ]
+        .into(),
+        _ => [
+            ("Fan", 1),
+            ("ItemEcho", ITEMS),
+            ("ItemNap", ITEMS),
+            ("ItemDone", ITEMS),
+            ("Last", 1),
+        ]
+        .into(),
     }
 }
 
@@ -80,42 +94,89 @@ fn input_for(machine: &str, n: usize) -> Value {
 fn expected_output(machine: &str, n: usize) -> Value {
     match machine {
         "waits" => json!({"n": n, "started": true, "echo": {"n": n, "started": true}}),
-        _ => json!({"n": n, "items": (0..ITEMS).collect::<Vec<_>>(), "mapped": (0..ITEMS).collect::<Vec<_>>()}),
+        _ => {
+            json!({"n": n, "items": (0..ITEMS).collect::<Vec<_>>(), "mapped": (0..ITEMS).collect::<Vec<_>>()})
+        }
     }
 }
 
 /// Starts one execution; returns whether the server acknowledged it (a kill may cut it off).
 fn start(s: &Server, key: &str, machine: &str, n: usize) -> bool {
     let body = json!({"name": format!("{machine}-{n}"), "input": input_for(machine, n)});
-    let r = s.post(&format!("/v1/state-machines/{machine}/executions"), key, &body);
+    let r = s.post(
+        &format!("/v1/state-machines/{machine}/executions"),
+        key,
+        &body,
+    );
     assert!(matches!(r.status, 200 | 201), "start failed: {:?}", r.body);
     true
 }
 
 fn check_history(machine: &str, name: &str, events: &[Value]) {
     for (i, e) in events.iter().enumerate() {
-        assert_eq!(e["id"], json!(i + 1), "{name}: gap or repeat at position {i}: {e}");
+        assert_eq!(
+            e["id"],
+            json!(i + 1),
+            "{name}: gap or repeat at position {i}: {e}"
+        );
     }
-    let types: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap_or("")).collect();
+    let types: Vec<&str> = events
+        .iter()
+        .map(|e| e["type"].as_str().unwrap_or(""))
+        .collect();
     assert_eq!(types.first(), Some(&"ExecutionStarted"), "{name}");
     assert_eq!(types.last(), Some(&"ExecutionSucceeded"), "{name}");
-    assert_eq!(types.iter().filter(|t| **t == "ExecutionStarted").count(), 1, "{name}");
-    assert_eq!(types.iter().filter(|t| t.starts_with("Execution")).count(), 2, "{name}: {types:?}");
+    assert_eq!(
+        types.iter().filter(|t| **t == "ExecutionStarted").count(),
+        1,
+        "{name}"
+    );
+    assert_eq!(
+        types.iter().filter(|t| t.starts_with("Execution")).count(),
+        2,
+        "{name}: {types:?}"
+    );
     let mut entered: HashMap<String, usize> = HashMap::new();
     let mut exited: HashMap<String, usize> = HashMap::new();
     for e in events {
         let t = e["type"].as_str().unwrap_or("");
         if t.ends_with("StateEntered") {
-            *entered.entry(e["stateEnteredEventDetails"]["name"].as_str().unwrap().to_string()).or_default() += 1;
+            *entered
+                .entry(
+                    e["stateEnteredEventDetails"]["name"]
+                        .as_str()
+                        .unwrap()
+                        .to_string(),
+                )
+                .or_default() += 1;
         } else if t.ends_with("StateExited") {
-            *exited.entry(e["stateExitedEventDetails"]["name"].as_str().unwrap().to_string()).or_default() += 1;
+            *exited
+                .entry(
+                    e["stateExitedEventDetails"]["name"]
+                        .as_str()
+                        .unwrap()
+                        .to_string(),
+                )
+                .or_default() += 1;
         }
     }
     for (state, count) in expected_entries(machine) {
-        assert_eq!(entered.get(state).copied().unwrap_or(0), count, "{name}: {state} entered {entered:?}");
-        assert_eq!(exited.get(state).copied().unwrap_or(0), count, "{name}: {state} exited {exited:?}");
+        assert_eq!(
+            entered.get(state).copied().unwrap_or(0),
+            count,
+            "{name}: {state} entered {entered:?}"
+        );
+        assert_eq!(
+            exited.get(state).copied().unwrap_or(0),
+            count,
+            "{name}: {state} exited {exited:?}"
+        );
     }
-    assert_eq!(entered.len(), expected_entries(machine).len(), "{name}: unexpected states {entered:?}");
+    assert_eq!(
+        entered.len(),
+        expected_entries(machine).len(),
+        "{name}: unexpected states {entered:?}"
+    );
 }
 
 #[test]
@@ -123,9 +184,16 @@ fn executions_survive_repeated_kill_9() {
     let dir = tempfile::tempdir().unwrap();
     let s = Server::start(dir.path());
     let key = s.tenant("crash");
-    assert_eq!(s.upload(&key, "echo", guests::guest_bytes("echo")).status, 201);
+    assert_eq!(
+        s.upload(&key, "echo", guests::guest_bytes("echo")).status,
+        201
+    );
     for (name, def) in [("waits", waits_machine()), ("mapper", map_machine())] {
-        let r = s.post("/v1/state-machines", &key, &json!({"name": name, "definition": def}));
+        let r = s.post(
+            "/v1/state-machines",
+            &key,
+            &json!({"name": name, "definition": def}),
+        );
         assert_eq!(r.status, 201, "{:?}", r.body);
     }
     let mut started: Vec<(&str, usize)> = Vec::new();
@@ -158,18 +226,30 @@ fn executions_survive_repeated_kill_9() {
     let s = Server::start(dir.path());
     let deadline = Instant::now() + Duration::from_secs(180);
     loop {
-        let r = s.get("/v1/executions?statusFilter=RUNNING&maxResults=1", Some(&key));
+        let r = s.get(
+            "/v1/executions?statusFilter=RUNNING&maxResults=1",
+            Some(&key),
+        );
         assert_eq!(r.status, 200);
         if r.body["executions"].as_array().is_some_and(Vec::is_empty) {
             break;
         }
-        assert!(Instant::now() < deadline, "executions still RUNNING after 180 s: {:?}", r.body);
+        assert!(
+            Instant::now() < deadline,
+            "executions still RUNNING after 180 s: {:?}",
+            r.body
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
     assert!(started.len() >= 2 * (INITIAL + KILLS));
     for (machine, n) in &started {
         let name = format!("{machine}-{n}");
-        let d = s.get(&format!("/v1/state-machines/{machine}/executions/{name}"), Some(&key)).body;
+        let d = s
+            .get(
+                &format!("/v1/state-machines/{machine}/executions/{name}"),
+                Some(&key),
+            )
+            .body;
         assert_eq!(d["status"], "SUCCEEDED", "{name}: {d}");
         let output: Value = serde_json::from_str(d["output"].as_str().unwrap()).unwrap();
         assert_eq!(output, expected_output(machine, *n), "{name}");
@@ -177,5 +257,8 @@ fn executions_survive_repeated_kill_9() {
     }
     // Nothing else ran: every execution in the store is one we started.
     let r = s.get("/v1/executions?maxResults=1000", Some(&key));
-    assert_eq!(r.body["executions"].as_array().unwrap().len(), started.len());
+    assert_eq!(
+        r.body["executions"].as_array().unwrap().len(),
+        started.len()
+    );
 }

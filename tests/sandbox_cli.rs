@@ -29,7 +29,11 @@ fn run(definition: &Value, input: &Value) -> Run {
 
 fn run_files(definition: &Path, input: &Path) -> Run {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_stepwasm"));
-    cmd.arg("run").arg(definition).arg("--input").arg(input).arg("--json");
+    cmd.arg("run")
+        .arg(definition)
+        .arg("--input")
+        .arg(input)
+        .arg("--json");
     for name in ["price", "flaky", "long-run", "misbehave"] {
         cmd.arg("--module")
             .arg(format!("{name}={}", guests::guest(name).display()));
@@ -60,7 +64,10 @@ fn examples() -> PathBuf {
 
 fn task(resource: &str, extra: Value) -> Value {
     let mut state = json!({"Type": "Task", "Resource": resource, "End": true});
-    state.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+    state
+        .as_object_mut()
+        .unwrap()
+        .extend(extra.as_object().unwrap().clone());
     json!({"StartAt": "T", "States": {"T": state}})
 }
 
@@ -82,7 +89,10 @@ fn a_custom_error_is_caught() {
     let def: Value =
         serde_json::from_str(&std::fs::read_to_string(ex.join("flaky/machine.json")).unwrap())
             .unwrap();
-    let run = run(&def, &json!({"error": "Payment.Declined", "cause": "card expired"}));
+    let run = run(
+        &def,
+        &json!({"error": "Payment.Declined", "cause": "card expired"}),
+    );
     assert_eq!(run.status, "SUCCEEDED");
     assert_eq!(run.output["status"], "declined");
     assert_eq!(
@@ -94,7 +104,10 @@ fn a_custom_error_is_caught() {
         &task("wasm:flaky", json!({})),
         &json!({"error": "Payment.Declined", "cause": "card expired"}),
     );
-    assert_eq!((run.status.as_str(), &run.error), ("FAILED", &json!("Payment.Declined")));
+    assert_eq!(
+        (run.status.as_str(), &run.error),
+        ("FAILED", &json!("Payment.Declined"))
+    );
     assert_eq!(run.cause, "card expired");
 }
 
@@ -113,7 +126,10 @@ fn retries_then_succeeds() {
         json!({"Retry": [{"ErrorEquals": ["Flaky.NotYet"], "IntervalSeconds": 1, "MaxAttempts": 1}]}),
     );
     let run = self::run(&def, &json!({"fail_until_retry": 2}));
-    assert_eq!((run.status.as_str(), &run.error), ("FAILED", &json!("Flaky.NotYet")));
+    assert_eq!(
+        (run.status.as_str(), &run.error),
+        ("FAILED", &json!("Flaky.NotYet"))
+    );
     assert_eq!(run.cause, "retry 1 of 2");
 }
 
@@ -121,20 +137,35 @@ fn retries_then_succeeds() {
 fn a_task_times_out() {
     let def = task("wasm:long-run", json!({"TimeoutSeconds": 1}));
     let run = run(&def, &json!({"steps": 1, "step_ms": 10000}));
-    assert_eq!((run.status.as_str(), &run.error), ("FAILED", &json!("States.Timeout")));
+    assert_eq!(
+        (run.status.as_str(), &run.error),
+        ("FAILED", &json!("States.Timeout"))
+    );
     // A busy guest too.
     let def = task("wasm:misbehave", json!({"TimeoutSeconds": 1}));
     let run = self::run(&def, &json!({"mode": "loop"}));
-    assert_eq!((run.status.as_str(), &run.error), ("FAILED", &json!("States.Timeout")));
+    assert_eq!(
+        (run.status.as_str(), &run.error),
+        ("FAILED", &json!("States.Timeout"))
+    );
 }
 
 #[test]
 fn heartbeats_or_a_heartbeat_timeout() {
-    let def = task("wasm:long-run", json!({"HeartbeatSeconds": 1, "TimeoutSeconds": 20}));
-    let run = run(&def, &json!({"steps": 4, "step_ms": 600, "heartbeat": true}));
+    let def = task(
+        "wasm:long-run",
+        json!({"HeartbeatSeconds": 1, "TimeoutSeconds": 20}),
+    );
+    let run = run(
+        &def,
+        &json!({"steps": 4, "step_ms": 600, "heartbeat": true}),
+    );
     assert_eq!(run.status, "SUCCEEDED", "{:?} {:?}", run.error, run.cause);
     assert_eq!(run.output, json!({"steps_done": 4}));
-    let run = self::run(&def, &json!({"steps": 4, "step_ms": 600, "heartbeat": false}));
+    let run = self::run(
+        &def,
+        &json!({"steps": 4, "step_ms": 600, "heartbeat": false}),
+    );
     assert_eq!(
         (run.status.as_str(), &run.error),
         ("FAILED", &json!("States.HeartbeatTimeout"))
@@ -144,7 +175,10 @@ fn heartbeats_or_a_heartbeat_timeout() {
         "T": {"Type": "Task", "Resource": "wasm:long-run", "HeartbeatSeconds": 1,
               "Catch": [{"ErrorEquals": ["States.TaskFailed"], "Next": "Caught"}], "End": true},
         "Caught": {"Type": "Pass", "End": true}}});
-    let run = self::run(&def, &json!({"steps": 4, "step_ms": 600, "heartbeat": false}));
+    let run = self::run(
+        &def,
+        &json!({"steps": 4, "step_ms": 600, "heartbeat": false}),
+    );
     assert_eq!(run.status, "SUCCEEDED");
     assert_eq!(run.output["Error"], "States.HeartbeatTimeout");
 }
@@ -185,7 +219,11 @@ fn misbehaving_guests_end_in_named_errors_beside_a_healthy_task() {
         .collect();
     for ((mode, want), handle) in cases.iter().zip(handles) {
         let run = handle.join().unwrap();
-        assert_eq!(run.status, "SUCCEEDED", "{mode}: {:?} {:?}", run.error, run.cause);
+        assert_eq!(
+            run.status, "SUCCEEDED",
+            "{mode}: {:?} {:?}",
+            run.error, run.cause
+        );
         assert_eq!(run.output[0]["Error"], *want, "{mode}: {}", run.output[0]);
         assert_eq!(run.output[1]["total"], 6.0, "{mode}: {}", run.output[1]);
     }
@@ -199,7 +237,12 @@ fn a_bad_module_flag_is_a_usage_error() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let out = Command::new(env!("CARGO_BIN_EXE_stepwasm"))
-        .args(["run", "/dev/null", "--module", "price=/nonexistent/price.wasm"])
+        .args([
+            "run",
+            "/dev/null",
+            "--module",
+            "price=/nonexistent/price.wasm",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));

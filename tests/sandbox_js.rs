@@ -10,19 +10,26 @@ use std::sync::{Arc, OnceLock};
 
 use serde_json::json;
 use stepwasm::engine::ports::{TaskContext, TaskRequest, TaskRunner};
-use stepwasm::sandbox::{FileSource, HOST_INTERFACE, PoolConfig, TYPES_INTERFACE, SandboxConfig, SandboxRunner};
+use stepwasm::sandbox::{
+    FileSource, HOST_INTERFACE, PoolConfig, SandboxConfig, SandboxRunner, TYPES_INTERFACE,
+};
 
 /// Builds `examples/js-task` into a component once per test run (about 20 s of CPU).
 fn js_component() -> &'static PathBuf {
     static PATH: OnceLock<PathBuf> = OnceLock::new();
     PATH.get_or_init(|| {
         let dir = guests::repo_root().join("examples/js-task");
-        if !dir.join("node_modules/@bytecodealliance/componentize-js").exists() {
+        if !dir
+            .join("node_modules/@bytecodealliance/componentize-js")
+            .exists()
+        {
             let out = Command::new("npm")
                 .args(["install", "--no-audit", "--no-fund"])
                 .current_dir(&dir)
                 .output()
-                .unwrap_or_else(|e| panic!("cannot build the JavaScript guest: npm not runnable: {e}"));
+                .unwrap_or_else(|e| {
+                    panic!("cannot build the JavaScript guest: npm not runnable: {e}")
+                });
             assert!(
                 out.status.success(),
                 "cannot build the JavaScript guest: `npm install` in {} failed:\n{}",
@@ -32,7 +39,12 @@ fn js_component() -> &'static PathBuf {
         }
         // Keyed by the sources' content: an unchanged guest is not componentized again.
         let mut key = Vec::new();
-        for file in ["task.js", "build.mjs", "package-lock.json", "../../wit/task.wit"] {
+        for file in [
+            "task.js",
+            "build.mjs",
+            "package-lock.json",
+            "../../wit/task.wit",
+        ] {
             key.extend(std::fs::read(dir.join(file)).expect("reading the JS guest's sources"));
         }
         let key = &stepwasm::sandbox::sha256_hex(&key)[..16];
@@ -45,7 +57,9 @@ fn js_component() -> &'static PathBuf {
             .arg(&target)
             .current_dir(&dir)
             .output()
-            .unwrap_or_else(|e| panic!("cannot build the JavaScript guest: node not runnable: {e}"));
+            .unwrap_or_else(|e| {
+                panic!("cannot build the JavaScript guest: node not runnable: {e}")
+            });
         assert!(
             out.status.success(),
             "cannot build the JavaScript guest: componentize failed:\n{}",
@@ -96,9 +110,14 @@ async fn the_javascript_guest_runs_under_the_same_world() {
         },
     };
     let outcome = runner
-        .invoke(request(json!({"items": [{"price": 2.5, "quantity": 4}, {"price": 1, "quantity": 3}]})))
+        .invoke(request(
+            json!({"items": [{"price": 2.5, "quantity": 4}, {"price": 1, "quantity": 3}]}),
+        ))
         .await;
-    assert_eq!(outcome.result.unwrap(), json!({"total": 13, "state": "Total"}));
+    assert_eq!(
+        outcome.result.unwrap(),
+        json!({"total": 13, "state": "Total"})
+    );
     assert_eq!(outcome.logs.len(), 1);
     assert_eq!(outcome.logs[0].level, "info");
     assert_eq!(outcome.logs[0].message, "js priced 2 items");

@@ -12,7 +12,10 @@ use stepwasm::sandbox::{
     ResourceError, ResourceName, SandboxConfig, SandboxRunner,
 };
 
-fn runner(cache_dir: Option<std::path::PathBuf>, source: Arc<dyn ComponentSource>) -> SandboxRunner {
+fn runner(
+    cache_dir: Option<std::path::PathBuf>,
+    source: Arc<dyn ComponentSource>,
+) -> SandboxRunner {
     SandboxRunner::new(
         source,
         SandboxConfig {
@@ -144,21 +147,37 @@ async fn the_disk_cache_survives_a_restart() {
     files.add_file("echo", &path).unwrap();
     let files = Arc::new(files);
     let first = runner(Some(cache.path().to_owned()), files.clone());
-    assert_eq!(first.invoke(request("wasm:echo")).await.result.unwrap(), json!({"k": "v"}));
+    assert_eq!(
+        first.invoke(request("wasm:echo")).await.result.unwrap(),
+        json!({"k": "v"})
+    );
     let artifacts: Vec<_> = std::fs::read_dir(cache.path())
         .unwrap()
         .map(|e| e.unwrap().path())
         .collect();
     assert_eq!(artifacts.len(), 1, "{artifacts:?}");
     let sha = stepwasm::sandbox::sha256_hex(&std::fs::read(&path).unwrap());
-    let name = artifacts[0].file_name().unwrap().to_string_lossy().into_owned();
+    let name = artifacts[0]
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
     assert!(name.starts_with(&sha) && name.ends_with(".cwasm"), "{name}");
-    let written = std::fs::metadata(&artifacts[0]).unwrap().modified().unwrap();
+    let written = std::fs::metadata(&artifacts[0])
+        .unwrap()
+        .modified()
+        .unwrap();
     drop(first);
 
     // A new runner (a restart) loads the artifact instead of compiling and rewriting it.
     let second = runner(Some(cache.path().to_owned()), files);
-    assert_eq!(second.invoke(request("wasm:echo")).await.result.unwrap(), json!({"k": "v"}));
-    let again = std::fs::metadata(&artifacts[0]).unwrap().modified().unwrap();
+    assert_eq!(
+        second.invoke(request("wasm:echo")).await.result.unwrap(),
+        json!({"k": "v"})
+    );
+    let again = std::fs::metadata(&artifacts[0])
+        .unwrap()
+        .modified()
+        .unwrap();
     assert_eq!(written, again);
 }

@@ -79,16 +79,24 @@ async fn prices_an_order() {
     assert_eq!(out["total"], 21.6);
     assert_eq!(outcome.logs.len(), 1);
     assert_eq!(outcome.logs[0].level, "info");
-    assert!(outcome.logs[0].message.contains("o-1"), "{:?}", outcome.logs);
+    assert!(
+        outcome.logs[0].message.contains("o-1"),
+        "{:?}",
+        outcome.logs
+    );
 }
 
 #[tokio::test]
 async fn bad_input_is_a_task_error_not_a_trap() {
-    let outcome = runner().invoke(request("wasm:price", json!({"id": 3}))).await;
+    let outcome = runner()
+        .invoke(request("wasm:price", json!({"id": 3})))
+        .await;
     let (error, cause) = error_of(&outcome);
     assert_eq!(error, "Task.InvalidInput");
     assert!(cause.contains("invalid type"), "{cause}");
-    let outcome = runner().invoke(request("wasm:price", json!({"id": "x", "lines": []}))).await;
+    let outcome = runner()
+        .invoke(request("wasm:price", json!({"id": "x", "lines": []})))
+        .await;
     assert_eq!(error_of(&outcome).0, "Order.Empty");
 }
 
@@ -107,7 +115,10 @@ async fn custom_errors_and_context_reach_the_guest() {
     let out = runner.invoke(req).await.result.unwrap();
     assert_eq!(out, json!({"succeeded_on_retry": 2, "state": "Task"}));
     let outcome = runner
-        .invoke(request("wasm:flaky", json!({"error": "Payment.Declined", "cause": "no funds"})))
+        .invoke(request(
+            "wasm:flaky",
+            json!({"error": "Payment.Declined", "cause": "no funds"}),
+        ))
         .await;
     assert_eq!(error_of(&outcome), ("Payment.Declined", "no funds"));
 }
@@ -137,7 +148,9 @@ async fn heartbeats_keep_a_long_task_alive() {
 async fn a_sleeping_task_times_out() {
     let runner = runner();
     // Warm the component cache so compile time does not count.
-    let _ = runner.invoke(request("wasm:long-run", json!({"steps": 0, "step_ms": 0}))).await;
+    let _ = runner
+        .invoke(request("wasm:long-run", json!({"steps": 0, "step_ms": 0})))
+        .await;
     let mut req = request("wasm:long-run", json!({"steps": 1, "step_ms": 5000}));
     req.timeout = Some(Duration::from_millis(300));
     let started = Instant::now();
@@ -151,7 +164,9 @@ async fn a_sleeping_task_times_out() {
 async fn an_infinite_loop_stops_within_100ms_of_its_deadline() {
     let runner = runner();
     // Warm the component cache so compile time does not count against the deadline.
-    let _ = runner.invoke(request("wasm:misbehave", json!({"mode": "none"}))).await;
+    let _ = runner
+        .invoke(request("wasm:misbehave", json!({"mode": "none"})))
+        .await;
     let mut req = request("wasm:misbehave", json!({"mode": "loop"}));
     req.timeout = Some(Duration::from_millis(500));
     let started = Instant::now();
@@ -161,7 +176,10 @@ async fn an_infinite_loop_stops_within_100ms_of_its_deadline() {
     assert_eq!(error, "States.Timeout");
     assert!(cause.contains("500 ms"), "{cause}");
     assert!(elapsed >= Duration::from_millis(500), "{elapsed:?}");
-    assert!(elapsed < Duration::from_millis(600), "stopped {elapsed:?} after start");
+    assert!(
+        elapsed < Duration::from_millis(600),
+        "stopped {elapsed:?} after start"
+    );
 }
 
 #[tokio::test]
@@ -178,7 +196,9 @@ async fn an_infinite_loop_runs_out_of_fuel() {
             scratch: None,
         },
     );
-    let outcome = runner.invoke(request("wasm:misbehave", json!({"mode": "loop"}))).await;
+    let outcome = runner
+        .invoke(request("wasm:misbehave", json!({"mode": "loop"})))
+        .await;
     let (error, cause) = error_of(&outcome);
     assert_eq!(error, "Sandbox.FuelExhausted");
     assert!(cause.contains("50000000"), "{cause}");
@@ -192,15 +212,51 @@ async fn misbehaving_guests_end_in_their_named_errors() {
     listener.set_nonblocking(true).unwrap();
     let addr = listener.local_addr().unwrap().to_string();
     let cases: Vec<(Value, &str, &str)> = vec![
-        (json!({"mode": "memory"}), "Sandbox.MemoryLimitExceeded", "over the 67108864 byte limit"),
-        (json!({"mode": "recursion"}), "Sandbox.StackOverflow", "call stack exhausted"),
-        (json!({"mode": "huge-output"}), "States.DataLimitExceeded", "over the 262144 byte"),
-        (json!({"mode": "not-json"}), "Sandbox.OutputNotJson", "this is { not json"),
-        (json!({"mode": "panic"}), "Sandbox.Trap", "panicked on purpose"),
-        (json!({"mode": "read-file"}), "Misbehave.Denied", "/etc/passwd"),
-        (json!({"mode": "env"}), "Misbehave.Denied", "no environment variables"),
-        (json!({"mode": "socket", "addr": addr}), "Misbehave.Denied", "connect"),
-        (json!({"mode": "scratch"}), "Misbehave.Denied", "/scratch/note.txt"),
+        (
+            json!({"mode": "memory"}),
+            "Sandbox.MemoryLimitExceeded",
+            "over the 67108864 byte limit",
+        ),
+        (
+            json!({"mode": "recursion"}),
+            "Sandbox.StackOverflow",
+            "call stack exhausted",
+        ),
+        (
+            json!({"mode": "huge-output"}),
+            "States.DataLimitExceeded",
+            "over the 262144 byte",
+        ),
+        (
+            json!({"mode": "not-json"}),
+            "Sandbox.OutputNotJson",
+            "this is { not json",
+        ),
+        (
+            json!({"mode": "panic"}),
+            "Sandbox.Trap",
+            "panicked on purpose",
+        ),
+        (
+            json!({"mode": "read-file"}),
+            "Misbehave.Denied",
+            "/etc/passwd",
+        ),
+        (
+            json!({"mode": "env"}),
+            "Misbehave.Denied",
+            "no environment variables",
+        ),
+        (
+            json!({"mode": "socket", "addr": addr}),
+            "Misbehave.Denied",
+            "connect",
+        ),
+        (
+            json!({"mode": "scratch"}),
+            "Misbehave.Denied",
+            "/scratch/note.txt",
+        ),
     ];
     let mut handles = Vec::new();
     for (input, _, _) in &cases {
@@ -230,7 +286,9 @@ async fn misbehaving_guests_end_in_their_named_errors() {
 
 #[tokio::test]
 async fn stdout_and_stderr_are_captured_in_order() {
-    let outcome = runner().invoke(request("wasm:misbehave", json!({"mode": "stdout"}))).await;
+    let outcome = runner()
+        .invoke(request("wasm:misbehave", json!({"mode": "stdout"})))
+        .await;
     assert_eq!(outcome.result.unwrap(), json!(true));
     let logs: Vec<(&str, &str)> = outcome
         .logs
@@ -253,7 +311,9 @@ async fn stdout_and_stderr_are_captured_in_order() {
 async fn a_busy_guest_does_not_block_others_on_one_thread() {
     let runner = runner();
     let _ = runner.invoke(request("wasm:echo", json!(0))).await;
-    let _ = runner.invoke(request("wasm:misbehave", json!({"mode": "none"}))).await;
+    let _ = runner
+        .invoke(request("wasm:misbehave", json!({"mode": "none"})))
+        .await;
     let mut busy = request("wasm:misbehave", json!({"mode": "loop"}));
     busy.timeout = Some(Duration::from_secs(3));
     let busy_runner = runner.clone();
@@ -271,7 +331,11 @@ async fn a_busy_guest_does_not_block_others_on_one_thread() {
         assert_eq!(handle.await.unwrap().result.unwrap(), json!(i));
     }
     assert!(!busy.is_finished(), "the busy guest ended early");
-    assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
     assert_eq!(error_of(&busy.await.unwrap()).0, "States.Timeout");
 }
 
@@ -281,7 +345,10 @@ async fn unknown_component_and_bad_resource() {
     let outcome = runner.invoke(request("wasm:nope:2", json!({}))).await;
     let (error, cause) = error_of(&outcome);
     assert_eq!(error, "Sandbox.ComponentNotFound");
-    assert!(cause.contains("nope") && cause.contains("version 2"), "{cause}");
+    assert!(
+        cause.contains("nope") && cause.contains("version 2"),
+        "{cause}"
+    );
     let outcome = runner
         .invoke(request("arn:aws:lambda:us-east-1:1:function:f", json!({})))
         .await;
@@ -309,7 +376,10 @@ async fn a_granted_scratch_directory_is_private_and_removed() {
     let root = tempfile::tempdir().unwrap();
     let runner = scratch_runner(root.path(), 1 << 20);
     let outcome = runner
-        .invoke(request("wasm:misbehave", json!({"mode": "scratch", "text": "kept"})))
+        .invoke(request(
+            "wasm:misbehave",
+            json!({"mode": "scratch", "text": "kept"}),
+        ))
         .await;
     assert_eq!(outcome.result.unwrap(), json!({"read_back": "kept"}));
     let outcome = runner

@@ -172,7 +172,8 @@ where
     let input: I = serde_json::from_str(input)
         .map_err(|e| to_wit(TaskError::new(INVALID_INPUT, e.to_string())))?;
     let output = handler(input).map_err(to_wit)?;
-    serde_json::to_string(&output).map_err(|e| to_wit(TaskError::new(INVALID_OUTPUT, e.to_string())))
+    serde_json::to_string(&output)
+        .map_err(|e| to_wit(TaskError::new(INVALID_OUTPUT, e.to_string())))
 }
 
 /// Exports a function `fn(Input) -> Result<Output, TaskError>` as the component's `run`.

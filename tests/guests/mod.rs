@@ -57,7 +57,11 @@ pub fn build_examples() -> &'static Path {
 pub fn guest(name: &str) -> PathBuf {
     let file = format!("{}.wasm", name.replace('-', "_"));
     let path = build_examples().join(file);
-    assert!(path.exists(), "example guest {name} missing at {}", path.display());
+    assert!(
+        path.exists(),
+        "example guest {name} missing at {}",
+        path.display()
+    );
     path
 }
 

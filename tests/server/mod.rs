@@ -158,7 +158,13 @@ impl Server {
 
     /// A request with a JSON body.
     pub fn send_json(&self, method: &str, path: &str, key: &str, body: &Value) -> Reply {
-        self.send_raw(method, path, Some(key), "application/json", body.to_string().into_bytes())
+        self.send_raw(
+            method,
+            path,
+            Some(key),
+            "application/json",
+            body.to_string().into_bytes(),
+        )
     }
 
     /// POST with a JSON body.
@@ -210,7 +216,8 @@ impl Server {
         let mut events = Vec::new();
         let mut token: Option<String> = None;
         loop {
-            let mut path = format!("/v1/state-machines/{sm}/executions/{exec}/history?maxResults=1000");
+            let mut path =
+                format!("/v1/state-machines/{sm}/executions/{exec}/history?maxResults=1000");
             if let Some(t) = &token {
                 path.push_str(&format!("&nextToken={t}"));
             }
@@ -228,7 +235,10 @@ impl Server {
     pub fn wait_done(&self, key: &str, sm: &str, exec: &str, timeout: Duration) -> Value {
         let deadline = Instant::now() + timeout;
         loop {
-            let r = self.get(&format!("/v1/state-machines/{sm}/executions/{exec}"), Some(key));
+            let r = self.get(
+                &format!("/v1/state-machines/{sm}/executions/{exec}"),
+                Some(key),
+            );
             assert_eq!(r.status, 200, "{:?}", r.body);
             if r.body["status"] != "RUNNING" || Instant::now() > deadline {
                 return r.body;

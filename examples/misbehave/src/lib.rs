@@ -20,13 +20,22 @@ fn fail(name: &str, cause: impl ToString) -> TaskError {
 
 /// Recursion the optimizer cannot turn into a loop.
 fn depth(n: u64) -> u64 {
-    if n == 0 { 0 } else { black_box(depth(black_box(n - 1))) + 1 }
+    if n == 0 {
+        0
+    } else {
+        black_box(depth(black_box(n - 1))) + 1
+    }
 }
 
 /// Tries every way out of the scratch directory; returns what it managed to read.
 fn escape_scratch() -> Vec<String> {
     let mut reached = Vec::new();
-    for path in ["/scratch/../etc/passwd", "/etc/passwd", "/scratch/../../etc/hostname", "/"] {
+    for path in [
+        "/scratch/../etc/passwd",
+        "/etc/passwd",
+        "/scratch/../../etc/hostname",
+        "/",
+    ] {
         if std::fs::read(path).is_ok() || std::fs::read_dir(path).is_ok() {
             reached.push(path.to_owned());
         }
@@ -89,8 +98,9 @@ impl Guest for Misbehave {
             }
             "scratch" => {
                 let text = value["text"].as_str().unwrap_or("hello");
-                std::fs::write("/scratch/note.txt", text)
-                    .map_err(|e| fail("Misbehave.Denied", format!("write /scratch/note.txt: {e}")))?;
+                std::fs::write("/scratch/note.txt", text).map_err(|e| {
+                    fail("Misbehave.Denied", format!("write /scratch/note.txt: {e}"))
+                })?;
                 let back = std::fs::read_to_string("/scratch/note.txt")
                     .map_err(|e| fail("Misbehave.Denied", format!("read back: {e}")))?;
                 Ok(serde_json::json!({ "read_back": back }).to_string())
@@ -105,7 +115,10 @@ impl Guest for Misbehave {
                         Ok(0) => break,
                         Ok(n) => written += n,
                         Err(e) => {
-                            return Err(fail("Misbehave.Denied", format!("after {written} bytes: {e}")));
+                            return Err(fail(
+                                "Misbehave.Denied",
+                                format!("after {written} bytes: {e}"),
+                            ));
                         }
                     }
                     if written > 64 << 20 {
@@ -115,7 +128,10 @@ impl Guest for Misbehave {
                 Ok(serde_json::json!({ "written": written }).to_string())
             }
             "scratch-escape" => Ok(serde_json::json!({ "reached": escape_scratch() }).to_string()),
-            other => Err(fail("Misbehave.UnknownMode", format!("unknown mode {other:?}"))),
+            other => Err(fail(
+                "Misbehave.UnknownMode",
+                format!("unknown mode {other:?}"),
+            )),
         }
     }
 }

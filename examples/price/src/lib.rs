@@ -35,7 +35,10 @@ fn cents(x: f64) -> f64 {
 
 fn price(order: Order) -> Result<Priced, TaskError> {
     if order.lines.is_empty() {
-        return Err(TaskError::new("Order.Empty", format!("order {} has no lines", order.id)));
+        return Err(TaskError::new(
+            "Order.Empty",
+            format!("order {} has no lines", order.id),
+        ));
     }
     if let Some(bad) = order.lines.iter().find(|l| l.unit_price < 0.0) {
         return Err(TaskError::new(
@@ -44,7 +47,11 @@ fn price(order: Order) -> Result<Priced, TaskError> {
         ));
     }
     let items: u32 = order.lines.iter().map(|l| l.quantity).sum();
-    let subtotal: f64 = order.lines.iter().map(|l| f64::from(l.quantity) * l.unit_price).sum();
+    let subtotal: f64 = order
+        .lines
+        .iter()
+        .map(|l| f64::from(l.quantity) * l.unit_price)
+        .sum();
     // 10% off from 10 items on.
     let discount = if items >= 10 { subtotal * 0.10 } else { 0.0 };
     let tax = (subtotal - discount) * order.tax_rate;

@@ -62,12 +62,16 @@ impl ResourceName {
                     .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
         };
         if !valid(name) {
-            return Err(invalid("the name must be non-empty: letters, digits, `-`, `_`, `.`"));
+            return Err(invalid(
+                "the name must be non-empty: letters, digits, `-`, `_`, `.`",
+            ));
         }
         if let Some(version) = version
             && !valid(version)
         {
-            return Err(invalid("the version must be non-empty: letters, digits, `-`, `_`, `.`"));
+            return Err(invalid(
+                "the version must be non-empty: letters, digits, `-`, `_`, `.`",
+            ));
         }
         Ok(ResourceName {
             name: name.to_owned(),
@@ -196,15 +200,15 @@ impl ComponentSource for FileSource {
         tenant: Option<&'a str>,
         resource: &'a ResourceName,
     ) -> BoxFuture<'a, Result<ComponentBytes, ResourceError>> {
-        let found = self
-            .components
-            .get(&resource.name)
-            .cloned()
-            .ok_or_else(|| ResourceError::NotFound {
-                tenant: tenant.map(str::to_owned),
-                name: resource.name.clone(),
-                version: resource.version.clone(),
-            });
+        let found =
+            self.components
+                .get(&resource.name)
+                .cloned()
+                .ok_or_else(|| ResourceError::NotFound {
+                    tenant: tenant.map(str::to_owned),
+                    name: resource.name.clone(),
+                    version: resource.version.clone(),
+                });
         Box::pin(async move { found })
     }
 }
@@ -232,7 +236,9 @@ pub enum LoadError {
         name: String,
     },
     /// An export of the world has the wrong type.
-    #[error("component does not implement world {WORLD}: export `{name}` has the wrong type: {reason}")]
+    #[error(
+        "component does not implement world {WORLD}: export `{name}` has the wrong type: {reason}"
+    )]
     WrongExportType {
         /// The export.
         name: String,
@@ -240,7 +246,9 @@ pub enum LoadError {
         reason: String,
     },
     /// The component imports something the host does not grant.
-    #[error("component imports `{name}`, which the host does not grant (granted: {HOST_INTERFACE}, {TYPES_INTERFACE} and WASI 0.2 {GRANTED_WASI_PREFIXES:?})")]
+    #[error(
+        "component imports `{name}`, which the host does not grant (granted: {HOST_INTERFACE}, {TYPES_INTERFACE} and WASI 0.2 {GRANTED_WASI_PREFIXES:?})"
+    )]
     UngrantedImport {
         /// The import.
         name: String,
@@ -291,10 +299,20 @@ mod tests {
             }
         );
         assert_eq!(
-            ResourceName::parse("wasm:price:3").unwrap().version.as_deref(),
+            ResourceName::parse("wasm:price:3")
+                .unwrap()
+                .version
+                .as_deref(),
             Some("3")
         );
-        for bad in ["price", "wasm:", "wasm::1", "wasm:a:", "wasm:a/b", "arn:aws:lambda"] {
+        for bad in [
+            "price",
+            "wasm:",
+            "wasm::1",
+            "wasm:a:",
+            "wasm:a/b",
+            "arn:aws:lambda",
+        ] {
             let err = ResourceName::parse(bad).unwrap_err();
             assert!(matches!(err, ResourceError::Invalid { .. }), "{bad}: {err}");
         }
@@ -313,7 +331,10 @@ mod tests {
     #[test]
     fn module_flag() {
         let (name, path) = FileSource::parse_module_flag("price=a/b.wasm").unwrap();
-        assert_eq!((name.as_str(), path.as_path()), ("price", Path::new("a/b.wasm")));
+        assert_eq!(
+            (name.as_str(), path.as_path()),
+            ("price", Path::new("a/b.wasm"))
+        );
         assert!(FileSource::parse_module_flag("price").is_err());
         assert!(FileSource::parse_module_flag("=x.wasm").is_err());
         assert!(FileSource::parse_module_flag("a:1=x.wasm").is_err());

@@ -7,13 +7,13 @@ use std::time::{Duration, Instant};
 use wasmtime::{Store, StoreContextMut, Trap, UpdateDeadline};
 use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 
+use super::SandboxRunner;
 use super::bindings::stepwasm::task::types::TaskError;
 use super::component::ResourceName;
 use super::fault::TaskFault;
 use super::limits::{ScratchGrant, TaskPolicy};
 use super::scratch::{self, Scratch};
 use super::state::{Capture, HostState, Limiter, LogSink, Pulse, lock};
-use super::SandboxRunner;
 use crate::engine::ports::{TaskFailure, TaskOutcome, TaskRequest};
 
 /// Epoch ticks between two measurements of a scratch directory.
@@ -25,7 +25,10 @@ pub(crate) async fn invoke(runner: &SandboxRunner, request: TaskRequest) -> Task
     )));
     let result = attempt(runner, &request, &sink).await;
     let logs = match Arc::try_unwrap(sink) {
-        Ok(sink) => sink.into_inner().unwrap_or_else(|p| p.into_inner()).finish(),
+        Ok(sink) => sink
+            .into_inner()
+            .unwrap_or_else(|p| p.into_inner())
+            .finish(),
         // A WASI stream may outlive the store by a moment; copy what it holds.
         Err(shared) => std::mem::replace(&mut *lock(&shared), LogSink::new(0)).finish(),
     };
@@ -77,7 +80,14 @@ async fn attempt(
     let deadline = request.timeout.map(|t| started + t);
     let heartbeat = request.heartbeat;
     let mut store = new_store(
-        runner, request, &policy, sink, scratch.as_ref(), &pulse, started, deadline,
+        runner,
+        request,
+        &policy,
+        sink,
+        scratch.as_ref(),
+        &pulse,
+        started,
+        deadline,
     )?;
 
     let run = async {
@@ -222,8 +232,7 @@ async fn watchdog(
     pulse: Pulse,
 ) -> TaskFault {
     loop {
-        let heartbeat_at =
-            heartbeat.map(|h| started + Duration::from_millis(pulse.last_ms()) + h);
+        let heartbeat_at = heartbeat.map(|h| started + Duration::from_millis(pulse.last_ms()) + h);
         let next = match (deadline, heartbeat_at) {
             (Some(a), Some(b)) => a.min(b),
             (Some(a), None) | (None, Some(a)) => a,

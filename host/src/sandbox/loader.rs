@@ -12,9 +12,7 @@ use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 use super::bindings::{Task, TaskPre};
-use super::component::{
-    ComponentBytes, ComponentInfo, LoadError, RUN_EXPORT, is_granted_import,
-};
+use super::component::{ComponentBytes, ComponentInfo, LoadError, RUN_EXPORT, is_granted_import};
 use super::limits::PoolConfig;
 use super::state::HostState;
 
@@ -89,10 +87,19 @@ impl Loader {
     }
 
     /// Checks that `component` implements the world with granted imports only.
-    fn check(&self, component: &Component) -> Result<(ComponentInfo, TaskPre<HostState>), LoadError> {
+    fn check(
+        &self,
+        component: &Component,
+    ) -> Result<(ComponentInfo, TaskPre<HostState>), LoadError> {
         let ty = component.component_type();
-        let imports: Vec<String> = ty.imports(&self.engine).map(|(n, _)| n.to_owned()).collect();
-        let exports: Vec<String> = ty.exports(&self.engine).map(|(n, _)| n.to_owned()).collect();
+        let imports: Vec<String> = ty
+            .imports(&self.engine)
+            .map(|(n, _)| n.to_owned())
+            .collect();
+        let exports: Vec<String> = ty
+            .exports(&self.engine)
+            .map(|(n, _)| n.to_owned())
+            .collect();
         if let Some(name) = imports.iter().find(|n| !is_granted_import(n)) {
             return Err(LoadError::UngrantedImport { name: name.clone() });
         }
@@ -104,12 +111,12 @@ impl Loader {
         if let Some(name) = exports.iter().find(|n| *n != RUN_EXPORT) {
             return Err(LoadError::ExtraExport { name: name.clone() });
         }
-        let pre = self
-            .linker
-            .instantiate_pre(component)
-            .map_err(|e| LoadError::ImportMismatch {
-                reason: format!("{e:#}"),
-            })?;
+        let pre =
+            self.linker
+                .instantiate_pre(component)
+                .map_err(|e| LoadError::ImportMismatch {
+                    reason: format!("{e:#}"),
+                })?;
         let pre = TaskPre::new(pre).map_err(|e| LoadError::WrongExportType {
             name: RUN_EXPORT.to_owned(),
             reason: format!("{e:#}"),
@@ -187,7 +194,10 @@ impl Loader {
     }
 
     /// The checked component for `source`, compiled at most once per content hash.
-    pub(crate) async fn get(self: &Arc<Self>, source: &ComponentBytes) -> Result<Arc<Loaded>, LoadError> {
+    pub(crate) async fn get(
+        self: &Arc<Self>,
+        source: &ComponentBytes,
+    ) -> Result<Arc<Loaded>, LoadError> {
         let cell = {
             let mut loaded = self.loaded.lock().unwrap_or_else(|p| p.into_inner());
             loaded.entry(source.sha256.clone()).or_default().clone()

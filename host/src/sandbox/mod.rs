@@ -25,7 +25,8 @@ use tokio::sync::Semaphore;
 
 pub use component::{
     ComponentBytes, ComponentInfo, ComponentSource, FileSource, GRANTED_WASI_PREFIXES,
-    HOST_INTERFACE, LoadError, TYPES_INTERFACE, RUN_EXPORT, ResourceError, ResourceName, WORLD, sha256_hex,
+    HOST_INTERFACE, LoadError, RUN_EXPORT, ResourceError, ResourceName, TYPES_INTERFACE, WORLD,
+    sha256_hex,
 };
 pub use fault::TaskFault;
 pub use limits::*;
@@ -106,7 +107,9 @@ pub enum ModuleFlagError {
 
 /// The CLI's runner: components from `--module NAME=PATH` files, compiled artifacts cached
 /// in [`SandboxConfig::default_cache_dir`]. `None` when no module is given.
-pub fn runner_from_module_flags(flags: &[String]) -> Result<Option<SandboxRunner>, ModuleFlagError> {
+pub fn runner_from_module_flags(
+    flags: &[String],
+) -> Result<Option<SandboxRunner>, ModuleFlagError> {
     if flags.is_empty() {
         return Ok(None);
     }

@@ -13,7 +13,9 @@ impl Scratch {
     /// Creates a fresh directory under `root` (created if missing).
     pub(crate) fn create(root: &Path) -> std::io::Result<Scratch> {
         std::fs::create_dir_all(root)?;
-        let dir = tempfile::Builder::new().prefix("attempt-").tempdir_in(root)?;
+        let dir = tempfile::Builder::new()
+            .prefix("attempt-")
+            .tempdir_in(root)?;
         Ok(Scratch { dir })
     }
 

@@ -70,7 +70,9 @@ impl LogSink {
             self.push(level, String::from_utf8_lossy(&line).into_owned());
             rest = &rest[nl + 1..];
         }
-        let keep = rest.len().min(room.saturating_sub(self.partial[stream].len()));
+        let keep = rest
+            .len()
+            .min(room.saturating_sub(self.partial[stream].len()));
         self.partial[stream].extend_from_slice(&rest[..keep]);
         self.dropped += rest.len() - keep;
     }

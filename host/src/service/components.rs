@@ -87,7 +87,10 @@ impl Service {
         // worker threads.
         let (bytes, info, artifact) = tokio::task::spawn_blocking(move || {
             let info = inspector.inspect(&bytes);
-            let artifact = info.as_ref().ok().and_then(|_| inspector.precompile(&bytes));
+            let artifact = info
+                .as_ref()
+                .ok()
+                .and_then(|_| inspector.precompile(&bytes));
             (bytes, info, artifact)
         })
         .await

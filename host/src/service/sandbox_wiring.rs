@@ -8,8 +8,7 @@ use std::sync::{Arc, Mutex};
 use super::components::{ComponentInfo, ComponentInspector};
 use crate::engine::ports::BoxFuture;
 use crate::sandbox::{
-    ComponentBytes, ComponentSource, Limits, ResourceError, ResourceName, SandboxRunner,
-    TaskPolicy,
+    ComponentBytes, ComponentSource, Limits, ResourceError, ResourceName, SandboxRunner, TaskPolicy,
 };
 use crate::store::Store;
 
@@ -25,7 +24,8 @@ pub struct StoreComponentSource {
 
 impl std::fmt::Debug for StoreComponentSource {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StoreComponentSource").finish_non_exhaustive()
+        f.debug_struct("StoreComponentSource")
+            .finish_non_exhaustive()
     }
 }
 
