@@ -7,14 +7,14 @@ pub mod events;
 pub mod execution;
 pub mod frame;
 pub mod history;
+pub(crate) mod jsonata_eval;
 pub mod limits;
 pub mod pipeline;
 pub mod ports;
 pub mod resume;
 pub(crate) mod states;
-pub mod variables;
-pub(crate) mod jsonata_eval;
 #[cfg(test)]
 pub(crate) mod testkit;
 #[cfg(test)]
 mod tests;
+pub mod variables;

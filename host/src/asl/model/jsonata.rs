@@ -181,7 +181,11 @@ mod tests {
         };
         assert!(fields[0].1.is_literal());
         assert!(matches!(fields[1].1, JsonataTemplate::Object(_)));
-        assert!(JsonataTemplate::compile(&json!({"a": "b"})).unwrap().is_literal());
+        assert!(
+            JsonataTemplate::compile(&json!({"a": "b"}))
+                .unwrap()
+                .is_literal()
+        );
     }
 
     #[test]
@@ -190,7 +194,11 @@ mod tests {
             .unwrap_err();
         assert_eq!(errors.len(), 2);
         assert_eq!(errors[0].pointer, "/a/1");
-        assert!(errors[0].error.code.starts_with('S'), "{:?}", errors[0].error);
+        assert!(
+            errors[0].error.code.starts_with('S'),
+            "{:?}",
+            errors[0].error
+        );
         assert_eq!(errors[1].pointer, "/b~1c");
     }
 
