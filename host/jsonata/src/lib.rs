@@ -22,9 +22,9 @@
 //! (D2014, as JSONata) and strings at 64 MiB (U1002).
 //!
 //! Known differences from jsonata-js: strings are UTF-8, so lone UTF-16 surrogates (`"\uD800"`)
-//! cannot be represented (they become U+FFFD); regexes use the `regex` crate, so lookaround and
-//! backreferences are rejected at parse time (S0303); `$eval` sees the environment's bindings
-//! but not local variables.
+//! cannot be represented (they become U+FFFD); regexes run on `fancy-regex` (JavaScript's
+//! syntax including lookaround and backreferences; `\d` and `\w` kept ASCII as in JavaScript);
+//! `$eval` sees the environment's bindings but not local variables.
 #![deny(missing_docs)]
 
 mod ast;

@@ -219,7 +219,7 @@ impl<'a> Ctx<'a> {
                 env.bind(name, v.clone());
                 v
             }
-            Kind::Regex(re) => Value::func(Func::Regex(Rc::new((**re).clone()))),
+            Kind::Regex(re) => Value::func(Func::Regex(re.clone())),
             Kind::Call { partial: false, .. } => self.eval_call(node, input, env, None)?,
             Kind::Call { partial: true, .. } => self.eval_partial(node, input, env)?,
             Kind::Variable(name) => {
