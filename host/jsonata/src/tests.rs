@@ -328,3 +328,10 @@ fn regexes_support_lookaround_and_backreferences() {
         Some(json!("42"))
     );
 }
+
+#[test]
+fn positions_count_characters() {
+    let e = Expression::parse("'é' é é").unwrap_err();
+    assert_eq!(e.code, "S0201");
+    assert_eq!(e.position, Some(5));
+}
