@@ -200,7 +200,10 @@ impl Loader {
     ) -> Result<Arc<Loaded>, LoadError> {
         let cell = {
             let mut loaded = self.loaded.lock().unwrap_or_else(|p| p.into_inner());
-            loaded.entry(source.sha256.clone()).or_default().clone()
+            match loaded.get(&source.sha256) {
+                Some(cell) => cell.clone(),
+                None => loaded.entry(source.sha256.clone()).or_default().clone(),
+            }
         };
         cell.get_or_try_init(|| async {
             let this = self.clone();

@@ -175,6 +175,9 @@ impl SandboxRunner {
 
     fn policy(&self, tenant: Option<&str>, name: &str) -> TaskPolicy {
         let policies = self.policies.read().unwrap_or_else(|p| p.into_inner());
+        if policies.is_empty() {
+            return self.config.default_policy.clone();
+        }
         policies
             .get(&(tenant.map(str::to_owned), name.to_owned()))
             .cloned()
