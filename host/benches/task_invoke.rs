@@ -157,8 +157,9 @@ fn task_invoke(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("task_invoke");
     group.throughput(Throughput::Elements(BATCH));
-    group.sample_size(20);
-    group.measurement_time(Duration::from_secs(8));
+    group.sample_size(10);
+    group.warm_up_time(Duration::from_secs(2));
+    group.measurement_time(Duration::from_secs(5));
     group.bench_function("bare_wasmtime", |b| {
         b.iter_custom(|iters| {
             (0..iters)
