@@ -36,7 +36,7 @@
 //! ```text
 //! rustup target add wasm32-wasip2
 //! cargo build --release --target wasm32-wasip2
-//! stepwasm run machine.json --module price=target/wasm32-wasip2/release/price.wasm
+//! stepwasm run machine.json --input input.json --module price=target/wasm32-wasip2/release/price.wasm
 //! ```
 //!
 //! with a state `{"Type": "Task", "Resource": "wasm:price", "End": true}` in `machine.json`.

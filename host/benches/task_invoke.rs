@@ -90,7 +90,11 @@ fn bare_pre(bytes: &[u8]) -> (Engine, wasmtime::component::InstancePre<Bare>) {
         .total_stacks(1000)
         .max_core_instances_per_component(32)
         .max_tables_per_component(16)
-        .max_memory_size(256 << 20);
+        .max_memory_size(256 << 20)
+        // Reset small instances' memory and tables with memset rather than madvise: the
+        // common task touches little, and madvise dominated instantiation.
+        .linear_memory_keep_resident(2 << 20)
+        .table_keep_resident(64 << 10);
     let mut config = Config::new();
     config
         .wasm_component_model(true)
@@ -99,8 +103,8 @@ fn bare_pre(bytes: &[u8]) -> (Engine, wasmtime::component::InstancePre<Bare>) {
     let component = wasmtime::component::Component::new(&engine, bytes).unwrap();
     let mut linker = Linker::<Bare>::new(&engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker).unwrap();
-    // Echo calls no host function; anything else it imports may trap.
-    linker.define_unknown_imports_as_traps(&component).unwrap();
+    // Echo imports no host function, only the world's types-only interface.
+    linker.instance("stepwasm:task/types@0.1.0").unwrap();
     let pre = linker.instantiate_pre(&component).unwrap();
     (engine, pre)
 }
@@ -157,8 +161,9 @@ fn task_invoke(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("task_invoke");
     group.throughput(Throughput::Elements(BATCH));
-    group.sample_size(20);
-    group.measurement_time(Duration::from_secs(8));
+    group.sample_size(10);
+    group.warm_up_time(Duration::from_secs(2));
+    group.measurement_time(Duration::from_secs(5));
     group.bench_function("bare_wasmtime", |b| {
         b.iter_custom(|iters| {
             (0..iters)

@@ -7,6 +7,13 @@
 //! the task's [`Limits`], a deny-by-default WASI context, and deadlines enforced by epoch
 //! ticks (every [`EPOCH_TICK`]) and a watchdog. Guests yield to the async runtime at every
 //! tick, so a busy guest never holds a thread from other executions.
+//!
+//! Codemap: `bindings` (generated from `wit/task.wit`), `component` (resource names, the
+//! [`ComponentSource`] port, load errors, granted imports), `loader` (engine, linker, world
+//! check, compile caches; the one `unsafe`), `limits` (defaults and grants), `state`
+//! (store data: WASI context, host imports, log capture, limiter), `invoke` (one attempt,
+//! deadlines, outcome), `fault` (every sandbox failure with its ASL error name), `scratch`
+//! (per-attempt scratch directories).
 
 mod bindings;
 mod component;
@@ -175,6 +182,9 @@ impl SandboxRunner {
 
     fn policy(&self, tenant: Option<&str>, name: &str) -> TaskPolicy {
         let policies = self.policies.read().unwrap_or_else(|p| p.into_inner());
+        if policies.is_empty() {
+            return self.config.default_policy.clone();
+        }
         policies
             .get(&(tenant.map(str::to_owned), name.to_owned()))
             .cloned()
