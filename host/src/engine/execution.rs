@@ -36,7 +36,7 @@ pub enum Effect {
     /// Nothing to do until this time (Wait state or Retry backoff).
     Sleep(SystemTime),
     /// Invoke a task, then call [`Execution::task_done`].
-    Invoke(TaskRequest),
+    Invoke(Box<TaskRequest>),
     /// These child frames were started and are runnable.
     Fork(Vec<FrameId>),
     /// Waiting for children; a child's end wakes it.
@@ -343,7 +343,7 @@ impl Execution {
                         attempt,
                     },
                 );
-                Some(Effect::Invoke(request))
+                Some(Effect::Invoke(Box::new(request)))
             }
             Cursor::Children(children) => {
                 let total = children.pending.len();
@@ -425,7 +425,7 @@ impl Execution {
                                 attempt,
                             },
                         );
-                        return Some(Effect::Invoke(request));
+                        return Some(Effect::Invoke(Box::new(request)));
                     }
                     Err(error) => Work::Error {
                         error,
@@ -833,11 +833,10 @@ impl Execution {
         for (index, frame) in new_frames {
             let child = self.next_frame;
             self.next_frame += 1;
+            // AWS records Map iterations; Parallel branches have no events of their own.
             if is_map {
                 self.events
                     .map_iteration(now, "MapIterationStarted", &state_name, index);
-            } else {
-                self.events.plain(now, "ParallelBranchStarted");
             }
             self.frames.insert(child, frame);
             self.mark(child);
@@ -921,13 +920,6 @@ impl Execution {
             };
             self.events
                 .map_iteration(now, kind, &state_name, link.index);
-        } else {
-            let kind = if failure.is_some() {
-                "ParallelBranchFailed"
-            } else {
-                "ParallelBranchSucceeded"
-            };
-            self.events.plain(now, kind);
         }
         let fail_now = match &failure {
             Some((error, cause)) if !tolerant => {

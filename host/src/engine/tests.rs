@@ -213,13 +213,8 @@ fn parallel_results_come_in_branch_order_and_a_branch_error_escapes() {
     let (f, _) = run_with(&def, json!({}), None);
     assert_eq!(outcome(&f).unwrap(), json!(["a", "b"]));
     let types = event_types(&f);
-    assert_eq!(
-        types
-            .iter()
-            .filter(|t| *t == "ParallelBranchSucceeded")
-            .count(),
-        2
-    );
+    assert_eq!(types.iter().filter(|t| *t == "PassStateEntered").count(), 2);
+    assert!(types.contains(&"ParallelStateStarted".to_owned()));
     assert!(types.contains(&"ParallelStateSucceeded".to_owned()));
 
     let def = json!({"StartAt": "P", "States": {"P": {"Type": "Parallel", "End": true,
