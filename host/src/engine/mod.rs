@@ -13,9 +13,11 @@ pub mod ports;
 pub mod resume;
 pub(crate) mod states;
 pub mod variables;
-pub(crate) mod jsonata_eval;
+pub mod jsonata_eval;
 pub mod restore;
 #[cfg(test)]
 pub(crate) mod testkit;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod variables_tests;
