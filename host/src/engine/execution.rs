@@ -19,10 +19,10 @@ use super::limits::Limits;
 use super::pipeline::{self, Env};
 use super::ports::{FrameUpdate, TaskContext, TaskFailure, TaskOutcome, TaskRequest};
 use super::states;
-use crate::asl::error::{ErrorName, StatesError};
-use crate::asl::model::{Jitter, MachineId, State, StateId, StateKind, StateMachine, Transition};
 use super::variables::VarScope;
+use crate::asl::error::{ErrorName, StatesError};
 use crate::asl::model::{Catcher, QueryLanguage};
+use crate::asl::model::{Jitter, MachineId, State, StateId, StateKind, StateMachine, Transition};
 
 /// How many transitions one [`Execution::advance`] call may make before it hands control back
 /// (so the driver can check the execution timeout and yield to other executions).
@@ -220,7 +220,6 @@ impl Execution {
             self.dirty.push((id, true));
         }
     }
-
 
     /// Runs frame `id` as far as it goes without waiting.
     pub fn advance(&mut self, id: FrameId, now: SystemTime) -> Effect {
@@ -624,7 +623,15 @@ impl Execution {
             let mut info = Map::new();
             info.insert("Error".into(), Value::from(error.name.as_str()));
             info.insert("Cause".into(), Value::from(error.cause.as_str()));
-            let caught = self.catch_output(id, state, catcher, &attempt, input, Value::Object(info), now);
+            let caught = self.catch_output(
+                id,
+                state,
+                catcher,
+                &attempt,
+                input,
+                Value::Object(info),
+                now,
+            );
             match caught {
                 Ok((output, assigned)) => {
                     if let Some(vars) = assigned {

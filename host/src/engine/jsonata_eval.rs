@@ -274,7 +274,10 @@ fn wrong_language(field: &str) -> StatesError {
 fn short(v: &Value) -> String {
     let text = v.to_string();
     if text.len() > 200 {
-        let cut = (0..=200).rev().find(|i| text.is_char_boundary(*i)).unwrap_or(0);
+        let cut = (0..=200)
+            .rev()
+            .find(|i| text.is_char_boundary(*i))
+            .unwrap_or(0);
         format!("{}...", &text[..cut])
     } else {
         text
@@ -325,18 +328,32 @@ mod tests {
         let scope = VarScope::default();
         let input = json!({"price": "ten"});
         let ev = Evaluator::new(StatesView::before(&input, &Value::Null), &scope);
-        let e = ev.value(&tpl(json!("{% $states.input.price * 2 %}")), "Output").unwrap_err();
+        let e = ev
+            .value(&tpl(json!("{% $states.input.price * 2 %}")), "Output")
+            .unwrap_err();
         assert_eq!(e.name, ErrorName::QueryEvaluationError);
-        let e = ev.value(&tpl(json!({"x": "{% $states.input.nope %}"})), "Output").unwrap_err();
+        let e = ev
+            .value(&tpl(json!({"x": "{% $states.input.nope %}"})), "Output")
+            .unwrap_err();
         assert!(e.cause.contains("undefined"), "{}", e.cause);
         assert!(e.cause.contains("Output/x"), "{}", e.cause);
-        let e = ev.condition(&tpl(json!("{% 1 %}")), "Condition").unwrap_err();
+        let e = ev
+            .condition(&tpl(json!("{% 1 %}")), "Condition")
+            .unwrap_err();
         assert_eq!(e.name, ErrorName::QueryEvaluationError);
-        let e = ev.integer(&Param::Expr(tpl(json!("{% -1 %}"))), "Seconds").unwrap_err();
+        let e = ev
+            .integer(&Param::Expr(tpl(json!("{% -1 %}"))), "Seconds")
+            .unwrap_err();
         assert_eq!(e.name, ErrorName::QueryEvaluationError);
-        assert_eq!(ev.integer(&Param::Expr(tpl(json!("{% 2.0 %}"))), "Seconds").unwrap(), 2);
+        assert_eq!(
+            ev.integer(&Param::Expr(tpl(json!("{% 2.0 %}"))), "Seconds")
+                .unwrap(),
+            2
+        );
         // `$states.result` is not there before the work.
-        let e = ev.value(&tpl(json!("{% $states.result %}")), "Arguments").unwrap_err();
+        let e = ev
+            .value(&tpl(json!("{% $states.result %}")), "Arguments")
+            .unwrap_err();
         assert_eq!(e.name, ErrorName::QueryEvaluationError);
     }
 }

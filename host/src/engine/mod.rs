@@ -7,17 +7,17 @@ pub mod events;
 pub mod execution;
 pub mod frame;
 pub mod history;
+pub mod jsonata_eval;
 pub mod limits;
 pub mod pipeline;
 pub mod ports;
+pub mod restore;
 pub mod resume;
 pub(crate) mod states;
-pub mod variables;
-pub mod jsonata_eval;
-pub mod restore;
 #[cfg(test)]
 pub(crate) mod testkit;
 #[cfg(test)]
 mod tests;
+pub mod variables;
 #[cfg(test)]
 mod variables_tests;

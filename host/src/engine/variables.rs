@@ -125,7 +125,10 @@ pub fn checked_assignment(
 }
 
 /// Merges `later` into `earlier` (a Choice rule's Assign over the state's own).
-pub fn merge(earlier: Option<Map<String, Value>>, later: Option<Map<String, Value>>) -> Option<Map<String, Value>> {
+pub fn merge(
+    earlier: Option<Map<String, Value>>,
+    later: Option<Map<String, Value>>,
+) -> Option<Map<String, Value>> {
     match (earlier, later) {
         (Some(mut a), Some(b)) => {
             a.extend(b);

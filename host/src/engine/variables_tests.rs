@@ -31,7 +31,10 @@ fn inner_scopes_read_outer_variables_and_cannot_leak_theirs() {
                 "In": {"Type": "Pass", "Assign": {"inner": "{% $states.input %}"}, "Next": "Use"},
                 "Use": {"Type": "Pass", "Output": "{% $string($inner) & $unit %}", "End": true}}}},
         "After": {"Type": "Pass", "Output": {"r": "{% $states.input %}", "leaked": "{% $exists($inner) %}"}, "End": true}}});
-    assert_eq!(run(&def, json!({})), Ok(json!({"r": ["1kg", "2kg"], "leaked": false})));
+    assert_eq!(
+        run(&def, json!({})),
+        Ok(json!({"r": ["1kg", "2kg"], "leaked": false}))
+    );
 }
 
 #[test]
@@ -68,7 +71,11 @@ fn a_catcher_assign_replaces_the_state_assign() {
               "End": true},
         "H": {"Type": "Pass", "Output": {"who": "{% $who %}", "err": "{% $err %}", "in": "{% $states.input %}"}, "End": true}}});
     let tasks = Arc::new(ScriptedTasks::default().on("wasm:t", vec![Err(("Boom", "bad"))]));
-    let (f, _) = run_with(&def, json!({"n": 5}), Some(tasks.clone() as Arc<dyn TaskRunner>));
+    let (f, _) = run_with(
+        &def,
+        json!({"n": 5}),
+        Some(tasks.clone() as Arc<dyn TaskRunner>),
+    );
     assert_eq!(
         outcome(&f),
         Ok(json!({"who": "catcher", "err": "Boom", "in": {"cause": "bad", "n": 5}}))
@@ -97,7 +104,10 @@ fn query_evaluation_errors_fail_and_can_be_caught() {
     assert_eq!(error, "States.QueryEvaluationError");
     assert!(cause.contains("$states.input.a * 2"), "{cause}");
     let (error, _) = run(&def, json!({})).unwrap_err();
-    assert_eq!(error, "States.QueryEvaluationError", "undefined is an error");
+    assert_eq!(
+        error, "States.QueryEvaluationError",
+        "undefined is an error"
+    );
 }
 
 #[test]
@@ -114,7 +124,13 @@ fn variables_survive_a_crash_at_every_step() {
     let input = json!({"n": 3, "items": [1, 2]});
     let expected = json!({"r": [{"k": "v", "mine": 1}, {"k": "v", "mine": 2}], "n": 3});
     let full = Arc::new(MemoryJournal::default());
-    let f = journaled(&def, input.clone(), full.clone(), Arc::new(VirtualClock::at(START))).unwrap();
+    let f = journaled(
+        &def,
+        input.clone(),
+        full.clone(),
+        Arc::new(VirtualClock::at(START)),
+    )
+    .unwrap();
     assert_eq!(outcome(&f), Ok(expected.clone()));
     let commits = full.commits.load(Ordering::SeqCst);
     assert!(commits > 5);
@@ -131,7 +147,11 @@ fn variables_survive_a_crash_at_every_step() {
             ..MemoryJournal::default()
         });
         let f = resumed(&def, input.clone(), journal.clone(), clock);
-        assert_eq!(f.end.status, ExecutionStatus::Succeeded, "crash after {crash_after}");
+        assert_eq!(
+            f.end.status,
+            ExecutionStatus::Succeeded,
+            "crash after {crash_after}"
+        );
         assert_eq!(
             journal.end.lock().unwrap().clone().unwrap().output,
             Some(expected.clone()),

@@ -74,7 +74,13 @@ impl Compiler {
         state
     }
 
-    fn jsonata_kind(&mut self, type_name: &str, s: &RawState, at: &str, names: &Names) -> StateKind {
+    fn jsonata_kind(
+        &mut self,
+        type_name: &str,
+        s: &RawState,
+        at: &str,
+        names: &Names,
+    ) -> StateKind {
         let f = |field: &str| format!("{at}/{field}");
         let ql = QueryLanguage::Jsonata;
         match type_name {
@@ -202,7 +208,12 @@ impl Compiler {
         let batcher = s.item_batcher.as_ref().map(|b| {
             let loc = f("ItemBatcher");
             ItemBatcher {
-                max_items: self.jsonata_u64(b.max_items_per_batch.as_ref(), &loc, "MaxItemsPerBatch", 1),
+                max_items: self.jsonata_u64(
+                    b.max_items_per_batch.as_ref(),
+                    &loc,
+                    "MaxItemsPerBatch",
+                    1,
+                ),
                 max_bytes: self.jsonata_u64(
                     b.max_input_bytes_per_batch.as_ref(),
                     &loc,
@@ -271,7 +282,12 @@ impl Compiler {
         }
     }
 
-    fn jsonata_branch(&mut self, r: &RawChoiceRule, loc: &str, names: &Names) -> Option<ChoiceBranch> {
+    fn jsonata_branch(
+        &mut self,
+        r: &RawChoiceRule,
+        loc: &str,
+        names: &Names,
+    ) -> Option<ChoiceBranch> {
         let condition = match &r.condition {
             Some(c) => self.jsonata_template(c, &format!("{loc}/Condition")),
             None => {
@@ -365,7 +381,13 @@ impl Compiler {
     }
 
     /// A whole-number field that may also be an expression.
-    fn jsonata_u64(&mut self, v: Option<&Value>, at: &str, name: &str, min: u64) -> Option<Param<u64>> {
+    fn jsonata_u64(
+        &mut self,
+        v: Option<&Value>,
+        at: &str,
+        name: &str,
+        min: u64,
+    ) -> Option<Param<u64>> {
         let v = v?;
         if v.as_str().and_then(expression_text).is_some() {
             return self
@@ -375,7 +397,13 @@ impl Compiler {
         self.param_u64(Some(v), None, at, name, min, u64::MAX)
     }
 
-    fn jsonata_f64(&mut self, v: Option<&Value>, at: &str, name: &str, max: f64) -> Option<Param<f64>> {
+    fn jsonata_f64(
+        &mut self,
+        v: Option<&Value>,
+        at: &str,
+        name: &str,
+        max: f64,
+    ) -> Option<Param<f64>> {
         let v = v?;
         if v.as_str().and_then(expression_text).is_some() {
             return self

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 use stepwasm_jsonata::Expression;
 
 /// A compiled JSONata expression with its source text (for error causes).
@@ -150,14 +150,6 @@ pub fn sources_read_context(sources: &[&str]) -> bool {
     })
 }
 
-/// A literal object's fields (used where a template is known to be an object).
-pub fn literal_object(t: &JsonataTemplate) -> Option<&Map<String, Value>> {
-    match t {
-        JsonataTemplate::Literal(Value::Object(m)) => Some(m),
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -181,7 +173,11 @@ mod tests {
         };
         assert!(fields[0].1.is_literal());
         assert!(matches!(fields[1].1, JsonataTemplate::Object(_)));
-        assert!(JsonataTemplate::compile(&json!({"a": "b"})).unwrap().is_literal());
+        assert!(
+            JsonataTemplate::compile(&json!({"a": "b"}))
+                .unwrap()
+                .is_literal()
+        );
     }
 
     #[test]
@@ -190,7 +186,11 @@ mod tests {
             .unwrap_err();
         assert_eq!(errors.len(), 2);
         assert_eq!(errors[0].pointer, "/a/1");
-        assert!(errors[0].error.code.starts_with('S'), "{:?}", errors[0].error);
+        assert!(
+            errors[0].error.code.starts_with('S'),
+            "{:?}",
+            errors[0].error
+        );
         assert_eq!(errors[1].pointer, "/b~1c");
     }
 

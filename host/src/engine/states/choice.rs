@@ -11,9 +11,9 @@ use serde_json::Value;
 use super::super::execution::{Cx, Work};
 use super::super::frame::{Attempt, Outcome};
 use super::super::pipeline::{self, Env};
+use super::super::variables::{checked_assignment, merge};
 use crate::asl::compare::{compare_numbers, compare_strings, parse_timestamp, string_matches};
 use crate::asl::error::{ErrorName, StatesError};
-use super::super::variables::{checked_assignment, merge};
 use crate::asl::model::{
     ChoiceBranch, Cmp, CmpKind, Operand, Payload, Rule, State, StateId, TypeTest,
 };
@@ -32,8 +32,12 @@ pub(crate) fn run(
     let env = cx.env(&ctx);
     let decided = decide(state, branches, default, &input, env).and_then(|(next, output, a)| {
         let (state_assign, rule_assign) = a;
-        let state_assign = state_assign.map(|v| checked_assignment(v, cx.vars)).transpose()?;
-        let rule_assign = rule_assign.map(|v| checked_assignment(v, cx.vars)).transpose()?;
+        let state_assign = state_assign
+            .map(|v| checked_assignment(v, cx.vars))
+            .transpose()?;
+        let rule_assign = rule_assign
+            .map(|v| checked_assignment(v, cx.vars))
+            .transpose()?;
         Ok((next, output, merge(state_assign, rule_assign)))
     });
     match decided {
@@ -64,10 +68,7 @@ fn decide(
         }
     }
     // The state's Assign always applies; a matched rule's Assign wins for shared names.
-    let eval = |p: Option<&Payload>| {
-        p.map(|p| pipeline::payload(p, &effective, env))
-            .transpose()
-    };
+    let eval = |p: Option<&Payload>| p.map(|p| pipeline::payload(p, &effective, env)).transpose();
     let assigns = (
         eval(state.assign.as_ref())?,
         eval(chosen.and_then(|b| b.assign.as_ref()))?,

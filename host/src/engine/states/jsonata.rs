@@ -14,7 +14,7 @@ use super::super::jsonata_eval::{Evaluator, StatesView, query_error};
 use super::super::variables::{VarScope, checked_assignment, merge};
 use crate::asl::error::{ErrorName, StatesError};
 use crate::asl::model::{
-    Catcher, ChoiceBranch, MapState, MachineId, Param, Rule, State, StateId, StateKind, TextSource,
+    Catcher, ChoiceBranch, MachineId, MapState, Param, Rule, State, StateId, StateKind, TextSource,
     WaitFor,
 };
 
@@ -46,9 +46,11 @@ pub(crate) fn finish(
 pub(crate) fn run(cx: &mut Cx<'_>, state: &State, input: Value, attempt: &Attempt) -> Work {
     match &state.kind {
         // A Pass state has no Retry or Catch, so its input need not be kept.
-        StateKind::Pass { .. } => {
-            super::output_or_error(finish(cx, state, input, None, attempt), None, attempt.clone())
-        }
+        StateKind::Pass { .. } => super::output_or_error(
+            finish(cx, state, input, None, attempt),
+            None,
+            attempt.clone(),
+        ),
         StateKind::Succeed => match finish(cx, state, input, None, attempt) {
             Ok(output) => Work::End(Outcome::Succeeded(output)),
             Err(e) => Work::End(Outcome::failed(e)),
@@ -62,7 +64,9 @@ pub(crate) fn run(cx: &mut Cx<'_>, state: &State, input: Value, attempt: &Attemp
                 Some(TextSource::Expr(t)) => ev.text(t, field),
                 Some(_) => Err(query_error(format!("{field} holds a JSONPath value"))),
             };
-            match text(error.as_ref(), "Error").and_then(|e| Ok((e, text(cause.as_ref(), "Cause")?))) {
+            match text(error.as_ref(), "Error")
+                .and_then(|e| Ok((e, text(cause.as_ref(), "Cause")?)))
+            {
                 Ok((error, cause)) => Work::End(Outcome::Failed { error, cause }),
                 Err(e) => Work::End(Outcome::failed(e)),
             }
@@ -77,12 +81,12 @@ pub(crate) fn run(cx: &mut Cx<'_>, state: &State, input: Value, attempt: &Attemp
                 Err(e) => Work::End(Outcome::failed(e)),
             }
         }
-        StateKind::Task(_) | StateKind::Parallel { .. } | StateKind::Map(_) => Work::End(
-            Outcome::failed(StatesError::new(
+        StateKind::Task(_) | StateKind::Parallel { .. } | StateKind::Map(_) => {
+            Work::End(Outcome::failed(StatesError::new(
                 ErrorName::Runtime,
                 "Task, Parallel and Map states start through their own entry points",
-            )),
-        ),
+            )))
+        }
     }
 }
 
@@ -148,11 +152,12 @@ fn choose(
     };
     let to_map = |v: Option<Value>| v.map(|v| checked_assignment(v, vars)).transpose();
     let assigned = merge(to_map(state_assign)?, to_map(rule_assign)?);
-    if let Some(a) = &assigned {
-        checked_assignment(Value::Object(a.clone()), vars)?;
-    }
-    let output_field = chosen.and_then(|b| b.output.as_ref()).or(state.io.output.as_ref());
-    let output = ev.payload(output_field, "Output")?.unwrap_or_else(|| input.clone());
+    let output_field = chosen
+        .and_then(|b| b.output.as_ref())
+        .or(state.io.output.as_ref());
+    let output = ev
+        .payload(output_field, "Output")?
+        .unwrap_or_else(|| input.clone());
     cx.assigned = assigned;
     Ok((next, output))
 }
@@ -221,7 +226,11 @@ pub(crate) fn map(
             None => None,
             Some(b) => Some((
                 opt_int(&ev, b.max_items.as_ref(), "ItemBatcher/MaxItemsPerBatch")?,
-                opt_int(&ev, b.max_bytes.as_ref(), "ItemBatcher/MaxInputBytesPerBatch")?,
+                opt_int(
+                    &ev,
+                    b.max_bytes.as_ref(),
+                    "ItemBatcher/MaxInputBytesPerBatch",
+                )?,
                 ev.payload(b.batch_input.as_ref(), "ItemBatcher/BatchInput")?,
             )),
         };
@@ -241,7 +250,10 @@ pub(crate) fn map(
             for (index, item) in list.into_iter().enumerate() {
                 set_map_item(&mut ctx, index, item);
                 let ev = Evaluator::new(StatesView::before(input, &ctx), vars);
-                out.push(ev.payload(Some(selector), "ItemSelector")?.unwrap_or(Value::Null));
+                out.push(
+                    ev.payload(Some(selector), "ItemSelector")?
+                        .unwrap_or(Value::Null),
+                );
             }
             out
         }

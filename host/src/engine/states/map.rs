@@ -69,7 +69,14 @@ pub(crate) fn start(
     let tolerated_percentage = map
         .tolerated_percentage
         .as_ref()
-        .map(|p| float(p, "ToleratedFailurePercentagePath", &effective, cx.env(&ctx)))
+        .map(|p| {
+            float(
+                p,
+                "ToleratedFailurePercentagePath",
+                &effective,
+                cx.env(&ctx),
+            )
+        })
         .transpose()?;
     let mut inputs: Vec<Value> = match (&map.item_selector, items) {
         (None, Cow::Owned(Value::Array(v))) => v,

@@ -15,9 +15,9 @@ pub(crate) mod wait;
 use serde_json::Value;
 
 use super::execution::{Cx, Work};
-use super::variables::checked_assignment;
 use super::frame::{Attempt, Children};
 use super::pipeline;
+use super::variables::checked_assignment;
 use crate::asl::error::StatesError;
 use crate::asl::model::{QueryLanguage, State};
 
@@ -87,8 +87,13 @@ pub(crate) fn finish_result(
         return jsonata::finish(cx, state, input, Some(result), attempt);
     }
     let ctx = cx.context(state, attempt);
-    let (output, assigned) =
-        pipeline::finish_assigning(&state.io, state.assign.as_ref(), input, result, cx.env(&ctx))?;
+    let (output, assigned) = pipeline::finish_assigning(
+        &state.io,
+        state.assign.as_ref(),
+        input,
+        result,
+        cx.env(&ctx),
+    )?;
     store_assign(cx, assigned)?;
     Ok(output)
 }

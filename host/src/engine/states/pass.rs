@@ -46,7 +46,10 @@ fn output(
         .map(|a| pipeline::payload(a, &result, env))
         .transpose()?;
     let merged = pipeline::result_path(&io.result_path, input, result)?;
-    Ok((pipeline::output_path(&io.output_path, merged, env)?, assigned))
+    Ok((
+        pipeline::output_path(&io.output_path, merged, env)?,
+        assigned,
+    ))
 }
 
 #[cfg(test)]

@@ -6,10 +6,10 @@ use serde_json::Value;
 
 use super::super::execution::{Cx, Work};
 use super::super::frame::Attempt;
-use super::super::pipeline;
-use crate::asl::error::{ErrorName, StatesError};
 use super::super::jsonata_eval::{Evaluator, StatesView};
+use super::super::pipeline;
 use super::super::variables::VarScope;
+use crate::asl::error::{ErrorName, StatesError};
 use crate::asl::model::{Param, QueryLanguage, State, TaskState};
 use crate::asl::scope::{NoVariables, Scope, resolve};
 
