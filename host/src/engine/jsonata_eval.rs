@@ -88,6 +88,36 @@ impl<'a> Evaluator<'a> {
         }
     }
 
+    /// An evaluator for Output/Assign that takes the input, context and result by value
+    /// (no copy); [`Evaluator::take`] gives them back for the default output.
+    pub fn owned(
+        input: Value,
+        context: Value,
+        result: Option<Value>,
+        vars: &'a VarScope<'a>,
+    ) -> Self {
+        let mut m = Map::new();
+        m.insert("input".into(), input);
+        if !context.is_null() {
+            m.insert("context".into(), context);
+        }
+        if let Some(r) = result {
+            m.insert("result".into(), r);
+        }
+        Evaluator {
+            states: Value::Object(m),
+            vars,
+        }
+    }
+
+    /// Takes a `$states` field back out (`"input"`, `"result"`, ...).
+    pub fn take(&mut self, field: &str) -> Option<Value> {
+        match &mut self.states {
+            Value::Object(m) => m.remove(field),
+            _ => None,
+        }
+    }
+
     fn environment(&self) -> Environment<'_> {
         let mut env = Environment::new();
         env.set_step_functions(true);

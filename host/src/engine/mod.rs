@@ -7,7 +7,7 @@ pub mod events;
 pub mod execution;
 pub mod frame;
 pub mod history;
-pub(crate) mod jsonata_eval;
+pub mod jsonata_eval;
 pub mod limits;
 pub mod pipeline;
 pub mod ports;
@@ -18,3 +18,5 @@ pub(crate) mod testkit;
 #[cfg(test)]
 mod tests;
 pub mod variables;
+#[cfg(test)]
+mod variables_tests;

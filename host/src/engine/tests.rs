@@ -16,7 +16,7 @@ use super::testkit::{
     MemoryJournal, ScriptedTasks, VirtualClock, event_types, model, outcome, run, run_with,
 };
 
-const START: u64 = 1_700_000_000;
+pub(super) const START: u64 = 1_700_000_000;
 
 fn at(secs: f64) -> SystemTime {
     UNIX_EPOCH + Duration::from_secs_f64(START as f64 + secs)
@@ -326,7 +326,7 @@ fn payload_limit_applies_to_state_results() {
 }
 
 /// Runs with a journal; `crash_after` commits the journal starts failing (a crash).
-fn journaled(
+pub(super) fn journaled(
     def: &Value,
     input: Value,
     journal: Arc<MemoryJournal>,
@@ -354,7 +354,7 @@ fn journaled(
         .map_err(|e| e.to_string())
 }
 
-fn resumed(
+pub(super) fn resumed(
     def: &Value,
     input: Value,
     journal: Arc<MemoryJournal>,

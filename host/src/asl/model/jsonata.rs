@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 use stepwasm_jsonata::Expression;
 
 /// A compiled JSONata expression with its source text (for error causes).
@@ -148,14 +148,6 @@ pub fn sources_read_context(sources: &[&str]) -> bool {
                 || rest.starts_with(".errorOutput"))
         })
     })
-}
-
-/// A literal object's fields (used where a template is known to be an object).
-pub fn literal_object(t: &JsonataTemplate) -> Option<&Map<String, Value>> {
-    match t {
-        JsonataTemplate::Literal(Value::Object(m)) => Some(m),
-        _ => None,
-    }
 }
 
 #[cfg(test)]

@@ -19,23 +19,23 @@ use crate::asl::model::{
 };
 
 /// Output and Assign of a state whose work gave `result` (or, with `None`, of a state with
-/// no result: Pass, Wait, Choice): `(output, assigned variables)`.
+/// no result: Pass, Wait, Succeed); the Assign is kept in `cx` for when the state succeeds.
 pub(crate) fn finish(
     cx: &mut Cx<'_>,
     state: &State,
-    input: &Value,
+    input: Value,
     result: Option<Value>,
     attempt: &Attempt,
 ) -> Result<Value, StatesError> {
     let ctx = cx.context(state, attempt);
     let vars = cx.vars;
-    let ev = match &result {
-        Some(r) => Evaluator::new(StatesView::after(input, &ctx, r), vars),
-        None => Evaluator::new(StatesView::before(input, &ctx), vars),
-    };
+    let has_result = result.is_some();
+    let mut ev = Evaluator::owned(input, ctx, result, vars);
     let output = match ev.payload(state.io.output.as_ref(), "Output")? {
         Some(v) => v,
-        None => result.unwrap_or_else(|| input.clone()),
+        None => ev
+            .take(if has_result { "result" } else { "input" })
+            .unwrap_or(Value::Null),
     };
     let assigned = ev.payload(state.assign.as_ref(), "Assign")?;
     cx.assigned = assigned.map(|a| checked_assignment(a, vars)).transpose()?;
@@ -45,12 +45,13 @@ pub(crate) fn finish(
 /// Pass, Choice, Wait, Succeed and Fail in a JSONata state.
 pub(crate) fn run(cx: &mut Cx<'_>, state: &State, input: Value, attempt: &Attempt) -> Work {
     match &state.kind {
+        // A Pass state has no Retry or Catch, so its input need not be kept.
         StateKind::Pass { .. } => super::output_or_error(
-            finish(cx, state, &input, None, attempt),
-            Some(input),
+            finish(cx, state, input, None, attempt),
+            None,
             attempt.clone(),
         ),
-        StateKind::Succeed => match finish(cx, state, &input, None, attempt) {
+        StateKind::Succeed => match finish(cx, state, input, None, attempt) {
             Ok(output) => Work::End(Outcome::Succeeded(output)),
             Err(e) => Work::End(Outcome::failed(e)),
         },
@@ -70,7 +71,7 @@ pub(crate) fn run(cx: &mut Cx<'_>, state: &State, input: Value, attempt: &Attemp
                 Err(e) => Work::End(Outcome::failed(e)),
             }
         }
-        StateKind::Wait(wait) => match wait_until(cx, state, wait, &input, attempt) {
+        StateKind::Wait(wait) => match wait_until(cx, state, wait, input, attempt) {
             Ok((until, output)) => Work::Sleep(until, output),
             Err(e) => Work::End(Outcome::failed(e)),
         },
@@ -93,14 +94,16 @@ fn wait_until(
     cx: &mut Cx<'_>,
     state: &State,
     wait: &WaitFor,
-    input: &Value,
+    input: Value,
     attempt: &Attempt,
 ) -> Result<(std::time::SystemTime, Value), StatesError> {
-    let ctx = cx.context(state, attempt);
-    let ev = Evaluator::new(StatesView::before(input, &ctx), cx.vars);
-    let until = match wait {
-        WaitFor::Seconds(p) => cx.now + Duration::from_secs(ev.integer(p, "Seconds")?),
-        WaitFor::Timestamp(p) => ev.timestamp(p, "Timestamp")?,
+    let until = {
+        let ctx = cx.context(state, attempt);
+        let ev = Evaluator::new(StatesView::before(&input, &ctx), cx.vars);
+        match wait {
+            WaitFor::Seconds(p) => cx.now + Duration::from_secs(ev.integer(p, "Seconds")?),
+            WaitFor::Timestamp(p) => ev.timestamp(p, "Timestamp")?,
+        }
     };
     let output = finish(cx, state, input, None, attempt)?;
     Ok((until, output))
@@ -149,9 +152,6 @@ fn choose(
     };
     let to_map = |v: Option<Value>| v.map(|v| checked_assignment(v, vars)).transpose();
     let assigned = merge(to_map(state_assign)?, to_map(rule_assign)?);
-    if let Some(a) = &assigned {
-        checked_assignment(Value::Object(a.clone()), vars)?;
-    }
     let output_field = chosen
         .and_then(|b| b.output.as_ref())
         .or(state.io.output.as_ref());

@@ -84,7 +84,7 @@ pub(crate) fn finish_result(
     attempt: &Attempt,
 ) -> Result<Value, StatesError> {
     if state.query_language == QueryLanguage::Jsonata {
-        return jsonata::finish(cx, state, &input, Some(result), attempt);
+        return jsonata::finish(cx, state, input, Some(result), attempt);
     }
     let ctx = cx.context(state, attempt);
     let (output, assigned) = pipeline::finish_assigning(
