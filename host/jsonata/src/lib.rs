@@ -8,6 +8,23 @@
 //! let out = expr.evaluate(Some(&input), &Environment::new()).unwrap();
 //! assert_eq!(out, Some(serde_json::json!(5)));
 //! ```
+//!
+//! Layout: `lexer` (tokens, S01xx errors), `parser` (Pratt parser to a raw tree, S02xx),
+//! `process` (paths flattened into steps, predicates/sort/focus/index/group attached, parent
+//! `%` resolved: jsonata-js's `processAST`), `eval` (sequences, tuple streams, calls,
+//! operators, grouping), `functions/` (the standard library by family), `signature` (function
+//! signatures and argument coercion), `stepfunctions` (AWS's additions).
+//!
+//! Values borrow the caller's `serde_json::Value`s (input and bindings are never deep-copied);
+//! only the result is converted to `serde_json::Value`. Guards: an evaluation stops with U1001
+//! past its time limit or nesting depth (the stack grows on the heap as needed, so deep
+//! expressions cannot overflow a small thread stack), ranges are capped at 10,000,000 items
+//! (D2014, as JSONata) and strings at 64 MiB (U1002).
+//!
+//! Known differences from jsonata-js: strings are UTF-8, so lone UTF-16 surrogates (`"\uD800"`)
+//! cannot be represented (they become U+FFFD); regexes use the `regex` crate, so lookaround and
+//! backreferences are rejected at parse time (S0303); `$eval` sees the environment's bindings
+//! but not local variables.
 #![deny(missing_docs)]
 
 mod ast;

@@ -66,6 +66,7 @@ fn operators_and_type_errors() {
     assert_eq!(eval("1 + 2 * 3", json!(null)), Some(json!(7)));
     assert_eq!(eval("'a' & 1 & true", json!(null)), Some(json!("a1true")));
     assert_eq!(code("'a' + 1", json!(null)), "T2001");
+    assert_eq!(code("{'x': [1 / 0]}", json!(null)), "D1001");
     assert_eq!(code("1 < 'a'", json!(null)), "T2009");
     assert_eq!(eval("nothing + 1", json!({})), None);
     assert_eq!(eval("x ?: 'dflt'", json!({"x": ""})), Some(json!("dflt")));

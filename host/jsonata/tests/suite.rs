@@ -212,3 +212,51 @@ fn jsonata_reference_suite() {
         "only {passed} of {total} pass; threshold {THRESHOLD}"
     );
 }
+
+/// Bad input never panics: every prefix of every suite expression, and every variant with one
+/// character deleted (most of them syntax errors, the rest odd programs), parses to an error or
+/// evaluates to a result or an error.
+/// Cases with a time limit are skipped: their prefixes are the suite's deliberately heavy
+/// programs and add minutes without adding shapes.
+#[test]
+fn mutated_expressions_never_panic() {
+    let root = suite_dir();
+    assert!(
+        root.join("groups").is_dir(),
+        "JSONata suite not found at {}",
+        root.display()
+    );
+    let data = serde_json::json!({"a": [1, {"b": "x"}], "c": {"d": [true, null]}});
+    let mut runs = 0;
+    let mut panicked = Vec::new();
+    for case in load(&root) {
+        if case.spec.get("timelimit").is_some() {
+            continue;
+        }
+        let chars: Vec<char> = case.expr.chars().collect();
+        let prefixes = (0..=chars.len()).map(|cut| chars[..cut].iter().collect::<String>());
+        let deletions = (0..chars.len()).map(|cut| {
+            chars
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| *i != cut)
+                .map(|(_, c)| *c)
+                .collect::<String>()
+        });
+        for prefix in prefixes.chain(deletions) {
+            runs += 1;
+            let outcome = catch_unwind(AssertUnwindSafe(|| {
+                if let Ok(expr) = Expression::parse(&prefix) {
+                    let mut env = Environment::new();
+                    env.set_time_limit(Some(Duration::from_millis(20)));
+                    let _ = expr.evaluate(Some(&data), &env);
+                }
+            }));
+            if outcome.is_err() {
+                panicked.push(prefix);
+            }
+        }
+    }
+    println!("{runs} mutated expressions, {} panicked", panicked.len());
+    assert!(panicked.is_empty(), "panicked on: {panicked:?}");
+}

@@ -77,24 +77,36 @@ pub fn media_type_is(headers: &HeaderMap, accepted: &[&str]) -> bool {
     })
 }
 
-/// Reads a body up to `limit` bytes.
+/// Past the limit, this much more of a body is still read (and discarded) so the client
+/// finishes sending and can read the 413; beyond it the connection is simply dropped.
+const DRAIN_BYTES: usize = 64 * 1024 * 1024;
+
+/// Reads a body up to `limit` bytes; a larger one is `BodyTooLarge`.
 pub async fn read_body(body: Body, limit: usize) -> Result<Vec<u8>, ApiError> {
-    match axum::body::to_bytes(body, limit).await {
-        Ok(b) => Ok(b.to_vec()),
-        Err(e) => {
-            let over = e
-                .into_inner()
-                .downcast_ref::<http_body_util::LengthLimitError>()
-                .is_some();
-            if over {
-                Err(ApiError::BodyTooLarge { limit })
-            } else {
-                Err(ApiError::BadBody {
-                    detail: "the request body could not be read".into(),
-                })
+    use http_body_util::BodyExt;
+    let mut body = body;
+    let mut out = Vec::new();
+    let mut total = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|_| ApiError::BadBody {
+            detail: "the request body could not be read".into(),
+        })?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        total = total.saturating_add(data.len());
+        if total > limit {
+            if total > limit.saturating_add(DRAIN_BYTES) {
+                break;
             }
+            continue;
         }
+        out.extend_from_slice(&data);
     }
+    if total > limit {
+        return Err(ApiError::BodyTooLarge { limit });
+    }
+    Ok(out)
 }
 
 /// A JSON body of type `T`: `Content-Type: application/json`, at most

@@ -2,6 +2,7 @@
 //! failed, 2 an invalid definition (diagnostics on stderr) or bad usage/input.
 
 pub mod bench;
+pub mod bench_store;
 pub mod run;
 pub mod serve;
 pub mod validate;
@@ -43,6 +44,8 @@ pub enum Command {
     Bench(bench::BenchArgs),
     /// Serve the multi-tenant HTTP API on the embedded store.
     Serve(serve::ServeArgs),
+    /// Durable throughput (engine + store, no HTTP) or memory per waiting execution.
+    BenchStore(bench_store::BenchStoreArgs),
 }
 
 /// Runs a parsed command line; returns the process exit code.
@@ -52,6 +55,7 @@ pub fn main(cli: Cli) -> i32 {
         Command::Validate(args) => validate::main(args),
         Command::Bench(args) => bench::main(args),
         Command::Serve(args) => serve::main(args),
+        Command::BenchStore(args) => bench_store::main(args),
     }
 }
 

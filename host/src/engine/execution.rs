@@ -3,11 +3,11 @@
 //! business ([`super::driver`]). Each call returns an [`Effect`] saying what the frame needs
 //! next.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use rand::Rng;
+use rustc_hash::FxHashMap;
 use serde_json::{Map, Value};
 
 use super::context::{ExecutionInfo, StateFacts, context_object};
@@ -63,7 +63,7 @@ pub enum Ending {
 pub struct Execution {
     pub(crate) model: Arc<StateMachine>,
     pub(crate) info: Arc<ExecutionInfo>,
-    pub(crate) frames: HashMap<FrameId, Frame>,
+    pub(crate) frames: FxHashMap<FrameId, Frame>,
     pub(crate) next_frame: FrameId,
     pub(crate) events: EventLog,
     pub(crate) limits: Limits,
@@ -167,7 +167,7 @@ impl Execution {
         let mut events = EventLog::new(record_history);
         events.execution_started(now, &info.input, &info.role_arn, &info.state_machine_id);
         let start = model.root().start;
-        let mut frames = HashMap::new();
+        let mut frames = FxHashMap::default();
         frames.insert(
             0,
             Frame {
@@ -224,6 +224,7 @@ impl Execution {
     /// Runs frame `id` as far as it goes without waiting.
     pub fn advance(&mut self, id: FrameId, now: SystemTime) -> Effect {
         let mut steps = 0u32;
+        let model = Arc::clone(&self.model);
         loop {
             let Some(frame) = self.frames.get_mut(&id) else {
                 return Effect::Blocked;
@@ -233,7 +234,7 @@ impl Execution {
                 &mut frame.cursor,
                 Cursor::Done(Outcome::Succeeded(Value::Null)),
             );
-            let effect = self.step(id, machine, cursor, now);
+            let effect = self.step(&model, id, machine, cursor, now);
             self.mark(id);
             match effect {
                 Some(e) => return e,
@@ -256,34 +257,27 @@ impl Execution {
     /// One transition. `None`: the frame moved on and can keep going.
     fn step(
         &mut self,
+        model: &StateMachine,
         id: FrameId,
         machine: MachineId,
         cursor: Cursor,
         now: SystemTime,
     ) -> Option<Effect> {
-        let model = Arc::clone(&self.model);
         let m = model.machine(machine);
         match cursor {
             Cursor::Enter { state, input } => {
+                // Entering and running are one step: nothing can happen in between.
                 let s = m.state(state);
                 self.transitions += 1;
                 self.events
                     .state_entered(now, s.type_name(), &s.name, &input);
-                self.set(
-                    id,
-                    Cursor::Run {
-                        state,
-                        input,
-                        attempt: Attempt::entered(now),
-                    },
-                );
-                None
+                self.run(model, id, machine, state, input, Attempt::entered(now), now)
             }
             Cursor::Run {
                 state,
                 input,
                 attempt,
-            } => self.run(id, machine, state, input, attempt, now),
+            } => self.run(model, id, machine, state, input, attempt, now),
             Cursor::Backoff {
                 state,
                 input,
@@ -373,8 +367,10 @@ impl Execution {
     }
 
     /// Does a state's work after it was entered.
+    #[allow(clippy::too_many_arguments)]
     fn run(
         &mut self,
+        model: &StateMachine,
         id: FrameId,
         machine: MachineId,
         state_id: StateId,
@@ -382,7 +378,6 @@ impl Execution {
         attempt: Attempt,
         now: SystemTime,
     ) -> Option<Effect> {
-        let model = Arc::clone(&self.model);
         let state = model.machine(machine).state(state_id);
         let vars = VarScope::of(&self.frames, id);
         let mut cx = Cx {

@@ -1,7 +1,5 @@
 //! Execution limits with AWS's defaults, configurable per run (and, in the service, per tenant).
 
-use std::io::Write;
-
 use serde_json::Value;
 
 use crate::asl::error::{ErrorName, StatesError};
@@ -33,23 +31,68 @@ impl Default for Limits {
     }
 }
 
-/// Counts bytes and stops once past a bound, so checking a huge payload costs at most the bound.
-struct Counter {
-    n: usize,
-    bound: usize,
+/// The length of `value` serialized as compact JSON (as serde_json writes it), or `None` as
+/// soon as it exceeds `bound`: checking a huge payload costs at most the bound, and nothing is
+/// formatted.
+pub fn json_len(value: &Value, bound: usize) -> Option<usize> {
+    let mut n = 0usize;
+    add_len(value, &mut n, bound).then_some(n)
 }
 
-impl Write for Counter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.n += buf.len();
-        if self.n > self.bound {
-            return Err(std::io::Error::other("over the bound"));
+fn add_len(value: &Value, n: &mut usize, bound: usize) -> bool {
+    *n += match value {
+        Value::Null => 4,
+        Value::Bool(true) => 4,
+        Value::Bool(false) => 5,
+        Value::Number(num) => number_len(num),
+        Value::String(s) => string_len(s),
+        Value::Array(items) => {
+            *n += 2 + items.len().saturating_sub(1);
+            for item in items {
+                if !add_len(item, n, bound) {
+                    return false;
+                }
+            }
+            0
         }
-        Ok(buf.len())
+        Value::Object(map) => {
+            // Braces, a colon per entry, commas between entries.
+            *n += 2 + map.len() + map.len().saturating_sub(1);
+            for (key, item) in map {
+                *n += string_len(key);
+                if !add_len(item, n, bound) {
+                    return false;
+                }
+            }
+            0
+        }
+    };
+    *n <= bound
+}
+
+fn string_len(s: &str) -> usize {
+    let escapes: usize = s
+        .bytes()
+        .map(|b| match b {
+            b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => 1,
+            0..=0x1f => 5,
+            _ => 0,
+        })
+        .sum();
+    s.len() + 2 + escapes
+}
+
+fn number_len(num: &serde_json::Number) -> usize {
+    struct Count(usize);
+    impl std::fmt::Write for Count {
+        fn write_str(&mut self, s: &str) -> std::fmt::Result {
+            self.0 += s.len();
+            Ok(())
+        }
     }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
+    let mut c = Count(0);
+    let _ = std::fmt::Write::write_fmt(&mut c, format_args!("{num}"));
+    c.0
 }
 
 impl Limits {
@@ -67,8 +110,7 @@ impl Limits {
         let Some(bound) = self.max_payload_bytes else {
             return Ok(());
         };
-        let mut counter = Counter { n: 0, bound };
-        if serde_json::to_writer(&mut counter, value).is_err() {
+        if json_len(value, bound).is_none() {
             return Err(StatesError::new(
                 ErrorName::DataLimitExceeded,
                 format!(
@@ -104,5 +146,29 @@ mod tests {
                 .check_payload(&Value::from("x".repeat(1000)), "o")
                 .is_ok()
         );
+    }
+
+    #[test]
+    fn json_len_matches_serde_json() {
+        let values = [
+            serde_json::json!(null),
+            serde_json::json!([
+                true,
+                false,
+                1,
+                -2,
+                3.5,
+                1e300,
+                -0.0,
+                12345678901234567890u64
+            ]),
+            serde_json::json!({"a": "x\"y\\z\n\u{1}\u{1f}\u{7f}é😀", "": [], "o": {}, "n": {"m": [null]}}),
+            serde_json::json!("plain"),
+        ];
+        for v in values {
+            let text = serde_json::to_string(&v).unwrap();
+            assert_eq!(json_len(&v, usize::MAX), Some(text.len()), "{text}");
+            assert_eq!(json_len(&v, text.len() - 1), None, "{text}");
+        }
     }
 }

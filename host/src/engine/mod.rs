@@ -11,7 +11,6 @@ pub(crate) mod jsonata_eval;
 pub mod limits;
 pub mod pipeline;
 pub mod ports;
-pub mod restore;
 pub mod resume;
 pub(crate) mod states;
 #[cfg(test)]

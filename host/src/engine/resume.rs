@@ -1,14 +1,17 @@
-//! Rebuilding an [`Execution`] from its committed frames after a restart (or right after
-//! its first commit: the service starts every durable execution this way, so the resume
-//! path runs on every execution, not only after crashes).
+//! Rebuilding an [`Execution`] from its committed frames after a restart (the service also
+//! starts every durable execution this way, so this path runs on every execution, not only
+//! after crashes), and aborting one.
 //!
 //! What the store holds per execution: every live frame, plus the final frame of each
 //! finished Parallel/Map child whose parent is still gathering (it carries the child's
-//! result). Parents do not persist their children's ids or results; they are rebuilt here.
+//! result). A parent is not re-persisted per child (a Map over N items stays O(N)), so its
+//! progress (children started, running, finished, failed; their ids and results) is rebuilt
+//! here from its children's frames.
 
-use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::SystemTime;
 
+use rustc_hash::FxHashMap;
 use serde_json::{Map, Value};
 
 use super::context::ExecutionInfo;
@@ -16,6 +19,7 @@ use super::events::EventLog;
 use super::execution::Execution;
 use super::frame::{Cursor, Frame, FrameId, Outcome};
 use super::limits::Limits;
+use super::ports::{ExecutionEnd, ExecutionStatus, FrameUpdate, StepCommit};
 use crate::asl::model::StateMachine;
 
 /// Why committed frames could not be turned back into an execution.
@@ -30,6 +34,14 @@ pub enum ResumeError {
         /// The decoder's message.
         detail: String,
     },
+    /// A frame does not fit the state machine (e.g. a machine or child index out of range).
+    #[error("frame {frame} does not fit its state machine: {detail}")]
+    Mismatch {
+        /// The frame.
+        frame: FrameId,
+        /// What does not fit.
+        detail: String,
+    },
     /// No live frame is left to run.
     #[error("no live frame to resume")]
     NoLiveFrame,
@@ -37,7 +49,8 @@ pub enum ResumeError {
 
 impl Execution {
     /// An execution continuing from committed `frames` (id, serialized [`Frame`]), whose
-    /// history's last event is `last_event_id`.
+    /// history's last event is `last_event_id`. History is recorded (durable executions always
+    /// record it).
     pub fn resume(
         model: Arc<StateMachine>,
         info: Arc<ExecutionInfo>,
@@ -45,83 +58,143 @@ impl Execution {
         frames: &[(FrameId, Vec<u8>)],
         last_event_id: u64,
     ) -> Result<Execution, ResumeError> {
-        let mut live: HashMap<FrameId, Frame> = HashMap::new();
-        let mut finished: Vec<(FrameId, Frame)> = Vec::new();
-        let mut next_frame = 0;
+        let mut live: FxHashMap<FrameId, Frame> = FxHashMap::default();
+        let mut next_frame = 1;
         for (id, bytes) in frames {
             let frame: Frame = serde_json::from_slice(bytes).map_err(|e| ResumeError::Decode {
                 frame: *id,
                 detail: e.to_string(),
             })?;
+            if frame.machine as usize >= model.machines.len() {
+                return Err(ResumeError::Mismatch {
+                    frame: *id,
+                    detail: format!("machine {} does not exist", frame.machine),
+                });
+            }
             next_frame = next_frame.max(id + 1);
-            if frame.parent.is_some() && matches!(frame.cursor, Cursor::Done(_)) {
-                finished.push((*id, frame));
-            } else {
-                live.insert(*id, frame);
+            live.insert(*id, frame);
+        }
+        for f in live.values_mut() {
+            if let Cursor::Children(ch) = &mut f.cursor {
+                ch.results = vec![None; ch.pending.len()];
+                ch.child_ids.clear();
+                ch.started = 0;
+                ch.running = 0;
+                ch.finished = 0;
+                ch.failed = 0;
+            }
+        }
+        // Children by (parent, id): ids grow in start order, which is index order.
+        let mut kids: Vec<(FrameId, FrameId)> = live
+            .iter()
+            .filter_map(|(id, f)| f.parent.map(|l| (l.frame, *id)))
+            .collect();
+        kids.sort_unstable();
+        for (parent, child) in kids {
+            let Some((link, done)) = live.get(&child).and_then(|f| {
+                let done = match &f.cursor {
+                    Cursor::Done(o) => Some(o.clone()),
+                    _ => None,
+                };
+                f.parent.map(|l| (l, done))
+            }) else {
+                continue;
+            };
+            let Some(Frame {
+                cursor: Cursor::Children(ch),
+                ..
+            }) = live.get_mut(&parent)
+            else {
+                // Its parent moved on before the crash: the child is an orphan.
+                live.remove(&child);
+                continue;
+            };
+            if link.index >= ch.pending.len() {
+                return Err(ResumeError::Mismatch {
+                    frame: child,
+                    detail: format!("child index {} out of range", link.index),
+                });
+            }
+            ch.child_ids.push(child);
+            ch.started = ch.started.max(link.index + 1);
+            ch.pending[link.index].1 = Value::Null;
+            match done {
+                Some(outcome) => {
+                    ch.finished += 1;
+                    if matches!(outcome, Outcome::Failed { .. }) {
+                        ch.failed += 1;
+                    }
+                    ch.results[link.index] = Some(result_value(outcome));
+                    live.remove(&child);
+                }
+                None => ch.running += 1,
             }
         }
         if live.is_empty() {
             return Err(ResumeError::NoLiveFrame);
         }
-        // Parents gather their children again: ids (live and finished) and results.
-        for ch in live.values_mut().filter_map(|f| match &mut f.cursor {
-            Cursor::Children(ch) => Some(ch),
-            _ => None,
-        }) {
-            ch.results = vec![None; ch.pending.len()];
-            ch.child_ids.clear();
-        }
-        let mut children: Vec<(FrameId, FrameId, usize)> = live
-            .iter()
-            .filter_map(|(id, f)| f.parent.map(|p| (p.frame, *id, p.index)))
-            .collect();
-        for (id, f) in &finished {
-            if let (Some(p), Cursor::Done(outcome)) = (f.parent, &f.cursor) {
-                children.push((p.frame, *id, p.index));
-                if let Some(Frame {
-                    cursor: Cursor::Children(ch),
-                    ..
-                }) = live.get_mut(&p.frame)
-                    && let Some(slot) = ch.results.get_mut(p.index)
-                {
-                    *slot = Some(result_value(outcome));
-                }
-            }
-        }
-        children.sort_unstable();
-        for (parent, id, _) in children {
+        let mut exec = Execution::new(model, info, limits, true, SystemTime::now());
+        exec.frames = live;
+        exec.next_frame = next_frame;
+        exec.events = EventLog::resume(true, last_event_id);
+        exec.dirty.clear();
+        Ok(exec)
+    }
+
+    /// Stops the execution (StopExecution): drops every frame and returns the final commit
+    /// with status ABORTED. The caller first stops driving it (drops the `run` future).
+    pub fn abort(
+        &mut self,
+        now: SystemTime,
+        error: Option<String>,
+        cause: Option<String>,
+    ) -> StepCommit {
+        let mut ids: Vec<FrameId> = self.frames.keys().copied().collect();
+        ids.sort_unstable();
+        for id in &ids {
             if let Some(Frame {
-                cursor: Cursor::Children(ch),
+                cursor: Cursor::Waiting { .. },
                 ..
-            }) = live.get_mut(&parent)
+            }) = self.frames.get(id)
             {
-                ch.child_ids.push(id);
+                self.events.plain(now, "WaitStateAborted");
             }
         }
-        Ok(Execution {
-            model,
-            info,
-            frames: live,
-            next_frame,
-            events: EventLog::resume(true, last_event_id),
-            limits,
-            dirty: Vec::new(),
-            track: false,
-            single_step: false,
-            final_frames: Vec::new(),
-            transitions: 0,
-        })
+        self.frames.clear();
+        self.events.execution_ended_badly(
+            now,
+            "ExecutionAborted",
+            error.as_deref().unwrap_or(""),
+            cause.as_deref().unwrap_or(""),
+        );
+        self.dirty.clear();
+        let mut frames: Vec<FrameUpdate> = std::mem::take(&mut self.final_frames);
+        frames.extend(
+            ids.into_iter()
+                .map(|frame| FrameUpdate { frame, state: None }),
+        );
+        StepCommit {
+            execution_id: self.info.id.clone(),
+            events: self.events.take(),
+            frames,
+            end: Some(ExecutionEnd {
+                status: ExecutionStatus::Aborted,
+                output: None,
+                error,
+                cause,
+            }),
+        }
     }
 }
 
 /// A finished child's entry in its parent's results (as `child_done` records it).
-fn result_value(outcome: &Outcome) -> Value {
+fn result_value(outcome: Outcome) -> Value {
     match outcome {
-        Outcome::Succeeded(v) => v.clone(),
+        Outcome::Succeeded(v) => v,
         Outcome::Failed { error, cause } => {
             let mut info = Map::new();
-            info.insert("Error".into(), Value::from(error.as_str()));
-            info.insert("Cause".into(), Value::from(cause.as_str()));
+            info.insert("Error".into(), Value::from(error));
+            info.insert("Cause".into(), Value::from(cause));
             Value::Object(info)
         }
     }

@@ -182,7 +182,7 @@ fn on_tick(mut ctx: StoreContextMut<'_, HostState>) -> wasmtime::Result<UpdateDe
         return Err(fault.into());
     }
     state.ticks += 1;
-    if state.ticks % SCRATCH_CHECK_TICKS == 0
+    if state.ticks.is_multiple_of(SCRATCH_CHECK_TICKS)
         && let Some((dir, limit)) = &state.scratch
     {
         let used = scratch::used_bytes(dir);

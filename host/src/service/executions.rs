@@ -199,6 +199,8 @@ impl Service {
             });
         }
         let (events, frames) = self.runtime().begin(&launch).map_err(runtime_error)?;
+        // Event ids are dense from 1, so the first commit's last id is its event count.
+        let last_event_id = events.len() as u64;
         let outcome = self
             .store()
             .start_execution(
@@ -222,12 +224,6 @@ impl Service {
                 created: false,
             }),
             StartOutcome::Created(record) => {
-                let last_event_id = self
-                    .store()
-                    .history(&record.arn, None, 1, true)?
-                    .events
-                    .first()
-                    .map_or(0, |e| e.id);
                 let frames = frames
                     .into_iter()
                     .filter_map(|f| f.state.map(|s| (f.frame, s)))

@@ -1,11 +1,11 @@
 //! Components (content-addressed bytes, immutable named versions, precompiled artifacts)
 //! and state machines (immutable named versions of a definition).
 
-use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata, WriteTransaction};
+use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata};
 
 use super::records::{ComponentVersion, MachineType, StateMachineVersion};
-use super::schema::{ARTIFACTS, BLOB_REFS, BLOBS, COMPONENTS, STATE_MACHINES};
-use super::tenants::{charge, usage_in};
+use super::schema::{ARTIFACTS, BLOBS, COMPONENTS, STATE_MACHINES};
+use super::tenants::{UsageTable, charge, usage_in};
 use super::writer::wait;
 use super::{Result, Store, StoreError, decode, encode, now_ms};
 
@@ -82,8 +82,8 @@ fn list_latest<T: serde::de::DeserializeOwned>(
     Ok(out.into_iter().map(|(_, r)| r).collect())
 }
 
-fn check_quota(txn: &WriteTransaction, tenant: &str, add: u64, limit: u64) -> Result<()> {
-    let needed = usage_in(txn, tenant)?.saturating_add(add);
+fn check_quota(usage: &UsageTable<'_>, tenant: &str, add: u64, limit: u64) -> Result<()> {
+    let needed = usage_in(usage, tenant)?.saturating_add(add);
     if needed > limit {
         return Err(StoreError::QuotaExceeded {
             tenant: tenant.to_string(),
@@ -106,11 +106,11 @@ impl Store {
         new: NewComponent,
         stored_bytes_limit: u64,
     ) -> Result<ComponentVersion> {
-        wait(self.writer.submit(move |txn| {
+        wait(self.writer.submit(move |tb| {
             let size = new.bytes.len() as u64;
-            check_quota(txn, &new.tenant, size, stored_bytes_limit)?;
-            let mut comps = txn.open_table(COMPONENTS)?;
-            let version = last_version(&comps, &new.tenant, &new.name)?.unwrap_or(0) + 1;
+            check_quota(&tb.usage, &new.tenant, size, stored_bytes_limit)?;
+            let comps = &mut tb.components;
+            let version = last_version(&*comps, &new.tenant, &new.name)?.unwrap_or(0) + 1;
             let rec = ComponentVersion {
                 name: new.name.clone(),
                 version,
@@ -124,17 +124,16 @@ impl Store {
                 (new.tenant.as_str(), new.name.as_str(), version),
                 encode(&rec).as_slice(),
             )?;
-            let mut refs = txn.open_table(BLOB_REFS)?;
+            let refs = &mut tb.blob_refs;
             let count = refs
                 .get(new.sha256.as_str())?
                 .map(|v| v.value())
                 .unwrap_or(0);
             if count == 0 {
-                txn.open_table(BLOBS)?
-                    .insert(new.sha256.as_str(), new.bytes.as_slice())?;
+                tb.blobs.insert(new.sha256.as_str(), new.bytes.as_slice())?;
             }
             refs.insert(new.sha256.as_str(), count + 1)?;
-            charge(txn, &new.tenant, signed(size))?;
+            charge(tb, &new.tenant, signed(size))?;
             Ok(rec)
         }))
         .await
@@ -192,8 +191,8 @@ impl Store {
         version: u64,
     ) -> Result<ComponentVersion> {
         let (tenant, name) = (tenant.to_string(), name.to_string());
-        wait(self.writer.submit(move |txn| {
-            let mut comps = txn.open_table(COMPONENTS)?;
+        wait(self.writer.submit(move |tb| {
+            let comps = &mut tb.components;
             let rec: ComponentVersion =
                 match comps.get((tenant.as_str(), name.as_str(), version))? {
                     Some(v) => decode(v.value(), "components")?,
@@ -205,21 +204,21 @@ impl Store {
                     }
                 };
             comps.remove((tenant.as_str(), name.as_str(), version))?;
-            let mut refs = txn.open_table(BLOB_REFS)?;
+            let refs = &mut tb.blob_refs;
             let count = refs
                 .get(rec.sha256.as_str())?
                 .map(|v| v.value())
                 .unwrap_or(1);
             if count <= 1 {
                 refs.remove(rec.sha256.as_str())?;
-                txn.open_table(BLOBS)?.remove(rec.sha256.as_str())?;
-                let mut arts = txn.open_table(ARTIFACTS)?;
+                tb.blobs.remove(rec.sha256.as_str())?;
+                let arts = &mut tb.artifacts;
                 let sha = rec.sha256.as_str();
                 arts.retain_in((sha, "")..=(sha, "\u{10ffff}"), |_, _| false)?;
             } else {
                 refs.insert(rec.sha256.as_str(), count - 1)?;
             }
-            charge(txn, &tenant, -signed(rec.size))?;
+            charge(tb, &tenant, -signed(rec.size))?;
             Ok(rec)
         }))
         .await
@@ -246,15 +245,15 @@ impl Store {
         bytes: Vec<u8>,
     ) -> Result<()> {
         let (sha, fp) = (sha256.to_string(), fingerprint.to_string());
-        wait(self.writer.submit(move |txn| {
+        wait(self.writer.submit(move |tb| {
             // Only for blobs that still exist, so a racing delete cannot leave an orphan.
-            if txn.open_table(BLOBS)?.get(sha.as_str())?.is_none() {
+            if tb.blobs.get(sha.as_str())?.is_none() {
                 return Err(StoreError::NotFound {
                     what: "component blob",
                     name: sha,
                 });
             }
-            txn.open_table(ARTIFACTS)?
+            tb.artifacts
                 .insert((sha.as_str(), fp.as_str()), bytes.as_slice())?;
             Ok(())
         }))
@@ -280,9 +279,9 @@ impl Store {
         stored_bytes_limit: u64,
     ) -> Result<StateMachineVersion> {
         let (tenant, name) = (tenant.to_string(), name.to_string());
-        wait(self.writer.submit(move |txn| {
-            let mut t = txn.open_table(STATE_MACHINES)?;
-            let last = last_version(&t, &tenant, &name)?;
+        wait(self.writer.submit(move |tb| {
+            let t = &mut tb.state_machines;
+            let last = last_version(&*t, &tenant, &name)?;
             match (revision, last) {
                 (Revision::Create, Some(_)) => {
                     return Err(StoreError::AlreadyExists {
@@ -299,7 +298,7 @@ impl Store {
                 _ => {}
             }
             let size = definition.len() as u64;
-            check_quota(txn, &tenant, size, stored_bytes_limit)?;
+            check_quota(&tb.usage, &tenant, size, stored_bytes_limit)?;
             let rec = StateMachineVersion {
                 name: name.clone(),
                 version: last.unwrap_or(0) + 1,
@@ -311,7 +310,7 @@ impl Store {
                 (tenant.as_str(), name.as_str(), rec.version),
                 encode(&rec).as_slice(),
             )?;
-            charge(txn, &tenant, signed(size))?;
+            charge(tb, &tenant, signed(size))?;
             Ok(rec)
         }))
         .await
@@ -368,8 +367,8 @@ impl Store {
     /// Deletes every version of a state machine. Executions keep their own records.
     pub async fn delete_state_machine(&self, tenant: &str, name: &str) -> Result<()> {
         let (tenant, name) = (tenant.to_string(), name.to_string());
-        wait(self.writer.submit(move |txn| {
-            let mut t = txn.open_table(STATE_MACHINES)?;
+        wait(self.writer.submit(move |tb| {
+            let t = &mut tb.state_machines;
             let mut freed = 0u64;
             let mut found = false;
             for row in t.range(
@@ -387,7 +386,7 @@ impl Store {
             }
             let (tn, nm) = (tenant.as_str(), name.as_str());
             t.retain_in((tn, nm, 0u64)..=(tn, nm, u64::MAX), |_, _| false)?;
-            charge(txn, &tenant, -signed(freed))?;
+            charge(tb, &tenant, -signed(freed))?;
             Ok(())
         }))
         .await

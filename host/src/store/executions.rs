@@ -5,12 +5,11 @@
 //! execution's last event id exactly (no gap, no repeat), and only a RUNNING execution takes
 //! steps. So a transition is recorded at most once even if a driver replays after a crash.
 
-use redb::{ReadableDatabase, ReadableTable, WriteTransaction};
+use redb::{ReadableDatabase, ReadableTable};
 
 use super::records::{ExecutionRecord, MachineType};
-use super::schema::{
-    EXECUTIONS, EXECUTIONS_BY_TENANT, FRAMES, HISTORY, HISTORY_HEADS, META, RUNNING,
-};
+use super::schema::Tables;
+use super::schema::{EXECUTIONS, EXECUTIONS_BY_TENANT, FRAMES, HISTORY, HISTORY_HEADS, RUNNING};
 use super::tenants::{charge, usage_in};
 use super::writer::wait;
 use super::{Result, Store, StoreError, decode, decode_u64, encode, now_ms};
@@ -57,11 +56,11 @@ pub struct ExecutionFilter {
     pub status: Option<ExecutionStatus>,
 }
 
-fn append_events(txn: &WriteTransaction, arn: &str, events: &[HistoryEvent]) -> Result<()> {
+fn append_events(tb: &mut Tables<'_>, arn: &str, events: &[HistoryEvent]) -> Result<()> {
     if events.is_empty() {
         return Ok(());
     }
-    let mut heads = txn.open_table(HISTORY_HEADS)?;
+    let heads = &mut tb.history_heads;
     let head = heads.get(arn)?.map(|v| v.value()).unwrap_or(0);
     for (i, e) in events.iter().enumerate() {
         let expected = head + 1 + i as u64;
@@ -73,7 +72,7 @@ fn append_events(txn: &WriteTransaction, arn: &str, events: &[HistoryEvent]) -> 
             });
         }
     }
-    let mut hist = txn.open_table(HISTORY)?;
+    let hist = &mut tb.history;
     for e in events {
         hist.insert((arn, e.id), encode(e).as_slice())?;
     }
@@ -81,11 +80,11 @@ fn append_events(txn: &WriteTransaction, arn: &str, events: &[HistoryEvent]) -> 
     Ok(())
 }
 
-fn apply_frames(txn: &WriteTransaction, arn: &str, frames: &[FrameUpdate]) -> Result<()> {
+fn apply_frames(tb: &mut Tables<'_>, arn: &str, frames: &[FrameUpdate]) -> Result<()> {
     if frames.is_empty() {
         return Ok(());
     }
-    let mut t = txn.open_table(FRAMES)?;
+    let t = &mut tb.frames;
     for f in frames {
         match &f.state {
             Some(state) => {
@@ -99,15 +98,15 @@ fn apply_frames(txn: &WriteTransaction, arn: &str, frames: &[FrameUpdate]) -> Re
     Ok(())
 }
 
-fn load_record(txn: &WriteTransaction, arn: &str) -> Result<Option<ExecutionRecord>> {
-    let t = txn.open_table(EXECUTIONS)?;
+fn load_record(tb: &mut Tables<'_>, arn: &str) -> Result<Option<ExecutionRecord>> {
+    let t = &tb.executions;
     t.get(arn)?
         .map(|v| decode(v.value(), "executions"))
         .transpose()
 }
 
-fn finish(txn: &WriteTransaction, arn: &str, end: &ExecutionEnd) -> Result<ExecutionRecord> {
-    let mut rec = load_record(txn, arn)?.ok_or_else(|| StoreError::NotFound {
+fn finish(tb: &mut Tables<'_>, arn: &str, end: &ExecutionEnd) -> Result<ExecutionRecord> {
+    let mut rec = load_record(tb, arn)?.ok_or_else(|| StoreError::NotFound {
         what: "execution",
         name: arn.to_string(),
     })?;
@@ -116,20 +115,19 @@ fn finish(txn: &WriteTransaction, arn: &str, end: &ExecutionEnd) -> Result<Execu
     rec.error.clone_from(&end.error);
     rec.cause.clone_from(&end.cause);
     rec.stop_ms = Some(now_ms());
-    txn.open_table(EXECUTIONS)?
-        .insert(arn, encode(&rec).as_slice())?;
-    txn.open_table(RUNNING)?.remove(arn)?;
-    txn.open_table(FRAMES)?
+    tb.executions.insert(arn, encode(&rec).as_slice())?;
+    tb.running.remove(arn)?;
+    tb.frames
         .retain_in((arn, 0u64)..=(arn, u64::MAX), |_, _| false)?;
     Ok(rec)
 }
 
-fn is_running(txn: &WriteTransaction, arn: &str) -> Result<bool> {
-    Ok(txn.open_table(RUNNING)?.get(arn)?.is_some())
+fn is_running(tb: &mut Tables<'_>, arn: &str) -> Result<bool> {
+    Ok(tb.running.get(arn)?.is_some())
 }
 
-fn next_seq(txn: &WriteTransaction) -> Result<u64> {
-    let mut meta = txn.open_table(META)?;
+fn next_seq(tb: &mut Tables<'_>) -> Result<u64> {
+    let meta = &mut tb.meta;
     let seq = match meta.get("next_execution_seq")? {
         Some(v) => decode_u64(v.value(), "meta")?,
         None => 1,
@@ -138,17 +136,17 @@ fn next_seq(txn: &WriteTransaction) -> Result<u64> {
     Ok(seq)
 }
 
-fn commit_step_in(txn: &WriteTransaction, step: &StepCommit) -> Result<()> {
+fn commit_step_in(tb: &mut Tables<'_>, step: &StepCommit) -> Result<()> {
     let arn = step.execution_id.as_str();
-    if !is_running(txn, arn)? {
+    if !is_running(tb, arn)? {
         return Err(StoreError::NotRunning {
             execution: arn.to_string(),
         });
     }
-    append_events(txn, arn, &step.events)?;
-    apply_frames(txn, arn, &step.frames)?;
+    append_events(tb, arn, &step.events)?;
+    apply_frames(tb, arn, &step.frames)?;
     if let Some(end) = &step.end {
-        finish(txn, arn, end)?;
+        finish(tb, arn, end)?;
     }
     Ok(())
 }
@@ -164,8 +162,8 @@ impl Store {
         frames: Vec<FrameUpdate>,
         stored_bytes_limit: u64,
     ) -> Result<StartOutcome> {
-        wait(self.writer.submit(move |txn| {
-            if let Some(existing) = load_record(txn, &record.arn)? {
+        wait(self.writer.submit(move |tb| {
+            if let Some(existing) = load_record(tb, &record.arn)? {
                 if existing.status == ExecutionStatus::Running && existing.input == record.input {
                     return Ok(StartOutcome::Existing(existing));
                 }
@@ -175,7 +173,7 @@ impl Store {
                 });
             }
             let size = record.input.len() as u64;
-            let needed = usage_in(txn, &record.tenant)?.saturating_add(size);
+            let needed = usage_in(&tb.usage, &record.tenant)?.saturating_add(size);
             if needed > stored_bytes_limit {
                 return Err(StoreError::QuotaExceeded {
                     tenant: record.tenant,
@@ -183,19 +181,17 @@ impl Store {
                     needed,
                 });
             }
-            record.seq = next_seq(txn)?;
+            record.seq = next_seq(tb)?;
             let arn = record.arn.as_str();
-            txn.open_table(EXECUTIONS)?
-                .insert(arn, encode(&record).as_slice())?;
-            txn.open_table(EXECUTIONS_BY_TENANT)?
+            tb.executions.insert(arn, encode(&record).as_slice())?;
+            tb.executions_by_tenant
                 .insert((record.tenant.as_str(), record.seq), arn)?;
             if record.status == ExecutionStatus::Running {
-                txn.open_table(RUNNING)?
-                    .insert(arn, record.tenant.as_str())?;
+                tb.running.insert(arn, record.tenant.as_str())?;
             }
-            append_events(txn, arn, &events)?;
-            apply_frames(txn, arn, &frames)?;
-            charge(txn, &record.tenant, i64::try_from(size).unwrap_or(i64::MAX))?;
+            append_events(tb, arn, &events)?;
+            apply_frames(tb, arn, &frames)?;
+            charge(tb, &record.tenant, i64::try_from(size).unwrap_or(i64::MAX))?;
             Ok(StartOutcome::Created(record))
         }))
         .await
@@ -204,7 +200,7 @@ impl Store {
     /// Makes one step durable (the [`Journal`] port): appends events (checked to continue
     /// the history exactly), applies frame updates, and closes the execution on `end`.
     pub async fn commit_step(&self, step: StepCommit) -> Result<()> {
-        wait(self.writer.submit(move |txn| commit_step_in(txn, &step))).await
+        wait(self.writer.submit(move |tb| commit_step_in(tb, &step))).await
     }
 
     /// Stops a RUNNING execution: status ABORTED with error/cause, an `ExecutionAborted`
@@ -217,18 +213,18 @@ impl Store {
         event: impl FnOnce(u64) -> HistoryEvent + Send + 'static,
     ) -> Result<ExecutionRecord> {
         let arn = arn.to_string();
-        wait(self.writer.submit(move |txn| {
-            if !is_running(txn, &arn)? {
+        wait(self.writer.submit(move |tb| {
+            if !is_running(tb, &arn)? {
                 return Err(StoreError::NotRunning { execution: arn });
             }
-            let head = txn
-                .open_table(HISTORY_HEADS)?
+            let head = tb
+                .history_heads
                 .get(arn.as_str())?
                 .map(|v| v.value())
                 .unwrap_or(0);
-            append_events(txn, &arn, &[event(head + 1)])?;
+            append_events(tb, &arn, &[event(head + 1)])?;
             finish(
-                txn,
+                tb,
                 &arn,
                 &ExecutionEnd {
                     status: ExecutionStatus::Aborted,
@@ -248,20 +244,19 @@ impl Store {
         events: Vec<HistoryEvent>,
     ) -> Result<ExecutionRecord> {
         record.machine_type = MachineType::Express;
-        wait(self.writer.submit(move |txn| {
-            if load_record(txn, &record.arn)?.is_some() {
+        wait(self.writer.submit(move |tb| {
+            if load_record(tb, &record.arn)?.is_some() {
                 return Err(StoreError::AlreadyExists {
                     what: "execution",
                     name: record.arn,
                 });
             }
-            record.seq = next_seq(txn)?;
+            record.seq = next_seq(tb)?;
             let arn = record.arn.as_str();
-            txn.open_table(EXECUTIONS)?
-                .insert(arn, encode(&record).as_slice())?;
-            txn.open_table(EXECUTIONS_BY_TENANT)?
+            tb.executions.insert(arn, encode(&record).as_slice())?;
+            tb.executions_by_tenant
                 .insert((record.tenant.as_str(), record.seq), arn)?;
-            append_events(txn, arn, &events)?;
+            append_events(tb, arn, &events)?;
             Ok(record)
         }))
         .await

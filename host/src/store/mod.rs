@@ -23,6 +23,9 @@ pub use executions::{ExecutionFilter, HistoryPage, RecoveredExecution, StartOutc
 pub use records::*;
 pub use writer::Durability;
 
+/// Bytes of redb page cache a store keeps by default.
+pub const DEFAULT_CACHE_BYTES: usize = 256 * 1024 * 1024;
+
 /// File name of the database inside the data directory.
 pub const DB_FILE_NAME: &str = "stepwasm.redb";
 
@@ -174,8 +177,17 @@ impl Store {
     /// Opens (or creates) the database file, checks its schema version (writing it on a new
     /// file), and starts the group-commit writer.
     pub fn open(path: &Path, durability: Durability) -> Result<Self> {
+        Self::open_with_cache(path, durability, DEFAULT_CACHE_BYTES)
+    }
+
+    /// Like [`Store::open`], with the size of redb's page cache.
+    pub fn open_with_cache(
+        path: &Path,
+        durability: Durability,
+        cache_bytes: usize,
+    ) -> Result<Self> {
         let db = Database::builder()
-            .set_cache_size(256 * 1024 * 1024)
+            .set_cache_size(cache_bytes)
             .create(path)
             .map_err(|e| StoreError::Open {
                 path: path.to_path_buf(),

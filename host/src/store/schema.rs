@@ -57,3 +57,46 @@ pub const HISTORY_HEADS: TableDefinition<'_, &str, u64> = TableDefinition::new("
 
 /// `frames`: (execution ARN, frame id) → the engine's opaque frame state.
 pub const FRAMES: TableDefinition<'_, (&str, u64), &[u8]> = TableDefinition::new("frames");
+
+/// Every table, opened once per write transaction: the group-commit writer hands this to
+/// each job in its batch, so a job pays no table-open cost.
+pub(super) struct Tables<'t> {
+    pub meta: redb::Table<'t, &'static str, &'static [u8]>,
+    pub tenants: redb::Table<'t, &'static str, &'static [u8]>,
+    pub api_keys: redb::Table<'t, &'static [u8], &'static str>,
+    pub usage: redb::Table<'t, &'static str, u64>,
+    pub blobs: redb::Table<'t, &'static str, &'static [u8]>,
+    pub blob_refs: redb::Table<'t, &'static str, u64>,
+    pub artifacts: redb::Table<'t, (&'static str, &'static str), &'static [u8]>,
+    pub components: redb::Table<'t, (&'static str, &'static str, u64), &'static [u8]>,
+    pub state_machines: redb::Table<'t, (&'static str, &'static str, u64), &'static [u8]>,
+    pub executions: redb::Table<'t, &'static str, &'static [u8]>,
+    pub executions_by_tenant: redb::Table<'t, (&'static str, u64), &'static str>,
+    pub running: redb::Table<'t, &'static str, &'static str>,
+    pub history: redb::Table<'t, (&'static str, u64), &'static [u8]>,
+    pub history_heads: redb::Table<'t, &'static str, u64>,
+    pub frames: redb::Table<'t, (&'static str, u64), &'static [u8]>,
+}
+
+impl<'t> Tables<'t> {
+    /// Opens (creating if needed) every table in `txn`.
+    pub fn open(txn: &'t redb::WriteTransaction) -> Result<Self, redb::TableError> {
+        Ok(Tables {
+            meta: txn.open_table(META)?,
+            tenants: txn.open_table(TENANTS)?,
+            api_keys: txn.open_table(API_KEYS)?,
+            usage: txn.open_table(USAGE)?,
+            blobs: txn.open_table(BLOBS)?,
+            blob_refs: txn.open_table(BLOB_REFS)?,
+            artifacts: txn.open_table(ARTIFACTS)?,
+            components: txn.open_table(COMPONENTS)?,
+            state_machines: txn.open_table(STATE_MACHINES)?,
+            executions: txn.open_table(EXECUTIONS)?,
+            executions_by_tenant: txn.open_table(EXECUTIONS_BY_TENANT)?,
+            running: txn.open_table(RUNNING)?,
+            history: txn.open_table(HISTORY)?,
+            history_heads: txn.open_table(HISTORY_HEADS)?,
+            frames: txn.open_table(FRAMES)?,
+        })
+    }
+}

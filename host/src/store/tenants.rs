@@ -1,12 +1,16 @@
 //! Tenants, their API keys (stored only as sha256 hashes), the admin key hash, and the
 //! per-tenant stored-bytes counter.
 
-use redb::{ReadableDatabase, ReadableTable, WriteTransaction};
+use redb::{ReadableDatabase, ReadableTable};
 
 use super::records::{Quotas, TenantRecord};
+use super::schema::Tables;
 use super::schema::{API_KEYS, META, TENANTS, USAGE};
 use super::writer::wait;
 use super::{Result, Store, StoreError, decode, encode, now_ms};
+
+/// The open `usage` table inside a write transaction.
+pub(super) type UsageTable<'t> = redb::Table<'t, &'static str, u64>;
 
 /// Length of a key hash (sha256).
 pub type KeyHash = [u8; 32];
@@ -20,8 +24,8 @@ impl Store {
             quotas,
         };
         let rec = record.clone();
-        wait(self.writer.submit(move |txn| {
-            let mut t = txn.open_table(TENANTS)?;
+        wait(self.writer.submit(move |tb| {
+            let t = &mut tb.tenants;
             if t.get(rec.id.as_str())?.is_some() {
                 return Err(StoreError::AlreadyExists {
                     what: "tenant",
@@ -38,8 +42,8 @@ impl Store {
     /// Replaces a tenant's quotas.
     pub async fn set_quotas(&self, id: &str, quotas: Quotas) -> Result<TenantRecord> {
         let id = id.to_string();
-        wait(self.writer.submit(move |txn| {
-            let mut t = txn.open_table(TENANTS)?;
+        wait(self.writer.submit(move |tb| {
+            let t = &mut tb.tenants;
             let mut rec: TenantRecord = match t.get(id.as_str())? {
                 Some(v) => decode(v.value(), "tenants")?,
                 None => {
@@ -78,15 +82,14 @@ impl Store {
     /// Records a key (by its hash) for an existing tenant.
     pub async fn add_key(&self, tenant: &str, hash: KeyHash) -> Result<()> {
         let tenant = tenant.to_string();
-        wait(self.writer.submit(move |txn| {
-            if txn.open_table(TENANTS)?.get(tenant.as_str())?.is_none() {
+        wait(self.writer.submit(move |tb| {
+            if tb.tenants.get(tenant.as_str())?.is_none() {
                 return Err(StoreError::NotFound {
                     what: "tenant",
                     name: tenant,
                 });
             }
-            txn.open_table(API_KEYS)?
-                .insert(&hash[..], tenant.as_str())?;
+            tb.api_keys.insert(&hash[..], tenant.as_str())?;
             Ok(())
         }))
         .await
@@ -109,8 +112,8 @@ impl Store {
 
     /// Sets (or replaces) the admin key's hash.
     pub async fn set_admin_key_hash(&self, hash: KeyHash) -> Result<()> {
-        wait(self.writer.submit(move |txn| {
-            txn.open_table(META)?.insert("admin_key_hash", &hash[..])?;
+        wait(self.writer.submit(move |tb| {
+            tb.meta.insert("admin_key_hash", &hash[..])?;
             Ok(())
         }))
         .await
@@ -125,8 +128,8 @@ impl Store {
 }
 
 /// Adds `delta` (may be negative) to a tenant's stored bytes inside `txn`.
-pub(super) fn charge(txn: &WriteTransaction, tenant: &str, delta: i64) -> Result<()> {
-    let mut t = txn.open_table(USAGE)?;
+pub(super) fn charge(tb: &mut Tables<'_>, tenant: &str, delta: i64) -> Result<()> {
+    let t = &mut tb.usage;
     let current = t.get(tenant)?.map(|v| v.value()).unwrap_or(0);
     let next = current.saturating_add_signed(delta);
     t.insert(tenant, next)?;
@@ -134,7 +137,6 @@ pub(super) fn charge(txn: &WriteTransaction, tenant: &str, delta: i64) -> Result
 }
 
 /// Stored bytes for a tenant, read inside a write transaction.
-pub(super) fn usage_in(txn: &WriteTransaction, tenant: &str) -> Result<u64> {
-    let t = txn.open_table(USAGE)?;
-    Ok(t.get(tenant)?.map(|v| v.value()).unwrap_or(0))
+pub(super) fn usage_in(usage: &UsageTable<'_>, tenant: &str) -> Result<u64> {
+    Ok(usage.get(tenant)?.map(|v| v.value()).unwrap_or(0))
 }

@@ -12,9 +12,10 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-use redb::{Database, WriteTransaction};
+use redb::Database;
 use tokio::sync::oneshot;
 
+use super::schema::Tables;
 use super::{Result, StoreError};
 
 /// Most jobs one transaction takes; bounds the latency of the first job in a burst.
@@ -33,7 +34,7 @@ pub enum Durability {
 type Deliver = Box<dyn FnOnce(Option<&StoreError>) + Send>;
 /// A job: runs inside the batch transaction (or learns there is none), says whether it
 /// hit a storage error.
-type Job = Box<dyn FnOnce(Option<&WriteTransaction>) -> (bool, Deliver) + Send>;
+type Job = Box<dyn for<'a, 'b> FnOnce(Option<&'a mut Tables<'b>>) -> (bool, Deliver) + Send>;
 
 /// The writer thread and its queue.
 pub(super) struct Writer {
@@ -75,7 +76,7 @@ impl Writer {
     pub(super) fn submit<T, F>(&self, f: F) -> oneshot::Receiver<Result<T>>
     where
         T: Send + 'static,
-        F: FnOnce(&WriteTransaction) -> Result<T> + Send + 'static,
+        F: for<'a, 'b> FnOnce(&'a mut Tables<'b>) -> Result<T> + Send + 'static,
     {
         let (reply, rx) = oneshot::channel();
         let job: Job = Box::new(move |txn| {
@@ -151,10 +152,21 @@ fn commit_batch(db: &Database, batch: &mut Vec<Job>, durability: Durability) {
     let durability_error = txn.set_durability(level).err();
     let mut delivers = Vec::with_capacity(batch.len());
     let mut poisoned = false;
-    for job in batch.drain(..) {
-        let (bad, deliver) = job(Some(&txn));
-        poisoned |= bad;
-        delivers.push(deliver);
+    match Tables::open(&txn) {
+        Ok(mut tables) => {
+            for job in batch.drain(..) {
+                let (bad, deliver) = job(Some(&mut tables));
+                poisoned |= bad;
+                delivers.push(deliver);
+            }
+        }
+        Err(_) => {
+            poisoned = true;
+            for job in batch.drain(..) {
+                let (_, deliver) = job(None);
+                delivers.push(deliver);
+            }
+        }
     }
     let failure = if poisoned {
         drop(txn);

@@ -133,7 +133,6 @@ impl<'a> Ctx<'a> {
     ) -> Result<Value<'a>, Error> {
         let mut result: Map<'a> = IndexMap::with_capacity(pairs.len());
         let mut key_source: Vec<(Arc<str>, usize)> = Vec::with_capacity(pairs.len());
-        let mut values = Vec::with_capacity(pairs.len());
         for (index, (key_expr, _)) in pairs.iter().enumerate() {
             let key = match self.eval(key_expr, input, env)? {
                 Value::Undefined => continue,
@@ -148,10 +147,9 @@ impl<'a> Ctx<'a> {
             }
             key_source.push((key, index));
         }
+        // All keys first, then the values (jsonata-js's order of evaluation).
         for (key, index) in key_source {
-            values.push((key, self.eval(&pairs[index].1, input, env)?));
-        }
-        for (key, value) in values {
+            let value = self.eval(&pairs[index].1, input, env)?;
             if !value.is_undefined() {
                 result.insert(key, value);
             }

@@ -26,6 +26,8 @@ pub(crate) struct Ctx<'a> {
     labels: &'a [String],
     depth: Cell<usize>,
     max_depth: usize,
+    /// Evaluation steps so far (the clock is read every 64 steps, not every step).
+    steps: Cell<u32>,
     deadline: Option<Instant>,
     /// `$now()`/`$millis()`: one reading per evaluation.
     pub now_millis: f64,
@@ -48,6 +50,7 @@ pub(crate) fn run(
         labels: &expr.labels,
         depth: Cell::new(0),
         max_depth: env.max_depth,
+        steps: Cell::new(0),
         deadline: env.time_limit.map(|l| Instant::now() + l),
         now_millis: now,
         frames: RefCell::new(Vec::new()),
@@ -67,7 +70,7 @@ pub(crate) fn run(
     root.bind("$", input.clone());
     ctx.track(&root);
     let result = ctx.eval(&expr.root, &input, &root);
-    let out = result.map(|v| ctx.output(&v));
+    let out = result.and_then(|v| ctx.output(&v));
     for f in ctx.frames.borrow().iter() {
         f.clear();
     }
@@ -86,8 +89,12 @@ impl<'a> Ctx<'a> {
         f
     }
 
-    fn output(&self, v: &Value<'a>) -> Option<Json> {
-        v.to_json()
+    /// The result as JSON; numbers JSON cannot represent (`1/0`) are D1001, not `null`.
+    fn output(&self, v: &Value<'a>) -> Result<Option<Json>, Error> {
+        if crate::functions::has_infinity(v) {
+            return Err(Error::new("D1001").with_value("Infinity"));
+        }
+        Ok(v.to_json())
     }
 
     pub fn label(&self, slot: usize) -> &'a str {
@@ -114,7 +121,10 @@ impl<'a> Ctx<'a> {
         if d > self.max_depth {
             return Err(Error::new("U1001"));
         }
+        let steps = self.steps.get().wrapping_add(1);
+        self.steps.set(steps);
         if let Some(deadline) = self.deadline
+            && steps.is_multiple_of(64)
             && Instant::now() > deadline
         {
             return Err(Error::new("U1001")

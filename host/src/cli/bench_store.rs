@@ -1,0 +1,195 @@
+//! `stepwasm bench-store`: durable throughput through the service, the engine and the redb
+//! store, without HTTP. Starts `--executions` STANDARD executions of a chain of
+//! `--states` Pass states at once, waits until every one has ended, and prints one JSON
+//! line: transitions committed per second, group-commit batching, peak RSS. With
+//! `--wait-seconds S` the states are one long Wait instead, and it reports the memory each
+//! waiting execution holds (RSS growth divided by the number waiting).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::Args;
+use serde_json::{Value, json};
+
+use crate::service::{BasicInspector, EngineRuntime, Service};
+use crate::store::{Durability, Quotas, Store};
+
+/// Arguments of `bench-store`.
+#[derive(Debug, Args)]
+pub struct BenchStoreArgs {
+    /// Directory for the database (a fresh one is best; it is written to).
+    #[arg(long)]
+    pub data_dir: PathBuf,
+    /// Executions started at once.
+    #[arg(short = 'n', long, default_value_t = 2000)]
+    pub executions: u64,
+    /// Pass states per execution (each is one transition).
+    #[arg(long, default_value_t = 50)]
+    pub states: u64,
+    /// Instead of Pass states: one Wait of this many seconds; measures memory per waiting
+    /// execution.
+    #[arg(long)]
+    pub wait_seconds: Option<u64>,
+    /// redb page cache in MiB (the server uses 256); a small cache keeps the store's pages
+    /// out of the memory-per-execution figure.
+    #[arg(long, default_value_t = 256)]
+    pub cache_mb: usize,
+    /// `immediate` (fsync every group commit, the server's setting) or `none`.
+    #[arg(long, default_value = "immediate")]
+    pub durability: String,
+}
+
+/// Runs `bench-store`; returns the exit code.
+pub fn main(args: BenchStoreArgs) -> i32 {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("stepwasm: {e}");
+            return super::EXIT_INVALID;
+        }
+    };
+    match runtime.block_on(run(args)) {
+        Ok(line) => {
+            println!("{line}");
+            super::EXIT_OK
+        }
+        Err(e) => {
+            eprintln!("stepwasm: {e:#}");
+            super::EXIT_INVALID
+        }
+    }
+}
+
+fn pass_chain(states: u64) -> Value {
+    let mut map = serde_json::Map::new();
+    for i in 0..states {
+        let mut s = json!({"Type": "Pass", "Parameters": {"n.$": "$.n", "step": i}});
+        if i + 1 == states {
+            s["End"] = json!(true);
+        } else {
+            s["Next"] = json!(format!("S{}", i + 1));
+        }
+        map.insert(format!("S{i}"), s);
+    }
+    json!({"StartAt": "S0", "States": map})
+}
+
+fn rss_bytes() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(0, |kb| kb * 1024)
+}
+
+async fn run(args: BenchStoreArgs) -> anyhow::Result<Value> {
+    let durability = match args.durability.as_str() {
+        "immediate" => Durability::Immediate,
+        "none" => Durability::None,
+        other => anyhow::bail!("--durability must be immediate or none, got {other}"),
+    };
+    std::fs::create_dir_all(&args.data_dir)?;
+    let path = args.data_dir.join(crate::store::DB_FILE_NAME);
+    let _ = std::fs::remove_file(&path);
+    let store = Store::open_with_cache(&path, durability, args.cache_mb * 1024 * 1024)
+        .context("opening the store")?;
+    let service = Service::new(
+        store.clone(),
+        Arc::new(EngineRuntime::new(None)),
+        Arc::new(BasicInspector),
+    )?;
+    let quotas = Quotas {
+        max_concurrent_executions: u64::MAX,
+        start_rate_per_second: u64::MAX / 2,
+        ..Quotas::default()
+    };
+    let (tenant, _) = service.create_tenant("bench", Some(quotas)).await?;
+    let (definition, transitions_per_exec) = match args.wait_seconds {
+        Some(s) => (
+            json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": s, "End": true}}}),
+            1,
+        ),
+        None => (pass_chain(args.states), args.states),
+    };
+    service
+        .create_state_machine(&tenant, "bench", definition.to_string(), None)
+        .await?;
+    let rss_before = rss_bytes();
+    let (tx_before, jobs_before) = store.commit_stats();
+    let started = Instant::now();
+    let mut starts = tokio::task::JoinSet::new();
+    for i in 0..args.executions {
+        let service = service.clone();
+        let tenant = tenant.clone();
+        starts.spawn(async move {
+            service
+                .start_execution(
+                    &tenant,
+                    "bench",
+                    Some(format!("e{i}")),
+                    Some(format!("{{\"n\":{i}}}")),
+                )
+                .await
+                .map(|_| ())
+        });
+    }
+    while let Some(r) = starts.join_next().await {
+        r??;
+    }
+    let start_secs = started.elapsed().as_secs_f64();
+    if args.wait_seconds.is_some() {
+        // Let every driver reach its Wait (and commit it) before measuring.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let rss_after = rss_bytes();
+        let waiting = service.active_drivers() as u64;
+        return Ok(json!({
+            "bench": "waiting-executions",
+            "cache_mb": args.cache_mb,
+            "executions": args.executions,
+            "waiting": waiting,
+            "start_s": start_secs,
+            "starts_per_s": args.executions as f64 / start_secs,
+            "rss_before_bytes": rss_before,
+            "rss_after_bytes": rss_after,
+            "bytes_per_waiting_execution": (rss_after.saturating_sub(rss_before)) as f64 / waiting.max(1) as f64,
+        }));
+    }
+    while service.active_drivers() > 0 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let secs = started.elapsed().as_secs_f64();
+    let (tx_after, jobs_after) = store.commit_stats();
+    let succeeded = store
+        .list_executions(
+            &tenant.id,
+            &crate::store::ExecutionFilter {
+                status: Some(crate::engine::ports::ExecutionStatus::Succeeded),
+                ..Default::default()
+            },
+            None,
+            usize::MAX,
+        )?
+        .0
+        .len() as u64;
+    let transitions = succeeded * transitions_per_exec;
+    Ok(json!({
+        "bench": "durable-transitions",
+        "durability": args.durability,
+        "executions": args.executions,
+        "succeeded": succeeded,
+        "states_per_execution": transitions_per_exec,
+        "wall_s": secs,
+        "transitions": transitions,
+        "transitions_per_s": transitions as f64 / secs,
+        "write_transactions": tx_after - tx_before,
+        "commits": jobs_after - jobs_before,
+        "commits_per_transaction": (jobs_after - jobs_before) as f64 / (tx_after - tx_before).max(1) as f64,
+        "peak_rss_bytes": rss_bytes(),
+    }))
+}
