@@ -109,7 +109,7 @@ pub(crate) enum Kind {
         name: String,
         value: Box<Node>,
     },
-    Regex(Arc<regex::Regex>),
+    Regex(Arc<fancy_regex::Regex>),
     Call {
         procedure: Box<Node>,
         args: Vec<Node>,

@@ -12,7 +12,7 @@ pub struct Error {
     pub code: &'static str,
     /// The human-readable message.
     pub message: String,
-    /// Character offset in the expression, where known.
+    /// Character offset in the expression (just past the offending token), where known.
     pub position: Option<usize>,
     /// The offending token, where known.
     pub token: Option<String>,
@@ -219,6 +219,14 @@ impl Error {
         e.position = Some(position);
         e.token = token;
         e.render()
+    }
+
+    /// Converts the position from a byte offset into `source` to a character offset.
+    pub(crate) fn in_chars_of(mut self, source: &str) -> Error {
+        self.position = self
+            .position
+            .map(|p| source.char_indices().take_while(|(i, _)| *i < p).count());
+        self
     }
 
     /// Blanks placeholders that stayed unfilled (no token or value was known).

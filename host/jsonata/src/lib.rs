@@ -22,9 +22,9 @@
 //! (D2014, as JSONata) and strings at 64 MiB (U1002).
 //!
 //! Known differences from jsonata-js: strings are UTF-8, so lone UTF-16 surrogates (`"\uD800"`)
-//! cannot be represented (they become U+FFFD); regexes use the `regex` crate, so lookaround and
-//! backreferences are rejected at parse time (S0303); `$eval` sees the environment's bindings
-//! but not local variables.
+//! cannot be represented (they become U+FFFD); regexes run on `fancy-regex` (JavaScript's
+//! syntax including lookaround and backreferences; `\d` and `\w` kept ASCII as in JavaScript);
+//! `$eval` sees the environment's bindings but not local variables.
 #![deny(missing_docs)]
 
 mod ast;
@@ -47,6 +47,8 @@ pub use error::Error;
 /// A parsed expression: parse once, evaluate many times. Cheap to share (`Send + Sync`).
 #[derive(Debug)]
 pub struct Expression {
+    /// The source text (error positions are reported in characters of it).
+    source: String,
     root: ast::Node,
     /// The final label of each parent-operator slot.
     labels: Vec<String>,
@@ -55,9 +57,14 @@ pub struct Expression {
 impl Expression {
     /// Parses JSONata source text; syntax errors carry S0xxx codes and positions.
     pub fn parse(source: &str) -> Result<Expression, Error> {
-        let raw = parser::parse(source).map_err(Error::finish)?;
-        let (root, labels) = process::process(raw).map_err(Error::finish)?;
-        Ok(Expression { root, labels })
+        let fail = |e: Error| e.finish().in_chars_of(source);
+        let raw = parser::parse(source).map_err(fail)?;
+        let (root, labels) = process::process(raw).map_err(fail)?;
+        Ok(Expression {
+            source: source.to_string(),
+            root,
+            labels,
+        })
     }
 
     /// Evaluates against `input` (`None` = no input) with the bindings and limits of `env`.
@@ -67,7 +74,7 @@ impl Expression {
         input: Option<&Json>,
         env: &Environment<'_>,
     ) -> Result<Option<Json>, Error> {
-        eval::run(self, input, env).map_err(Error::finish)
+        eval::run(self, input, env).map_err(|e| e.finish().in_chars_of(&self.source))
     }
 }
 

@@ -571,13 +571,14 @@ fn tail_call_optimize(mut expr: Node) -> Node {
     }
 }
 
-/// Compiles a JSONata regex literal (JavaScript syntax) with the `regex` crate.
+/// Compiles a JSONata regex literal (JavaScript syntax) with `fancy-regex` (lookaround and
+/// backreferences included).
 pub(crate) fn compile_regex(
     pattern: &str,
     flags: &str,
     pos: usize,
-) -> Result<Arc<regex::Regex>, Error> {
-    let mut builder = regex::RegexBuilder::new(&translate_js_regex(pattern));
+) -> Result<Arc<fancy_regex::Regex>, Error> {
+    let mut builder = fancy_regex::RegexBuilder::new(&translate_js_regex(pattern));
     builder.case_insensitive(flags.contains('i'));
     builder.multi_line(flags.contains('m'));
     builder.build().map(Arc::new).map_err(|e| {
@@ -585,7 +586,7 @@ pub(crate) fn compile_regex(
     })
 }
 
-/// Adapts JavaScript regex syntax to the `regex` crate where they differ.
+/// Adapts JavaScript regex syntax to `fancy-regex` where they differ.
 fn translate_js_regex(p: &str) -> String {
     let mut out = String::with_capacity(p.len());
     let mut chars = p.chars().peekable();

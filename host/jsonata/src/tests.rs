@@ -304,3 +304,34 @@ fn object_keys_follow_javascript_property_order() {
         Some(json!("{\"3\":2,\"x\":1}"))
     );
 }
+
+#[test]
+fn regexes_support_lookaround_and_backreferences() {
+    let n = json!(null);
+    assert_eq!(
+        eval(
+            "$contains('password1', /^(?=.*\\d)(?=.*[a-z]).{8,}$/)",
+            n.clone()
+        ),
+        Some(json!(true))
+    );
+    assert_eq!(
+        eval("$contains('password', /^(?=.*\\d).{8,}$/)", n.clone()),
+        Some(json!(false))
+    );
+    assert_eq!(
+        eval("$replace('aa bb cd', /(\\w)\\1/, '<$1>')", n.clone()),
+        Some(json!("<a> <b> cd"))
+    );
+    assert_eq!(
+        eval("$match('price: 42 EUR', /(?<=price: )\\d+/).match", n),
+        Some(json!("42"))
+    );
+}
+
+#[test]
+fn positions_count_characters() {
+    let e = Expression::parse("'é' é é").unwrap_err();
+    assert_eq!(e.code, "S0201");
+    assert_eq!(e.position, Some(5));
+}

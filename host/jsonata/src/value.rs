@@ -103,14 +103,14 @@ pub(crate) enum Func<'a> {
         args: Vec<Option<Value<'a>>>,
     },
     /// A compiled regex literal; calling it matches from a position.
-    Regex(Rc<regex::Regex>),
+    Regex(Arc<fancy_regex::Regex>),
     /// A transform `| pattern | update, delete |`.
     Transform { node: &'a Node, env: Rc<Frame<'a>> },
     /// `f ~> g` where both are functions: `$g($f(x))`.
     Chain(Value<'a>, Value<'a>),
     /// The `next` function of a regex match result.
     MatchNext {
-        regex: Rc<regex::Regex>,
+        regex: Arc<fancy_regex::Regex>,
         text: Arc<str>,
         from: usize,
     },

@@ -287,10 +287,10 @@ impl<'a> Ctx<'a> {
                     Some(Value::Str(s)) => s.clone(),
                     _ => return Ok(Value::Undefined),
                 };
-                Ok(crate::functions::regex_match(re, &text, 0))
+                crate::functions::regex_match(re, &text, 0)
             }
             Func::MatchNext { regex, text, from } => {
-                Ok(crate::functions::regex_match(regex, text, *from))
+                crate::functions::regex_match(regex, text, *from)
             }
             Func::Transform { node, env: tenv } => {
                 let args =

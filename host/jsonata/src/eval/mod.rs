@@ -20,6 +20,9 @@ use frame::Frame;
 pub(crate) use call::arity;
 pub(crate) use group::{append, cmp_utf16};
 
+/// Tracked frames below this many are never pruned.
+const PRUNE_MIN: usize = 4096;
+
 /// Per-evaluation state: limits, the clock reading, frames to clean up.
 pub(crate) struct Ctx<'a> {
     pub env: &'a Environment<'a>,
@@ -33,6 +36,8 @@ pub(crate) struct Ctx<'a> {
     pub now_millis: f64,
     /// Frames that got bindings; cleared at the end to break closure cycles.
     frames: RefCell<Vec<Rc<Frame<'a>>>>,
+    /// The list length at which unreferenced frames are dropped.
+    prune_at: Cell<usize>,
     pub step_functions: bool,
 }
 
@@ -54,6 +59,7 @@ pub(crate) fn run(
         deadline: env.time_limit.map(|l| Instant::now() + l),
         now_millis: now,
         frames: RefCell::new(Vec::new()),
+        prune_at: Cell::new(PRUNE_MIN),
         step_functions: env.step_functions,
     };
     let input = match input {
@@ -79,7 +85,14 @@ pub(crate) fn run(
 
 impl<'a> Ctx<'a> {
     pub fn track(&self, frame: &Rc<Frame<'a>>) {
-        self.frames.borrow_mut().push(frame.clone());
+        let mut frames = self.frames.borrow_mut();
+        if frames.len() >= self.prune_at.get() {
+            // Frames only this list still holds are garbage (not in a cycle): drop them now so
+            // long loops run in constant memory. Doubling the threshold keeps this amortised O(1).
+            frames.retain(|f| Rc::strong_count(f) > 1);
+            self.prune_at.set((frames.len() * 2).max(PRUNE_MIN));
+        }
+        frames.push(frame.clone());
     }
 
     /// A child frame that will get bindings.
@@ -219,7 +232,7 @@ impl<'a> Ctx<'a> {
                 env.bind(name, v.clone());
                 v
             }
-            Kind::Regex(re) => Value::func(Func::Regex(Rc::new((**re).clone()))),
+            Kind::Regex(re) => Value::func(Func::Regex(re.clone())),
             Kind::Call { partial: false, .. } => self.eval_call(node, input, env, None)?,
             Kind::Call { partial: true, .. } => self.eval_partial(node, input, env)?,
             Kind::Variable(name) => {

@@ -263,12 +263,19 @@ pub(crate) fn utf16_index(s: &str, byte: usize) -> usize {
 
 /// Runs a regex from byte offset `from`, giving jsonata-js's match object
 /// `{match, start, end, groups, next}` or undefined.
-pub(crate) fn regex_match<'a>(re: &Rc<regex::Regex>, text: &Arc<str>, from: usize) -> Value<'a> {
+pub(crate) fn regex_match<'a>(
+    re: &Arc<fancy_regex::Regex>,
+    text: &Arc<str>,
+    from: usize,
+) -> Result<Value<'a>, Error> {
     if from > text.len() {
-        return Value::Undefined;
+        return Ok(Value::Undefined);
     }
-    let Some(caps) = re.captures_at(text, from) else {
-        return Value::Undefined;
+    let caps = re.captures_from_pos(&**text, from).map_err(|e| {
+        Error::new("U1001").with_message(&format!("Regular expression evaluation failed: {e}"))
+    })?;
+    let Some(caps) = caps else {
+        return Ok(Value::Undefined);
     };
     let m = caps.get(0).expect("group 0");
     let mut obj: Map<'a> = Map::new();
@@ -297,7 +304,7 @@ pub(crate) fn regex_match<'a>(re: &Rc<regex::Regex>, text: &Arc<str>, from: usiz
             from: m.end(),
         }),
     );
-    Value::Object(Rc::new(obj))
+    Ok(Value::Object(Rc::new(obj)))
 }
 
 /// One match from a matcher function (regex or user function), as plain data.
