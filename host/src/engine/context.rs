@@ -45,7 +45,7 @@ impl ExecutionInfo {
             name: name.to_owned(),
             start_time,
             input,
-            role_arn: format!("arn:aws:iam::000000000000:role/stepwasm"),
+            role_arn: "arn:aws:iam::000000000000:role/stepwasm".to_owned(),
             state_machine_id: format!(
                 "arn:aws:states:{region_account}:stateMachine:{machine_name}"
             ),

@@ -119,7 +119,7 @@ pub async fn run(exec: &mut Execution, rt: &Runtime) -> Result<Finished, Journal
                 }
                 Effect::Sleep(until) => timers.push(Reverse((until, id))),
                 Effect::Invoke(request) => match &runner {
-                    Some(r) => tasks.push(Box::pin(r.invoke(request).map(move |o| (id, o)))),
+                    Some(r) => tasks.push(Box::pin(r.invoke(*request).map(move |o| (id, o)))),
                     None => {
                         let outcome = no_runner(&request);
                         exec.task_done(id, outcome, now);
@@ -214,7 +214,7 @@ impl Execution {
     /// resume (a parent waiting for children just reports that it is blocked, or launches
     /// children it had not started yet).
     pub fn runnable(&self) -> VecDeque<FrameId> {
-        let mut ids: Vec<FrameId> = self.frames.iter().map(|(id, _)| *id).collect();
+        let mut ids: Vec<FrameId> = self.frames.keys().copied().collect();
         ids.sort_unstable();
         ids.into()
     }

@@ -36,7 +36,8 @@ pub enum Effect {
     /// Nothing to do until this time (Wait state or Retry backoff).
     Sleep(SystemTime),
     /// Invoke a task, then call [`Execution::task_done`].
-    Invoke(TaskRequest),
+    /// Boxed: a request is far larger than the other variants.
+    Invoke(Box<TaskRequest>),
     /// These child frames were started and are runnable.
     Fork(Vec<FrameId>),
     /// Waiting for children; a child's end wakes it.
@@ -343,7 +344,7 @@ impl Execution {
                         attempt,
                     },
                 );
-                Some(Effect::Invoke(request))
+                Some(Effect::Invoke(Box::new(request)))
             }
             Cursor::Children(children) => {
                 let total = children.pending.len();
@@ -425,7 +426,7 @@ impl Execution {
                                 attempt,
                             },
                         );
-                        return Some(Effect::Invoke(request));
+                        return Some(Effect::Invoke(Box::new(request)));
                     }
                     Err(error) => Work::Error {
                         error,

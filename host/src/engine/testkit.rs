@@ -53,11 +53,14 @@ impl Clock for VirtualClock {
     }
 }
 
+/// Per resource, the scripted outcomes: an output or an (error, cause) pair.
+type Script = HashMap<String, Vec<Result<Value, (String, String)>>>;
+
 /// A task runner answering from a script: per resource, a list of outcomes used in order
 /// (the last one repeats); it yields a few times per call and tracks peak concurrency.
 #[derive(Debug, Default)]
 pub struct ScriptedTasks {
-    script: Mutex<HashMap<String, Vec<Result<Value, (String, String)>>>>,
+    script: Mutex<Script>,
     calls: Mutex<Vec<TaskRequest>>,
     in_flight: AtomicUsize,
     /// Highest number of invocations in flight at once.

@@ -761,7 +761,7 @@ impl Compiler {
         let max_delay = match &r.max_delay_seconds {
             None => Some(None),
             Some(_) => num(r.max_delay_seconds.as_ref(), "MaxDelaySeconds", 0.0, &|n| {
-                is_int(n) && n >= 1.0 && n <= MAX_DELAY_SECONDS
+                is_int(n) && (1.0..=MAX_DELAY_SECONDS).contains(&n)
             })
             .map(Some),
         };
