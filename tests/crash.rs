@@ -206,8 +206,8 @@ fn executions_survive_repeated_kill_9() {
     }
     let mut rng = rand::rng();
     let mut server = Some(s);
-    let mut next = INITIAL;
-    for round in 0..KILLS {
+    // Execution numbers continue after the initial ones.
+    for (round, next) in (0..KILLS).zip(INITIAL..) {
         let s = match server.take() {
             Some(s) => s,
             None => Server::start(dir.path()),
@@ -218,7 +218,6 @@ fn executions_survive_repeated_kill_9() {
                 started.push((m, next));
             }
         }
-        next += 1;
         std::thread::sleep(Duration::from_millis(rng.random_range(100..700)));
         eprintln!("round {round}: kill -9 {}", s.pid());
         s.kill9();

@@ -11,3 +11,13 @@ pub mod raw;
 pub mod scope;
 pub mod template;
 pub mod validate;
+
+/// The read-only `shared/` folder (conformance cases, bench workloads) that tests read:
+/// `STEPWASM_SHARED` when set (as `.ci/run` does), else beside the repository root.
+#[cfg(test)]
+pub(crate) fn shared_dir() -> std::path::PathBuf {
+    match std::env::var_os("STEPWASM_SHARED") {
+        Some(dir) => dir.into(),
+        None => std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared"),
+    }
+}

@@ -171,8 +171,7 @@ fn compile_reports_every_error_with_locations() {
 
 #[test]
 fn conformance_templates_compile() {
-    let dir =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/conformance/cases");
+    let dir = crate::asl::shared_dir().join("conformance/cases");
     let mut compiled = 0;
     for entry in std::fs::read_dir(&dir).expect("conformance cases") {
         let case = entry.unwrap().path();
@@ -216,9 +215,7 @@ fn collect_templates<'v>(value: &'v Value, out: &mut Vec<&'v Value>) {
 }
 
 fn shared(relative: &str) -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared")
-        .join(relative)
+    crate::asl::shared_dir().join(relative)
 }
 
 fn read_json(path: &std::path::Path) -> Value {

@@ -32,7 +32,10 @@ pub struct VarScope<'a> {
 
 impl<'a> VarScope<'a> {
     /// The scope of frame `id`, following parent links.
-    pub fn of<S: std::hash::BuildHasher>(frames: &'a HashMap<FrameId, Frame, S>, id: FrameId) -> Self {
+    pub fn of<S: std::hash::BuildHasher>(
+        frames: &'a HashMap<FrameId, Frame, S>,
+        id: FrameId,
+    ) -> Self {
         let mut chain = Vec::new();
         let mut next = Some(id);
         while let Some(fid) = next {

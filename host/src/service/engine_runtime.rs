@@ -137,10 +137,11 @@ impl Runtime for EngineRuntime {
     ) -> BoxFuture<'static, Result<(), RuntimeError>> {
         let prepared = self.model(&launch).and_then(|model| {
             let info = Self::info(&launch)?;
-            Execution::resume(model, info, self.limits.clone(), &frames, last_event_id)
-            .map_err(|e| RuntimeError::Resume {
-                message: e.to_string(),
-            })
+            Execution::resume(model, info, self.limits.clone(), &frames, last_event_id).map_err(
+                |e| RuntimeError::Resume {
+                    message: e.to_string(),
+                },
+            )
         });
         let rt = self.driver(Some(journal));
         Box::pin(async move {

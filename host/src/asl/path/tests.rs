@@ -264,8 +264,7 @@ fn malformed_paths_are_rejected_with_positions() {
 
 #[test]
 fn conformance_paths_parse() {
-    let dir =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/conformance/cases");
+    let dir = crate::asl::shared_dir().join("conformance/cases");
     let Ok(entries) = std::fs::read_dir(&dir) else {
         panic!("conformance cases not found at {}", dir.display());
     };

@@ -11,9 +11,7 @@ use super::{Code, Diagnostic, validate};
 use crate::asl::raw::RawStateMachine;
 
 fn shared(relative: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared")
-        .join(relative)
+    crate::asl::shared_dir().join(relative)
 }
 
 fn errors_of(path: &Path) -> Vec<Diagnostic> {
