@@ -6,7 +6,7 @@
 pub mod api;
 pub mod asl;
 pub mod cli;
-pub mod sandbox;
 pub mod engine;
+pub mod sandbox;
 pub mod service;
 pub mod store;
