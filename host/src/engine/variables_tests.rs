@@ -113,9 +113,8 @@ fn query_evaluation_errors_fail_and_can_be_caught() {
 #[test]
 fn variables_survive_a_crash_at_every_step() {
     let def = json!({"StartAt": "A", "States": {
-        "A": {"Type": "Pass", "Assign": {"k": "v", "n.$": "$.n"}, "Next": "W"},
-        "W": {"Type": "Wait", "Seconds": 1, "Next": "M"},
-        "M": {"Type": "Map", "ItemsPath": "$.items", "Next": "Z", "MaxConcurrency": 1,
+        "A": {"Type": "Pass", "Assign": {"k": "v", "n.$": "$.n"}, "Next": "M"},
+        "M": {"Type": "Map", "ItemsPath": "$.items", "Next": "Z", "MaxConcurrency": 2,
               "ItemProcessor": {"StartAt": "P", "States": {
                   "P": {"Type": "Pass", "Assign": {"mine.$": "$"}, "Next": "Q"},
                   "Q": {"Type": "Wait", "Seconds": 1, "Next": "R"},
@@ -150,7 +149,8 @@ fn variables_survive_a_crash_at_every_step() {
         assert_eq!(
             f.end.status,
             ExecutionStatus::Succeeded,
-            "crash after {crash_after}"
+            "crash after {crash_after}: {:?}",
+            f.end
         );
         assert_eq!(
             journal.end.lock().unwrap().clone().unwrap().output,

@@ -31,13 +31,15 @@ pub(crate) fn finish(
     let vars = cx.vars;
     let has_result = result.is_some();
     let mut ev = Evaluator::owned(input, ctx, result, vars);
-    let output = match ev.payload(state.io.output.as_ref(), "Output")? {
+    // Both read the same `$states`; the default output is taken out only afterwards.
+    let output = ev.payload(state.io.output.as_ref(), "Output")?;
+    let assigned = ev.payload(state.assign.as_ref(), "Assign")?;
+    let output = match output {
         Some(v) => v,
         None => ev
             .take(if has_result { "result" } else { "input" })
             .unwrap_or(Value::Null),
     };
-    let assigned = ev.payload(state.assign.as_ref(), "Assign")?;
     cx.assigned = assigned.map(|a| checked_assignment(a, vars)).transpose()?;
     Ok(output)
 }
