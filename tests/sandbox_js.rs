@@ -19,9 +19,8 @@ fn js_component() -> &'static PathBuf {
     static PATH: OnceLock<PathBuf> = OnceLock::new();
     PATH.get_or_init(|| {
         let dir = guests::repo_root().join("examples/js-task");
-        if !dir
-            .join("node_modules/@bytecodealliance/componentize-js")
-            .exists()
+        // Always run it: a no-op when node_modules matches the lock, and it repairs a partial
+        // install (an interrupted one left componentize-js without its dependencies).
         {
             let out = Command::new("npm")
                 .args(["install", "--no-audit", "--no-fund"])
