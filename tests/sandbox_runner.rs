@@ -310,6 +310,18 @@ async fn stdout_and_stderr_are_captured_in_order() {
 #[tokio::test(flavor = "current_thread")]
 async fn a_busy_guest_does_not_block_others_on_one_thread() {
     let runner = runner();
+    // Fuel enough for longer than the timeout on any machine: the deadline must stop it.
+    runner.set_policy(
+        None,
+        "misbehave",
+        TaskPolicy {
+            limits: Limits {
+                fuel: u64::MAX,
+                ..Limits::default()
+            },
+            scratch: None,
+        },
+    );
     let _ = runner.invoke(request("wasm:echo", json!(0))).await;
     let _ = runner
         .invoke(request("wasm:misbehave", json!({"mode": "none"})))
