@@ -805,7 +805,9 @@ impl Execution {
         } else {
             ch.max_concurrency
         };
-        let mut new_frames = Vec::new();
+        // Sized up front: a 10,000-item Map must not regrow (and copy) these per push.
+        let count = (ch.pending.len() - ch.started).min(limit.saturating_sub(ch.running));
+        let mut new_frames = Vec::with_capacity(count);
         while ch.started < ch.pending.len() && ch.running < limit {
             let index = ch.started;
             let (child_machine, input) =
@@ -830,6 +832,8 @@ impl Execution {
         let first = self.next_frame;
         ch.child_ids
             .extend(first..first + new_frames.len() as FrameId);
+        self.frames.reserve(new_frames.len());
+        started.reserve(new_frames.len());
         for (index, frame) in new_frames {
             let child = self.next_frame;
             self.next_frame += 1;

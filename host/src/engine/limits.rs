@@ -70,16 +70,65 @@ fn add_len(value: &Value, n: &mut usize, bound: usize) -> bool {
     *n <= bound
 }
 
+/// Extra bytes serde_json's escaping adds per input byte: `\"`-style escapes add 1, `\u00XX` adds 5.
+const ESCAPE_EXTRA: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        t[b] = 5;
+        b += 1;
+    }
+    t[b'"' as usize] = 1;
+    t[b'\\' as usize] = 1;
+    t[b'\n' as usize] = 1;
+    t[b'\r' as usize] = 1;
+    t[b'\t' as usize] = 1;
+    t[0x08] = 1;
+    t[0x0c] = 1;
+    t
+};
+
 fn string_len(s: &str) -> usize {
-    let escapes: usize = s
-        .bytes()
-        .map(|b| match b {
-            b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => 1,
-            0..=0x1f => 5,
-            _ => 0,
-        })
-        .sum();
+    let escapes: usize = s.bytes().map(|b| ESCAPE_EXTRA[b as usize] as usize).sum();
     s.len() + 2 + escapes
+}
+
+/// An upper bound of the serialized length, found without scanning string bytes or formatting
+/// numbers; `None` once it passes `bound`. Most payloads are far below the limit, and this settles
+/// them at the cost of a tree walk.
+fn upper_len(value: &Value, n: &mut usize, bound: usize) -> bool {
+    // Every escape is at most 6 bytes (`\u00XX`); no f64/i64/u64 prints longer than 24.
+    *n += match value {
+        Value::Null | Value::Bool(_) => 5,
+        Value::Number(_) => 24,
+        Value::String(s) => 6 * s.len() + 2,
+        Value::Array(items) => {
+            *n += 2 + items.len();
+            for item in items {
+                if !upper_len(item, n, bound) {
+                    return false;
+                }
+            }
+            0
+        }
+        Value::Object(map) => {
+            *n += 2 + 2 * map.len();
+            for (key, item) in map {
+                *n += 6 * key.len() + 2;
+                if !upper_len(item, n, bound) {
+                    return false;
+                }
+            }
+            0
+        }
+    };
+    *n <= bound
+}
+
+/// Whether `value` serializes to at most `bound` bytes of compact JSON.
+pub fn fits(value: &Value, bound: usize) -> bool {
+    let mut upper = 0usize;
+    upper_len(value, &mut upper, bound) || json_len(value, bound).is_some()
 }
 
 fn number_len(num: &serde_json::Number) -> usize {
@@ -110,7 +159,7 @@ impl Limits {
         let Some(bound) = self.max_payload_bytes else {
             return Ok(());
         };
-        if json_len(value, bound).is_none() {
+        if !fits(value, bound) {
             return Err(StatesError::new(
                 ErrorName::DataLimitExceeded,
                 format!(
@@ -169,6 +218,8 @@ mod tests {
             let text = serde_json::to_string(&v).unwrap();
             assert_eq!(json_len(&v, usize::MAX), Some(text.len()), "{text}");
             assert_eq!(json_len(&v, text.len() - 1), None, "{text}");
+            assert!(fits(&v, text.len()), "{text}");
+            assert!(!fits(&v, text.len() - 1), "{text}");
         }
     }
 }

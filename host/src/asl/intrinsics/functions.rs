@@ -399,11 +399,11 @@ fn hash(args: Args<'_, '_>) -> Result<Value, StatesError> {
     let data = limited_string(func, args, 0)?.as_bytes();
     let algorithm = string(func, args, 1)?;
     let digest = match algorithm {
-        "MD5" => hex::encode(md5::Md5::digest(data)),
-        "SHA-1" => hex::encode(sha1::Sha1::digest(data)),
-        "SHA-256" => hex::encode(sha2::Sha256::digest(data)),
-        "SHA-384" => hex::encode(sha2::Sha384::digest(data)),
-        "SHA-512" => hex::encode(sha2::Sha512::digest(data)),
+        "MD5" => format!("{:x}", md5::Md5::digest(data)),
+        "SHA-1" => format!("{:x}", sha1::Sha1::digest(data)),
+        "SHA-256" => format!("{:x}", sha2::Sha256::digest(data)),
+        "SHA-384" => format!("{:x}", sha2::Sha384::digest(data)),
+        "SHA-512" => format!("{:x}", sha2::Sha512::digest(data)),
         other => {
             return Err(failure(
                 func,
