@@ -446,6 +446,17 @@ async fn a_granted_scratch_directory_is_private_and_removed() {
         .await;
     let (error, cause) = error_of(&outcome);
     assert_eq!(error, "Sandbox.ScratchLimitExceeded", "{cause}");
+    // The write past the cap was refused before it reached the disk: the directory never
+    // held more than the cap.
+    let held: u64 = cause
+        .split("it holds ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no size in {cause:?}"));
+    assert!(held <= 1 << 20, "{cause}");
+    eprintln!("scratch-fill: {cause}");
+    assert!(cause.contains("was refused"), "{cause}");
     let left: Vec<_> = std::fs::read_dir(root.path()).unwrap().collect();
     assert!(left.is_empty(), "scratch directories left behind: {left:?}");
 }

@@ -13,11 +13,9 @@ use super::component::ResourceName;
 use super::fault::TaskFault;
 use super::limits::{ScratchGrant, TaskPolicy};
 use super::scratch::{self, Scratch};
+use super::scratch_fs::ScratchBudget;
 use super::state::{Capture, HostState, Limiter, LogSink, Pulse, lock};
 use crate::engine::ports::{TaskFailure, TaskOutcome, TaskRequest};
-
-/// Epoch ticks between two measurements of a scratch directory.
-const SCRATCH_CHECK_TICKS: u32 = 5;
 
 /// Runs one attempt. `started` is when the engine asked for it, i.e. when it recorded
 /// TaskStarted: TimeoutSeconds and HeartbeatSeconds count from there, so resolving,
@@ -152,6 +150,7 @@ async fn attempt(
         let used = scratch::used_bytes(dir.path());
         (used > grant.max_bytes).then_some(TaskFault::ScratchLimitExceeded {
             used,
+            refused: 0,
             limit: grant.max_bytes,
         })
     });
@@ -195,8 +194,8 @@ fn new_store(
         logs: sink.clone(),
         context: request.context.clone(),
         clock: clock.clone(),
-        scratch: scratch.map(|(dir, grant)| (dir.path().to_owned(), grant.max_bytes)),
-        ticks: 0,
+        scratch: scratch
+            .map(|(dir, grant)| ScratchBudget::new(dir.path().to_owned(), grant.max_bytes)),
     };
     let mut store = Store::new(runner.loader.engine(), state);
     store.limiter(|state| &mut state.limiter);
@@ -216,19 +215,6 @@ fn on_tick(mut ctx: StoreContextMut<'_, HostState>) -> wasmtime::Result<UpdateDe
     let state = ctx.data_mut();
     if let Some(fault) = state.clock.overdue() {
         return Err(fault.into());
-    }
-    state.ticks += 1;
-    if state.ticks.is_multiple_of(SCRATCH_CHECK_TICKS)
-        && let Some((dir, limit)) = &state.scratch
-    {
-        let used = scratch::used_bytes(dir);
-        if used > *limit {
-            return Err(TaskFault::ScratchLimitExceeded {
-                used,
-                limit: *limit,
-            }
-            .into());
-        }
     }
     Ok(UpdateDeadline::Yield(1))
 }
@@ -280,8 +266,13 @@ fn classify(error: wasmtime::Error, fuel: u64, sink: &Mutex<LogSink>) -> TaskFau
                 desired: *desired,
                 limit: *limit,
             },
-            TaskFault::ScratchLimitExceeded { used, limit } => TaskFault::ScratchLimitExceeded {
+            TaskFault::ScratchLimitExceeded {
+                used,
+                refused,
+                limit,
+            } => TaskFault::ScratchLimitExceeded {
                 used: *used,
+                refused: *refused,
                 limit: *limit,
             },
             other => TaskFault::Internal {

@@ -67,6 +67,7 @@ impl Loader {
     pub(crate) fn new(engine: Engine, cache_dir: Option<PathBuf>) -> Result<Self, wasmtime::Error> {
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        super::scratch_fs::add_to_linker(&mut linker)?;
         Task::add_to_linker::<_, wasmtime::component::HasSelf<_>>(&mut linker, |s| s)?;
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         engine.precompile_compatibility_hash().hash(&mut hasher);

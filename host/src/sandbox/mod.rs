@@ -13,7 +13,7 @@
 //! check, compile caches; the one `unsafe`), `limits` (defaults and grants), `state`
 //! (store data: WASI context, host imports, log capture, limiter), `invoke` (one attempt,
 //! deadlines, outcome), `fault` (every sandbox failure with its ASL error name), `scratch`
-//! (per-attempt scratch directories).
+//! (per-attempt scratch directories), `scratch_fs` (their size cap, charged on every write).
 
 mod bindings;
 mod component;
@@ -22,6 +22,7 @@ mod invoke;
 mod limits;
 mod loader;
 mod scratch;
+mod scratch_fs;
 mod state;
 
 use std::collections::HashMap;

@@ -294,10 +294,8 @@ pub(crate) struct HostState {
     pub(crate) context: TaskContext,
     /// Start, deadlines and heartbeat, checked at every epoch tick.
     pub(crate) clock: super::invoke::Deadlines,
-    /// The scratch directory to watch, with its cap.
-    pub(crate) scratch: Option<(std::path::PathBuf, u64)>,
-    /// Epoch ticks since the last scratch-size check.
-    pub(crate) ticks: u32,
+    /// What the scratch directory may still take, when one is granted.
+    pub(crate) scratch: Option<super::scratch_fs::ScratchBudget>,
 }
 
 impl WasiView for HostState {
