@@ -88,6 +88,46 @@ fn rejects_a_component_of_another_world() {
 }
 
 #[test]
+fn rejects_an_extra_export_by_name() {
+    let runner = empty_runner();
+    let extra = wat::parse_str(
+        r#"(component
+            (core module $m (func (export "f")))
+            (core instance $i (instantiate $m))
+            (func (export "run") (canon lift (core func $i "f")))
+            (func (export "debug-dump") (canon lift (core func $i "f"))))"#,
+    )
+    .unwrap();
+    let err = runner.validate_component(&extra).unwrap_err();
+    assert!(
+        matches!(&err, LoadError::ExtraExport { name } if name == "debug-dump"),
+        "{err}"
+    );
+    assert!(err.to_string().contains("`debug-dump`"), "{err}");
+}
+
+#[test]
+fn rejects_a_granted_import_of_the_wrong_shape_naming_it() {
+    let runner = empty_runner();
+    // `log` of the host interface, but taking nothing: not what the host provides.
+    let wrong = wat::parse_str(
+        r#"(component
+            (import "stepwasm:task/host@0.1.0" (instance $host (export "log" (func))))
+            (core module $m (func (export "f")))
+            (core instance $i (instantiate $m))
+            (func (export "run") (canon lift (core func $i "f"))))"#,
+    )
+    .unwrap();
+    let err = runner.validate_component(&wrong).unwrap_err();
+    assert!(matches!(&err, LoadError::ImportMismatch { .. }), "{err}");
+    let text = err.to_string();
+    assert!(
+        text.contains("log") && text.contains("stepwasm:task/host@0.1.0"),
+        "{text}"
+    );
+}
+
+#[test]
 fn rejects_an_ungranted_import_by_name() {
     let runner = empty_runner();
     let http = wat::parse_str(

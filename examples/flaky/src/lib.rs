@@ -22,6 +22,8 @@ fn flaky(input: Input) -> Result<Value, TaskError> {
         return Err(TaskError::new(name, cause));
     }
     let ctx = context();
+    // Captured by the host into the history, like the log lines.
+    println!("flaky: attempt {}", ctx.retry_count);
     if ctx.retry_count < input.fail_until_retry {
         log::warn(&format!("attempt {} fails on purpose", ctx.retry_count));
         return Err(TaskError::new(
@@ -29,6 +31,7 @@ fn flaky(input: Input) -> Result<Value, TaskError> {
             format!("retry {} of {}", ctx.retry_count, input.fail_until_retry),
         ));
     }
+    log::info(&format!("attempt {} succeeds", ctx.retry_count));
     Ok(json!({ "succeeded_on_retry": ctx.retry_count, "state": ctx.state_name }))
 }
 

@@ -27,6 +27,41 @@ fn depth(n: u64) -> u64 {
     }
 }
 
+/// Plants symlinks in the scratch directory pointing out of it and follows them; returns
+/// which links could be made and which reached something outside.
+fn symlink_out() -> serde_json::Value {
+    let mut made = Vec::new();
+    let mut reached = Vec::new();
+    let targets = ["/etc/passwd", "../../../../etc/passwd", "..", "/", "../.."];
+    for (i, target) in targets.iter().enumerate() {
+        let link = format!("/scratch/link{i}");
+        // `soft_link` is the stable std way to call WASI's symlink.
+        #[allow(deprecated)]
+        if std::fs::soft_link(target, &link).is_ok() {
+            made.push(target.to_string());
+        }
+        let through = [
+            link.clone(),
+            format!("{link}/etc/passwd"),
+            format!("{link}/.."),
+        ];
+        for path in through {
+            if std::fs::read(&path).is_ok() || std::fs::read_dir(&path).is_ok() {
+                reached.push(path);
+            }
+        }
+    }
+    // A link to something inside still works, so the test shows symlinks themselves do.
+    std::fs::write("/scratch/inside.txt", "in").ok();
+    #[allow(deprecated)]
+    let inside_ok = std::fs::soft_link("inside.txt", "/scratch/to-inside").is_ok()
+        && std::fs::read_to_string("/scratch/to-inside")
+            .ok()
+            .as_deref()
+            == Some("in");
+    serde_json::json!({ "made": made, "reached": reached, "inside_ok": inside_ok })
+}
+
 /// Tries every way out of the scratch directory; returns what it managed to read.
 fn escape_scratch() -> Vec<String> {
     let mut reached = Vec::new();
@@ -127,6 +162,31 @@ impl Guest for Misbehave {
                 }
                 Ok(serde_json::json!({ "written": written }).to_string())
             }
+            "chatty" => {
+                let lines = value["lines"].as_u64().unwrap_or(1000);
+                for i in 0..lines {
+                    println!("{i:>6} {}", ".".repeat(93));
+                }
+                Ok(lines.to_string())
+            }
+            "context" => {
+                // Fails its first attempt when asked (cause: the token), so a test can
+                // compare the tokens of two attempts.
+                let ctx = stepwasm_guest::context();
+                if value["fail_first"] == true && ctx.retry_count == 0 {
+                    return Err(fail(
+                        "Misbehave.FirstAttempt",
+                        ctx.task_token.unwrap_or_default(),
+                    ));
+                }
+                Ok(serde_json::json!({
+                    "token": ctx.task_token,
+                    "retry_count": ctx.retry_count,
+                    "input": value,
+                })
+                .to_string())
+            }
+            "scratch-symlink" => Ok(symlink_out().to_string()),
             "scratch-escape" => Ok(serde_json::json!({ "reached": escape_scratch() }).to_string()),
             other => Err(fail(
                 "Misbehave.UnknownMode",

@@ -88,6 +88,7 @@ fn no_runner(request: &TaskRequest) -> TaskOutcome {
             ),
         }),
         logs: Vec::new(),
+        logs_truncated: false,
     }
 }
 

@@ -8,6 +8,21 @@ use serde_json::{Map, Value, json};
 
 use super::context::format_time;
 use super::history::HistoryEvent;
+use super::ports::TaskLog;
+
+/// Bytes of log messages one Task event keeps (Stepwasm's `logs` extension field); entries
+/// past it are dropped and the event says `"logsTruncated": true`. The sandbox's own
+/// per-invocation bound (`sandbox::DEFAULT_LOG_BYTES`) is the same by default.
+pub const TASK_LOG_HISTORY_BYTES: usize = 64 * 1024;
+
+/// What a task said while it ran, for its terminal event.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TaskLogs<'a> {
+    /// Log lines and captured stdout/stderr, in order.
+    pub entries: &'a [TaskLog],
+    /// Whether the runner already dropped some.
+    pub truncated: bool,
+}
 
 /// The events of one execution, in order, with dense ids.
 #[derive(Debug, Default)]
@@ -214,26 +229,32 @@ impl EventLog {
         self.push(now, "TaskStarted", details);
     }
 
-    /// `TaskSucceeded`.
-    pub fn task_succeeded(&mut self, now: SystemTime, resource: &str, output: &Value) {
+    /// `TaskSucceeded`, with the task's logs (Stepwasm extension, omitted when empty).
+    pub fn task_succeeded(
+        &mut self,
+        now: SystemTime,
+        resource: &str,
+        output: &Value,
+        logs: TaskLogs<'_>,
+    ) {
         let details = self.record.then(|| {
-            (
-                "taskSucceededEventDetails",
-                json!({"resourceType": "wasm", "resource": resource, "output": text(output),
-                       "outputDetails": {"truncated": false}}),
-            )
+            let mut d = json!({"resourceType": "wasm", "resource": resource, "output": text(output),
+                       "outputDetails": {"truncated": false}});
+            add_logs(&mut d, logs);
+            ("taskSucceededEventDetails", d)
         });
         self.push(now, "TaskSucceeded", details);
     }
 
-    /// `TaskFailed` or `TaskTimedOut` (by `event_type`).
+    /// `TaskFailed` or `TaskTimedOut` (by `event_type`), with the task's logs (Stepwasm
+    /// extension, omitted when empty).
     pub fn task_failed(
         &mut self,
         now: SystemTime,
         event_type: &str,
         resource: &str,
-        error: &str,
-        cause: &str,
+        (error, cause): (&str, &str),
+        logs: TaskLogs<'_>,
     ) {
         let key = if event_type == "TaskTimedOut" {
             "taskTimedOutEventDetails"
@@ -241,12 +262,38 @@ impl EventLog {
             "taskFailedEventDetails"
         };
         let details = self.record.then(|| {
-            (
-                key,
-                json!({"resourceType": "wasm", "resource": resource, "error": error, "cause": cause}),
-            )
+            let mut d =
+                json!({"resourceType": "wasm", "resource": resource, "error": error, "cause": cause});
+            add_logs(&mut d, logs);
+            (key, d)
         });
         self.push(now, event_type, details);
+    }
+}
+
+/// Adds `"logs": [{"level": "info", "message": ..}, {"stream": "stdout", "message": ..}]`
+/// within [`TASK_LOG_HISTORY_BYTES`], and `"logsTruncated": true` when anything was dropped.
+fn add_logs(details: &mut Value, logs: TaskLogs<'_>) {
+    let mut truncated = logs.truncated;
+    let mut room = TASK_LOG_HISTORY_BYTES;
+    let mut entries = Vec::new();
+    for log in logs.entries {
+        if log.message.len() > room {
+            truncated = true;
+            break;
+        }
+        room -= log.message.len();
+        let key = match log.level.as_str() {
+            "stdout" | "stderr" => "stream",
+            _ => "level",
+        };
+        entries.push(json!({key: log.level, "message": log.message}));
+    }
+    if !entries.is_empty() {
+        details["logs"] = Value::Array(entries);
+    }
+    if truncated {
+        details["logsTruncated"] = Value::Bool(true);
     }
 }
 
@@ -276,6 +323,43 @@ mod tests {
         assert_eq!(v["stateEnteredEventDetails"]["input"], "{\"a\":1}");
         let v = serde_json::to_value(&events[2]).unwrap();
         assert_eq!(v["mapIterationStartedEventDetails"]["index"], 2);
+    }
+
+    #[test]
+    fn task_events_carry_bounded_logs_only_when_there_are_some() {
+        let log = |level: &str, message: String| TaskLog {
+            level: level.into(),
+            message,
+        };
+        let mut events = EventLog::new(true);
+        let out = json!(1);
+        events.task_succeeded(UNIX_EPOCH, "wasm:a", &out, TaskLogs::default());
+        let entries = [
+            log("info", "hello".into()),
+            log("stdout", "printed".into()),
+            log("stderr", "x".repeat(TASK_LOG_HISTORY_BYTES)),
+        ];
+        let logs = TaskLogs {
+            entries: &entries,
+            truncated: false,
+        };
+        events.task_failed(UNIX_EPOCH, "TaskFailed", "wasm:a", ("E", "c"), logs);
+        let events = events.take();
+        let quiet = serde_json::to_value(&events[0]).unwrap();
+        assert!(quiet["taskSucceededEventDetails"].get("logs").is_none());
+        assert!(
+            quiet["taskSucceededEventDetails"]
+                .get("logsTruncated")
+                .is_none()
+        );
+        let failed = serde_json::to_value(&events[1]).unwrap();
+        let d = &failed["taskFailedEventDetails"];
+        assert_eq!(
+            d["logs"],
+            json!([{"level": "info", "message": "hello"}, {"stream": "stdout", "message": "printed"}])
+        );
+        assert_eq!(d["logsTruncated"], true);
+        assert_eq!(d["error"], "E");
     }
 
     #[test]

@@ -127,7 +127,7 @@ impl<'a> Cx<'a> {
                 retry_count: attempt.retry_count,
             },
             None,
-            None,
+            attempt.task_token.as_deref(),
         )
     }
 }
@@ -412,6 +412,7 @@ impl Execution {
                 &attempt,
             ),
             StateKind::Task(task) => {
+                let attempt = attempt.with_new_task_token();
                 match states::task::start(&mut cx, state, task, &input, &attempt) {
                     Ok(effective) => {
                         drop(vars);
@@ -715,7 +716,7 @@ impl Execution {
                 execution_name: self.info.name.clone(),
                 state_name: state.name.to_string(),
                 retry_count: attempt.retry_count,
-                task_token: None,
+                task_token: attempt.task_token.clone(),
             },
         }
     }
@@ -745,9 +746,16 @@ impl Execution {
         let StateKind::Task(task) = &state.kind else {
             return;
         };
-        let result = outcome
-            .result
-            .map_err(|TaskFailure { error, cause }| (error, cause));
+        let TaskOutcome {
+            result,
+            logs,
+            logs_truncated,
+        } = outcome;
+        let result = result.map_err(|TaskFailure { error, cause }| (error, cause));
+        let logs = super::events::TaskLogs {
+            entries: &logs,
+            truncated: logs_truncated,
+        };
         let vars = VarScope::of(&self.frames, id);
         let mut cx = Cx {
             now,
@@ -757,7 +765,7 @@ impl Execution {
             vars: &vars,
             assigned: None,
         };
-        let work = states::task::finish(&mut cx, state, task, input, result, attempt);
+        let work = states::task::finish(&mut cx, state, task, input, result, logs, attempt);
         let assigned = cx.assigned.take();
         drop(vars);
         self.apply(id, state_id, state, work, assigned, now);

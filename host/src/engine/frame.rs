@@ -47,6 +47,10 @@ pub struct Attempt {
     pub per_retrier: Vec<u32>,
     /// `$$.State.EnteredTime`, in Unix milliseconds.
     pub entered_ms: i64,
+    /// `$$.Task.Token` of the current Task attempt: a fresh random token per attempt, kept
+    /// in the frame so a resumed invocation sees the same one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_token: Option<String>,
 }
 
 impl Attempt {
@@ -56,6 +60,15 @@ impl Attempt {
             retry_count: 0,
             per_retrier: Vec::new(),
             entered_ms: to_ms(now),
+            task_token: None,
+        }
+    }
+
+    /// This attempt with a new task token (a Task state starting an attempt).
+    pub fn with_new_task_token(self) -> Self {
+        Attempt {
+            task_token: Some(uuid::Uuid::new_v4().simple().to_string()),
+            ..self
         }
     }
 

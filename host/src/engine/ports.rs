@@ -69,11 +69,15 @@ pub struct TaskOutcome {
     pub result: Result<Value, TaskFailure>,
     /// Logs and captured stdout/stderr, in order, bounded by the sandbox.
     pub logs: Vec<TaskLog>,
+    /// Whether the runner dropped log output over its bound (`logs` is then incomplete).
+    pub logs_truncated: bool,
 }
 
 /// Runs Task states. Implemented by the WASM sandbox; tests may implement it too.
 pub trait TaskRunner: Send + Sync {
-    /// Invokes the resource once. Must not block the calling thread.
+    /// Invokes the resource once. Must not block the calling thread. The engine calls it
+    /// when it records TaskStarted, so `timeout` and `heartbeat` count from the call, not
+    /// from the first poll of the future.
     fn invoke(&self, request: TaskRequest) -> BoxFuture<'_, TaskOutcome>;
 }
 

@@ -109,6 +109,7 @@ impl TaskRunner for ScriptedTasks {
             TaskOutcome {
                 result,
                 logs: Vec::new(),
+                logs_truncated: false,
             }
         })
     }

@@ -176,6 +176,11 @@ impl FileSource {
             .insert(name.to_owned(), ComponentBytes::new(bytes));
     }
 
+    /// The components served, by name.
+    pub fn components(&self) -> impl Iterator<Item = (&str, &ComponentBytes)> {
+        self.components.iter().map(|(n, c)| (n.as_str(), c))
+    }
+
     /// Parses `NAME=PATH` as the CLI's `--module` flag gives it.
     pub fn parse_module_flag(flag: &str) -> Result<(String, PathBuf), ResourceError> {
         let (name, path) = flag.split_once('=').ok_or_else(|| ResourceError::Invalid {

@@ -77,11 +77,13 @@ pub enum TaskFault {
         /// The limit.
         limit: usize,
     },
-    /// Filled its scratch directory past the cap.
-    #[error("scratch directory holds {used} bytes, over its {limit} byte cap")]
+    /// Tried to fill its scratch directory past the cap.
+    #[error("scratch directory over its {limit} byte cap: it holds {used} bytes{}", refused_note(*.refused))]
     ScratchLimitExceeded {
-        /// Bytes found.
+        /// Bytes the directory held.
         used: u64,
+        /// Bytes of the write that was refused (0 when the size was found after the fact).
+        refused: u64,
         /// The cap.
         limit: u64,
     },
@@ -120,5 +122,13 @@ impl From<TaskFault> for TaskFailure {
             error: fault.error_name(),
             cause: fault.to_string(),
         }
+    }
+}
+
+fn refused_note(refused: u64) -> String {
+    if refused == 0 {
+        String::new()
+    } else {
+        format!(" and a write of {refused} more was refused")
     }
 }

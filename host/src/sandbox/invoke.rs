@@ -13,18 +13,37 @@ use super::component::ResourceName;
 use super::fault::TaskFault;
 use super::limits::{ScratchGrant, TaskPolicy};
 use super::scratch::{self, Scratch};
+use super::scratch_fs::ScratchBudget;
 use super::state::{Capture, HostState, Limiter, LogSink, Pulse, lock};
 use crate::engine::ports::{TaskFailure, TaskOutcome, TaskRequest};
 
-/// Epoch ticks between two measurements of a scratch directory.
-const SCRATCH_CHECK_TICKS: u32 = 5;
-
-pub(crate) async fn invoke(runner: &SandboxRunner, request: TaskRequest) -> TaskOutcome {
+/// Runs one attempt. `started` is when the engine asked for it, i.e. when it recorded
+/// TaskStarted: TimeoutSeconds and HeartbeatSeconds count from there, so resolving,
+/// compiling, waiting for a pool slot and instantiating all count against them, as AWS
+/// counts a cold start.
+pub(crate) async fn invoke(
+    runner: &SandboxRunner,
+    request: TaskRequest,
+    started: Instant,
+) -> TaskOutcome {
     let sink = Arc::new(Mutex::new(LogSink::new(
         runner.config.default_policy.limits.log_bytes,
     )));
-    let result = attempt(runner, &request, &sink).await;
-    let logs = match Arc::try_unwrap(sink) {
+    let clock = Deadlines {
+        started,
+        deadline: request.timeout.map(|t| started + t),
+        heartbeat: request.heartbeat,
+        pulse: Pulse::default(),
+    };
+    // The watchdog stops the whole attempt, wherever it is: a guest waiting in the host
+    // (sleeping), or the attempt still loading or waiting for a slot. A guest computing is
+    // also stopped by the epoch callback, which checks the same deadlines at every tick.
+    let result = tokio::select! {
+        biased;
+        done = attempt(runner, &request, &sink, &clock) => done,
+        stop = watchdog(&clock) => Err(stop.into()),
+    };
+    let (logs, logs_truncated) = match Arc::try_unwrap(sink) {
         Ok(sink) => sink
             .into_inner()
             .unwrap_or_else(|p| p.into_inner())
@@ -32,13 +51,57 @@ pub(crate) async fn invoke(runner: &SandboxRunner, request: TaskRequest) -> Task
         // A WASI stream may outlive the store by a moment; copy what it holds.
         Err(shared) => std::mem::replace(&mut *lock(&shared), LogSink::new(0)).finish(),
     };
-    TaskOutcome { result, logs }
+    TaskOutcome {
+        result,
+        logs,
+        logs_truncated,
+    }
+}
+
+/// An attempt's clock: when it started, its deadlines, and the guest's last heartbeat.
+#[derive(Clone, Debug)]
+pub(crate) struct Deadlines {
+    pub(crate) started: Instant,
+    /// TimeoutSeconds, as an instant.
+    pub(crate) deadline: Option<Instant>,
+    /// HeartbeatSeconds.
+    pub(crate) heartbeat: Option<Duration>,
+    pub(crate) pulse: Pulse,
+}
+
+impl Deadlines {
+    /// The deadline that has passed, if any.
+    fn overdue(&self) -> Option<TaskFault> {
+        let now = Instant::now();
+        if let Some(deadline) = self.deadline
+            && now >= deadline
+        {
+            return Some(TaskFault::Timeout {
+                limit_ms: (deadline - self.started).as_millis(),
+            });
+        }
+        if let Some(at) = self.heartbeat_at()
+            && now >= at
+        {
+            return Some(TaskFault::HeartbeatTimeout {
+                limit_ms: self.heartbeat.unwrap_or_default().as_millis(),
+            });
+        }
+        None
+    }
+
+    /// When the heartbeat runs out, counting from the last beat (or the start).
+    fn heartbeat_at(&self) -> Option<Instant> {
+        self.heartbeat
+            .map(|h| self.started + Duration::from_millis(self.pulse.last_ms()) + h)
+    }
 }
 
 async fn attempt(
     runner: &SandboxRunner,
     request: &TaskRequest,
     sink: &Arc<Mutex<LogSink>>,
+    clock: &Deadlines,
 ) -> Result<serde_json::Value, TaskFailure> {
     let tenant = request.tenant.as_deref();
     let resource = ResourceName::parse(&request.resource)
@@ -75,36 +138,19 @@ async fn attempt(
             reason: e.to_string(),
         })?;
 
-    let started = Instant::now();
-    let pulse = Pulse::default();
-    let deadline = request.timeout.map(|t| started + t);
-    let heartbeat = request.heartbeat;
-    let mut store = new_store(
-        runner,
-        request,
-        &policy,
-        sink,
-        scratch.as_ref(),
-        &pulse,
-        started,
-        deadline,
-    )?;
-
-    let run = async {
+    let mut store = new_store(runner, request, &policy, sink, scratch.as_ref(), clock)?;
+    let outcome = async {
         let task = loaded.pre.instantiate_async(&mut store).await?;
         task.call_run(&mut store, &input).await
-    };
-    let outcome = tokio::select! {
-        biased;
-        done = run => done,
-        stop = watchdog(started, deadline, heartbeat, pulse.clone()) => Err(stop.into()),
-    };
+    }
+    .await;
     drop(store);
 
     let scratch_over = scratch.as_ref().and_then(|(dir, grant)| {
         let used = scratch::used_bytes(dir.path());
         (used > grant.max_bytes).then_some(TaskFault::ScratchLimitExceeded {
             used,
+            refused: 0,
             limit: grant.max_bytes,
         })
     });
@@ -122,16 +168,13 @@ async fn attempt(
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 fn new_store(
     runner: &SandboxRunner,
     request: &TaskRequest,
     policy: &TaskPolicy,
     sink: &Arc<Mutex<LogSink>>,
     scratch: Option<&(Scratch, ScratchGrant)>,
-    pulse: &Pulse,
-    started: Instant,
-    deadline: Option<Instant>,
+    clock: &Deadlines,
 ) -> Result<Store<HostState>, TaskFault> {
     // Deny by default: no args, no env, no preopens, no network, empty stdin.
     let mut wasi = WasiCtxBuilder::new();
@@ -150,12 +193,9 @@ fn new_store(
         limiter: Limiter::new(&policy.limits, pool.memory_bytes, pool.table_elements),
         logs: sink.clone(),
         context: request.context.clone(),
-        pulse: pulse.clone(),
-        started,
-        deadline,
-        heartbeat_ms: request.heartbeat.map(|h| h.as_millis() as u64),
-        scratch: scratch.map(|(dir, grant)| (dir.path().to_owned(), grant.max_bytes)),
-        ticks: 0,
+        clock: clock.clone(),
+        scratch: scratch
+            .map(|(dir, grant)| ScratchBudget::new(dir.path().to_owned(), grant.max_bytes)),
     };
     let mut store = Store::new(runner.loader.engine(), state);
     store.limiter(|state| &mut state.limiter);
@@ -173,73 +213,23 @@ fn new_store(
 /// yields to the async runtime so other executions run.
 fn on_tick(mut ctx: StoreContextMut<'_, HostState>) -> wasmtime::Result<UpdateDeadline> {
     let state = ctx.data_mut();
-    if let Some(fault) = overdue(
-        state.started,
-        state.deadline,
-        state.heartbeat_ms.map(Duration::from_millis),
-        &state.pulse,
-    ) {
+    if let Some(fault) = state.clock.overdue() {
         return Err(fault.into());
-    }
-    state.ticks += 1;
-    if state.ticks.is_multiple_of(SCRATCH_CHECK_TICKS)
-        && let Some((dir, limit)) = &state.scratch
-    {
-        let used = scratch::used_bytes(dir);
-        if used > *limit {
-            return Err(TaskFault::ScratchLimitExceeded {
-                used,
-                limit: *limit,
-            }
-            .into());
-        }
     }
     Ok(UpdateDeadline::Yield(1))
 }
 
-/// The deadline that has passed, if any.
-fn overdue(
-    started: Instant,
-    deadline: Option<Instant>,
-    heartbeat: Option<Duration>,
-    pulse: &Pulse,
-) -> Option<TaskFault> {
-    let now = Instant::now();
-    if let Some(deadline) = deadline
-        && now >= deadline
-    {
-        return Some(TaskFault::Timeout {
-            limit_ms: (deadline - started).as_millis(),
-        });
-    }
-    if let Some(heartbeat) = heartbeat {
-        let last = started + Duration::from_millis(pulse.last_ms());
-        if now >= last + heartbeat {
-            return Some(TaskFault::HeartbeatTimeout {
-                limit_ms: heartbeat.as_millis(),
-            });
-        }
-    }
-    None
-}
-
 /// Completes when a deadline passes, for guests waiting in the host (e.g. sleeping),
-/// where no epoch check runs.
-async fn watchdog(
-    started: Instant,
-    deadline: Option<Instant>,
-    heartbeat: Option<Duration>,
-    pulse: Pulse,
-) -> TaskFault {
+/// where no epoch check runs, and for attempts not yet running.
+async fn watchdog(clock: &Deadlines) -> TaskFault {
     loop {
-        let heartbeat_at = heartbeat.map(|h| started + Duration::from_millis(pulse.last_ms()) + h);
-        let next = match (deadline, heartbeat_at) {
+        let next = match (clock.deadline, clock.heartbeat_at()) {
             (Some(a), Some(b)) => a.min(b),
             (Some(a), None) | (None, Some(a)) => a,
             (None, None) => return std::future::pending().await,
         };
         tokio::time::sleep_until(next.into()).await;
-        if let Some(fault) = overdue(started, deadline, heartbeat, &pulse) {
+        if let Some(fault) = clock.overdue() {
             return fault;
         }
     }
@@ -276,8 +266,13 @@ fn classify(error: wasmtime::Error, fuel: u64, sink: &Mutex<LogSink>) -> TaskFau
                 desired: *desired,
                 limit: *limit,
             },
-            TaskFault::ScratchLimitExceeded { used, limit } => TaskFault::ScratchLimitExceeded {
+            TaskFault::ScratchLimitExceeded {
+                used,
+                refused,
+                limit,
+            } => TaskFault::ScratchLimitExceeded {
                 used: *used,
+                refused: *refused,
                 limit: *limit,
             },
             other => TaskFault::Internal {

@@ -15,7 +15,8 @@ pub const DEFAULT_INSTANCES: usize = 16;
 pub const DEFAULT_OUTPUT_BYTES: usize = 256 * 1024;
 /// Bytes of log lines plus captured stdout/stderr kept per invocation.
 pub const DEFAULT_LOG_BYTES: usize = 64 * 1024;
-/// Size cap of a granted scratch directory.
+/// Size cap of a granted scratch directory: a write that would pass it is refused before it
+/// reaches the disk and fails the task with `Sandbox.ScratchLimitExceeded`.
 pub const DEFAULT_SCRATCH_BYTES: u64 = 16 << 20;
 
 /// Task invocations that may be in flight at once (pool slots); more wait for a slot.

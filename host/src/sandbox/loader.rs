@@ -67,6 +67,7 @@ impl Loader {
     pub(crate) fn new(engine: Engine, cache_dir: Option<PathBuf>) -> Result<Self, wasmtime::Error> {
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        super::scratch_fs::add_to_linker(&mut linker)?;
         Task::add_to_linker::<_, wasmtime::component::HasSelf<_>>(&mut linker, |s| s)?;
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         engine.precompile_compatibility_hash().hash(&mut hasher);
@@ -197,18 +198,33 @@ impl Loader {
         Ok(Arc::new(Loaded { pre }))
     }
 
+    fn cell(&self, sha256: &str) -> Arc<OnceCell<Arc<Loaded>>> {
+        let mut loaded = self.loaded.lock().unwrap_or_else(|p| p.into_inner());
+        match loaded.get(sha256) {
+            Some(cell) => cell.clone(),
+            None => loaded.entry(sha256.to_owned()).or_default().clone(),
+        }
+    }
+
+    /// Loads `source` into the cache now, so that no attempt pays for compiling it (an
+    /// attempt's TimeoutSeconds counts loading). Blocking.
+    pub(crate) fn preload(&self, source: &ComponentBytes) -> Result<(), LoadError> {
+        let cell = self.cell(&source.sha256);
+        if cell.initialized() {
+            return Ok(());
+        }
+        let loaded = self.load_blocking(source)?;
+        // Another caller may have won the race: either value is the same component.
+        let _ = cell.set(loaded);
+        Ok(())
+    }
+
     /// The checked component for `source`, compiled at most once per content hash.
     pub(crate) async fn get(
         self: &Arc<Self>,
         source: &ComponentBytes,
     ) -> Result<Arc<Loaded>, LoadError> {
-        let cell = {
-            let mut loaded = self.loaded.lock().unwrap_or_else(|p| p.into_inner());
-            match loaded.get(&source.sha256) {
-                Some(cell) => cell.clone(),
-                None => loaded.entry(source.sha256.clone()).or_default().clone(),
-            }
-        };
+        let cell = self.cell(&source.sha256);
         cell.get_or_try_init(|| async {
             let this = self.clone();
             let source = source.clone();

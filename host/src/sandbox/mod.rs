@@ -13,7 +13,7 @@
 //! check, compile caches; the one `unsafe`), `limits` (defaults and grants), `state`
 //! (store data: WASI context, host imports, log capture, limiter), `invoke` (one attempt,
 //! deadlines, outcome), `fault` (every sandbox failure with its ASL error name), `scratch`
-//! (per-attempt scratch directories).
+//! (per-attempt scratch directories), `scratch_fs` (their size cap, charged on every write).
 
 mod bindings;
 mod component;
@@ -22,6 +22,7 @@ mod invoke;
 mod limits;
 mod loader;
 mod scratch;
+mod scratch_fs;
 mod state;
 
 use std::collections::HashMap;
@@ -107,6 +108,14 @@ pub enum ModuleFlagError {
         /// Why.
         source: std::io::Error,
     },
+    /// The file is not a component the host can run.
+    #[error("--module {name}: {source}")]
+    Load {
+        /// The module name.
+        name: String,
+        /// Why it was rejected.
+        source: LoadError,
+    },
     /// The engine could not be built.
     #[error(transparent)]
     Setup(#[from] SetupError),
@@ -135,7 +144,19 @@ pub fn runner_from_module_flags(
         cache_dir: SandboxConfig::default_cache_dir(),
         ..SandboxConfig::default()
     };
-    Ok(Some(SandboxRunner::new(Arc::new(source), config)?))
+    let runner = SandboxRunner::new(Arc::new(source.clone()), config)?;
+    // Compile (or load from the disk cache) before the execution starts: a bad module is
+    // a usage error, and no task's TimeoutSeconds pays for compiling.
+    for (name, bytes) in source.components() {
+        runner
+            .loader
+            .preload(bytes)
+            .map_err(|source| ModuleFlagError::Load {
+                name: name.to_owned(),
+                source,
+            })?;
+    }
+    Ok(Some(runner))
 }
 
 /// Runs Task states as WebAssembly components. Cheap to share: wrap it in an `Arc`.
@@ -197,6 +218,12 @@ impl SandboxRunner {
         self.loader.validate(bytes)
     }
 
+    /// Compiles (or loads from the caches) `bytes` now, so that the first attempt that uses
+    /// it does not spend its TimeoutSeconds compiling. Blocking.
+    pub fn preload(&self, bytes: &ComponentBytes) -> Result<(), LoadError> {
+        self.loader.preload(bytes)
+    }
+
     /// Validates and compiles `bytes` into an artifact for this runner's engine, to keep
     /// beside the bytes ([`ComponentBytes::precompiled`]). Blocking.
     pub fn precompile(&self, bytes: &[u8]) -> Result<Vec<u8>, LoadError> {
@@ -206,7 +233,10 @@ impl SandboxRunner {
 
 impl TaskRunner for SandboxRunner {
     fn invoke(&self, request: TaskRequest) -> BoxFuture<'_, TaskOutcome> {
-        Box::pin(invoke::invoke(self, request))
+        // The clock starts now, when the engine records TaskStarted, not when the future
+        // is first polled.
+        let started = std::time::Instant::now();
+        Box::pin(invoke::invoke(self, request, started))
     }
 }
 

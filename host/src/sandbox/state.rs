@@ -77,8 +77,9 @@ impl LogSink {
         self.dropped += rest.len() - keep;
     }
 
-    /// The lines, with unterminated output flushed and a note when bytes were dropped.
-    pub(crate) fn finish(mut self) -> Vec<TaskLog> {
+    /// The lines, with unterminated output flushed and a note when bytes were dropped
+    /// (then also `true`).
+    pub(crate) fn finish(mut self) -> (Vec<TaskLog>, bool) {
         for stream in 0..2 {
             if !self.partial[stream].is_empty() {
                 let tail = std::mem::take(&mut self.partial[stream]);
@@ -86,7 +87,8 @@ impl LogSink {
                 self.push(level, String::from_utf8_lossy(&tail).into_owned());
             }
         }
-        if self.dropped > 0 {
+        let truncated = self.dropped > 0;
+        if truncated {
             self.entries.push(TaskLog {
                 level: "warn".to_owned(),
                 message: format!(
@@ -95,7 +97,7 @@ impl LogSink {
                 ),
             });
         }
-        self.entries
+        (self.entries, truncated)
     }
 
     /// The captured stderr lines, to explain a trap (a panic message lands there).
@@ -290,16 +292,10 @@ pub(crate) struct HostState {
     pub(crate) limiter: Limiter,
     pub(crate) logs: Arc<Mutex<LogSink>>,
     pub(crate) context: TaskContext,
-    pub(crate) pulse: Pulse,
-    pub(crate) started: Instant,
-    /// Wall-clock deadline, checked at every epoch tick.
-    pub(crate) deadline: Option<Instant>,
-    /// HeartbeatSeconds, in milliseconds.
-    pub(crate) heartbeat_ms: Option<u64>,
-    /// The scratch directory to watch, with its cap.
-    pub(crate) scratch: Option<(std::path::PathBuf, u64)>,
-    /// Epoch ticks since the last scratch-size check.
-    pub(crate) ticks: u32,
+    /// Start, deadlines and heartbeat, checked at every epoch tick.
+    pub(crate) clock: super::invoke::Deadlines,
+    /// What the scratch directory may still take, when one is granted.
+    pub(crate) scratch: Option<super::scratch_fs::ScratchBudget>,
 }
 
 impl WasiView for HostState {
@@ -324,7 +320,7 @@ impl host::Host for HostState {
     }
 
     fn heartbeat(&mut self) {
-        self.pulse.beat(self.started);
+        self.clock.pulse.beat(self.clock.started);
     }
 
     fn context(&mut self) -> host::TaskContext {
@@ -351,7 +347,8 @@ mod tests {
         sink.write_stream(0, b"out 1\nout");
         sink.write_stream(1, b"err!\n");
         sink.write_stream(0, b" 2\nmore text that will not fit\n");
-        let logs = sink.finish();
+        let (logs, truncated) = sink.finish();
+        assert!(truncated);
         let shown: Vec<(&str, &str)> = logs
             .iter()
             .map(|l| (l.level.as_str(), l.message.as_str()))

@@ -4,6 +4,7 @@
 
 use serde_json::Value;
 
+use super::super::events::TaskLogs;
 use super::super::execution::{Cx, Work};
 use super::super::frame::Attempt;
 use super::super::jsonata_eval::{Evaluator, StatesView};
@@ -66,11 +67,13 @@ pub(crate) fn finish(
     task: &TaskState,
     input: Value,
     result: Result<Value, (String, String)>,
+    logs: TaskLogs<'_>,
     attempt: Attempt,
 ) -> Work {
     match result {
         Ok(output) => {
-            cx.events.task_succeeded(cx.now, &task.resource, &output);
+            cx.events
+                .task_succeeded(cx.now, &task.resource, &output, logs);
             let keep = (!state.catch.is_empty() || !state.retry.is_empty()).then(|| input.clone());
             let result = cx
                 .limits
@@ -86,7 +89,7 @@ pub(crate) fn finish(
                 "TaskFailed"
             };
             cx.events
-                .task_failed(cx.now, kind, &task.resource, &error, &cause);
+                .task_failed(cx.now, kind, &task.resource, (&error, &cause), logs);
             Work::Error {
                 error: StatesError::new(name, cause),
                 input,
