@@ -8,7 +8,12 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 bin="${STEPWASM_BIN:-$root/target/release/stepwasm}"
 secs="${1:-10}"
 conns="${2:-64}"
-command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 2; }
+# The load generator is Debian's `wrk`; install it when missing (root, as on CI machines).
+if ! command -v wrk >/dev/null; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -qq wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk; }
+fi
+command -v wrk >/dev/null || { echo "wrk is not installed and apt-get could not install it" >&2; exit 2; }
 data="$(mktemp -d)"
 out="$data/server.out"
 STEPWASM_ADMIN_KEY=bench-admin "$bin" serve --listen 127.0.0.1:0 --data-dir "$data/db" >"$out" 2>&1 &

@@ -2,8 +2,9 @@
 //! store, without HTTP. Starts `--executions` STANDARD executions of a chain of
 //! `--states` Pass states at once, waits until every one has ended, and prints one JSON
 //! line: transitions committed per second, group-commit batching, peak RSS. With
-//! `--wait-seconds S` the states are one long Wait instead, and it reports the memory each
-//! waiting execution holds (RSS growth divided by the number waiting).
+//! `--waiting N` (or `--wait-seconds S`) the machine is one long Wait instead: it starts N
+//! executions, waits until every one is parked on its timer, and reports the memory each
+//! waiting execution holds (VmRSS growth divided by the number waiting).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -32,6 +33,12 @@ pub struct BenchStoreArgs {
     /// execution.
     #[arg(long)]
     pub wait_seconds: Option<u64>,
+    /// Memory mode: start this many executions of a one-hour Wait (sets `-n`).
+    #[arg(long)]
+    pub waiting: Option<u64>,
+    /// Starts in flight at once (a server sees a bounded number of concurrent requests).
+    #[arg(long, default_value_t = 4096)]
+    pub concurrency: usize,
     /// redb page cache in MiB (the server uses 256); a small cache keeps the store's pages
     /// out of the memory-per-execution figure.
     #[arg(long, default_value_t = 256)]
@@ -88,7 +95,11 @@ fn rss_bytes() -> u64 {
         .map_or(0, |kb| kb * 1024)
 }
 
-async fn run(args: BenchStoreArgs) -> anyhow::Result<Value> {
+async fn run(mut args: BenchStoreArgs) -> anyhow::Result<Value> {
+    if let Some(n) = args.waiting {
+        args.executions = n;
+        args.wait_seconds.get_or_insert(3600);
+    }
     let durability = match args.durability.as_str() {
         "immediate" => Durability::Immediate,
         "none" => Durability::None,
@@ -123,11 +134,14 @@ async fn run(args: BenchStoreArgs) -> anyhow::Result<Value> {
     let rss_before = rss_bytes();
     let (tx_before, jobs_before) = store.commit_stats();
     let started = Instant::now();
+    let gate = Arc::new(tokio::sync::Semaphore::new(args.concurrency.max(1)));
     let mut starts = tokio::task::JoinSet::new();
     for i in 0..args.executions {
         let service = service.clone();
         let tenant = tenant.clone();
+        let permit = gate.clone().acquire_owned().await?;
         starts.spawn(async move {
+            let _permit = permit;
             service
                 .start_execution(
                     &tenant,
@@ -138,21 +152,32 @@ async fn run(args: BenchStoreArgs) -> anyhow::Result<Value> {
                 .await
                 .map(|_| ())
         });
+        while let Some(r) = starts.try_join_next() {
+            r??;
+        }
     }
     while let Some(r) = starts.join_next().await {
         r??;
     }
     let start_secs = started.elapsed().as_secs_f64();
     if args.wait_seconds.is_some() {
-        // Let every driver reach its Wait (and commit it) before measuring.
-        tokio::time::sleep(Duration::from_secs(2)).await;
+        // Every execution commits its Wait, then parks: wait for all of them.
+        let settle = Instant::now();
+        while (service.parked_executions() as u64) < args.executions
+            && settle.elapsed() < Duration::from_secs(120)
+        {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        // Let the allocator hand back what the start-up bursts used.
+        tokio::time::sleep(Duration::from_secs(1)).await;
         let rss_after = rss_bytes();
-        let waiting = service.active_drivers() as u64;
+        let waiting = service.parked_executions() as u64;
         return Ok(json!({
             "bench": "waiting-executions",
             "cache_mb": args.cache_mb,
             "executions": args.executions,
             "waiting": waiting,
+            "drivers_in_memory": service.active_drivers(),
             "start_s": start_secs,
             "starts_per_s": args.executions as f64 / start_secs,
             "rss_before_bytes": rss_before,

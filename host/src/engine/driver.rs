@@ -8,7 +8,7 @@
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use futures::FutureExt;
 use futures::stream::{FuturesUnordered, StreamExt};
@@ -92,8 +92,36 @@ fn no_runner(request: &TaskRequest) -> TaskOutcome {
     }
 }
 
+/// How far [`run_or_park`] drove an execution.
+#[derive(Clone, Debug)]
+pub enum Driven {
+    /// It ended.
+    Finished(Finished),
+    /// Every frame is waiting on a timer at least `park_after` away, no task is in flight
+    /// and every step is committed: the caller may drop the execution and resume it from
+    /// its committed frames at `wake_at` (it holds nothing in memory meanwhile).
+    Parked {
+        /// The earliest timer (or the execution's timeout).
+        wake_at: SystemTime,
+    },
+}
+
 /// Runs an execution to its end.
 pub async fn run(exec: &mut Execution, rt: &Runtime) -> Result<Finished, JournalError> {
+    match run_or_park(exec, rt, None).await? {
+        Driven::Finished(f) => Ok(f),
+        // Without `park_after` the loop never parks.
+        Driven::Parked { .. } => Err(JournalError("internal error: parked unasked".into())),
+    }
+}
+
+/// Runs an execution to its end or, with a journal and `park_after`, until it would only
+/// wait on timers at least `park_after` away (see [`Driven::Parked`]).
+pub async fn run_or_park(
+    exec: &mut Execution,
+    rt: &Runtime,
+    park_after: Option<Duration>,
+) -> Result<Driven, JournalError> {
     let journal = rt.journal.clone();
     exec.track = journal.is_some();
     exec.single_step = journal.is_some();
@@ -159,6 +187,14 @@ pub async fn run(exec: &mut Execution, rt: &Runtime) -> Result<Finished, Journal
                 cause: "internal error: the execution has no runnable frame".into(),
             };
         }
+        // Everything so far is committed (each step commits before the next), so a long
+        // wait can let go of the execution's memory.
+        if let (Some(min), Some(t), Some(_)) = (park_after, wake_at, &journal)
+            && tasks.is_empty()
+            && t.duration_since(clock.now()).unwrap_or_default() >= min
+        {
+            return Ok(Driven::Parked { wake_at: t });
+        }
         let sleep = async {
             match wake_at {
                 Some(t) => clock.sleep_until(t).await,
@@ -190,17 +226,17 @@ pub async fn run(exec: &mut Execution, rt: &Runtime) -> Result<Finished, Journal
     let event_count = exec.events.count();
     if let Some(j) = &journal {
         j.commit(exec.take_commit(Some(end.clone()))).await?;
-        return Ok(Finished {
+        return Ok(Driven::Finished(Finished {
             end,
             history: Vec::new(),
             event_count,
-        });
+        }));
     }
-    Ok(Finished {
+    Ok(Driven::Finished(Finished {
         end,
         history: exec.events.take(),
         event_count,
-    })
+    }))
 }
 
 fn timed_out() -> Ending {

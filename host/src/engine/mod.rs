@@ -12,6 +12,8 @@ pub mod limits;
 pub mod pipeline;
 pub mod ports;
 pub mod resume;
+#[cfg(test)]
+mod resume_tests;
 pub(crate) mod states;
 #[cfg(test)]
 pub(crate) mod testkit;

@@ -4,20 +4,25 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use serde_json::Value;
 
 use super::names::state_machine_arn;
-use super::runtime::{ExpressRun, Launch, Runtime, RuntimeError};
+use super::runtime::{Driven, ExpressRun, Launch, Runtime, RuntimeError};
 use crate::asl::model::StateMachine;
 use crate::asl::raw::RawStateMachine;
 use crate::engine::context::ExecutionInfo;
 use crate::engine::driver::{self, SystemClock};
 use crate::engine::execution::Execution;
-use crate::engine::frame::from_ms;
+use crate::engine::frame::{from_ms, to_ms};
 use crate::engine::history::HistoryEvent;
 use crate::engine::limits::Limits;
 use crate::engine::ports::{BoxFuture, Clock, FrameUpdate, Journal, TaskRunner};
+
+/// A durable execution whose every frame waits at least this long on a timer is parked:
+/// dropped from memory and resumed from the store when the timer fires.
+pub const PARK_AFTER: Duration = Duration::from_secs(1);
 
 /// Runs executions on the engine's driver.
 pub struct EngineRuntime {
@@ -134,7 +139,7 @@ impl Runtime for EngineRuntime {
         frames: Vec<(u64, Vec<u8>)>,
         last_event_id: u64,
         journal: Arc<dyn Journal>,
-    ) -> BoxFuture<'static, Result<(), RuntimeError>> {
+    ) -> BoxFuture<'static, Result<Driven, RuntimeError>> {
         let prepared = self.model(&launch).and_then(|model| {
             let info = Self::info(&launch)?;
             Execution::resume(model, info, self.limits.clone(), &frames, last_event_id).map_err(
@@ -146,12 +151,15 @@ impl Runtime for EngineRuntime {
         let rt = self.driver(Some(journal));
         Box::pin(async move {
             let mut exec = prepared?;
-            driver::run(&mut exec, &rt)
-                .await
-                .map(|_| ())
-                .map_err(|e| RuntimeError::Journal {
+            match driver::run_or_park(&mut exec, &rt, Some(PARK_AFTER)).await {
+                Ok(driver::Driven::Finished(_)) => Ok(Driven::Ended),
+                Ok(driver::Driven::Parked { wake_at }) => Ok(Driven::Parked {
+                    wake_at_ms: to_ms(wake_at),
+                }),
+                Err(e) => Err(RuntimeError::Journal {
                     message: e.to_string(),
-                })
+                }),
+            }
         })
     }
 

@@ -14,8 +14,9 @@ use tokio::task::AbortHandle;
 use super::limits::RunningSlot;
 use super::names::{check_name, execution_arn};
 use super::paging::{self, Page};
-use super::runtime::Launch;
+use super::runtime::{Driven, Launch, RuntimeError};
 use super::timefmt::rfc3339_ms;
+use super::timers::Parked;
 use super::{MAX_PAYLOAD_BYTES, Resource, Service, ServiceError};
 use crate::engine::history::HistoryEvent;
 use crate::engine::ports::{ExecutionStatus, Journal};
@@ -23,6 +24,9 @@ use crate::store::{
     ExecutionFilter, ExecutionRecord, MachineType, StartOutcome, StateMachineVersion, StoreError,
     TenantRecord, now_ms,
 };
+
+/// How long a durable execution whose commit failed waits before it is resumed again.
+const JOURNAL_RETRY_MS: i64 = 1000;
 
 /// Result of a start.
 #[derive(Clone, Debug)]
@@ -182,17 +186,14 @@ impl Service {
         if let Some(existing) = self.store().execution(&record.arn)? {
             return self.existing(existing, record);
         }
+        if let Some(existing) = self.inner.express.get(&record.arn) {
+            return self.existing(existing, record);
+        }
         let slot = self.admit(tenant)?;
         let launch = Self::launch(tenant, record, machine);
         if launch.machine.machine_type == MachineType::Express {
             let record = launch.record.clone();
-            let service = self.clone();
-            tokio::spawn(async move {
-                let _slot = slot;
-                if let Err(e) = service.run_express(launch).await {
-                    eprintln!("stepwasm: express execution failed to run: {e}");
-                }
-            });
+            self.spawn_express(launch, slot);
             return Ok(Started {
                 record,
                 created: true,
@@ -273,21 +274,127 @@ impl Service {
         let arn = launch.record.arn.clone();
         let runtime = self.runtime().clone();
         let journal: Arc<dyn Journal> = Arc::new(self.store().clone());
-        let drivers = self.inner.drivers.clone();
-        let mut map = drivers.lock();
-        let task_drivers = drivers.clone();
+        let service = self.clone();
+        let mut map = self.inner.drivers.lock();
         let task_arn = arn.clone();
         let handle = tokio::spawn(async move {
-            let _slot = slot;
-            if let Err(e) = runtime.drive(launch, frames, last_event_id, journal).await {
-                eprintln!("stepwasm: execution {task_arn} paused: {e}");
+            let driven = runtime.drive(launch, frames, last_event_id, journal).await;
+            // Removed before parking, so a stop either aborts this task or finds the entry
+            // in the timers.
+            service.inner.drivers.lock().remove(&task_arn);
+            match driven {
+                Ok(Driven::Ended) => drop(slot),
+                Ok(Driven::Parked { wake_at_ms }) => service.park(wake_at_ms, task_arn, slot),
+                // A failed commit leaves the execution RUNNING in the store: it keeps its
+                // slot and is retried from its committed frames (a stop meanwhile ends that).
+                Err(e @ RuntimeError::Journal { .. }) => {
+                    eprintln!("stepwasm: execution {task_arn} paused, retrying: {e}");
+                    service.park(now_ms() + JOURNAL_RETRY_MS, task_arn, slot);
+                }
+                Err(e) => eprintln!("stepwasm: execution {task_arn} cannot run: {e}"),
             }
-            task_drivers.lock().remove(&task_arn);
         });
         map.insert(arn, handle.abort_handle());
     }
 
-    async fn run_express(&self, launch: Launch) -> Result<ExecutionRecord, ServiceError> {
+    /// Leaves a parked execution to the timers; the first park starts their task.
+    fn park(&self, wake_at_ms: i64, arn: String, slot: RunningSlot) {
+        let entry = Parked {
+            arn: arn.into_boxed_str(),
+            slot,
+        };
+        if self.inner.timers.park(wake_at_ms, entry) {
+            let service = self.clone();
+            tokio::spawn(async move { service.run_timers().await });
+        }
+    }
+
+    /// Sleeps until the earliest parked deadline, then resumes every execution due.
+    async fn run_timers(self) {
+        loop {
+            let now = now_ms();
+            let sleep = match self.inner.timers.next_due() {
+                Some(t) if t <= now => {
+                    for parked in self.inner.timers.take_due(now) {
+                        self.wake(parked);
+                    }
+                    continue;
+                }
+                Some(t) => std::time::Duration::from_millis(u64::try_from(t - now).unwrap_or(0)),
+                None => std::time::Duration::from_secs(3600),
+            };
+            tokio::select! {
+                () = tokio::time::sleep(sleep) => {}
+                () = self.inner.timers.changed() => {}
+            }
+        }
+    }
+
+    /// Reloads a parked execution from the store and drives it again.
+    fn wake(&self, parked: Parked) {
+        let service = self.clone();
+        tokio::spawn(async move {
+            let arn = parked.arn.clone();
+            if let Err(e) = service.resume_parked(parked) {
+                eprintln!("stepwasm: cannot resume {arn}: {e}");
+            }
+        });
+    }
+
+    fn resume_parked(&self, parked: Parked) -> Result<(), ServiceError> {
+        // Gone from the RUNNING set: it was stopped meanwhile; dropping the entry frees
+        // its slot.
+        let Some(exec) = self.store().running_execution(&parked.arn)? else {
+            return Ok(());
+        };
+        let Some(tenant) = self.store().tenant(&exec.record.tenant)? else {
+            return Ok(());
+        };
+        let machine = self.machine_version(&exec.record)?;
+        let launch = Self::launch(&tenant, exec.record, machine);
+        self.spawn_driver(launch, exec.frames, exec.last_event_id, parked.slot);
+        Ok(())
+    }
+
+    /// The state machine version an execution runs, cached (versions are immutable).
+    fn machine_version(
+        &self,
+        rec: &ExecutionRecord,
+    ) -> Result<Arc<StateMachineVersion>, ServiceError> {
+        let key = (
+            rec.tenant.clone(),
+            rec.state_machine.clone(),
+            rec.state_machine_version,
+        );
+        if let Some(m) = self
+            .inner
+            .machines
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&key)
+        {
+            return Ok(m.clone());
+        }
+        let m = self
+            .store()
+            .state_machine(&key.0, &key.1, Some(key.2))?
+            .ok_or_else(|| ServiceError::NotFound {
+                what: Resource::StateMachine,
+                name: format!("{}:{}", key.1, key.2),
+            })?;
+        let m = Arc::new(m);
+        self.inner
+            .machines
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key, m.clone());
+        Ok(m)
+    }
+
+    pub(super) async fn run_express(
+        &self,
+        launch: Launch,
+    ) -> Result<ExecutionRecord, ServiceError> {
         let mut record = launch.record.clone();
         let run = self
             .runtime()
@@ -347,12 +454,11 @@ impl Service {
         state_machine: &str,
         name: &str,
     ) -> Result<ExecutionRecord, ServiceError> {
-        self.store()
-            .execution(&execution_arn(&tenant.id, state_machine, name))?
-            .ok_or_else(|| ServiceError::NotFound {
-                what: Resource::Execution,
-                name: name.to_string(),
-            })
+        let arn = execution_arn(&tenant.id, state_machine, name);
+        match self.store().execution(&arn)? {
+            Some(record) => Ok(record),
+            None => self.running_express(&arn, name),
+        }
     }
 
     /// A page of the tenant's executions, newest first.
@@ -380,9 +486,23 @@ impl Service {
             state_machine: query.state_machine.clone(),
             status,
         };
-        let (items, next) = self
-            .store()
-            .list_executions(&tenant.id, &filter, before, limit)?;
+        // Running EXPRESS executions are not in the store yet: the first page starts with
+        // them (they are the newest), the store fills the rest.
+        let mut items = Vec::new();
+        if before.is_none() && status.is_none_or(|s| s == ExecutionStatus::Running) {
+            items = self
+                .inner
+                .express
+                .of_tenant(&tenant.id, query.state_machine.as_deref());
+            items.truncate(limit);
+        }
+        let (stored, next) = if items.len() == limit {
+            (Vec::new(), Some(u64::MAX))
+        } else {
+            self.store()
+                .list_executions(&tenant.id, &filter, before, limit - items.len())?
+        };
+        items.extend(stored);
         Ok(Page {
             items,
             next_token: next.map(|seq| paging::encode(&list, &tenant.id, &seq.to_string())),
@@ -435,6 +555,15 @@ impl Service {
                 name: name.to_string(),
             });
         }
+        if record.machine_type == MachineType::Express {
+            return match self.stop_express(&record.arn, &stop).await {
+                Some(result) => result,
+                // It was recorded (ended) between the describe and the stop.
+                None => Err(ServiceError::NotRunning {
+                    name: name.to_string(),
+                }),
+            };
+        }
         let details = json!({
             "error": stop.error.clone(),
             "cause": stop.cause.clone(),
@@ -462,6 +591,7 @@ impl Service {
         if let Some(handle) = self.inner.drivers.lock().remove(&record.arn) {
             handle.abort();
         }
+        self.inner.timers.remove(&record.arn);
         Ok(result)
     }
 
@@ -469,28 +599,14 @@ impl Service {
     /// start-up, inside the runtime. Returns how many were resumed.
     pub fn resume_running(&self) -> Result<usize, ServiceError> {
         let running = self.store().running_executions()?;
-        let mut machines: HashMap<(String, String, u64), Arc<StateMachineVersion>> = HashMap::new();
         let mut resumed = 0;
         for exec in running {
             let rec = &exec.record;
-            let key = (
-                rec.tenant.clone(),
-                rec.state_machine.clone(),
-                rec.state_machine_version,
-            );
-            let machine = match machines.get(&key) {
-                Some(m) => m.clone(),
-                None => {
-                    let Some(m) = self.store().state_machine(&key.0, &key.1, Some(key.2))? else {
-                        eprintln!(
-                            "stepwasm: cannot resume {}: its state machine version is gone",
-                            rec.arn
-                        );
-                        continue;
-                    };
-                    let m = Arc::new(m);
-                    machines.insert(key, m.clone());
-                    m
+            let machine = match self.machine_version(rec) {
+                Ok(m) => m,
+                Err(e) => {
+                    eprintln!("stepwasm: cannot resume {}: {e}", rec.arn);
+                    continue;
                 }
             };
             let Some(tenant) = self.store().tenant(&rec.tenant)? else {
@@ -512,5 +628,10 @@ impl Service {
     /// Number of execution drivers running in this process.
     pub fn active_drivers(&self) -> usize {
         self.inner.drivers.lock().len()
+    }
+
+    /// Number of durable executions parked on a timer (held only as a timer entry).
+    pub fn parked_executions(&self) -> usize {
+        self.inner.timers.len()
     }
 }

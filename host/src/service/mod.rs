@@ -10,6 +10,7 @@ mod components;
 mod engine_runtime;
 mod error;
 mod executions;
+mod express;
 mod limits;
 mod machines;
 mod names;
@@ -17,6 +18,7 @@ mod paging;
 mod runtime;
 mod sandbox_wiring;
 mod timefmt;
+mod timers;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -29,7 +31,7 @@ pub use executions::{HistoryQuery, ListExecutionsQuery, Started, StopRequest};
 pub use machines::{DefinitionReport, ReportedDiagnostic};
 pub use names::{execution_arn, state_machine_arn};
 pub use paging::Page;
-pub use runtime::{ExpressRun, Launch, NoRuntime, Runtime, RuntimeError};
+pub use runtime::{Driven, ExpressRun, Launch, NoRuntime, Runtime, RuntimeError};
 pub use sandbox_wiring::{ARTIFACT_FINGERPRINT, SandboxInspector, StoreComponentSource};
 pub use timefmt::rfc3339_ms;
 
@@ -57,6 +59,12 @@ struct Inner {
     key_cache: Mutex<HashMap<[u8; 32], Arc<TenantRecord>>>,
     limits: limits::Limits,
     drivers: executions::Drivers,
+    /// Durable executions parked on a long timer (nothing of them in memory but this).
+    timers: timers::Timers,
+    /// EXPRESS executions running in this process (visible until recorded).
+    express: express::ExpressRegistry,
+    /// State machine versions by (tenant, name, version), for resuming executions.
+    machines: Mutex<HashMap<(String, String, u64), Arc<crate::store::StateMachineVersion>>>,
 }
 
 impl std::fmt::Debug for Service {
@@ -87,6 +95,9 @@ impl Service {
                 key_cache: Mutex::new(HashMap::new()),
                 limits,
                 drivers: executions::Drivers::default(),
+                timers: timers::Timers::default(),
+                express: express::ExpressRegistry::default(),
+                machines: Mutex::new(HashMap::new()),
             }),
         })
     }

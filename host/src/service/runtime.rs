@@ -31,6 +31,19 @@ pub struct ExpressRun {
     pub events: Vec<HistoryEvent>,
 }
 
+/// How far [`Runtime::drive`] took a durable execution.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Driven {
+    /// It ended (its end is committed).
+    Ended,
+    /// It only waits on a timer until `wake_at_ms` (Unix ms); every step is committed and
+    /// nothing of it is held in memory. Drive it again from its committed frames then.
+    Parked {
+        /// When to resume it.
+        wake_at_ms: i64,
+    },
+}
+
 /// Why the runtime could not run an execution.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -70,14 +83,15 @@ pub trait Runtime: Send + Sync {
     -> Result<(Vec<HistoryEvent>, Vec<FrameUpdate>), RuntimeError>;
 
     /// Drives a durable execution from its committed frames (`last_event_id` is its last
-    /// committed event) until it ends, committing every step through `journal`.
+    /// committed event) until it ends or parks on a long timer, committing every step
+    /// through `journal`.
     fn drive(
         &self,
         launch: Launch,
         frames: Vec<(u64, Vec<u8>)>,
         last_event_id: u64,
         journal: Arc<dyn Journal>,
-    ) -> BoxFuture<'static, Result<(), RuntimeError>>;
+    ) -> BoxFuture<'static, Result<Driven, RuntimeError>>;
 
     /// Runs an EXPRESS execution in memory to its end.
     fn run_express(&self, launch: Launch) -> BoxFuture<'static, Result<ExpressRun, RuntimeError>>;
@@ -103,7 +117,7 @@ impl Runtime for NoRuntime {
         _: Vec<(u64, Vec<u8>)>,
         _: u64,
         _: Arc<dyn Journal>,
-    ) -> BoxFuture<'static, Result<(), RuntimeError>> {
+    ) -> BoxFuture<'static, Result<Driven, RuntimeError>> {
         Box::pin(async {
             Err(RuntimeError::Unavailable {
                 reason: NO_ENGINE.into(),

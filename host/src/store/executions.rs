@@ -10,9 +10,10 @@ use redb::{ReadableDatabase, ReadableTable};
 use super::records::{ExecutionRecord, MachineType};
 use super::schema::Tables;
 use super::schema::{EXECUTIONS, EXECUTIONS_BY_TENANT, FRAMES, HISTORY, HISTORY_HEADS, RUNNING};
+use super::tail::{self, TailEntry};
 use super::tenants::{charge, usage_in};
 use super::writer::wait;
-use super::{Result, Store, StoreError, decode, decode_u64, encode, now_ms};
+use super::{Result, Store, StoreError, decode, decode_u64, encode, encode_events, now_ms};
 use crate::engine::history::HistoryEvent;
 use crate::engine::ports::{
     BoxFuture, ExecutionEnd, ExecutionStatus, FrameUpdate, Journal, JournalError, StepCommit,
@@ -56,27 +57,26 @@ pub struct ExecutionFilter {
     pub status: Option<ExecutionStatus>,
 }
 
-fn append_events(tb: &mut Tables<'_>, arn: &str, events: &[HistoryEvent]) -> Result<()> {
+/// Appends encoded events `(id, bytes)`: checked to continue the history exactly, then
+/// handed to the batch's tail row (see [`super::tail`]).
+fn append_events(tb: &mut Tables<'_>, arn: &str, events: &[(u64, Vec<u8>)]) -> Result<()> {
     if events.is_empty() {
         return Ok(());
     }
     let heads = &mut tb.history_heads;
     let head = heads.get(arn)?.map(|v| v.value()).unwrap_or(0);
-    for (i, e) in events.iter().enumerate() {
+    for (i, (id, _)) in events.iter().enumerate() {
         let expected = head + 1 + i as u64;
-        if e.id != expected {
+        if *id != expected {
             return Err(StoreError::HistoryOutOfOrder {
                 execution: arn.to_string(),
                 expected,
-                got: e.id,
+                got: *id,
             });
         }
     }
-    let hist = &mut tb.history;
-    for e in events {
-        hist.insert((arn, e.id), encode(e).as_slice())?;
-    }
     heads.insert(arn, head + events.len() as u64)?;
+    tb.tail.push(&TailEntry { arn, events });
     Ok(())
 }
 
@@ -136,14 +136,14 @@ fn next_seq(tb: &mut Tables<'_>) -> Result<u64> {
     Ok(seq)
 }
 
-fn commit_step_in(tb: &mut Tables<'_>, step: &StepCommit) -> Result<()> {
+fn commit_step_in(tb: &mut Tables<'_>, step: &StepCommit, events: &[(u64, Vec<u8>)]) -> Result<()> {
     let arn = step.execution_id.as_str();
     if !is_running(tb, arn)? {
         return Err(StoreError::NotRunning {
             execution: arn.to_string(),
         });
     }
-    append_events(tb, arn, &step.events)?;
+    append_events(tb, arn, events)?;
     apply_frames(tb, arn, &step.frames)?;
     if let Some(end) = &step.end {
         finish(tb, arn, end)?;
@@ -162,6 +162,7 @@ impl Store {
         frames: Vec<FrameUpdate>,
         stored_bytes_limit: u64,
     ) -> Result<StartOutcome> {
+        let events = encode_events(&events);
         wait(self.writer.submit(move |tb| {
             if let Some(existing) = load_record(tb, &record.arn)? {
                 if existing.status == ExecutionStatus::Running && existing.input == record.input {
@@ -200,7 +201,13 @@ impl Store {
     /// Makes one step durable (the [`Journal`] port): appends events (checked to continue
     /// the history exactly), applies frame updates, and closes the execution on `end`.
     pub async fn commit_step(&self, step: StepCommit) -> Result<()> {
-        wait(self.writer.submit(move |tb| commit_step_in(tb, &step))).await
+        // Encoded here, on the caller's thread: the writer thread is the serial part.
+        let events = encode_events(&step.events);
+        wait(
+            self.writer
+                .submit(move |tb| commit_step_in(tb, &step, &events)),
+        )
+        .await
     }
 
     /// Stops a RUNNING execution: status ABORTED with error/cause, an `ExecutionAborted`
@@ -222,7 +229,8 @@ impl Store {
                 .get(arn.as_str())?
                 .map(|v| v.value())
                 .unwrap_or(0);
-            append_events(tb, &arn, &[event(head + 1)])?;
+            let e = event(head + 1);
+            append_events(tb, &arn, &[(e.id, encode(&e))])?;
             finish(
                 tb,
                 &arn,
@@ -244,6 +252,7 @@ impl Store {
         events: Vec<HistoryEvent>,
     ) -> Result<ExecutionRecord> {
         record.machine_type = MachineType::Express;
+        let events = encode_events(&events);
         wait(self.writer.submit(move |tb| {
             if load_record(tb, &record.arn)?.is_some() {
                 return Err(StoreError::AlreadyExists {
@@ -319,29 +328,53 @@ impl Store {
         limit: usize,
         reverse: bool,
     ) -> Result<HistoryPage> {
-        let txn = self.db.begin_read()?;
+        let (txn, rows) = tail::begin_read(&self.db, &self.tail, arn)?;
+        // Every id in the tail is newer than every id in `history`.
+        let newest = tail::events_of(&txn, arn, &rows)?;
         let t = txn.open_table(HISTORY)?;
-        let range = if reverse {
-            t.range((arn, 0u64)..(arn, after.unwrap_or(u64::MAX)))?
-        } else {
-            t.range((arn, after.map_or(0, |a| a.saturating_add(1)))..=(arn, u64::MAX))?
-        };
-        let rows: Box<dyn Iterator<Item = _>> = if reverse {
-            Box::new(range.rev())
-        } else {
-            Box::new(range)
-        };
-        let mut events: Vec<HistoryEvent> = Vec::new();
-        let mut next_after = None;
         // One row past the page tells whether another page follows.
-        for row in rows.take(limit.saturating_add(1)) {
-            let (_, v) = row?;
-            if events.len() == limit {
-                next_after = events.last().map(|e| e.id);
-                break;
+        let want = limit.saturating_add(1);
+        let mut picked: Vec<Vec<u8>> = Vec::new();
+        if reverse {
+            let before = after.unwrap_or(u64::MAX);
+            for (_, bytes) in newest.into_iter().rev().filter(|(id, _)| *id < before) {
+                if picked.len() == want {
+                    break;
+                }
+                picked.push(bytes);
             }
-            events.push(decode(v.value(), "history")?);
+            if picked.len() < want {
+                for row in t
+                    .range((arn, 0u64)..(arn, before))?
+                    .rev()
+                    .take(want - picked.len())
+                {
+                    picked.push(row?.1.value().to_vec());
+                }
+            }
+        } else {
+            let from = after.map_or(0, |a| a.saturating_add(1));
+            for row in t.range((arn, from)..=(arn, u64::MAX))?.take(want) {
+                picked.push(row?.1.value().to_vec());
+            }
+            for (_, bytes) in newest.into_iter().filter(|(id, _)| *id >= from) {
+                if picked.len() == want {
+                    break;
+                }
+                picked.push(bytes);
+            }
         }
+        let more = picked.len() > limit;
+        picked.truncate(limit);
+        let events = picked
+            .iter()
+            .map(|b| decode::<HistoryEvent>(b, "history"))
+            .collect::<Result<Vec<_>>>()?;
+        let next_after = if more {
+            events.last().map(|e| e.id)
+        } else {
+            None
+        };
         Ok(HistoryPage { events, next_after })
     }
 
@@ -349,28 +382,24 @@ impl Store {
     pub fn running_executions(&self) -> Result<Vec<RecoveredExecution>> {
         let txn = self.db.begin_read()?;
         let running = txn.open_table(RUNNING)?;
-        let execs = txn.open_table(EXECUTIONS)?;
-        let heads = txn.open_table(HISTORY_HEADS)?;
-        let frames = txn.open_table(FRAMES)?;
         let mut out = Vec::new();
         for row in running.iter()? {
             let (arn, _) = row?;
-            let arn = arn.value();
-            let Some(v) = execs.get(arn)? else { continue };
-            let record: ExecutionRecord = decode(v.value(), "executions")?;
-            let last_event_id = heads.get(arn)?.map(|v| v.value()).unwrap_or(0);
-            let mut fs = Vec::new();
-            for f in frames.range((arn, 0u64)..=(arn, u64::MAX))? {
-                let (k, v) = f?;
-                fs.push((k.value().1, v.value().to_vec()));
+            if let Some(exec) = recovered(&txn, arn.value())? {
+                out.push(exec);
             }
-            out.push(RecoveredExecution {
-                record,
-                last_event_id,
-                frames: fs,
-            });
         }
         Ok(out)
+    }
+
+    /// One RUNNING execution with its frames (`None` once it is no longer RUNNING), for
+    /// resuming a parked execution.
+    pub fn running_execution(&self, arn: &str) -> Result<Option<RecoveredExecution>> {
+        let txn = self.db.begin_read()?;
+        if txn.open_table(RUNNING)?.get(arn)?.is_none() {
+            return Ok(None);
+        }
+        recovered(&txn, arn)
     }
 
     /// Records of one tenant's RUNNING executions.
@@ -402,6 +431,33 @@ impl Store {
         }
         Ok(out)
     }
+}
+
+/// An execution's record, last event id and frames, read in `txn`.
+fn recovered(txn: &redb::ReadTransaction, arn: &str) -> Result<Option<RecoveredExecution>> {
+    let execs = txn.open_table(EXECUTIONS)?;
+    let Some(v) = execs.get(arn)? else {
+        return Ok(None);
+    };
+    let record: ExecutionRecord = decode(v.value(), "executions")?;
+    let last_event_id = txn
+        .open_table(HISTORY_HEADS)?
+        .get(arn)?
+        .map(|v| v.value())
+        .unwrap_or(0);
+    let mut frames = Vec::new();
+    for f in txn
+        .open_table(FRAMES)?
+        .range((arn, 0u64)..=(arn, u64::MAX))?
+    {
+        let (k, v) = f?;
+        frames.push((k.value().1, v.value().to_vec()));
+    }
+    Ok(Some(RecoveredExecution {
+        record,
+        last_event_id,
+        frames,
+    }))
 }
 
 impl Journal for Store {

@@ -10,6 +10,7 @@ mod catalog;
 mod executions;
 mod records;
 mod schema;
+mod tail;
 mod tenants;
 mod writer;
 
@@ -131,7 +132,8 @@ storage_from!(
     redb::TransactionError,
     redb::TableError,
     redb::StorageError,
-    redb::CommitError
+    redb::CommitError,
+    redb::SetDurabilityError
 );
 
 impl StoreError {
@@ -155,6 +157,8 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 pub struct Store {
     db: Arc<Database>,
     writer: Arc<writer::Writer>,
+    /// Which `history_tail` rows hold which execution's newest events.
+    tail: tail::SharedIndex,
     path: PathBuf,
 }
 
@@ -210,9 +214,12 @@ impl Store {
                         supported: schema::SCHEMA_VERSION,
                     });
                 }
-                // Version 1 is the first layout: nothing to migrate yet. A later layout adds
-                // its step here, inside this transaction, and rewrites `schema_version`.
-                Some(_) => {}
+                // Version 1 -> 2 added `history_tail` (created below); nothing to move.
+                Some(v) => {
+                    if v < schema::SCHEMA_VERSION {
+                        meta.insert("schema_version", &schema::SCHEMA_VERSION.to_be_bytes()[..])?;
+                    }
+                }
             }
             // Create every table so readers never meet a missing one.
             txn.open_table(schema::TENANTS)?;
@@ -228,14 +235,19 @@ impl Store {
             txn.open_table(schema::RUNNING)?;
             txn.open_table(schema::HISTORY)?;
             txn.open_table(schema::HISTORY_HEADS)?;
+            txn.open_table(schema::HISTORY_TAIL)?;
             txn.open_table(schema::FRAMES)?;
         }
         txn.commit()?;
+        let tail: tail::SharedIndex = Arc::new(std::sync::RwLock::new(tail::TailIndex::load(
+            &db.begin_read()?,
+        )?));
         let db = Arc::new(db);
-        let writer = Arc::new(writer::Writer::start(db.clone(), durability));
+        let writer = Arc::new(writer::Writer::start(db.clone(), durability, tail.clone()));
         Ok(Self {
             db,
             writer,
+            tail,
             path: path.to_path_buf(),
         })
     }
@@ -277,6 +289,11 @@ fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8], table: &'static str) -> 
         table,
         detail: e.to_string(),
     })
+}
+
+/// Encodes history events for the store (done by the caller, outside the writer thread).
+fn encode_events(events: &[crate::engine::history::HistoryEvent]) -> Vec<(u64, Vec<u8>)> {
+    events.iter().map(|e| (e.id, encode(e))).collect()
 }
 
 fn encode<T: serde::Serialize>(value: &T) -> Vec<u8> {

@@ -5,7 +5,7 @@
 use redb::TableDefinition;
 
 /// Version of the on-disk layout this build reads and writes.
-pub const SCHEMA_VERSION: u64 = 1;
+pub const SCHEMA_VERSION: u64 = 2;
 
 /// `meta`: small named values: `schema_version`, `admin_key_hash`, `next_execution_seq`.
 pub const META: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("meta");
@@ -48,8 +48,12 @@ pub const EXECUTIONS_BY_TENANT: TableDefinition<'_, (&str, u64), &str> =
 pub const RUNNING: TableDefinition<'_, &str, &str> = TableDefinition::new("running");
 
 /// `history`: (execution ARN, event id) → JSON [`crate::engine::history::HistoryEvent`].
-/// Append-only; ids are dense from 1.
+/// Append-only; ids are dense from 1. Recent events may still be in `history_tail`.
 pub const HISTORY: TableDefinition<'_, (&str, u64), &[u8]> = TableDefinition::new("history");
+
+/// `history_tail`: group-commit batch number → the events every step of that batch
+/// appended (see [`super::tail`]); moved into `history` by compaction. Added in version 2.
+pub const HISTORY_TAIL: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("history_tail");
 
 /// `history_heads`: execution ARN → id of its last history event, so an append can check
 /// that it neither skips nor repeats an id without scanning.
@@ -73,9 +77,10 @@ pub(super) struct Tables<'t> {
     pub executions: redb::Table<'t, &'static str, &'static [u8]>,
     pub executions_by_tenant: redb::Table<'t, (&'static str, u64), &'static str>,
     pub running: redb::Table<'t, &'static str, &'static str>,
-    pub history: redb::Table<'t, (&'static str, u64), &'static [u8]>,
     pub history_heads: redb::Table<'t, &'static str, u64>,
     pub frames: redb::Table<'t, (&'static str, u64), &'static [u8]>,
+    /// Events the batch's jobs appended, written as one `history_tail` row at the end.
+    pub tail: super::tail::TailBuffer,
 }
 
 impl<'t> Tables<'t> {
@@ -94,9 +99,9 @@ impl<'t> Tables<'t> {
             executions: txn.open_table(EXECUTIONS)?,
             executions_by_tenant: txn.open_table(EXECUTIONS_BY_TENANT)?,
             running: txn.open_table(RUNNING)?,
-            history: txn.open_table(HISTORY)?,
             history_heads: txn.open_table(HISTORY_HEADS)?,
             frames: txn.open_table(FRAMES)?,
+            tail: super::tail::TailBuffer::default(),
         })
     }
 }

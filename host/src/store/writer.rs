@@ -15,7 +15,8 @@ use std::thread::JoinHandle;
 use redb::Database;
 use tokio::sync::oneshot;
 
-use super::schema::Tables;
+use super::schema::{HISTORY_TAIL, Tables};
+use super::tail::{self, SharedIndex};
 use super::{Result, StoreError};
 
 /// Most jobs one transaction takes; bounds the latency of the first job in a burst.
@@ -50,13 +51,13 @@ struct Stats {
 }
 
 impl Writer {
-    pub(super) fn start(db: Arc<Database>, durability: Durability) -> Self {
+    pub(super) fn start(db: Arc<Database>, durability: Durability, index: SharedIndex) -> Self {
         let (tx, rx) = mpsc::channel::<Job>();
         let stats = Arc::new(Stats::default());
         let thread_stats = stats.clone();
         let thread = std::thread::Builder::new()
             .name("stepwasm-store-writer".into())
-            .spawn(move || run(&db, &rx, durability, &thread_stats))
+            .spawn(move || run(&db, &rx, durability, &thread_stats, &index))
             .ok();
         Self {
             queue: Mutex::new(Some(tx)),
@@ -117,9 +118,28 @@ impl Drop for Writer {
     }
 }
 
-fn run(db: &Database, rx: &mpsc::Receiver<Job>, durability: Durability, stats: &Stats) {
+/// How long the queue may stay empty before a pending tail is compacted anyway.
+const IDLE_COMPACT: std::time::Duration = std::time::Duration::from_millis(100);
+
+fn run(
+    db: &Database,
+    rx: &mpsc::Receiver<Job>,
+    durability: Durability,
+    stats: &Stats,
+    index: &SharedIndex,
+) {
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
-    while let Ok(first) = rx.recv() {
+    loop {
+        let first = match rx.recv_timeout(IDLE_COMPACT) {
+            Ok(job) => job,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                if read(index).pending_rows() > 0 {
+                    compact(db, durability, index);
+                }
+                continue;
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        };
         batch.push(first);
         while batch.len() < MAX_BATCH {
             match rx.try_recv() {
@@ -129,11 +149,42 @@ fn run(db: &Database, rx: &mpsc::Receiver<Job>, durability: Durability, stats: &
         }
         stats.transactions.fetch_add(1, Ordering::Relaxed);
         stats.jobs.fetch_add(batch.len() as u64, Ordering::Relaxed);
-        commit_batch(db, &mut batch, durability);
+        commit_batch(db, &mut batch, durability, index);
+        if read(index).pending_rows() >= tail::COMPACT_ROWS {
+            compact(db, durability, index);
+        }
     }
 }
 
-fn commit_batch(db: &Database, batch: &mut Vec<Job>, durability: Durability) {
+fn read(index: &SharedIndex) -> std::sync::RwLockReadGuard<'_, tail::TailIndex> {
+    index.read().unwrap_or_else(|p| p.into_inner())
+}
+
+fn level(durability: Durability) -> redb::Durability {
+    match durability {
+        Durability::Immediate => redb::Durability::Immediate,
+        Durability::None => redb::Durability::None,
+    }
+}
+
+/// Moves the history tail into `history` in one transaction; on failure the tail stays
+/// (it is durable) and the next attempt retries.
+fn compact(db: &Database, durability: Durability, index: &SharedIndex) {
+    let attempt = || -> Result<()> {
+        let mut txn = db.begin_write()?;
+        txn.set_durability(level(durability))?;
+        tail::compact(&txn)?;
+        let mut guard = index.write().unwrap_or_else(|p| p.into_inner());
+        txn.commit()?;
+        tail::compacted(&mut guard);
+        Ok(())
+    };
+    if let Err(e) = attempt() {
+        eprintln!("stepwasm: history compaction failed (will retry): {e}");
+    }
+}
+
+fn commit_batch(db: &Database, batch: &mut Vec<Job>, durability: Durability, index: &SharedIndex) {
     let mut txn = match db.begin_write() {
         Ok(t) => t,
         Err(e) => {
@@ -145,19 +196,19 @@ fn commit_batch(db: &Database, batch: &mut Vec<Job>, durability: Durability) {
             return;
         }
     };
-    let level = match durability {
-        Durability::Immediate => redb::Durability::Immediate,
-        Durability::None => redb::Durability::None,
-    };
-    let durability_error = txn.set_durability(level).err();
+    let durability_error = txn.set_durability(level(durability)).err();
     let mut delivers = Vec::with_capacity(batch.len());
     let mut poisoned = false;
+    let mut tail_rows = None;
     match Tables::open(&txn) {
         Ok(mut tables) => {
             for job in batch.drain(..) {
                 let (bad, deliver) = job(Some(&mut tables));
                 poisoned |= bad;
                 delivers.push(deliver);
+            }
+            if !tables.tail.is_empty() {
+                tail_rows = Some(tables.tail.take());
             }
         }
         Err(_) => {
@@ -167,6 +218,19 @@ fn commit_batch(db: &Database, batch: &mut Vec<Job>, durability: Durability) {
                 delivers.push(deliver);
             }
         }
+    }
+    // Every step's events of the batch go into one tail row (see `tail`).
+    let row = read(index).next_row();
+    if !poisoned && let Some((bytes, _)) = &tail_rows {
+        let written = txn
+            .open_table(HISTORY_TAIL)
+            .map_err(StoreError::from)
+            .and_then(|mut t| {
+                t.insert(row, bytes.as_slice())
+                    .map(drop)
+                    .map_err(StoreError::from)
+            });
+        poisoned = written.is_err();
     }
     let failure = if poisoned {
         drop(txn);
@@ -181,6 +245,15 @@ fn commit_batch(db: &Database, batch: &mut Vec<Job>, durability: Durability) {
     } else {
         txn.commit().err().map(StoreError::from)
     };
+    if failure.is_none()
+        && let Some((_, arns)) = &tail_rows
+    {
+        // Before the replies: a caller that saw its commit also sees its events.
+        index
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .committed(row, arns);
+    }
     for deliver in delivers {
         deliver(failure.as_ref());
     }

@@ -1,0 +1,163 @@
+//! Crash-resume sweeps: for each execution shape, run it once with a journal to count its
+//! commits, then for every commit index crash there (the journal refuses that commit and
+//! every later one), rebuild the execution from what was committed, run it to its end, and
+//! check the output, a dense history, the same events as the uncrashed run, and no frame
+//! left behind. Session 1 saw "no runnable frame" after resuming a top-level Wait followed
+//! by a Map with MaxConcurrency 1; that shape is the first one here.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use serde_json::{Value, json};
+
+use super::ports::ExecutionStatus;
+use super::testkit::{MemoryJournal, VirtualClock};
+use super::tests::{START, journaled, resumed};
+
+/// What one uncrashed run committed: number of commits, event types in order, output.
+fn reference(def: &Value, input: &Value) -> (usize, Vec<String>, Value) {
+    let journal = Arc::new(MemoryJournal::default());
+    let f = journaled(
+        def,
+        input.clone(),
+        journal.clone(),
+        Arc::new(VirtualClock::at(START)),
+    )
+    .expect("the uncrashed run succeeds");
+    assert_eq!(f.end.status, ExecutionStatus::Succeeded, "{:?}", f.end);
+    let types = journal
+        .events
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|e| e.event_type.clone())
+        .collect();
+    (
+        journal.commits.load(Ordering::SeqCst),
+        types,
+        f.end.output.expect("output"),
+    )
+}
+
+/// Crashes `def` at every commit index and checks each resumed run.
+fn sweep(shape: &str, def: &Value, input: &Value) {
+    let (total, expected_types, expected_output) = reference(def, input);
+    assert!(total > 2, "{shape}: only {total} commits");
+    for crash_at in 1..total {
+        let crashing = Arc::new(MemoryJournal {
+            crash_after: Some(crash_at),
+            ..MemoryJournal::default()
+        });
+        let clock = Arc::new(VirtualClock::at(START));
+        assert!(
+            journaled(def, input.clone(), crashing.clone(), clock.clone()).is_err(),
+            "{shape}: the run must stop at commit {crash_at}"
+        );
+        let journal = Arc::new(MemoryJournal {
+            events: std::sync::Mutex::new(crashing.events.lock().unwrap().clone()),
+            frames: std::sync::Mutex::new(crashing.frames.lock().unwrap().clone()),
+            ..MemoryJournal::default()
+        });
+        let f = resumed(def, input.clone(), journal.clone(), clock);
+        let at = format!("{shape}, crash at commit {crash_at} of {total}");
+        assert_eq!(
+            f.end.status,
+            ExecutionStatus::Succeeded,
+            "{at}: {:?}",
+            f.end
+        );
+        assert_eq!(f.end.output.as_ref(), Some(&expected_output), "{at}");
+        let events = journal.events.lock().unwrap();
+        let ids: Vec<u64> = events.iter().map(|e| e.id).collect();
+        assert_eq!(ids, (1..=ids.len() as u64).collect::<Vec<_>>(), "{at}");
+        // Concurrent children may interleave differently after a resume; the multiset of
+        // events must be the same (nothing repeated, nothing lost).
+        let mut types: Vec<String> = events.iter().map(|e| e.event_type.clone()).collect();
+        let mut expected = expected_types.clone();
+        types.sort();
+        expected.sort();
+        assert_eq!(types, expected, "{at}");
+        assert!(
+            journal.frames.lock().unwrap().is_empty(),
+            "{at}: frames left"
+        );
+    }
+}
+
+fn inner_pass() -> Value {
+    json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "Parameters": {"v.$": "$"}, "End": true}}})
+}
+
+#[test]
+fn wait_then_map_with_max_concurrency_one_resumes_at_every_commit() {
+    let def = json!({"StartAt": "W", "States": {
+        "W": {"Type": "Wait", "Seconds": 5, "Next": "M"},
+        "M": {"Type": "Map", "ItemsPath": "$.xs", "MaxConcurrency": 1, "End": true,
+              "ItemProcessor": inner_pass()}}});
+    sweep("wait+map(1)", &def, &json!({"xs": [1, 2, 3, 4]}));
+}
+
+#[test]
+fn map_with_max_concurrency_one_and_waiting_items_resumes_at_every_commit() {
+    let def = json!({"StartAt": "A", "States": {
+        "A": {"Type": "Pass", "Next": "M"},
+        "M": {"Type": "Map", "ItemsPath": "$.xs", "MaxConcurrency": 1, "Next": "Z",
+              "ItemProcessor": {"StartAt": "W", "States": {
+                  "W": {"Type": "Wait", "Seconds": 2, "Next": "P"},
+                  "P": {"Type": "Pass", "Parameters": {"v.$": "$"}, "End": true}}}},
+        "Z": {"Type": "Wait", "Seconds": 1, "End": true}}});
+    sweep("map(1) of waits", &def, &json!({"xs": [1, 2, 3]}));
+}
+
+#[test]
+fn parallel_branches_with_waits_resume_at_every_commit() {
+    let def = json!({"StartAt": "W", "States": {
+        "W": {"Type": "Wait", "Seconds": 1, "Next": "Par"},
+        "Par": {"Type": "Parallel", "End": true, "Branches": [
+            {"StartAt": "A", "States": {"A": {"Type": "Wait", "Seconds": 3, "Next": "A2"},
+                                        "A2": {"Type": "Pass", "Result": "a", "End": true}}},
+            {"StartAt": "B", "States": {"B": {"Type": "Pass", "Result": "b", "Next": "B2"},
+                                        "B2": {"Type": "Wait", "Seconds": 1, "End": true}}}]}}});
+    sweep("wait+parallel", &def, &json!({}));
+}
+
+#[test]
+fn nested_maps_and_a_choice_loop_resume_at_every_commit() {
+    let def = json!({"StartAt": "Init", "States": {
+        "Init": {"Type": "Pass", "Parameters": {"n": 0, "xs.$": "$.xs"}, "Next": "Loop"},
+        "Loop": {"Type": "Choice", "Choices": [
+            {"Variable": "$.n", "NumericGreaterThanEquals": 2, "Next": "Outer"}],
+            "Default": "Inc"},
+        "Inc": {"Type": "Pass", "Parameters": {"n.$": "States.MathAdd($.n, 1)", "xs.$": "$.xs"},
+                "Next": "Nap"},
+        "Nap": {"Type": "Wait", "Seconds": 1, "Next": "Loop"},
+        "Outer": {"Type": "Map", "ItemsPath": "$.xs", "MaxConcurrency": 2, "End": true,
+            "ItemProcessor": {"StartAt": "Inner", "States": {
+                "Inner": {"Type": "Map", "ItemsPath": "$", "MaxConcurrency": 1, "End": true,
+                          "ItemProcessor": inner_pass()}}}}}});
+    sweep(
+        "choice loop+nested maps",
+        &def,
+        &json!({"xs": [[1, 2], [3], []]}),
+    );
+}
+
+#[test]
+fn variables_with_a_top_level_wait_before_a_serial_map_resume_at_every_commit() {
+    // The shape session 1 saw fail with "no runnable frame" at commit 7.
+    let def = json!({"StartAt": "A", "States": {
+        "A": {"Type": "Pass", "Assign": {"k": "v", "n.$": "$.n"}, "Next": "W"},
+        "W": {"Type": "Wait", "Seconds": 1, "Next": "M"},
+        "M": {"Type": "Map", "ItemsPath": "$.items", "Next": "Z", "MaxConcurrency": 1,
+              "ItemProcessor": {"StartAt": "P", "States": {
+                  "P": {"Type": "Pass", "Assign": {"mine.$": "$"}, "Next": "Q"},
+                  "Q": {"Type": "Wait", "Seconds": 1, "Next": "R"},
+                  "R": {"Type": "Pass", "Parameters": {"k.$": "$k", "mine.$": "$mine"}, "End": true}}}},
+        "Z": {"Type": "Pass", "QueryLanguage": "JSONata",
+              "Output": {"r": "{% $states.input %}", "n": "{% $n %}"}, "End": true}}});
+    sweep(
+        "assign+wait+map(1)",
+        &def,
+        &json!({"n": 3, "items": [1, 2]}),
+    );
+}

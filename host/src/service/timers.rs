@@ -1,0 +1,97 @@
+//! Parked executions: a durable execution that only waits on a long timer (a Wait state, a
+//! Retry backoff) is dropped from memory once its steps are committed, leaving one compact
+//! entry here (deadline, ARN, its RUNNING slot). One task sleeps until the earliest
+//! deadline and hands the due entries back to the service, which reloads each execution's
+//! frames from the store and drives it again.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use tokio::sync::Notify;
+
+use super::limits::RunningSlot;
+
+/// One parked execution.
+pub(super) struct Parked {
+    /// The execution's ARN.
+    pub arn: Box<str>,
+    /// Its RUNNING slot, held while it is parked so it still counts against the quota.
+    pub slot: RunningSlot,
+}
+
+/// Parked executions by deadline.
+#[derive(Default)]
+pub(super) struct Timers {
+    due: Mutex<Due>,
+    /// Woken when an entry earlier than every other one arrives.
+    changed: Notify,
+    /// Whether the sleeping task has been spawned.
+    started: AtomicBool,
+}
+
+#[derive(Default)]
+struct Due {
+    /// (deadline in Unix ms, insertion number) → entry; the number keeps keys unique.
+    entries: BTreeMap<(i64, u64), Parked>,
+    next: u64,
+}
+
+impl Timers {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Due> {
+        self.due.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Parks `entry` until `wake_at_ms`. Returns whether the sleeping task must be spawned
+    /// (the first call does it).
+    pub(super) fn park(&self, wake_at_ms: i64, entry: Parked) -> bool {
+        let earliest = {
+            let mut due = self.lock();
+            let n = due.next;
+            due.next += 1;
+            let earliest = due
+                .entries
+                .first_key_value()
+                .is_none_or(|((t, _), _)| wake_at_ms < *t);
+            due.entries.insert((wake_at_ms, n), entry);
+            earliest
+        };
+        if earliest {
+            self.changed.notify_one();
+        }
+        !self.started.swap(true, Ordering::AcqRel)
+    }
+
+    /// Removes and returns every entry due at `now_ms`.
+    pub(super) fn take_due(&self, now_ms: i64) -> Vec<Parked> {
+        let mut due = self.lock();
+        let later = due.entries.split_off(&(now_ms.saturating_add(1), 0));
+        std::mem::replace(&mut due.entries, later)
+            .into_values()
+            .collect()
+    }
+
+    /// The earliest deadline, if any.
+    pub(super) fn next_due(&self) -> Option<i64> {
+        self.lock().entries.first_key_value().map(|((t, _), _)| *t)
+    }
+
+    /// Removes the entry of `arn` (a stopped execution), freeing its slot. Stops are rare,
+    /// so a scan beats keeping a second index per parked execution.
+    pub(super) fn remove(&self, arn: &str) -> bool {
+        let mut due = self.lock();
+        let before = due.entries.len();
+        due.entries.retain(|_, p| &*p.arn != arn);
+        due.entries.len() != before
+    }
+
+    /// Number of parked executions.
+    pub(super) fn len(&self) -> usize {
+        self.lock().entries.len()
+    }
+
+    /// Resolves when an earlier entry may have arrived.
+    pub(super) async fn changed(&self) {
+        self.changed.notified().await;
+    }
+}
