@@ -44,6 +44,23 @@ use serde_json::Value as Json;
 
 pub use error::Error;
 
+/// Variables an [`Environment`] reads on demand from the caller (nothing is copied into the
+/// environment; a lookup happens only when an expression names the variable).
+pub trait Variables {
+    /// The value of `$name`, if the caller defines it.
+    fn variable(&self, name: &str) -> Option<Variable<'_>>;
+}
+
+/// A variable's value as a [`Variables`] source gives it.
+#[derive(Debug, Clone, Copy)]
+pub enum Variable<'a> {
+    /// A borrowed JSON value.
+    Json(&'a Json),
+    /// An object made of borrowed fields, built only if the expression uses it whole:
+    /// `$v.field` reads the field directly (Step Functions' `$states`).
+    Record(&'a [(&'a str, &'a Json)]),
+}
+
 /// A parsed expression: parse once, evaluate many times. Cheap to share (`Send + Sync`).
 #[derive(Debug)]
 pub struct Expression {
@@ -86,12 +103,25 @@ enum Binding<'a> {
 }
 
 /// Variable bindings, limits and feature switches for one or more evaluations.
-#[derive(Debug)]
 pub struct Environment<'a> {
     bindings: Vec<(String, Binding<'a>)>,
+    /// Read after `bindings`, before the built-in functions.
+    variables: Option<&'a dyn Variables>,
     time_limit: Option<Duration>,
     max_depth: usize,
     step_functions: bool,
+}
+
+impl std::fmt::Debug for Environment<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Environment")
+            .field("bindings", &self.bindings)
+            .field("variables", &self.variables.is_some())
+            .field("time_limit", &self.time_limit)
+            .field("max_depth", &self.max_depth)
+            .field("step_functions", &self.step_functions)
+            .finish()
+    }
 }
 
 impl Default for Environment<'_> {
@@ -107,6 +137,7 @@ impl<'a> Environment<'a> {
     pub fn new() -> Self {
         Environment {
             bindings: Vec::new(),
+            variables: None,
             time_limit: Some(Duration::from_secs(10)),
             max_depth: 10_000,
             step_functions: false,
@@ -129,6 +160,12 @@ impl<'a> Environment<'a> {
         self
     }
 
+    /// Reads variables not bound here from `variables`, on demand.
+    pub fn set_variables(&mut self, variables: &'a dyn Variables) -> &mut Self {
+        self.variables = Some(variables);
+        self
+    }
+
     /// Stops an evaluation that runs longer than `limit` (error U1001).
     pub fn set_time_limit(&mut self, limit: Option<Duration>) -> &mut Self {
         self.time_limit = limit;
@@ -148,14 +185,16 @@ impl<'a> Environment<'a> {
         self
     }
 
-    fn lookup(&self, name: &str) -> Option<&Json> {
-        self.bindings
+    fn lookup(&self, name: &str) -> Option<Variable<'_>> {
+        let bound = self
+            .bindings
             .iter()
             .find(|(n, _)| n == name)
             .map(|(_, b)| match b {
-                Binding::Borrowed(j) => *j,
-                Binding::Owned(j) => j,
-            })
+                Binding::Borrowed(j) => Variable::Json(j),
+                Binding::Owned(j) => Variable::Json(j),
+            });
+        bound.or_else(|| self.variables?.variable(name))
     }
 }
 

@@ -12,8 +12,9 @@ use crate::ast::{LambdaDef, Node};
 use crate::eval::frame::Frame;
 use crate::functions::Builtin;
 
-/// An object's entries, in insertion order.
-pub(crate) type Map<'a> = IndexMap<Arc<str>, Value<'a>>;
+/// An object's entries, in insertion order. Keys are short and not attacker-chosen in a
+/// way that matters for one evaluation, so a fast non-cryptographic hash is used.
+pub(crate) type Map<'a> = IndexMap<Arc<str>, Value<'a>, rustc_hash::FxBuildHasher>;
 
 /// One JSONata value during evaluation.
 #[derive(Clone)]

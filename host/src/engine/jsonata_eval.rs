@@ -6,13 +6,16 @@
 
 use std::time::{Duration, SystemTime};
 
+use std::borrow::Cow;
+
 use serde_json::{Map, Value};
-use stepwasm_jsonata::Environment;
+use stepwasm_jsonata::{Environment, Variable};
 
 use super::variables::VarScope;
 use crate::asl::compare::parse_timestamp;
 use crate::asl::error::{ErrorName, StatesError};
 use crate::asl::model::{JsonataTemplate, Param, Payload, timestamp_to_system};
+use crate::asl::scope::Variables as _;
 
 /// The longest one expression may run before it is stopped (a hostile `$states` loop).
 pub const EXPRESSION_TIME_LIMIT: Duration = Duration::from_secs(10);
@@ -56,34 +59,43 @@ impl<'a> StatesView<'a> {
             ..StatesView::before(input, context)
         }
     }
+}
 
-    fn to_value(self) -> Value {
-        let mut m = Map::new();
-        m.insert("input".into(), self.input.clone());
-        if !self.context.is_null() {
-            m.insert("context".into(), self.context.clone());
+/// What expressions see: `$states` as a record of borrowed fields (built whole only when an
+/// expression uses `$states` itself), then the frame's variables, looked up on demand.
+struct Scope<'s> {
+    states: &'s [(&'s str, &'s Value)],
+    vars: &'s VarScope<'s>,
+}
+
+impl stepwasm_jsonata::Variables for Scope<'_> {
+    fn variable(&self, name: &str) -> Option<Variable<'_>> {
+        if name == "states" {
+            return Some(Variable::Record(self.states));
         }
-        if let Some(r) = self.result {
-            m.insert("result".into(), r.clone());
-        }
-        if let Some(e) = self.error_output {
-            m.insert("errorOutput".into(), e.clone());
-        }
-        Value::Object(m)
+        self.vars.get(name).map(Variable::Json)
     }
 }
 
-/// An evaluator for the fields of one state step: `$states` built once, variables bound.
+/// An evaluator for the fields of one state step: `$states` fields borrowed (or owned, for
+/// Output/Assign, so the default output can be moved out afterwards), variables read on
+/// demand; nothing is copied per evaluation.
 pub struct Evaluator<'a> {
-    states: Value,
+    input: Cow<'a, Value>,
+    context: Cow<'a, Value>,
+    result: Option<Cow<'a, Value>>,
+    error_output: Option<Cow<'a, Value>>,
     vars: &'a VarScope<'a>,
 }
 
 impl<'a> Evaluator<'a> {
     /// An evaluator over a `$states` view and the frame's variables.
-    pub fn new(view: StatesView<'_>, vars: &'a VarScope<'a>) -> Self {
+    pub fn new(view: StatesView<'a>, vars: &'a VarScope<'a>) -> Self {
         Evaluator {
-            states: view.to_value(),
+            input: Cow::Borrowed(view.input),
+            context: Cow::Borrowed(view.context),
+            result: view.result.map(Cow::Borrowed),
+            error_output: view.error_output.map(Cow::Borrowed),
             vars,
         }
     }
@@ -96,37 +108,53 @@ impl<'a> Evaluator<'a> {
         result: Option<Value>,
         vars: &'a VarScope<'a>,
     ) -> Self {
-        let mut m = Map::new();
-        m.insert("input".into(), input);
-        if !context.is_null() {
-            m.insert("context".into(), context);
-        }
-        if let Some(r) = result {
-            m.insert("result".into(), r);
-        }
         Evaluator {
-            states: Value::Object(m),
+            input: Cow::Owned(input),
+            context: Cow::Owned(context),
+            result: result.map(Cow::Owned),
+            error_output: None,
             vars,
         }
     }
 
     /// Takes a `$states` field back out (`"input"`, `"result"`, ...).
     pub fn take(&mut self, field: &str) -> Option<Value> {
-        match &mut self.states {
-            Value::Object(m) => m.remove(field),
-            _ => None,
-        }
+        let slot = match field {
+            "input" => &mut self.input,
+            "context" => &mut self.context,
+            "result" => self.result.as_mut()?,
+            "errorOutput" => self.error_output.as_mut()?,
+            _ => return None,
+        };
+        Some(std::mem::replace(slot, Cow::Owned(Value::Null)).into_owned())
     }
 
-    fn environment(&self) -> Environment<'_> {
+    /// Evaluates `t` with `$states` and the variables bound.
+    fn eval(&self, t: &JsonataTemplate, field: &str) -> Result<Value, StatesError> {
+        // `$states.context` is left out when the state never reads it (it is `Null` then).
+        let mut states: [(&str, &Value); 4] = [("", &Value::Null); 4];
+        let mut n = 0;
+        let fields = [
+            ("input", Some(&*self.input)),
+            ("context", Some(&*self.context).filter(|c| !c.is_null())),
+            ("result", self.result.as_deref()),
+            ("errorOutput", self.error_output.as_deref()),
+        ];
+        for (name, value) in fields {
+            if let Some(v) = value {
+                states[n] = (name, v);
+                n += 1;
+            }
+        }
+        let scope = Scope {
+            states: &states[..n],
+            vars: self.vars,
+        };
         let mut env = Environment::new();
         env.set_step_functions(true);
         env.set_time_limit(Some(EXPRESSION_TIME_LIMIT));
-        self.vars.for_each(|name, value| {
-            env.bind(name, value);
-        });
-        env.bind("states", &self.states);
-        env
+        env.set_variables(&scope);
+        eval_in(t, field, &env)
     }
 
     /// Evaluates a field value; every expression must give a value.
@@ -134,8 +162,7 @@ impl<'a> Evaluator<'a> {
         if let JsonataTemplate::Literal(v) = t {
             return Ok(v.clone());
         }
-        let env = self.environment();
-        eval_in(t, field, &env)
+        self.eval(t, field)
     }
 
     /// Evaluates an optional payload (Arguments, Output, ItemSelector, Assign).

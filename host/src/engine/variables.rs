@@ -26,8 +26,11 @@ pub const MAX_TOTAL_BYTES: usize = 10 * 1024 * 1024;
 /// The variables a frame can read: its own first, then its ancestors'.
 #[derive(Debug, Default)]
 pub struct VarScope<'a> {
-    /// Innermost first.
-    chain: Vec<&'a Map<String, Value>>,
+    /// The frame's own variables.
+    own: Option<&'a Map<String, Value>>,
+    /// The enclosing frames' variables, innermost first (empty, so never allocated, for
+    /// the top-level frame, the common case).
+    outer: Vec<&'a Map<String, Value>>,
 }
 
 impl<'a> VarScope<'a> {
@@ -36,44 +39,41 @@ impl<'a> VarScope<'a> {
         frames: &'a HashMap<FrameId, Frame, S>,
         id: FrameId,
     ) -> Self {
-        let mut chain = Vec::new();
-        let mut next = Some(id);
+        let Some(frame) = frames.get(&id) else {
+            return VarScope::default();
+        };
+        let mut outer = Vec::new();
+        let mut next = frame.parent.map(|p| p.frame);
         while let Some(fid) = next {
-            let Some(frame) = frames.get(&fid) else { break };
-            chain.push(&frame.variables);
-            next = frame.parent.map(|p| p.frame);
+            let Some(f) = frames.get(&fid) else { break };
+            outer.push(&f.variables);
+            next = f.parent.map(|p| p.frame);
         }
-        VarScope { chain }
+        VarScope {
+            own: Some(&frame.variables),
+            outer,
+        }
     }
 
-    /// Calls `f` for every visible variable, outermost scope first (so an inner value,
-    /// bound later, wins).
-    pub fn for_each(&self, mut f: impl FnMut(&'a str, &'a Value)) {
-        for map in self.chain.iter().rev() {
-            for (k, v) in map.iter() {
-                f(k, v);
-            }
-        }
+    /// Every visible scope, innermost first.
+    fn chain(&self) -> impl Iterator<Item = &'a Map<String, Value>> + '_ {
+        self.own.into_iter().chain(self.outer.iter().copied())
     }
 
     /// Serialized size of all visible variables (for the execution-wide limit).
     fn total_bytes(&self) -> usize {
-        self.chain
-            .iter()
-            .flat_map(|m| m.values())
-            .map(json_len)
-            .sum()
+        self.chain().flat_map(|m| m.values()).map(json_len).sum()
     }
 
     /// The current value of `name` in the innermost frame only.
     fn own(&self, name: &str) -> Option<&'a Value> {
-        self.chain.first().and_then(|m| m.get(name))
+        self.own.and_then(|m| m.get(name))
     }
 }
 
 impl Variables for VarScope<'_> {
     fn get(&self, name: &str) -> Option<&Value> {
-        self.chain.iter().find_map(|m| m.get(name))
+        self.chain().find_map(|m| m.get(name))
     }
 }
 
@@ -169,9 +169,7 @@ mod tests {
         assert_eq!(inner.get("b"), Some(&json!(3)));
         let outer = VarScope::of(&frames, 0);
         assert_eq!(outer.get("b"), Some(&json!(2)));
-        let mut seen = Vec::new();
-        inner.for_each(|k, v| seen.push((k.to_owned(), v.clone())));
-        assert_eq!(seen.last(), Some(&("b".to_owned(), json!(3))));
+        assert_eq!(inner.get("nope"), None);
     }
 
     #[test]

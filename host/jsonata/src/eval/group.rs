@@ -80,7 +80,8 @@ impl<'a> Ctx<'a> {
         if items.is_empty() {
             items.push(Value::Undefined);
         }
-        let mut groups: IndexMap<Arc<str>, (Value<'a>, usize)> = IndexMap::new();
+        let mut groups: IndexMap<Arc<str>, (Value<'a>, usize), rustc_hash::FxBuildHasher> =
+            IndexMap::default();
         for item in &items {
             let (context, item_env) = match item {
                 Value::Tuple(t) if reduce => (t.focus.clone(), self.frame_from_tuple(env, t)),
@@ -106,7 +107,7 @@ impl<'a> Ctx<'a> {
                 }
             }
         }
-        let mut result: Map<'a> = IndexMap::with_capacity(groups.len());
+        let mut result: Map<'a> = Map::with_capacity_and_hasher(groups.len(), Default::default());
         for (key, (data, index)) in groups {
             let (context, group_env) = if reduce {
                 let tuple = reduce_tuples(&data);
@@ -131,7 +132,7 @@ impl<'a> Ctx<'a> {
         input: &Value<'a>,
         env: &Rc<Frame<'a>>,
     ) -> Result<Value<'a>, Error> {
-        let mut result: Map<'a> = IndexMap::with_capacity(pairs.len());
+        let mut result: Map<'a> = Map::with_capacity_and_hasher(pairs.len(), Default::default());
         let mut key_source: Vec<(Arc<str>, usize)> = Vec::with_capacity(pairs.len());
         for (index, (key_expr, _)) in pairs.iter().enumerate() {
             let key = match self.eval(key_expr, input, env)? {

@@ -8,13 +8,14 @@ mod ops;
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::Instant;
 
 use serde_json::Value as Json;
 
 use crate::ast::{Kind, Node, Stage};
 use crate::value::{Array, Func, Tuple, Value};
-use crate::{Environment, Error, Expression};
+use crate::{Environment, Error, Expression, Variable};
 use frame::Frame;
 
 pub(crate) use call::arity;
@@ -119,8 +120,17 @@ impl<'a> Ctx<'a> {
         if let Some(v) = env.lookup(name) {
             return v;
         }
-        if let Some(j) = self.env.lookup(name) {
-            return Value::from_json(j);
+        match self.env.lookup(name) {
+            Some(Variable::Json(j)) => return Value::from_json(j),
+            Some(Variable::Record(fields)) => {
+                return Value::Object(Rc::new(
+                    fields
+                        .iter()
+                        .map(|(k, v)| (Arc::from(*k), Value::from_json(v)))
+                        .collect(),
+                ));
+            }
+            None => {}
         }
         match crate::functions::lookup(name, self.step_functions) {
             Some(b) => Value::func(Func::Builtin(b)),
@@ -301,23 +311,8 @@ impl<'a> Ctx<'a> {
         else {
             unreachable!("eval_path on a path");
         };
-        // Fast path for the commonest case, a plain field of a non-array value: the same
-        // result as the general loop, without building sequences.
-        if let [step] = steps.as_slice()
-            && let Kind::Name(name) = &step.kind
-        {
-            let plain = !*keep_singleton
-                && node.group.is_none()
-                && step.stages.is_empty()
-                && step.group.is_none()
-                && !step.tuple
-                && step.focus.is_none()
-                && step.index.is_none()
-                && !step.keep_array
-                && step.predicate.is_empty();
-            if plain && !input.is_array() && !matches!(input, Value::Tuple(_)) {
-                return Ok(input.field(name));
-            }
+        if let Some(v) = self.plain_path(node, steps, *keep_singleton, input, env) {
+            return Ok(v);
         }
         let mut input_seq: Vec<Value<'a>> =
             if input.is_array() && !matches!(steps[0].kind, Kind::Variable(_)) {
@@ -373,6 +368,62 @@ impl<'a> Ctx<'a> {
             result = self.eval_group(&g.pairs, g.pos, &source, env)?;
         }
         Ok(result)
+    }
+
+    /// The commonest paths (`a.b.c`, `$v.a.b`): plain name steps (the first may be a
+    /// variable) over values that are not arrays. Gives the general loop's result without
+    /// building sequences, or `None` where the general loop is needed. Both first steps are
+    /// free of side effects, so falling back after starting is safe.
+    fn plain_path(
+        &self,
+        node: &'a Node,
+        steps: &'a [Node],
+        keep_singleton: bool,
+        input: &Value<'a>,
+        env: &Rc<Frame<'a>>,
+    ) -> Option<Value<'a>> {
+        if keep_singleton || node.group.is_some() || !steps.iter().all(plain_step) {
+            return None;
+        }
+        let (first, mut rest) = steps.split_first()?;
+        let mut value = match &first.kind {
+            Kind::Name(name) if !input.is_array() && !matches!(input, Value::Tuple(_)) => {
+                input.field(name)
+            }
+            Kind::Variable(name) if !name.is_empty() => {
+                match (rest.first().map(|s| &s.kind), env.lookup(name)) {
+                    // `$states.input`: read the record's field without building the record.
+                    (Some(Kind::Name(field)), None) => match self.env.lookup(name) {
+                        Some(Variable::Record(fields)) => {
+                            rest = &rest[1..];
+                            fields
+                                .iter()
+                                .find(|(k, _)| *k == field.as_str())
+                                .map_or(Value::Undefined, |(_, v)| Value::from_json(v))
+                        }
+                        _ => self.lookup(name, env),
+                    },
+                    (_, Some(v)) => v,
+                    (_, None) => self.lookup(name, env),
+                }
+            }
+            _ => return None,
+        };
+        for step in rest {
+            let Kind::Name(name) = &step.kind else {
+                return None;
+            };
+            match &value {
+                Value::Undefined => return Some(Value::Undefined),
+                v if v.is_array() || matches!(v, Value::Tuple(_)) => return None,
+                v => value = v.field(name),
+            }
+        }
+        match &value {
+            Value::Array(a) if a.seq => None,
+            Value::Tuple(_) => None,
+            _ => Some(value),
+        }
     }
 
     /// One step over every item of the input sequence, flattening the results.
@@ -678,6 +729,19 @@ fn as_tuples<'a>(v: &Value<'a>) -> Vec<Rc<Tuple<'a>>> {
 }
 
 /// Field lookup, mapping over arrays and flattening one level (`fn.lookup`).
+/// A step with nothing attached: no predicate, stage, group, binding or flag.
+fn plain_step(step: &Node) -> bool {
+    step.stages.is_empty()
+        && step.predicate.is_empty()
+        && step.group.is_none()
+        && !step.tuple
+        && step.focus.is_none()
+        && step.index.is_none()
+        && step.ancestor.is_none()
+        && !step.keep_array
+        && !step.consarray
+}
+
 pub(crate) fn lookup_field<'a>(input: &Value<'a>, key: &str) -> Value<'a> {
     match input {
         Value::Array(_) | Value::Json(Json::Array(_)) => {

@@ -95,7 +95,7 @@ pub(super) fn sift<'a>(call: &Call<'_, 'a>, args: Vec<Value<'a>>) -> R<'a> {
         return Ok(obj);
     }
     let f = arg(&args, 1);
-    let mut out: Map<'a> = Map::new();
+    let mut out: Map<'a> = Map::default();
     for (k, v) in obj.entries() {
         if truthy(&call.apply_hof(&f, v.clone(), Value::Str(k.clone()), obj.clone())?) {
             out.insert(k, v);

@@ -278,7 +278,7 @@ pub(crate) fn regex_match<'a>(
         return Ok(Value::Undefined);
     };
     let m = caps.get(0).expect("group 0");
-    let mut obj: Map<'a> = Map::new();
+    let mut obj: Map<'a> = Map::default();
     obj.insert(Arc::from("match"), Value::str(m.as_str()));
     obj.insert(
         Arc::from("start"),

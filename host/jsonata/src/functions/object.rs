@@ -25,7 +25,7 @@ fn keys_of<'a>(v: &Value<'a>, out: &mut IndexMap<Arc<str>, ()>) {
 }
 
 pub(super) fn keys<'a>(_: &Call<'_, 'a>, args: Vec<Value<'a>>) -> R<'a> {
-    let mut out = IndexMap::new();
+    let mut out = IndexMap::default();
     keys_of(&arg(&args, 0), &mut out);
     Ok(Value::seq(out.into_keys().map(Value::Str).collect()))
 }
@@ -45,7 +45,7 @@ fn spread_into<'a>(v: &Value<'a>, out: &mut Vec<Value<'a>>) {
         }
     } else if v.is_object() {
         for (k, val) in v.entries() {
-            let mut m: Map<'a> = Map::new();
+            let mut m: Map<'a> = Map::default();
             m.insert(k, val);
             out.push(Value::Object(Rc::new(m)));
         }
@@ -69,7 +69,7 @@ pub(super) fn merge<'a>(_: &Call<'_, 'a>, args: Vec<Value<'a>>) -> R<'a> {
     if v.is_undefined() {
         return Ok(v);
     }
-    let mut m: Map<'a> = Map::new();
+    let mut m: Map<'a> = Map::default();
     for obj in v.members() {
         for (k, val) in obj.entries() {
             m.insert(k, val);

@@ -174,7 +174,7 @@ pub(super) fn match_<'a>(call: &Call<'_, 'a>, args: Vec<Value<'a>>) -> R<'a> {
         if limit.is_some_and(|l| out.len() as f64 >= l) {
             break;
         }
-        let mut obj = super::Map::new();
+        let mut obj = super::Map::default();
         obj.insert("match".into(), Value::str(&cur.text));
         obj.insert("index".into(), Value::Num(cur.start as f64));
         obj.insert("groups".into(), Value::array(cur.groups.clone()));
@@ -287,7 +287,7 @@ pub(super) fn replace<'a>(call: &Call<'_, 'a>, args: Vec<Value<'a>>) -> R<'a> {
         let replaced = match &replacement {
             Value::Str(r) => expand(r, &cur.text, &cur.groups),
             f => {
-                let mut obj = super::Map::new();
+                let mut obj = super::Map::default();
                 obj.insert("match".into(), Value::str(&cur.text));
                 obj.insert("index".into(), Value::Num(cur.start as f64));
                 obj.insert("groups".into(), Value::array(cur.groups.clone()));
