@@ -80,6 +80,14 @@ struct TaskError {
     cause: String,
 }
 
+/// An experiment knob: `STEPWASM_BARE_<NAME>` from the environment, else `default`.
+fn knob(name: &str, default: usize) -> usize {
+    std::env::var(format!("STEPWASM_BARE_{name}"))
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 fn bare_pre(bytes: &[u8]) -> (Engine, wasmtime::component::InstancePre<Bare>) {
     let mut pooling = PoolingAllocationConfig::new();
     pooling
@@ -93,8 +101,11 @@ fn bare_pre(bytes: &[u8]) -> (Engine, wasmtime::component::InstancePre<Bare>) {
         .max_memory_size(256 << 20)
         // Reset small instances' memory and tables with memset rather than madvise: the
         // common task touches little, and madvise dominated instantiation.
-        .linear_memory_keep_resident(2 << 20)
-        .table_keep_resident(64 << 10);
+        .linear_memory_keep_resident(knob("KEEP_RESIDENT", 2 << 20))
+        .table_keep_resident(knob("TABLE_KEEP_RESIDENT", 64 << 10));
+    if knob("PAGEMAP", 1) == 1 {
+        pooling.pagemap_scan(wasmtime::Enabled::Auto);
+    }
     let mut config = Config::new();
     config
         .wasm_component_model(true)
@@ -159,6 +170,32 @@ fn task_invoke(c: &mut Criterion) {
     rt.block_on(host_batch(&runner, 10)); // compile before measuring
     let (engine, pre) = bare_pre(&bytes);
 
+    // `STEPWASM_BENCH_CPU=N`: instead of criterion's wall-clock figures (meaningless on
+    // a shared machine), N invocations each way and the process CPU time they took.
+    if let Some(n) = std::env::var("STEPWASM_BENCH_CPU")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        let cpu = |label: &str, run: &dyn Fn() -> Duration| {
+            let before = cpu_seconds();
+            let wall = run();
+            let used = cpu_seconds() - before;
+            println!(
+                "{label}: {n} invocations, {:.3} s CPU = {:.1} us CPU each (2 cores: {:.0}/s), wall {:.3} s = {:.0}/s",
+                used,
+                used * 1e6 / n as f64,
+                2.0 * n as f64 / used,
+                wall.as_secs_f64(),
+                n as f64 / wall.as_secs_f64()
+            );
+        };
+        cpu("bare_wasmtime", &|| {
+            rt.block_on(bare_batch(&engine, &pre, n))
+        });
+        cpu("host_runner", &|| rt.block_on(host_batch(&runner, n)));
+        return;
+    }
+
     let mut group = c.benchmark_group("task_invoke");
     group.throughput(Throughput::Elements(BATCH));
     group.sample_size(10);
@@ -179,6 +216,22 @@ fn task_invoke(c: &mut Criterion) {
         })
     });
     group.finish();
+}
+
+/// User + system CPU time of this process so far, from `/proc/self/stat` (Linux).
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which may contain spaces): utime is the 12th, stime
+    // the 13th, in clock ticks (100 per second on Linux).
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or_default();
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(11) + ticks(12)) / 100.0
 }
 
 criterion_group!(benches, task_invoke);
