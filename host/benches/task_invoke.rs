@@ -131,6 +131,14 @@ fn bare_pre(bytes: &[u8]) -> (Engine, InstancePre<Bare>) {
         pooling.pagemap_scan(wasmtime::Enabled::Auto);
     }
     let mut config = Config::new();
+    if let Some(bytes) = std::env::var("STEPWASM_BARE_RESERVATION")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        config
+            .memory_reservation(bytes)
+            .memory_guard_size(knob("GUARD", 64 << 10) as u64);
+    }
     config
         .wasm_component_model(true)
         .allocation_strategy(InstanceAllocationStrategy::Pooling(pooling));
