@@ -209,20 +209,31 @@ async fn the_deadline_counts_from_the_request_not_from_instantiation() {
     ));
     let mut quick = request("wasm:long-run", json!({"steps": 0, "step_ms": 0}));
     quick.timeout = Some(Duration::from_millis(500));
+    let mut beating = request("wasm:long-run", json!({"steps": 0, "step_ms": 0}));
+    beating.heartbeat = Some(Duration::from_millis(700));
     let started = Instant::now();
-    let quick = runner.invoke(quick);
-    let (busy, quick) = tokio::join!(busy, async {
-        let outcome = quick.await;
+    let timed = |future| async move {
+        let outcome: TaskOutcome = future.await;
         (outcome, started.elapsed())
-    });
-    assert!(busy.result.is_ok(), "{:?}", busy.result);
-    let (outcome, elapsed) = quick;
-    let (error, cause) = error_of(&outcome);
-    assert_eq!(error, "States.Timeout", "{cause}");
-    assert!(
-        elapsed >= Duration::from_millis(500) && elapsed < Duration::from_millis(1500),
-        "{elapsed:?}"
+    };
+    let (busy, quick, beating) = tokio::join!(
+        busy,
+        timed(runner.invoke(quick)),
+        timed(runner.invoke(beating))
     );
+    assert!(busy.result.is_ok(), "{:?}", busy.result);
+    for ((outcome, elapsed), (want, limit)) in [
+        (quick, ("States.Timeout", 500)),
+        (beating, ("States.HeartbeatTimeout", 700)),
+    ] {
+        let (error, cause) = error_of(&outcome);
+        assert_eq!(error, want, "{cause}");
+        let limit = Duration::from_millis(limit);
+        assert!(
+            elapsed >= limit && elapsed < limit + Duration::from_secs(1),
+            "{want}: {elapsed:?}"
+        );
+    }
 }
 
 #[tokio::test]

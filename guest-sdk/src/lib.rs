@@ -108,7 +108,7 @@ pub struct Context {
     pub state_name: String,
     /// Retries of this state so far (0 on the first attempt).
     pub retry_count: u32,
-    /// The task token, when the integration pattern uses one.
+    /// The attempt's task token (`$$.Task.Token`): fresh for every attempt.
     pub task_token: Option<String>,
 }
 

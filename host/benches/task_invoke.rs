@@ -4,7 +4,8 @@
 //! `InstancePre` and the pooling allocator, in the same run.
 //!
 //! `cargo bench -p stepwasm --bench task_invoke` (builds the example guests first). Both
-//! run BATCH invocations at a time on a 2-worker tokio runtime, up to IN_FLIGHT at once.
+//! run BATCH invocations at a time on a 2-worker tokio runtime, up to IN_FLIGHT at once,
+//! spread over SHARDS spawned tasks so both workers run invocations.
 //! Criterion's `thrpt` is invocations per second; the ratio host/bare is the overhead.
 
 #[path = "../../tests/guests/mod.rs"]
@@ -18,12 +19,13 @@ use futures::StreamExt;
 use serde_json::json;
 use stepwasm::engine::ports::{TaskContext, TaskRequest, TaskRunner};
 use stepwasm::sandbox::{FileSource, PoolConfig, SandboxConfig, SandboxRunner};
-use wasmtime::component::{ComponentType, Lift, Linker, Lower, ResourceTable};
+use wasmtime::component::{ComponentType, InstancePre, Lift, Linker, Lower, ResourceTable};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 const BATCH: u64 = 2_000;
 const IN_FLIGHT: usize = 64;
+const SHARDS: u64 = 4;
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
@@ -33,29 +35,51 @@ fn runtime() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
+/// Runs `one(i)` for `i in 0..n` in SHARDS spawned tasks, IN_FLIGHT at once in all, so
+/// both runtime workers take part (one task's futures all run on one thread).
+async fn sharded<F, Fut>(n: u64, one: F) -> Duration
+where
+    F: Fn(u64) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let started = Instant::now();
+    let shards: Vec<_> = (0..SHARDS)
+        .map(|s| {
+            let one = one.clone();
+            tokio::spawn(async move {
+                futures::stream::iter((s..n).step_by(SHARDS as usize))
+                    .map(one)
+                    .buffer_unordered(IN_FLIGHT / SHARDS as usize)
+                    .collect::<()>()
+                    .await
+            })
+        })
+        .collect();
+    for shard in shards {
+        shard.await.unwrap();
+    }
+    started.elapsed()
+}
+
 /// The host path: one `TaskRequest` per invocation through the `TaskRunner` port.
 async fn host_batch(runner: &Arc<SandboxRunner>, n: u64) -> Duration {
-    let started = Instant::now();
-    futures::stream::iter(0..n)
-        .map(|i| {
-            let runner = runner.clone();
-            async move {
-                let request = TaskRequest {
-                    tenant: None,
-                    resource: "wasm:echo".into(),
-                    input: json!({"n": i}),
-                    timeout: Some(Duration::from_secs(10)),
-                    heartbeat: None,
-                    context: TaskContext::default(),
-                };
-                let outcome = runner.invoke(request).await;
-                assert!(outcome.result.is_ok(), "{:?}", outcome.result);
-            }
-        })
-        .buffer_unordered(IN_FLIGHT)
-        .collect::<()>()
-        .await;
-    started.elapsed()
+    let runner = runner.clone();
+    sharded(n, move |i| {
+        let runner = runner.clone();
+        async move {
+            let request = TaskRequest {
+                tenant: None,
+                resource: "wasm:echo".into(),
+                input: json!({"n": i}),
+                timeout: Some(Duration::from_secs(10)),
+                heartbeat: None,
+                context: TaskContext::default(),
+            };
+            let outcome = runner.invoke(request).await;
+            assert!(outcome.result.is_ok(), "{:?}", outcome.result);
+        }
+    })
+    .await
 }
 
 /// Bare wasmtime: what any embedder must do at least to call `run` on a fresh instance.
@@ -80,7 +104,15 @@ struct TaskError {
     cause: String,
 }
 
-fn bare_pre(bytes: &[u8]) -> (Engine, wasmtime::component::InstancePre<Bare>) {
+/// An experiment knob: `STEPWASM_BARE_<NAME>` from the environment, else `default`.
+fn knob(name: &str, default: usize) -> usize {
+    std::env::var(format!("STEPWASM_BARE_{name}"))
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn bare_pre(bytes: &[u8]) -> (Engine, InstancePre<Bare>) {
     let mut pooling = PoolingAllocationConfig::new();
     pooling
         .total_component_instances(1000)
@@ -93,9 +125,20 @@ fn bare_pre(bytes: &[u8]) -> (Engine, wasmtime::component::InstancePre<Bare>) {
         .max_memory_size(256 << 20)
         // Reset small instances' memory and tables with memset rather than madvise: the
         // common task touches little, and madvise dominated instantiation.
-        .linear_memory_keep_resident(2 << 20)
-        .table_keep_resident(64 << 10);
+        .linear_memory_keep_resident(knob("KEEP_RESIDENT", 2 << 20))
+        .table_keep_resident(knob("TABLE_KEEP_RESIDENT", 64 << 10));
+    if knob("PAGEMAP", 1) == 1 {
+        pooling.pagemap_scan(wasmtime::Enabled::Auto);
+    }
     let mut config = Config::new();
+    if let Some(bytes) = std::env::var("STEPWASM_BARE_RESERVATION")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        config
+            .memory_reservation(bytes)
+            .memory_guard_size(knob("GUARD", 64 << 10) as u64);
+    }
     config
         .wasm_component_model(true)
         .allocation_strategy(InstanceAllocationStrategy::Pooling(pooling));
@@ -109,14 +152,12 @@ fn bare_pre(bytes: &[u8]) -> (Engine, wasmtime::component::InstancePre<Bare>) {
     (engine, pre)
 }
 
-async fn bare_batch(
-    engine: &Engine,
-    pre: &wasmtime::component::InstancePre<Bare>,
-    n: u64,
-) -> Duration {
-    let started = Instant::now();
-    futures::stream::iter(0..n)
-        .map(|i| async move {
+async fn bare_batch(bare: &Arc<(Engine, InstancePre<Bare>)>, n: u64) -> Duration {
+    let bare = bare.clone();
+    sharded(n, move |i| {
+        let bare = bare.clone();
+        async move {
+            let (engine, pre) = &*bare;
             let mut store = Store::new(
                 engine,
                 Bare {
@@ -132,11 +173,9 @@ async fn bare_batch(
             let (out,) = run.call_async(&mut store, (input,)).await.unwrap();
             let value: serde_json::Value = serde_json::from_str(&out.unwrap()).unwrap();
             assert_eq!(value["n"], i);
-        })
-        .buffer_unordered(IN_FLIGHT)
-        .collect::<()>()
-        .await;
-    started.elapsed()
+        }
+    })
+    .await
 }
 
 fn task_invoke(c: &mut Criterion) {
@@ -157,7 +196,31 @@ fn task_invoke(c: &mut Criterion) {
         .unwrap(),
     );
     rt.block_on(host_batch(&runner, 10)); // compile before measuring
-    let (engine, pre) = bare_pre(&bytes);
+    let bare = Arc::new(bare_pre(&bytes));
+
+    // `STEPWASM_BENCH_CPU=N`: instead of criterion's wall-clock figures (meaningless on
+    // a shared machine), N invocations each way and the process CPU time they took.
+    if let Some(n) = std::env::var("STEPWASM_BENCH_CPU")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        let cpu = |label: &str, run: &dyn Fn() -> Duration| {
+            let before = cpu_seconds();
+            let wall = run();
+            let used = cpu_seconds() - before;
+            println!(
+                "{label}: {n} invocations, {:.3} s CPU = {:.1} us CPU each (2 cores: {:.0}/s), wall {:.3} s = {:.0}/s",
+                used,
+                used * 1e6 / n as f64,
+                2.0 * n as f64 / used,
+                wall.as_secs_f64(),
+                n as f64 / wall.as_secs_f64()
+            );
+        };
+        cpu("bare_wasmtime", &|| rt.block_on(bare_batch(&bare, n)));
+        cpu("host_runner", &|| rt.block_on(host_batch(&runner, n)));
+        return;
+    }
 
     let mut group = c.benchmark_group("task_invoke");
     group.throughput(Throughput::Elements(BATCH));
@@ -167,7 +230,7 @@ fn task_invoke(c: &mut Criterion) {
     group.bench_function("bare_wasmtime", |b| {
         b.iter_custom(|iters| {
             (0..iters)
-                .map(|_| rt.block_on(bare_batch(&engine, &pre, BATCH)))
+                .map(|_| rt.block_on(bare_batch(&bare, BATCH)))
                 .sum()
         })
     });
@@ -179,6 +242,22 @@ fn task_invoke(c: &mut Criterion) {
         })
     });
     group.finish();
+}
+
+/// User + system CPU time of this process so far, from `/proc/self/stat` (Linux).
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which may contain spaces): utime is the 12th, stime
+    // the 13th, in clock ticks (100 per second on Linux).
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or_default();
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(11) + ticks(12)) / 100.0
 }
 
 criterion_group!(benches, task_invoke);

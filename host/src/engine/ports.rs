@@ -22,7 +22,8 @@ pub struct TaskContext {
     pub state_name: String,
     /// How many times this state has been retried so far (0 on the first attempt).
     pub retry_count: u32,
-    /// The task token (`$$.Task.Token`), when the integration pattern uses one.
+    /// The attempt's task token, also visible as `$$.Task.Token`: the engine sets a fresh
+    /// random one for every Task attempt (`None` only from callers without one).
     pub task_token: Option<String>,
 }
 
