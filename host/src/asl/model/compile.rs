@@ -10,13 +10,16 @@ use serde_json::Value;
 
 use super::choice::{compile_rule, rule_reads_context};
 use super::fields::{InOutPath, Param, Payload, ResultPathSpec, TextSource};
+use super::jsonata::ParsedExpressions;
 use super::*;
 use crate::asl::compare::parse_timestamp;
 use crate::asl::intrinsics::Intrinsic;
 use crate::asl::path::{JsonPath, ReferencePath};
 use crate::asl::raw::{RawCatcher, RawRetrier, RawState, RawStateMachine};
 use crate::asl::template::Template;
-use crate::asl::validate::{Code, Diagnostic, has_errors, pointer_segment, validate};
+use crate::asl::validate::{
+    Code, Diagnostic, Validated, has_errors, pointer_segment, validate_definition,
+};
 
 #[path = "compile_jsonata.rs"]
 mod jsonata;
@@ -27,19 +30,35 @@ pub const MAX_WAIT_SECONDS: u64 = 99_999_999;
 pub const MAX_DELAY_SECONDS: f64 = 31_622_400.0;
 
 pub(super) fn compile(raw: &RawStateMachine) -> Result<StateMachine, Vec<Diagnostic>> {
-    let diagnostics = validate(raw);
+    compile_validated(raw, validate_definition(raw))
+}
+
+/// Builds the model from a definition and what validating it found (its JSONata
+/// expressions are moved into the model, not parsed again).
+fn compile_validated(
+    raw: &RawStateMachine,
+    validated: Validated,
+) -> Result<StateMachine, Vec<Diagnostic>> {
+    let Validated {
+        diagnostics,
+        expressions,
+    } = validated;
     if has_errors(&diagnostics) {
         return Err(diagnostics
             .into_iter()
             .filter(Diagnostic::is_error)
             .collect());
     }
-    let mut c = Compiler::default();
+    let mut c = Compiler {
+        expressions,
+        ..Compiler::default()
+    };
     let top_ql = match raw.query_language.as_deref() {
         Some("JSONata") => QueryLanguage::Jsonata,
         _ => QueryLanguage::JsonPath,
     };
-    c.machine(raw, "", top_ql);
+    c.top_ql = top_ql;
+    c.machine(raw, "");
     let timeout = raw
         .timeout_seconds
         .as_ref()
@@ -59,6 +78,10 @@ pub(super) fn compile(raw: &RawStateMachine) -> Result<StateMachine, Vec<Diagnos
 struct Compiler {
     machines: Vec<Machine>,
     out: Vec<Diagnostic>,
+    /// The JSONata expressions the validator parsed, taken out as templates are built.
+    expressions: ParsedExpressions,
+    /// The state machine's top-level `QueryLanguage`: the default of every state.
+    top_ql: QueryLanguage,
 }
 
 /// Name → index within one machine.
@@ -69,7 +92,10 @@ impl Compiler {
         self.out.push(Diagnostic::error(code, at, msg));
     }
 
-    fn machine(&mut self, raw: &RawStateMachine, at: &str, ql: QueryLanguage) -> MachineId {
+    /// A machine (top level, branch or processor). Its states default to the state
+    /// machine's top-level `QueryLanguage`, not to the enclosing Map's or Parallel's (AWS: a
+    /// state without the field uses the top-level one).
+    fn machine(&mut self, raw: &RawStateMachine, at: &str) -> MachineId {
         let id = self.machines.len() as MachineId;
         self.machines.push(Machine {
             start: 0,
@@ -100,7 +126,7 @@ impl Compiler {
         let mut states = Vec::with_capacity(entries.len());
         for (name, state) in entries {
             let loc = format!("{at}/States/{}", pointer_segment(name));
-            states.push(self.state(name, state, &loc, &names, ql));
+            states.push(self.state(name, state, &loc, &names, self.top_ql));
         }
         self.machines[id as usize] = Machine { start, states };
         id
@@ -155,7 +181,7 @@ impl Compiler {
             output_path: self.in_out(s.output_path.as_ref(), &f("OutputPath")),
             output: None,
         };
-        let kind = self.kind(type_name, s, at, names, query_language);
+        let kind = self.kind(type_name, s, at, names);
         let retry = s
             .retry
             .iter()
@@ -197,14 +223,7 @@ impl Compiler {
         }
     }
 
-    fn kind(
-        &mut self,
-        type_name: &str,
-        s: &RawState,
-        at: &str,
-        names: &Names,
-        ql: QueryLanguage,
-    ) -> StateKind {
+    fn kind(&mut self, type_name: &str, s: &RawState, at: &str, names: &Names) -> StateKind {
         let f = |field: &str| format!("{at}/{field}");
         match type_name {
             "Pass" => StateKind::Pass {
@@ -307,11 +326,11 @@ impl Compiler {
                 let branches = raw_branches
                     .iter()
                     .enumerate()
-                    .map(|(i, b)| self.machine(b, &format!("{at}/Branches/{i}"), ql))
+                    .map(|(i, b)| self.machine(b, &format!("{at}/Branches/{i}")))
                     .collect();
                 StateKind::Parallel { branches }
             }
-            "Map" => StateKind::Map(Box::new(self.map(s, at, ql))),
+            "Map" => StateKind::Map(Box::new(self.map(s, at))),
             other => {
                 self.err(
                     Code::InvalidStateType,
@@ -369,11 +388,11 @@ impl Compiler {
         }
     }
 
-    fn map(&mut self, s: &RawState, at: &str, ql: QueryLanguage) -> MapState {
+    fn map(&mut self, s: &RawState, at: &str) -> MapState {
         let f = |field: &str| format!("{at}/{field}");
         let processor = match (&s.item_processor, &s.iterator) {
-            (Some(p), None) => self.machine(p, &f("ItemProcessor"), ql),
-            (None, Some(p)) => self.machine(p, &f("Iterator"), ql),
+            (Some(p), None) => self.machine(p, &f("ItemProcessor")),
+            (None, Some(p)) => self.machine(p, &f("Iterator")),
             (Some(_), Some(_)) => {
                 self.err(
                     Code::FieldConflict,
@@ -851,262 +870,5 @@ pub fn timestamp_to_system(nanos: i128) -> SystemTime {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    /// The (code, location) of every error compiling a one-state machine whose state is `s`.
-    fn errors(s: Value) -> Vec<(Code, String)> {
-        let def = json!({"StartAt": "S", "States": {"S": s, "Z": {"Type": "Succeed"}}});
-        let raw = RawStateMachine::from_value(def).unwrap();
-        match compile(&raw) {
-            Ok(_) => Vec::new(),
-            Err(d) => d.into_iter().map(|d| (d.code, d.location)).collect(),
-        }
-    }
-
-    fn has(s: Value, code: Code, location: &str) {
-        let got = errors(s);
-        assert!(
-            got.iter().any(|(c, l)| *c == code && l == location),
-            "expected {code} at {location}, got {got:?}"
-        );
-    }
-
-    #[test]
-    fn valid_states_compile() {
-        let ok = [
-            json!({"Type": "Pass", "Parameters": {"a.$": "$.b", "c": [1, {"d.$": "$$.State.Name"}]}, "End": true}),
-            json!({"Type": "Wait", "SecondsPath": "$.s", "Next": "Z"}),
-            json!({"Type": "Task", "Resource": "wasm:x", "TimeoutSeconds": 5, "HeartbeatSeconds": 2, "End": true,
-                   "Retry": [{"ErrorEquals": ["A"], "MaxAttempts": 0}, {"ErrorEquals": ["States.ALL"], "JitterStrategy": "FULL"}],
-                   "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Z", "ResultPath": "$.e"}]}),
-            json!({"Type": "Fail", "ErrorPath": "States.Format('{}', $.x)", "CausePath": "$.c"}),
-        ];
-        for s in ok {
-            assert_eq!(errors(s.clone()), vec![], "{s}");
-        }
-    }
-
-    #[test]
-    fn wait_needs_exactly_one_valid_duration() {
-        has(
-            json!({"Type": "Wait", "Next": "Z"}),
-            Code::FieldConflict,
-            "/States/S",
-        );
-        has(
-            json!({"Type": "Wait", "Seconds": 1, "SecondsPath": "$.s", "Next": "Z"}),
-            Code::FieldConflict,
-            "/States/S",
-        );
-        has(
-            json!({"Type": "Wait", "Seconds": -1, "Next": "Z"}),
-            Code::InvalidValue,
-            "/States/S/Seconds",
-        );
-        has(
-            json!({"Type": "Wait", "Seconds": 100000000, "Next": "Z"}),
-            Code::InvalidValue,
-            "/States/S/Seconds",
-        );
-        has(
-            json!({"Type": "Wait", "Timestamp": "2024-01-01 00:00:00", "Next": "Z"}),
-            Code::InvalidValue,
-            "/States/S/Timestamp",
-        );
-    }
-
-    #[test]
-    fn paths_templates_and_intrinsics_are_checked() {
-        has(
-            json!({"Type": "Pass", "OutputPath": "$.a[", "End": true}),
-            Code::InvalidJsonPath,
-            "/States/S/OutputPath",
-        );
-        has(
-            json!({"Type": "Pass", "ResultPath": "$.a[*]", "End": true}),
-            Code::InvalidJsonPath,
-            "/States/S/ResultPath",
-        );
-        has(
-            json!({"Type": "Pass", "Parameters": {"a.$": "States.Nope($.x)"}, "End": true}),
-            Code::InvalidJsonPath,
-            "/States/S/Parameters/a.$",
-        );
-        has(
-            json!({"Type": "Pass", "Parameters": {"a.$": "$.x", "a": 1}, "End": true}),
-            Code::InvalidJsonPath,
-            "/States/S/Parameters",
-        );
-    }
-
-    #[test]
-    fn retry_and_catch_rules() {
-        let task = |retry: Value, catch: Value| json!({"Type": "Task", "Resource": "wasm:x", "End": true, "Retry": retry, "Catch": catch});
-        has(
-            task(json!([{"ErrorEquals": []}]), json!([])),
-            Code::InvalidErrorHandler,
-            "/States/S/Retry/0/ErrorEquals",
-        );
-        has(
-            task(
-                json!([{"ErrorEquals": ["A"], "BackoffRate": 0.5}]),
-                json!([]),
-            ),
-            Code::InvalidErrorHandler,
-            "/States/S/Retry/0/BackoffRate",
-        );
-        has(
-            task(
-                json!([{"ErrorEquals": ["A"], "MaxDelaySeconds": 0}]),
-                json!([]),
-            ),
-            Code::InvalidErrorHandler,
-            "/States/S/Retry/0/MaxDelaySeconds",
-        );
-        has(
-            task(
-                json!([{"ErrorEquals": ["A"], "JitterStrategy": "SOME"}]),
-                json!([]),
-            ),
-            Code::InvalidErrorHandler,
-            "/States/S/Retry/0/JitterStrategy",
-        );
-        has(
-            task(
-                json!([{"ErrorEquals": ["States.ALL"]}, {"ErrorEquals": ["A"]}]),
-                json!([]),
-            ),
-            Code::InvalidErrorHandler,
-            "/States/S/Retry/0/ErrorEquals",
-        );
-        has(
-            task(json!([{"ErrorEquals": ["States.ALL", "A"]}]), json!([])),
-            Code::InvalidErrorHandler,
-            "/States/S/Retry/0/ErrorEquals",
-        );
-        has(
-            task(json!([]), json!([{"ErrorEquals": ["A"]}])),
-            Code::InvalidErrorHandler,
-            "/States/S/Catch/0/Next",
-        );
-        has(
-            task(json!([]), json!([{"ErrorEquals": ["A"], "Next": "Nope"}])),
-            Code::MissingTransitionTarget,
-            "/States/S/Catch/0/Next",
-        );
-    }
-
-    #[test]
-    fn task_limits() {
-        has(
-            json!({"Type": "Task", "Resource": "wasm:x", "TimeoutSeconds": 5, "HeartbeatSeconds": 5, "End": true}),
-            Code::InvalidValue,
-            "/States/S/HeartbeatSeconds",
-        );
-        has(
-            json!({"Type": "Task", "Resource": "wasm:x", "TimeoutSeconds": 5, "TimeoutSecondsPath": "$.t", "End": true}),
-            Code::FieldConflict,
-            "/States/S/TimeoutSecondsPath",
-        );
-    }
-
-    #[test]
-    fn choice_rules_are_checked() {
-        let choice = |rule: Value| json!({"Type": "Choice", "Choices": [rule], "Default": "Z"});
-        has(
-            choice(
-                json!({"Variable": "$.a", "StringEquals": "x", "NumericEquals": 1, "Next": "Z"}),
-            ),
-            Code::InvalidChoiceRule,
-            "/States/S/Choices/0",
-        );
-        has(
-            choice(json!({"And": [], "Next": "Z"})),
-            Code::InvalidChoiceRule,
-            "/States/S/Choices/0/And",
-        );
-        has(
-            choice(json!({"Not": {"Variable": "$.a", "IsNull": true, "Next": "Z"}, "Next": "Z"})),
-            Code::InvalidChoiceRule,
-            "/States/S/Choices/0/Not/Next",
-        );
-        has(
-            choice(json!({"Variable": "$.a", "NumericEquals": "1", "Next": "Z"})),
-            Code::InvalidChoiceRule,
-            "/States/S/Choices/0/NumericEquals",
-        );
-        has(
-            choice(json!({"Variable": "$.a", "IsNull": "yes", "Next": "Z"})),
-            Code::InvalidChoiceRule,
-            "/States/S/Choices/0/IsNull",
-        );
-        has(
-            choice(json!({"Variable": "$.a", "StringEqualz": "x", "Next": "Z"})),
-            Code::InvalidChoiceRule,
-            "/States/S/Choices/0/StringEqualz",
-        );
-        has(
-            choice(json!({"Condition": true, "Next": "Z"})),
-            Code::InvalidChoiceRule,
-            "/States/S/Choices/0/Condition",
-        );
-        has(
-            json!({"Type": "Choice", "Choices": []}),
-            Code::InvalidChoiceRule,
-            "/States/S/Choices",
-        );
-    }
-
-    #[test]
-    fn map_fields_are_checked() {
-        let map = |extra: Value| {
-            let mut m = json!({"Type": "Map", "End": true,
-                "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}});
-            for (k, v) in extra.as_object().unwrap() {
-                m[k] = v.clone();
-            }
-            m
-        };
-        has(
-            map(json!({"MaxConcurrency": 1, "MaxConcurrencyPath": "$.m"})),
-            Code::FieldConflict,
-            "/States/S/MaxConcurrencyPath",
-        );
-        has(
-            map(json!({"ToleratedFailurePercentage": 101})),
-            Code::InvalidValue,
-            "/States/S/ToleratedFailurePercentage",
-        );
-        has(
-            map(json!({"ItemsPath": "$.a[?(@.x)]"})),
-            Code::InvalidJsonPath,
-            "/States/S/ItemsPath",
-        );
-        has(
-            map(json!({"ItemBatcher": {"MaxItemsPerBatch": 2, "MaxItemsPerBatchPath": "$.n"}})),
-            Code::FieldConflict,
-            "/States/S/ItemBatcher/MaxItemsPerBatchPath",
-        );
-        has(
-            json!({"Type": "Map", "End": true}),
-            Code::SchemaValidationFailed,
-            "/States/S",
-        );
-    }
-
-    #[test]
-    fn fail_fields_exclude_their_path_forms() {
-        has(
-            json!({"Type": "Fail", "Error": "E", "ErrorPath": "$.e"}),
-            Code::FieldConflict,
-            "/States/S/ErrorPath",
-        );
-        has(
-            json!({"Type": "Fail", "Cause": "C", "CausePath": "$.c"}),
-            Code::FieldConflict,
-            "/States/S/CausePath",
-        );
-    }
-}
+#[path = "compile_tests.rs"]
+mod tests;

@@ -82,7 +82,6 @@ impl Compiler {
         names: &Names,
     ) -> StateKind {
         let f = |field: &str| format!("{at}/{field}");
-        let ql = QueryLanguage::Jsonata;
         match type_name {
             "Pass" => StateKind::Pass { result: None },
             "Succeed" => StateKind::Succeed,
@@ -137,7 +136,7 @@ impl Compiler {
                     .iter()
                     .flatten()
                     .enumerate()
-                    .map(|(i, b)| self.machine(b, &format!("{at}/Branches/{i}"), ql))
+                    .map(|(i, b)| self.machine(b, &format!("{at}/Branches/{i}")))
                     .collect::<Vec<_>>();
                 if branches.is_empty() {
                     self.err(
@@ -162,9 +161,10 @@ impl Compiler {
 
     fn jsonata_map(&mut self, s: &RawState, at: &str) -> MapState {
         let f = |field: &str| format!("{at}/{field}");
-        let processor = match s.item_processor.as_ref().or(s.iterator.as_ref()) {
-            Some(p) => self.machine(p, &f("ItemProcessor"), QueryLanguage::Jsonata),
-            None => {
+        let processor = match (&s.item_processor, &s.iterator) {
+            (Some(p), _) => self.machine(p, &f("ItemProcessor")),
+            (None, Some(p)) => self.machine(p, &f("Iterator")),
+            (None, None) => {
                 self.err(
                     Code::SchemaValidationFailed,
                     at,
@@ -340,17 +340,16 @@ impl Compiler {
         })
     }
 
-    /// Compiles a field value; syntax errors become diagnostics at their own pointer.
+    /// Builds a field value from the expressions the validator parsed (never parsing again).
     fn jsonata_template(&mut self, v: &Value, at: &str) -> Option<JsonataTemplate> {
-        match JsonataTemplate::compile(v) {
+        match JsonataTemplate::from_parsed(v, at, &mut self.expressions) {
             Ok(t) => Some(t),
-            Err(errors) => {
-                for e in errors {
-                    let src = e_source(v, &e.pointer);
+            Err(missing) => {
+                for pointer in missing {
                     self.err(
                         Code::InvalidJsonata,
-                        format!("{at}{}", e.pointer),
-                        syntax_message(&src, &e.error),
+                        pointer,
+                        "internal error: this JSONata expression was not validated",
                     );
                 }
                 None
@@ -412,15 +411,6 @@ impl Compiler {
         }
         self.param_f64(Some(v), None, at, name, max)
     }
-}
-
-/// The expression text at a pointer inside a field value (for error messages).
-fn e_source(v: &Value, pointer: &str) -> String {
-    v.pointer(pointer)
-        .and_then(Value::as_str)
-        .and_then(expression_text)
-        .unwrap_or_default()
-        .to_owned()
 }
 
 /// Whether any expression of a JSONata state reads `$states.context`.
@@ -485,14 +475,5 @@ fn payload_sources<'a>(p: &'a Option<Payload>, out: &mut Vec<&'a str>) {
 fn param_sources<'a, T>(p: Option<&'a Param<T>>, out: &mut Vec<&'a str>) {
     if let Some(Param::Expr(t)) = p {
         t.sources(out);
-    }
-}
-
-/// The text of a JSONata syntax error (validation reports these first; this is the
-/// compiler's own safety net).
-fn syntax_message(expr: &str, e: &stepwasm_jsonata::Error) -> String {
-    match e.position {
-        Some(p) => format!("JSONata syntax error in {{%{expr}%}}: {e} at position {p}"),
-        None => format!("JSONata syntax error in {{%{expr}%}}: {e}"),
     }
 }
