@@ -1,80 +1,27 @@
-//! Raw mirror → model for JSONata states: every `{% %}` field is parsed once here into a
-//! [`JsonataTemplate`]; number and timestamp fields are either a checked literal or an
-//! expression ([`Param::Expr`]). JSONPath-only fields never reach this point (validation
-//! rejects them in JSONata states).
+//! Raw mirror → model for JSONata states: every `{% %}` field becomes a [`JsonataTemplate`]
+//! built from the expressions the validator parsed; number and timestamp fields are either a
+//! checked literal or an expression ([`Param::Expr`]). JSONPath-only fields never reach this
+//! point (validation rejects them in JSONata states).
 
-use std::sync::Arc;
 use std::time::UNIX_EPOCH;
 
 use serde_json::Value;
 
 use super::super::jsonata::{JsonataTemplate, expression_text, sources_read_context};
 use super::*;
-use crate::asl::raw::{RawCatcher, RawChoiceRule, RawState};
+use crate::asl::raw::{RawChoiceRule, RawState};
 
 impl Compiler {
-    /// A whole JSONata state.
-    pub(super) fn jsonata_state(
-        &mut self,
-        name: &str,
-        s: &RawState,
-        at: &str,
-        names: &Names,
-    ) -> State {
-        let f = |field: &str| format!("{at}/{field}");
-        let type_name = s.state_type.as_deref().unwrap_or("");
-        let transition = match (type_name, &s.next) {
-            ("Choice" | "Succeed" | "Fail", _) => Transition::Own,
-            (_, Some(next)) => Transition::Next(self.target(names, next, f("Next"))),
-            _ => Transition::End,
-        };
-        let io = Io {
-            parameters: self.jsonata_payload(s.arguments.as_ref(), &f("Arguments")),
-            output: self.jsonata_payload(s.output.as_ref(), &f("Output")),
+    /// The I/O fields of a JSONata state.
+    pub(super) fn jsonata_io(&mut self, s: &RawState, at: &str) -> Io {
+        Io {
+            parameters: self.jsonata_payload(s.arguments.as_ref(), &format!("{at}/Arguments")),
+            output: self.jsonata_payload(s.output.as_ref(), &format!("{at}/Output")),
             ..Io::default()
-        };
-        let kind = self.jsonata_kind(type_name, s, at, names);
-        let retry = s
-            .retry
-            .iter()
-            .flatten()
-            .enumerate()
-            .filter_map(|(i, r)| self.retrier(r, &format!("{at}/Retry/{i}")))
-            .collect();
-        self.check_all_last(
-            s.retry.iter().flatten().map(|r| &r.error_equals),
-            s.retry.as_ref().map_or(0, Vec::len),
-            &f("Retry"),
-        );
-        let catch = s
-            .catch
-            .iter()
-            .flatten()
-            .enumerate()
-            .filter_map(|(i, c)| self.jsonata_catcher(c, &format!("{at}/Catch/{i}"), names))
-            .collect::<Vec<_>>();
-        self.check_all_last(
-            s.catch.iter().flatten().map(|c| &c.error_equals),
-            s.catch.as_ref().map_or(0, Vec::len),
-            &f("Catch"),
-        );
-        let assign = self.jsonata_assign(s.assign.as_ref(), &f("Assign"));
-        let mut state = State {
-            name: Arc::from(name),
-            kind,
-            io,
-            transition,
-            retry,
-            catch,
-            assign,
-            query_language: QueryLanguage::Jsonata,
-            needs_context: false,
-        };
-        state.needs_context = jsonata_reads_context(&state);
-        state
+        }
     }
 
-    fn jsonata_kind(
+    pub(super) fn jsonata_kind(
         &mut self,
         type_name: &str,
         s: &RawState,
@@ -299,42 +246,22 @@ impl Compiler {
                 None
             }
         };
-        let Some(next) = &r.next else {
-            self.err(
-                Code::InvalidChoiceRule,
-                format!("{loc}/Next"),
-                "a Choice rule needs Next",
-            );
-            return None;
-        };
-        let next = self.target(names, next, format!("{loc}/Next"));
-        let assign = self.jsonata_assign(r.assign.as_ref(), &format!("{loc}/Assign"));
+        let next = self.rule_next(
+            r.next.as_deref(),
+            loc,
+            names,
+            Code::InvalidChoiceRule,
+            "a Choice rule needs Next",
+        )?;
+        let assign = self.assign(
+            r.assign.as_ref(),
+            &format!("{loc}/Assign"),
+            QueryLanguage::Jsonata,
+        );
         let output = self.jsonata_payload(r.output.as_ref(), &format!("{loc}/Output"));
         Some(ChoiceBranch {
             rule: Rule::Condition(condition?),
             next,
-            assign,
-            output,
-        })
-    }
-
-    fn jsonata_catcher(&mut self, c: &RawCatcher, at: &str, names: &Names) -> Option<Catcher> {
-        let errors = self.errors(c.error_equals.as_ref(), at);
-        let Some(next) = &c.next else {
-            self.err(
-                Code::InvalidErrorHandler,
-                format!("{at}/Next"),
-                "a Catcher needs Next",
-            );
-            return None;
-        };
-        let next = self.target(names, next, format!("{at}/Next"));
-        let assign = self.jsonata_assign(c.assign.as_ref(), &format!("{at}/Assign"));
-        let output = self.jsonata_payload(c.output.as_ref(), &format!("{at}/Output"));
-        Some(Catcher {
-            errors: errors?,
-            next,
-            result_path: ResultPathSpec::Replace,
             assign,
             output,
         })
@@ -357,17 +284,8 @@ impl Compiler {
         }
     }
 
-    fn jsonata_payload(&mut self, v: Option<&Value>, at: &str) -> Option<Payload> {
+    pub(super) fn jsonata_payload(&mut self, v: Option<&Value>, at: &str) -> Option<Payload> {
         self.jsonata_template(v?, at).map(Payload::Jsonata)
-    }
-
-    fn jsonata_assign(&mut self, v: Option<&Value>, at: &str) -> Option<Payload> {
-        let v = v?;
-        if !v.is_object() {
-            self.err(Code::SchemaValidationFailed, at, "Assign must be an object");
-            return None;
-        }
-        self.jsonata_payload(Some(v), at)
     }
 
     fn jsonata_text(&mut self, v: Option<&str>, at: &str) -> Option<TextSource> {
@@ -414,7 +332,7 @@ impl Compiler {
 }
 
 /// Whether any expression of a JSONata state reads `$states.context`.
-fn jsonata_reads_context(s: &State) -> bool {
+pub(super) fn reads_context(s: &State) -> bool {
     let mut src = Vec::new();
     payload_sources(&s.io.parameters, &mut src);
     payload_sources(&s.io.output, &mut src);

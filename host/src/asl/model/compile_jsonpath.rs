@@ -1,0 +1,534 @@
+//! Raw mirror → model for JSONPath states: the I/O pipeline fields (`InputPath`,
+//! `Parameters`, `ResultSelector`, `ResultPath`, `OutputPath`), each state type's own fields,
+//! and the literal-or-`*Path` number, timestamp and text fields (JSONata states use the
+//! literal forms too).
+
+use std::time::UNIX_EPOCH;
+
+use serde_json::Value;
+
+use super::*;
+use crate::asl::compare::parse_timestamp;
+use crate::asl::intrinsics::Intrinsic;
+use crate::asl::path::{JsonPath, ReferencePath};
+use crate::asl::template::Template;
+
+impl Compiler {
+    /// The I/O fields of a JSONPath state.
+    pub(super) fn jsonpath_io(&mut self, s: &RawState, at: &str, type_name: &str) -> Io {
+        let f = |field: &str| format!("{at}/{field}");
+        Io {
+            input_path: self.in_out(s.input_path.as_ref(), &f("InputPath")),
+            parameters: if type_name == "Map" {
+                None
+            } else {
+                self.template_payload(s.parameters.as_ref(), &f("Parameters"))
+            },
+            result_selector: self
+                .template_payload(s.result_selector.as_ref(), &f("ResultSelector")),
+            result_path: self.result_path(s.result_path.as_ref(), &f("ResultPath")),
+            output_path: self.in_out(s.output_path.as_ref(), &f("OutputPath")),
+            output: None,
+        }
+    }
+
+    pub(super) fn kind(
+        &mut self,
+        type_name: &str,
+        s: &RawState,
+        at: &str,
+        names: &Names,
+    ) -> StateKind {
+        let f = |field: &str| format!("{at}/{field}");
+        match type_name {
+            "Pass" => StateKind::Pass {
+                result: s.result.clone(),
+            },
+            "Succeed" => StateKind::Succeed,
+            "Task" => {
+                let resource = s.resource.clone().unwrap_or_else(|| {
+                    self.err(
+                        Code::SchemaValidationFailed,
+                        f("Resource"),
+                        "a Task state needs a Resource",
+                    );
+                    String::new()
+                });
+                let timeout = self.param_u64(
+                    s.timeout_seconds.as_ref(),
+                    s.timeout_seconds_path.as_deref(),
+                    at,
+                    "TimeoutSeconds",
+                    1,
+                    u64::MAX,
+                );
+                let heartbeat = self.param_u64(
+                    s.heartbeat_seconds.as_ref(),
+                    s.heartbeat_seconds_path.as_deref(),
+                    at,
+                    "HeartbeatSeconds",
+                    1,
+                    u64::MAX,
+                );
+                if let (Some(Param::Value(t)), Some(Param::Value(h))) = (&timeout, &heartbeat)
+                    && h >= t
+                {
+                    self.err(
+                        Code::InvalidValue,
+                        f("HeartbeatSeconds"),
+                        "HeartbeatSeconds must be smaller than TimeoutSeconds",
+                    );
+                }
+                StateKind::Task(TaskState {
+                    resource,
+                    timeout,
+                    heartbeat,
+                })
+            }
+            "Choice" => {
+                let raw_rules = s.choices.as_deref().unwrap_or(&[]);
+                if raw_rules.is_empty() {
+                    self.err(
+                        Code::InvalidChoiceRule,
+                        f("Choices"),
+                        "a Choice state needs at least one rule in Choices",
+                    );
+                }
+                let mut branches = Vec::new();
+                for (i, r) in raw_rules.iter().enumerate() {
+                    let loc = format!("{at}/Choices/{i}");
+                    let rule = compile_rule(r, &loc, true, &mut self.out);
+                    let Some(next) = &r.next else {
+                        self.err(
+                            Code::InvalidChoiceRule,
+                            format!("{loc}/Next"),
+                            "a Choice rule needs Next",
+                        );
+                        continue;
+                    };
+                    let next = self.target(names, next, format!("{loc}/Next"));
+                    let assign = self.assign(
+                        r.assign.as_ref(),
+                        &format!("{loc}/Assign"),
+                        QueryLanguage::JsonPath,
+                    );
+                    if let Some(rule) = rule {
+                        branches.push(ChoiceBranch {
+                            rule,
+                            next,
+                            assign,
+                            output: None,
+                        });
+                    }
+                }
+                let default = s
+                    .default
+                    .as_ref()
+                    .map(|d| self.target(names, d, f("Default")));
+                StateKind::Choice { branches, default }
+            }
+            "Wait" => self.wait(s, at),
+            "Fail" => {
+                let error = self.text(s.error.as_ref(), s.error_path.as_deref(), at, "Error");
+                let cause = self.text(s.cause.as_ref(), s.cause_path.as_deref(), at, "Cause");
+                StateKind::Fail { error, cause }
+            }
+            "Parallel" => {
+                let raw_branches = s.branches.as_deref().unwrap_or(&[]);
+                if raw_branches.is_empty() {
+                    self.err(
+                        Code::SchemaValidationFailed,
+                        f("Branches"),
+                        "a Parallel state needs at least one branch",
+                    );
+                }
+                let branches = raw_branches
+                    .iter()
+                    .enumerate()
+                    .map(|(i, b)| self.machine(b, &format!("{at}/Branches/{i}")))
+                    .collect();
+                StateKind::Parallel { branches }
+            }
+            "Map" => StateKind::Map(Box::new(self.map(s, at))),
+            other => {
+                self.err(
+                    Code::InvalidStateType,
+                    f("Type"),
+                    format!("unknown state type {other:?}"),
+                );
+                StateKind::Succeed
+            }
+        }
+    }
+
+    pub(super) fn wait(&mut self, s: &RawState, at: &str) -> StateKind {
+        let set = s.seconds.is_some() as u8
+            + s.seconds_path.is_some() as u8
+            + s.timestamp.is_some() as u8
+            + s.timestamp_path.is_some() as u8;
+        if set != 1 {
+            self.err(
+                Code::FieldConflict,
+                at,
+                "a Wait state needs exactly one of Seconds, SecondsPath, Timestamp, TimestampPath",
+            );
+            return StateKind::Wait(WaitFor::Seconds(Param::Value(0)));
+        }
+        if s.seconds.is_some() || s.seconds_path.is_some() {
+            let p = self.param_u64(
+                s.seconds.as_ref(),
+                s.seconds_path.as_deref(),
+                at,
+                "Seconds",
+                0,
+                MAX_WAIT_SECONDS,
+            );
+            return StateKind::Wait(WaitFor::Seconds(p.unwrap_or(Param::Value(0))));
+        }
+        if let Some(path) = &s.timestamp_path {
+            let p = self.path(path, &format!("{at}/TimestampPath"));
+            return StateKind::Wait(WaitFor::Timestamp(
+                p.map(Param::Path).unwrap_or(Param::Value(UNIX_EPOCH)),
+            ));
+        }
+        let text = s.timestamp.as_ref().and_then(Value::as_str);
+        match text.and_then(parse_timestamp) {
+            Some(ts) => StateKind::Wait(WaitFor::Timestamp(Param::Value(timestamp_to_system(
+                ts.unix_nanos(),
+            )))),
+            None => {
+                self.err(
+                    Code::InvalidValue,
+                    format!("{at}/Timestamp"),
+                    "Timestamp must be an RFC 3339 timestamp such as 2026-01-01T00:00:00Z",
+                );
+                StateKind::Wait(WaitFor::Timestamp(Param::Value(UNIX_EPOCH)))
+            }
+        }
+    }
+
+    pub(super) fn map(&mut self, s: &RawState, at: &str) -> MapState {
+        let f = |field: &str| format!("{at}/{field}");
+        let processor = match (&s.item_processor, &s.iterator) {
+            (Some(p), None) => self.machine(p, &f("ItemProcessor")),
+            (None, Some(p)) => self.machine(p, &f("Iterator")),
+            (Some(_), Some(_)) => {
+                self.err(
+                    Code::FieldConflict,
+                    f("Iterator"),
+                    "a Map state cannot have both ItemProcessor and Iterator",
+                );
+                0
+            }
+            (None, None) => {
+                self.err(
+                    Code::SchemaValidationFailed,
+                    at,
+                    "a Map state needs an ItemProcessor (or the legacy Iterator)",
+                );
+                0
+            }
+        };
+        if s.item_reader.is_some() {
+            self.err(
+                Code::Unsupported,
+                f("ItemReader"),
+                "ItemReader reads from S3, which this build does not support",
+            );
+        }
+        if s.result_writer.is_some() {
+            self.err(
+                Code::Unsupported,
+                f("ResultWriter"),
+                "ResultWriter writes to S3, which this build does not support",
+            );
+        }
+        let items_path = self.in_out(s.items_path.as_ref(), &f("ItemsPath"));
+        if let InOutPath::Path(p) = &items_path
+            && !p.is_reference_path()
+        {
+            self.err(
+                Code::InvalidJsonPath,
+                f("ItemsPath"),
+                "ItemsPath must be a reference path (no wildcards, filters or slices)",
+            );
+        }
+        let item_selector = match (&s.item_selector, &s.parameters) {
+            (Some(_), Some(_)) => {
+                self.err(
+                    Code::FieldConflict,
+                    f("Parameters"),
+                    "a Map state cannot have both ItemSelector and Parameters",
+                );
+                None
+            }
+            (Some(v), None) => self.template_payload(Some(v), &f("ItemSelector")),
+            (None, Some(v)) => self.template_payload(Some(v), &f("Parameters")),
+            (None, None) => None,
+        };
+        let max_concurrency = self
+            .param_u64(
+                s.max_concurrency.as_ref(),
+                s.max_concurrency_path.as_deref(),
+                at,
+                "MaxConcurrency",
+                0,
+                u64::MAX,
+            )
+            .unwrap_or(Param::Value(0));
+        let tolerated_count = self.param_f64(
+            s.tolerated_failure_count.as_ref(),
+            s.tolerated_failure_count_path.as_deref(),
+            at,
+            "ToleratedFailureCount",
+            f64::MAX,
+        );
+        let tolerated_percentage = self.param_f64(
+            s.tolerated_failure_percentage.as_ref(),
+            s.tolerated_failure_percentage_path.as_deref(),
+            at,
+            "ToleratedFailurePercentage",
+            100.0,
+        );
+        let batcher = s.item_batcher.as_ref().map(|b| {
+            let loc = f("ItemBatcher");
+            for key in b.extra.keys() {
+                self.err(
+                    Code::SchemaValidationFailed,
+                    format!("{loc}/{}", pointer_segment(key)),
+                    format!("unknown field {key:?}"),
+                );
+            }
+            ItemBatcher {
+                max_items: self.param_u64(
+                    b.max_items_per_batch.as_ref(),
+                    b.max_items_per_batch_path.as_deref(),
+                    &loc,
+                    "MaxItemsPerBatch",
+                    1,
+                    u64::MAX,
+                ),
+                max_bytes: self.param_u64(
+                    b.max_input_bytes_per_batch.as_ref(),
+                    b.max_input_bytes_per_batch_path.as_deref(),
+                    &loc,
+                    "MaxInputBytesPerBatch",
+                    1,
+                    u64::MAX,
+                ),
+                batch_input: self
+                    .template_payload(b.batch_input.as_ref(), &format!("{loc}/BatchInput")),
+            }
+        });
+        MapState {
+            processor,
+            items_path,
+            items: None,
+            item_selector,
+            max_concurrency,
+            tolerated_count,
+            tolerated_percentage,
+            batcher,
+        }
+    }
+
+    pub(super) fn path(&mut self, src: &str, at: &str) -> Option<JsonPath> {
+        match JsonPath::parse(src) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                self.err(Code::InvalidJsonPath, at, e.to_string());
+                None
+            }
+        }
+    }
+
+    pub(super) fn in_out(&mut self, v: Option<&Value>, at: &str) -> InOutPath {
+        match v {
+            None => InOutPath::Identity,
+            Some(Value::Null) => InOutPath::Null,
+            Some(Value::String(s)) if s == "$" => InOutPath::Identity,
+            Some(Value::String(s)) => self
+                .path(s, at)
+                .map(InOutPath::Path)
+                .unwrap_or(InOutPath::Identity),
+            Some(_) => {
+                self.err(
+                    Code::SchemaValidationFailed,
+                    at,
+                    "must be a path string or null",
+                );
+                InOutPath::Identity
+            }
+        }
+    }
+
+    pub(super) fn result_path(&mut self, v: Option<&Value>, at: &str) -> ResultPathSpec {
+        match v {
+            None => ResultPathSpec::Replace,
+            Some(Value::Null) => ResultPathSpec::Discard,
+            Some(Value::String(s)) if s == "$" => ResultPathSpec::Replace,
+            Some(Value::String(s)) => match ReferencePath::parse(s) {
+                Ok(p) => ResultPathSpec::Path(p),
+                Err(e) => {
+                    self.err(Code::InvalidJsonPath, at, e.to_string());
+                    ResultPathSpec::Replace
+                }
+            },
+            Some(_) => {
+                self.err(
+                    Code::SchemaValidationFailed,
+                    at,
+                    "ResultPath must be a reference path string or null",
+                );
+                ResultPathSpec::Replace
+            }
+        }
+    }
+
+    /// A JSONPath payload template (`Parameters`, `ResultSelector`, `Assign`, ...).
+    pub(super) fn template_payload(&mut self, v: Option<&Value>, at: &str) -> Option<Payload> {
+        let v = v?;
+        match Template::compile(v) {
+            Ok(t) => Some(Payload::Template(t)),
+            Err(errors) => {
+                for e in errors {
+                    self.err(Code::InvalidJsonPath, at, e.to_string());
+                }
+                None
+            }
+        }
+    }
+
+    pub(super) fn positive_int(&mut self, v: &Value, at: &str) -> Option<u64> {
+        match v.as_u64() {
+            Some(n) if n >= 1 => Some(n),
+            _ => {
+                self.err(Code::InvalidValue, at, "must be a positive integer");
+                None
+            }
+        }
+    }
+
+    /// A literal-or-path integer field pair such as `Seconds`/`SecondsPath`.
+    pub(super) fn param_u64(
+        &mut self,
+        literal: Option<&Value>,
+        path: Option<&str>,
+        at: &str,
+        name: &str,
+        min: u64,
+        max: u64,
+    ) -> Option<Param<u64>> {
+        match (literal, path) {
+            (Some(_), Some(_)) => {
+                self.err(
+                    Code::FieldConflict,
+                    format!("{at}/{name}Path"),
+                    format!("{name} and {name}Path cannot both be set"),
+                );
+                None
+            }
+            (Some(v), None) => match v.as_u64() {
+                Some(n) if (min..=max).contains(&n) => Some(Param::Value(n)),
+                _ => {
+                    let range = if max == u64::MAX {
+                        format!("an integer of at least {min}")
+                    } else {
+                        format!("an integer from {min} to {max}")
+                    };
+                    self.err(
+                        Code::InvalidValue,
+                        format!("{at}/{name}"),
+                        format!("{name} must be {range}"),
+                    );
+                    None
+                }
+            },
+            (None, Some(p)) => self.path(p, &format!("{at}/{name}Path")).map(Param::Path),
+            (None, None) => None,
+        }
+    }
+
+    pub(super) fn param_f64(
+        &mut self,
+        literal: Option<&Value>,
+        path: Option<&str>,
+        at: &str,
+        name: &str,
+        max: f64,
+    ) -> Option<Param<f64>> {
+        match (literal, path) {
+            (Some(_), Some(_)) => {
+                self.err(
+                    Code::FieldConflict,
+                    format!("{at}/{name}Path"),
+                    format!("{name} and {name}Path cannot both be set"),
+                );
+                None
+            }
+            (Some(v), None) => match v.as_f64() {
+                Some(n) if (0.0..=max).contains(&n) => Some(Param::Value(n)),
+                _ => {
+                    self.err(
+                        Code::InvalidValue,
+                        format!("{at}/{name}"),
+                        format!("{name} must be a number from 0 to {max}"),
+                    );
+                    None
+                }
+            },
+            (None, Some(p)) => self.path(p, &format!("{at}/{name}Path")).map(Param::Path),
+            (None, None) => None,
+        }
+    }
+
+    pub(super) fn text(
+        &mut self,
+        literal: Option<&String>,
+        path: Option<&str>,
+        at: &str,
+        name: &str,
+    ) -> Option<TextSource> {
+        match (literal, path) {
+            (Some(_), Some(_)) => {
+                self.err(
+                    Code::FieldConflict,
+                    format!("{at}/{name}Path"),
+                    format!("{name} and {name}Path cannot both be set"),
+                );
+                None
+            }
+            (Some(s), None) => Some(TextSource::Literal(s.clone())),
+            (None, Some(p)) if p.starts_with("States.") => match Intrinsic::parse(p) {
+                Ok(i) => Some(TextSource::Intrinsic(i)),
+                Err(e) => {
+                    self.err(
+                        Code::InvalidJsonPath,
+                        format!("{at}/{name}Path"),
+                        e.to_string(),
+                    );
+                    None
+                }
+            },
+            (None, Some(p)) => self
+                .path(p, &format!("{at}/{name}Path"))
+                .map(TextSource::Path),
+            (None, None) => None,
+        }
+    }
+}
+
+/// Whether a state reads `$$` anywhere in its own fields. Conservative: any `$$` in the
+/// state's JSON outside its sub-machines counts.
+pub(super) fn reads_context(s: &RawState, kind: &StateKind) -> bool {
+    if let StateKind::Choice { branches, .. } = kind
+        && branches.iter().any(|b| rule_reads_context(&b.rule))
+    {
+        return true;
+    }
+    let mut shallow = s.clone();
+    shallow.branches = None;
+    shallow.item_processor = None;
+    shallow.iterator = None;
+    serde_json::to_string(&shallow).is_ok_and(|text| text.contains("$$"))
+}
