@@ -197,9 +197,159 @@ impl Compiler {
             self.err(Code::SchemaValidationFailed, at, "Assign must be an object");
             return None;
         }
+        self.payload(Some(v), at, ql)
+    }
+
+    /// A payload field in either language: a template (JSONPath) or JSONata field value.
+    fn payload(&mut self, v: Option<&Value>, at: &str, ql: QueryLanguage) -> Option<Payload> {
         match ql {
-            QueryLanguage::JsonPath => self.template_payload(Some(v), at),
-            QueryLanguage::Jsonata => self.jsonata_payload(Some(v), at),
+            QueryLanguage::JsonPath => self.template_payload(v, at),
+            QueryLanguage::Jsonata => self.jsonata_payload(v, at),
+        }
+    }
+
+    /// A whole-number field in either language: a literal, a `namePath` (JSONPath) or a
+    /// `{% %}` expression (JSONata; validation rejects `*Path` fields there).
+    fn number_u64(
+        &mut self,
+        ql: QueryLanguage,
+        (literal, path): (Option<&Value>, Option<&str>),
+        at: &str,
+        name: &str,
+        min: u64,
+    ) -> Option<Param<u64>> {
+        match ql {
+            QueryLanguage::JsonPath => self.param_u64(literal, path, at, name, min, u64::MAX),
+            QueryLanguage::Jsonata => self.jsonata_u64(literal, at, name, min),
+        }
+    }
+
+    /// A number field from 0 to `max` in either language (see [`Compiler::number_u64`]).
+    fn number_f64(
+        &mut self,
+        ql: QueryLanguage,
+        (literal, path): (Option<&Value>, Option<&str>),
+        at: &str,
+        name: &str,
+        max: f64,
+    ) -> Option<Param<f64>> {
+        match ql {
+            QueryLanguage::JsonPath => self.param_f64(literal, path, at, name, max),
+            QueryLanguage::Jsonata => self.jsonata_f64(literal, at, name, max),
+        }
+    }
+
+    /// The Map fields both languages share: the processor, ItemReader/ResultWriter (not
+    /// supported), `MaxConcurrency`, `ToleratedFailure*` and `ItemBatcher`. The caller fills
+    /// in how items are selected.
+    fn map_common(&mut self, s: &RawState, at: &str, ql: QueryLanguage) -> MapState {
+        let f = |field: &str| format!("{at}/{field}");
+        let processor = match (&s.item_processor, &s.iterator) {
+            (Some(p), None) => self.machine(p, &f("ItemProcessor")),
+            (None, Some(p)) => self.machine(p, &f("Iterator")),
+            (Some(_), Some(_)) => {
+                self.err(
+                    Code::FieldConflict,
+                    f("Iterator"),
+                    "a Map state cannot have both ItemProcessor and Iterator",
+                );
+                0
+            }
+            (None, None) => {
+                self.err(
+                    Code::SchemaValidationFailed,
+                    at,
+                    "a Map state needs an ItemProcessor (or the legacy Iterator)",
+                );
+                0
+            }
+        };
+        for (field, present) in [
+            ("ItemReader", s.item_reader.is_some()),
+            ("ResultWriter", s.result_writer.is_some()),
+        ] {
+            if present {
+                self.err(
+                    Code::Unsupported,
+                    f(field),
+                    format!("{field} needs S3, which this build does not support"),
+                );
+            }
+        }
+        let max_concurrency = self
+            .number_u64(
+                ql,
+                (
+                    s.max_concurrency.as_ref(),
+                    s.max_concurrency_path.as_deref(),
+                ),
+                at,
+                "MaxConcurrency",
+                0,
+            )
+            .unwrap_or(Param::Value(0));
+        let tolerated_count = self.number_f64(
+            ql,
+            (
+                s.tolerated_failure_count.as_ref(),
+                s.tolerated_failure_count_path.as_deref(),
+            ),
+            at,
+            "ToleratedFailureCount",
+            f64::MAX,
+        );
+        let tolerated_percentage = self.number_f64(
+            ql,
+            (
+                s.tolerated_failure_percentage.as_ref(),
+                s.tolerated_failure_percentage_path.as_deref(),
+            ),
+            at,
+            "ToleratedFailurePercentage",
+            100.0,
+        );
+        let batcher = s.item_batcher.as_ref().map(|b| {
+            let loc = f("ItemBatcher");
+            for key in b.extra.keys() {
+                self.err(
+                    Code::SchemaValidationFailed,
+                    format!("{loc}/{}", pointer_segment(key)),
+                    format!("unknown field {key:?}"),
+                );
+            }
+            ItemBatcher {
+                max_items: self.number_u64(
+                    ql,
+                    (
+                        b.max_items_per_batch.as_ref(),
+                        b.max_items_per_batch_path.as_deref(),
+                    ),
+                    &loc,
+                    "MaxItemsPerBatch",
+                    1,
+                ),
+                max_bytes: self.number_u64(
+                    ql,
+                    (
+                        b.max_input_bytes_per_batch.as_ref(),
+                        b.max_input_bytes_per_batch_path.as_deref(),
+                    ),
+                    &loc,
+                    "MaxInputBytesPerBatch",
+                    1,
+                ),
+                batch_input: self.payload(b.batch_input.as_ref(), &format!("{loc}/BatchInput"), ql),
+            }
+        });
+        MapState {
+            processor,
+            items_path: InOutPath::Identity,
+            items: None,
+            item_selector: None,
+            max_concurrency,
+            tolerated_count,
+            tolerated_percentage,
+            batcher,
         }
     }
 

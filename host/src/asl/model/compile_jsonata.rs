@@ -107,79 +107,17 @@ impl Compiler {
     }
 
     fn jsonata_map(&mut self, s: &RawState, at: &str) -> MapState {
-        let f = |field: &str| format!("{at}/{field}");
-        let processor = match (&s.item_processor, &s.iterator) {
-            (Some(p), _) => self.machine(p, &f("ItemProcessor")),
-            (None, Some(p)) => self.machine(p, &f("Iterator")),
-            (None, None) => {
-                self.err(
-                    Code::SchemaValidationFailed,
-                    at,
-                    "a Map state needs an ItemProcessor",
-                );
-                0
-            }
-        };
-        for (field, present) in [
-            ("ItemReader", s.item_reader.is_some()),
-            ("ResultWriter", s.result_writer.is_some()),
-        ] {
-            if present {
-                self.err(
-                    Code::Unsupported,
-                    f(field),
-                    format!("{field} needs S3, which this build does not support"),
-                );
-            }
-        }
+        let common = self.map_common(s, at, QueryLanguage::Jsonata);
         let items = s
             .items
             .as_ref()
-            .and_then(|v| self.jsonata_template(v, &f("Items")));
-        let item_selector = self.jsonata_payload(s.item_selector.as_ref(), &f("ItemSelector"));
-        let max_concurrency = self
-            .jsonata_u64(s.max_concurrency.as_ref(), at, "MaxConcurrency", 0)
-            .unwrap_or(Param::Value(0));
-        let tolerated_count = self.jsonata_f64(
-            s.tolerated_failure_count.as_ref(),
-            at,
-            "ToleratedFailureCount",
-            f64::MAX,
-        );
-        let tolerated_percentage = self.jsonata_f64(
-            s.tolerated_failure_percentage.as_ref(),
-            at,
-            "ToleratedFailurePercentage",
-            100.0,
-        );
-        let batcher = s.item_batcher.as_ref().map(|b| {
-            let loc = f("ItemBatcher");
-            ItemBatcher {
-                max_items: self.jsonata_u64(
-                    b.max_items_per_batch.as_ref(),
-                    &loc,
-                    "MaxItemsPerBatch",
-                    1,
-                ),
-                max_bytes: self.jsonata_u64(
-                    b.max_input_bytes_per_batch.as_ref(),
-                    &loc,
-                    "MaxInputBytesPerBatch",
-                    1,
-                ),
-                batch_input: self
-                    .jsonata_payload(b.batch_input.as_ref(), &format!("{loc}/BatchInput")),
-            }
-        });
+            .and_then(|v| self.jsonata_template(v, &format!("{at}/Items")));
+        let item_selector =
+            self.jsonata_payload(s.item_selector.as_ref(), &format!("{at}/ItemSelector"));
         MapState {
-            processor,
-            items_path: InOutPath::Identity,
             items,
             item_selector,
-            max_concurrency,
-            tolerated_count,
-            tolerated_percentage,
-            batcher,
+            ..common
         }
     }
 
@@ -298,7 +236,7 @@ impl Compiler {
     }
 
     /// A whole-number field that may also be an expression.
-    fn jsonata_u64(
+    pub(super) fn jsonata_u64(
         &mut self,
         v: Option<&Value>,
         at: &str,
@@ -314,7 +252,7 @@ impl Compiler {
         self.param_u64(Some(v), None, at, name, min, u64::MAX)
     }
 
-    fn jsonata_f64(
+    pub(super) fn jsonata_f64(
         &mut self,
         v: Option<&Value>,
         at: &str,

@@ -209,40 +209,7 @@ impl Compiler {
 
     pub(super) fn map(&mut self, s: &RawState, at: &str) -> MapState {
         let f = |field: &str| format!("{at}/{field}");
-        let processor = match (&s.item_processor, &s.iterator) {
-            (Some(p), None) => self.machine(p, &f("ItemProcessor")),
-            (None, Some(p)) => self.machine(p, &f("Iterator")),
-            (Some(_), Some(_)) => {
-                self.err(
-                    Code::FieldConflict,
-                    f("Iterator"),
-                    "a Map state cannot have both ItemProcessor and Iterator",
-                );
-                0
-            }
-            (None, None) => {
-                self.err(
-                    Code::SchemaValidationFailed,
-                    at,
-                    "a Map state needs an ItemProcessor (or the legacy Iterator)",
-                );
-                0
-            }
-        };
-        if s.item_reader.is_some() {
-            self.err(
-                Code::Unsupported,
-                f("ItemReader"),
-                "ItemReader reads from S3, which this build does not support",
-            );
-        }
-        if s.result_writer.is_some() {
-            self.err(
-                Code::Unsupported,
-                f("ResultWriter"),
-                "ResultWriter writes to S3, which this build does not support",
-            );
-        }
+        let common = self.map_common(s, at, QueryLanguage::JsonPath);
         let items_path = self.in_out(s.items_path.as_ref(), &f("ItemsPath"));
         if let InOutPath::Path(p) = &items_path
             && !p.is_reference_path()
@@ -266,69 +233,10 @@ impl Compiler {
             (None, Some(v)) => self.template_payload(Some(v), &f("Parameters")),
             (None, None) => None,
         };
-        let max_concurrency = self
-            .param_u64(
-                s.max_concurrency.as_ref(),
-                s.max_concurrency_path.as_deref(),
-                at,
-                "MaxConcurrency",
-                0,
-                u64::MAX,
-            )
-            .unwrap_or(Param::Value(0));
-        let tolerated_count = self.param_f64(
-            s.tolerated_failure_count.as_ref(),
-            s.tolerated_failure_count_path.as_deref(),
-            at,
-            "ToleratedFailureCount",
-            f64::MAX,
-        );
-        let tolerated_percentage = self.param_f64(
-            s.tolerated_failure_percentage.as_ref(),
-            s.tolerated_failure_percentage_path.as_deref(),
-            at,
-            "ToleratedFailurePercentage",
-            100.0,
-        );
-        let batcher = s.item_batcher.as_ref().map(|b| {
-            let loc = f("ItemBatcher");
-            for key in b.extra.keys() {
-                self.err(
-                    Code::SchemaValidationFailed,
-                    format!("{loc}/{}", pointer_segment(key)),
-                    format!("unknown field {key:?}"),
-                );
-            }
-            ItemBatcher {
-                max_items: self.param_u64(
-                    b.max_items_per_batch.as_ref(),
-                    b.max_items_per_batch_path.as_deref(),
-                    &loc,
-                    "MaxItemsPerBatch",
-                    1,
-                    u64::MAX,
-                ),
-                max_bytes: self.param_u64(
-                    b.max_input_bytes_per_batch.as_ref(),
-                    b.max_input_bytes_per_batch_path.as_deref(),
-                    &loc,
-                    "MaxInputBytesPerBatch",
-                    1,
-                    u64::MAX,
-                ),
-                batch_input: self
-                    .template_payload(b.batch_input.as_ref(), &format!("{loc}/BatchInput")),
-            }
-        });
         MapState {
-            processor,
             items_path,
-            items: None,
             item_selector,
-            max_concurrency,
-            tolerated_count,
-            tolerated_percentage,
-            batcher,
+            ..common
         }
     }
 
