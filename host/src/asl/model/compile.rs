@@ -159,16 +159,11 @@ impl Compiler {
             (_, Some(next)) => Transition::Next(self.target(names, next, f("Next"))),
             _ => Transition::End,
         };
-        let (io, kind) = match query_language {
-            QueryLanguage::JsonPath => (
-                self.jsonpath_io(s, at, type_name),
-                self.kind(type_name, s, at, names),
-            ),
-            QueryLanguage::Jsonata => (
-                self.jsonata_io(s, at),
-                self.jsonata_kind(type_name, s, at, names),
-            ),
+        let io = match query_language {
+            QueryLanguage::JsonPath => self.jsonpath_io(s, at, type_name),
+            QueryLanguage::Jsonata => self.jsonata_io(s, at),
         };
+        let kind = self.kind(type_name, s, at, names, query_language);
         let retry = self.retriers(s, at);
         let catch = self.catchers(s, at, names, query_language);
         let assign = self.assign(s.assign.as_ref(), &f("Assign"), query_language);
@@ -188,6 +183,130 @@ impl Compiler {
             QueryLanguage::Jsonata => jsonata::reads_context(&state),
         };
         state
+    }
+
+    /// A state's type-specific fields: shared where the languages agree (Pass, Succeed,
+    /// Task, Parallel, the Choice frame, the Map limits), per language for Choice rules,
+    /// Wait, Fail and how a Map selects its items.
+    fn kind(
+        &mut self,
+        type_name: &str,
+        s: &RawState,
+        at: &str,
+        names: &Names,
+        ql: QueryLanguage,
+    ) -> StateKind {
+        let f = |field: &str| format!("{at}/{field}");
+        let jsonata = ql == QueryLanguage::Jsonata;
+        match type_name {
+            "Pass" if jsonata => StateKind::Pass { result: None },
+            "Pass" => StateKind::Pass {
+                result: s.result.clone(),
+            },
+            "Succeed" => StateKind::Succeed,
+            "Task" => self.task(s, at, ql),
+            "Choice" => {
+                if s.choices.as_ref().is_none_or(Vec::is_empty) {
+                    self.err(
+                        Code::InvalidChoiceRule,
+                        f("Choices"),
+                        "a Choice state needs at least one rule in Choices",
+                    );
+                }
+                let branches = if jsonata {
+                    self.jsonata_rules(s, at, names)
+                } else {
+                    self.rules(s, at, names)
+                };
+                let default = s
+                    .default
+                    .as_ref()
+                    .map(|d| self.target(names, d, f("Default")));
+                StateKind::Choice { branches, default }
+            }
+            "Wait" if jsonata => self.jsonata_wait(s, at),
+            "Wait" => self.wait(s, at),
+            "Fail" if jsonata => StateKind::Fail {
+                error: self.jsonata_text(s.error.as_deref(), &f("Error")),
+                cause: self.jsonata_text(s.cause.as_deref(), &f("Cause")),
+            },
+            "Fail" => StateKind::Fail {
+                error: self.text(s.error.as_ref(), s.error_path.as_deref(), at, "Error"),
+                cause: self.text(s.cause.as_ref(), s.cause_path.as_deref(), at, "Cause"),
+            },
+            "Parallel" => {
+                let raw_branches = s.branches.as_deref().unwrap_or(&[]);
+                if raw_branches.is_empty() {
+                    self.err(
+                        Code::SchemaValidationFailed,
+                        f("Branches"),
+                        "a Parallel state needs at least one branch",
+                    );
+                }
+                let branches = raw_branches
+                    .iter()
+                    .enumerate()
+                    .map(|(i, b)| self.machine(b, &format!("{at}/Branches/{i}")))
+                    .collect();
+                StateKind::Parallel { branches }
+            }
+            "Map" if jsonata => StateKind::Map(Box::new(self.jsonata_map(s, at))),
+            "Map" => StateKind::Map(Box::new(self.map(s, at))),
+            other => {
+                self.err(
+                    Code::InvalidStateType,
+                    f("Type"),
+                    format!("unknown state type {other:?}"),
+                );
+                StateKind::Succeed
+            }
+        }
+    }
+
+    /// A Task's resource and limits.
+    fn task(&mut self, s: &RawState, at: &str, ql: QueryLanguage) -> StateKind {
+        let resource = s.resource.clone().unwrap_or_else(|| {
+            self.err(
+                Code::SchemaValidationFailed,
+                format!("{at}/Resource"),
+                "a Task state needs a Resource",
+            );
+            String::new()
+        });
+        let timeout = self.number_u64(
+            ql,
+            (
+                s.timeout_seconds.as_ref(),
+                s.timeout_seconds_path.as_deref(),
+            ),
+            at,
+            "TimeoutSeconds",
+            1,
+        );
+        let heartbeat = self.number_u64(
+            ql,
+            (
+                s.heartbeat_seconds.as_ref(),
+                s.heartbeat_seconds_path.as_deref(),
+            ),
+            at,
+            "HeartbeatSeconds",
+            1,
+        );
+        if let (Some(Param::Value(t)), Some(Param::Value(h))) = (&timeout, &heartbeat)
+            && h >= t
+        {
+            self.err(
+                Code::InvalidValue,
+                format!("{at}/HeartbeatSeconds"),
+                "HeartbeatSeconds must be smaller than TimeoutSeconds",
+            );
+        }
+        StateKind::Task(TaskState {
+            resource,
+            timeout,
+            heartbeat,
+        })
     }
 
     /// `Assign` (a state's, a Choice rule's or a Catcher's) in either language.

@@ -21,92 +21,22 @@ impl Compiler {
         }
     }
 
-    pub(super) fn jsonata_kind(
+    /// The rules of a JSONata Choice state.
+    pub(super) fn jsonata_rules(
         &mut self,
-        type_name: &str,
         s: &RawState,
         at: &str,
         names: &Names,
-    ) -> StateKind {
-        let f = |field: &str| format!("{at}/{field}");
-        match type_name {
-            "Pass" => StateKind::Pass { result: None },
-            "Succeed" => StateKind::Succeed,
-            "Task" => {
-                let resource = s.resource.clone().unwrap_or_else(|| {
-                    self.err(
-                        Code::SchemaValidationFailed,
-                        f("Resource"),
-                        "a Task state needs a Resource",
-                    );
-                    String::new()
-                });
-                let timeout = self.jsonata_u64(s.timeout_seconds.as_ref(), at, "TimeoutSeconds", 1);
-                let heartbeat =
-                    self.jsonata_u64(s.heartbeat_seconds.as_ref(), at, "HeartbeatSeconds", 1);
-                StateKind::Task(TaskState {
-                    resource,
-                    timeout,
-                    heartbeat,
-                })
-            }
-            "Choice" => {
-                let mut branches = Vec::new();
-                for (i, r) in s.choices.iter().flatten().enumerate() {
-                    let loc = format!("{at}/Choices/{i}");
-                    if let Some(b) = self.jsonata_branch(r, &loc, names) {
-                        branches.push(b);
-                    }
-                }
-                if branches.is_empty() && s.choices.as_ref().is_none_or(Vec::is_empty) {
-                    self.err(
-                        Code::InvalidChoiceRule,
-                        f("Choices"),
-                        "a Choice state needs at least one rule in Choices",
-                    );
-                }
-                let default = s
-                    .default
-                    .as_ref()
-                    .map(|d| self.target(names, d, f("Default")));
-                StateKind::Choice { branches, default }
-            }
-            "Wait" => self.jsonata_wait(s, at),
-            "Fail" => {
-                let error = self.jsonata_text(s.error.as_deref(), &f("Error"));
-                let cause = self.jsonata_text(s.cause.as_deref(), &f("Cause"));
-                StateKind::Fail { error, cause }
-            }
-            "Parallel" => {
-                let branches = s
-                    .branches
-                    .iter()
-                    .flatten()
-                    .enumerate()
-                    .map(|(i, b)| self.machine(b, &format!("{at}/Branches/{i}")))
-                    .collect::<Vec<_>>();
-                if branches.is_empty() {
-                    self.err(
-                        Code::SchemaValidationFailed,
-                        f("Branches"),
-                        "a Parallel state needs at least one branch",
-                    );
-                }
-                StateKind::Parallel { branches }
-            }
-            "Map" => StateKind::Map(Box::new(self.jsonata_map(s, at))),
-            other => {
-                self.err(
-                    Code::InvalidStateType,
-                    f("Type"),
-                    format!("unknown state type {other:?}"),
-                );
-                StateKind::Succeed
-            }
-        }
+    ) -> Vec<ChoiceBranch> {
+        s.choices
+            .iter()
+            .flatten()
+            .enumerate()
+            .filter_map(|(i, r)| self.jsonata_branch(r, &format!("{at}/Choices/{i}"), names))
+            .collect()
     }
 
-    fn jsonata_map(&mut self, s: &RawState, at: &str) -> MapState {
+    pub(super) fn jsonata_map(&mut self, s: &RawState, at: &str) -> MapState {
         let common = self.map_common(s, at, QueryLanguage::Jsonata);
         let items = s
             .items
@@ -121,7 +51,7 @@ impl Compiler {
         }
     }
 
-    fn jsonata_wait(&mut self, s: &RawState, at: &str) -> StateKind {
+    pub(super) fn jsonata_wait(&mut self, s: &RawState, at: &str) -> StateKind {
         match (&s.seconds, &s.timestamp) {
             (Some(_), None) => {
                 let p = self.jsonata_u64(s.seconds.as_ref(), at, "Seconds", 0);
@@ -226,7 +156,7 @@ impl Compiler {
         self.jsonata_template(v?, at).map(Payload::Jsonata)
     }
 
-    fn jsonata_text(&mut self, v: Option<&str>, at: &str) -> Option<TextSource> {
+    pub(super) fn jsonata_text(&mut self, v: Option<&str>, at: &str) -> Option<TextSource> {
         let v = v?;
         if expression_text(v).is_none() {
             return Some(TextSource::Literal(v.to_owned()));

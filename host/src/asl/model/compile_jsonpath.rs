@@ -32,133 +32,36 @@ impl Compiler {
         }
     }
 
-    pub(super) fn kind(
-        &mut self,
-        type_name: &str,
-        s: &RawState,
-        at: &str,
-        names: &Names,
-    ) -> StateKind {
-        let f = |field: &str| format!("{at}/{field}");
-        match type_name {
-            "Pass" => StateKind::Pass {
-                result: s.result.clone(),
-            },
-            "Succeed" => StateKind::Succeed,
-            "Task" => {
-                let resource = s.resource.clone().unwrap_or_else(|| {
-                    self.err(
-                        Code::SchemaValidationFailed,
-                        f("Resource"),
-                        "a Task state needs a Resource",
-                    );
-                    String::new()
+    /// The rules of a JSONPath Choice state.
+    pub(super) fn rules(&mut self, s: &RawState, at: &str, names: &Names) -> Vec<ChoiceBranch> {
+        let mut branches = Vec::new();
+        for (i, r) in s.choices.iter().flatten().enumerate() {
+            let loc = format!("{at}/Choices/{i}");
+            let rule = compile_rule(r, &loc, true, &mut self.out);
+            let Some(next) = self.rule_next(
+                r.next.as_deref(),
+                &loc,
+                names,
+                Code::InvalidChoiceRule,
+                "a Choice rule needs Next",
+            ) else {
+                continue;
+            };
+            let assign = self.assign(
+                r.assign.as_ref(),
+                &format!("{loc}/Assign"),
+                QueryLanguage::JsonPath,
+            );
+            if let Some(rule) = rule {
+                branches.push(ChoiceBranch {
+                    rule,
+                    next,
+                    assign,
+                    output: None,
                 });
-                let timeout = self.param_u64(
-                    s.timeout_seconds.as_ref(),
-                    s.timeout_seconds_path.as_deref(),
-                    at,
-                    "TimeoutSeconds",
-                    1,
-                    u64::MAX,
-                );
-                let heartbeat = self.param_u64(
-                    s.heartbeat_seconds.as_ref(),
-                    s.heartbeat_seconds_path.as_deref(),
-                    at,
-                    "HeartbeatSeconds",
-                    1,
-                    u64::MAX,
-                );
-                if let (Some(Param::Value(t)), Some(Param::Value(h))) = (&timeout, &heartbeat)
-                    && h >= t
-                {
-                    self.err(
-                        Code::InvalidValue,
-                        f("HeartbeatSeconds"),
-                        "HeartbeatSeconds must be smaller than TimeoutSeconds",
-                    );
-                }
-                StateKind::Task(TaskState {
-                    resource,
-                    timeout,
-                    heartbeat,
-                })
-            }
-            "Choice" => {
-                let raw_rules = s.choices.as_deref().unwrap_or(&[]);
-                if raw_rules.is_empty() {
-                    self.err(
-                        Code::InvalidChoiceRule,
-                        f("Choices"),
-                        "a Choice state needs at least one rule in Choices",
-                    );
-                }
-                let mut branches = Vec::new();
-                for (i, r) in raw_rules.iter().enumerate() {
-                    let loc = format!("{at}/Choices/{i}");
-                    let rule = compile_rule(r, &loc, true, &mut self.out);
-                    let Some(next) = &r.next else {
-                        self.err(
-                            Code::InvalidChoiceRule,
-                            format!("{loc}/Next"),
-                            "a Choice rule needs Next",
-                        );
-                        continue;
-                    };
-                    let next = self.target(names, next, format!("{loc}/Next"));
-                    let assign = self.assign(
-                        r.assign.as_ref(),
-                        &format!("{loc}/Assign"),
-                        QueryLanguage::JsonPath,
-                    );
-                    if let Some(rule) = rule {
-                        branches.push(ChoiceBranch {
-                            rule,
-                            next,
-                            assign,
-                            output: None,
-                        });
-                    }
-                }
-                let default = s
-                    .default
-                    .as_ref()
-                    .map(|d| self.target(names, d, f("Default")));
-                StateKind::Choice { branches, default }
-            }
-            "Wait" => self.wait(s, at),
-            "Fail" => {
-                let error = self.text(s.error.as_ref(), s.error_path.as_deref(), at, "Error");
-                let cause = self.text(s.cause.as_ref(), s.cause_path.as_deref(), at, "Cause");
-                StateKind::Fail { error, cause }
-            }
-            "Parallel" => {
-                let raw_branches = s.branches.as_deref().unwrap_or(&[]);
-                if raw_branches.is_empty() {
-                    self.err(
-                        Code::SchemaValidationFailed,
-                        f("Branches"),
-                        "a Parallel state needs at least one branch",
-                    );
-                }
-                let branches = raw_branches
-                    .iter()
-                    .enumerate()
-                    .map(|(i, b)| self.machine(b, &format!("{at}/Branches/{i}")))
-                    .collect();
-                StateKind::Parallel { branches }
-            }
-            "Map" => StateKind::Map(Box::new(self.map(s, at))),
-            other => {
-                self.err(
-                    Code::InvalidStateType,
-                    f("Type"),
-                    format!("unknown state type {other:?}"),
-                );
-                StateKind::Succeed
             }
         }
+        branches
     }
 
     pub(super) fn wait(&mut self, s: &RawState, at: &str) -> StateKind {
@@ -317,6 +220,31 @@ impl Compiler {
         }
     }
 
+    /// A field and its `namePath` form, which exclude each other: `literal` checks the
+    /// literal, `path` compiles the path (given the path's pointer).
+    fn either<L, T>(
+        &mut self,
+        (literal, path): (Option<L>, Option<&str>),
+        at: &str,
+        name: &str,
+        check: impl FnOnce(&mut Self, L) -> Option<T>,
+        compile_path: impl FnOnce(&mut Self, &str, String) -> Option<T>,
+    ) -> Option<T> {
+        match (literal, path) {
+            (Some(_), Some(_)) => {
+                self.err(
+                    Code::FieldConflict,
+                    format!("{at}/{name}Path"),
+                    format!("{name} and {name}Path cannot both be set"),
+                );
+                None
+            }
+            (Some(v), None) => check(self, v),
+            (None, Some(p)) => compile_path(self, p, format!("{at}/{name}Path")),
+            (None, None) => None,
+        }
+    }
+
     /// A literal-or-path integer field pair such as `Seconds`/`SecondsPath`.
     pub(super) fn param_u64(
         &mut self,
@@ -327,36 +255,28 @@ impl Compiler {
         min: u64,
         max: u64,
     ) -> Option<Param<u64>> {
-        match (literal, path) {
-            (Some(_), Some(_)) => {
-                self.err(
-                    Code::FieldConflict,
-                    format!("{at}/{name}Path"),
-                    format!("{name} and {name}Path cannot both be set"),
+        let check = |c: &mut Self, v: &Value| match v.as_u64() {
+            Some(n) if (min..=max).contains(&n) => Some(Param::Value(n)),
+            _ => {
+                let range = if max == u64::MAX {
+                    format!("an integer of at least {min}")
+                } else {
+                    format!("an integer from {min} to {max}")
+                };
+                c.err(
+                    Code::InvalidValue,
+                    format!("{at}/{name}"),
+                    format!("{name} must be {range}"),
                 );
                 None
             }
-            (Some(v), None) => match v.as_u64() {
-                Some(n) if (min..=max).contains(&n) => Some(Param::Value(n)),
-                _ => {
-                    let range = if max == u64::MAX {
-                        format!("an integer of at least {min}")
-                    } else {
-                        format!("an integer from {min} to {max}")
-                    };
-                    self.err(
-                        Code::InvalidValue,
-                        format!("{at}/{name}"),
-                        format!("{name} must be {range}"),
-                    );
-                    None
-                }
-            },
-            (None, Some(p)) => self.path(p, &format!("{at}/{name}Path")).map(Param::Path),
-            (None, None) => None,
-        }
+        };
+        self.either((literal, path), at, name, check, |c, p, loc| {
+            c.path(p, &loc).map(Param::Path)
+        })
     }
 
+    /// A literal-or-path number field pair from 0 to `max`.
     pub(super) fn param_f64(
         &mut self,
         literal: Option<&Value>,
@@ -365,31 +285,24 @@ impl Compiler {
         name: &str,
         max: f64,
     ) -> Option<Param<f64>> {
-        match (literal, path) {
-            (Some(_), Some(_)) => {
-                self.err(
-                    Code::FieldConflict,
-                    format!("{at}/{name}Path"),
-                    format!("{name} and {name}Path cannot both be set"),
+        let check = |c: &mut Self, v: &Value| match v.as_f64() {
+            Some(n) if (0.0..=max).contains(&n) => Some(Param::Value(n)),
+            _ => {
+                c.err(
+                    Code::InvalidValue,
+                    format!("{at}/{name}"),
+                    format!("{name} must be a number from 0 to {max}"),
                 );
                 None
             }
-            (Some(v), None) => match v.as_f64() {
-                Some(n) if (0.0..=max).contains(&n) => Some(Param::Value(n)),
-                _ => {
-                    self.err(
-                        Code::InvalidValue,
-                        format!("{at}/{name}"),
-                        format!("{name} must be a number from 0 to {max}"),
-                    );
-                    None
-                }
-            },
-            (None, Some(p)) => self.path(p, &format!("{at}/{name}Path")).map(Param::Path),
-            (None, None) => None,
-        }
+        };
+        self.either((literal, path), at, name, check, |c, p, loc| {
+            c.path(p, &loc).map(Param::Path)
+        })
     }
 
+    /// `Error`/`ErrorPath` or `Cause`/`CausePath` of a Fail state (the path may be an
+    /// intrinsic function).
     pub(super) fn text(
         &mut self,
         literal: Option<&String>,
@@ -397,32 +310,20 @@ impl Compiler {
         at: &str,
         name: &str,
     ) -> Option<TextSource> {
-        match (literal, path) {
-            (Some(_), Some(_)) => {
-                self.err(
-                    Code::FieldConflict,
-                    format!("{at}/{name}Path"),
-                    format!("{name} and {name}Path cannot both be set"),
-                );
-                None
-            }
-            (Some(s), None) => Some(TextSource::Literal(s.clone())),
-            (None, Some(p)) if p.starts_with("States.") => match Intrinsic::parse(p) {
-                Ok(i) => Some(TextSource::Intrinsic(i)),
-                Err(e) => {
-                    self.err(
-                        Code::InvalidJsonPath,
-                        format!("{at}/{name}Path"),
-                        e.to_string(),
-                    );
-                    None
+        let check = |_: &mut Self, s: &String| Some(TextSource::Literal(s.clone()));
+        self.either((literal, path), at, name, check, |c, p, loc| {
+            if p.starts_with("States.") {
+                match Intrinsic::parse(p) {
+                    Ok(i) => Some(TextSource::Intrinsic(i)),
+                    Err(e) => {
+                        c.err(Code::InvalidJsonPath, loc, e.to_string());
+                        None
+                    }
                 }
-            },
-            (None, Some(p)) => self
-                .path(p, &format!("{at}/{name}Path"))
-                .map(TextSource::Path),
-            (None, None) => None,
-        }
+            } else {
+                c.path(p, &loc).map(TextSource::Path)
+            }
+        })
     }
 }
 
