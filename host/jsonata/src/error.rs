@@ -285,6 +285,17 @@ impl Error {
     }
 
     /// Sets the position and token if not already known.
+    /// [`Error::locate`] for the boxed errors the evaluator passes around (a boxed error
+    /// keeps every `Result` the evaluator returns small).
+    pub(crate) fn locate_boxed(
+        mut self: Box<Self>,
+        position: usize,
+        token: Option<&str>,
+    ) -> Box<Error> {
+        *self = (*self).locate(position, token);
+        self
+    }
+
     pub(crate) fn locate(mut self, position: usize, token: Option<&str>) -> Error {
         if self.position.is_none() {
             self.position = Some(position);
@@ -296,5 +307,11 @@ impl Error {
             self.message = self.message.replace("{{token}}", t);
         }
         self
+    }
+}
+
+impl From<Box<Error>> for Error {
+    fn from(e: Box<Error>) -> Error {
+        *e
     }
 }

@@ -38,6 +38,10 @@ fn symbol(v: &Value<'_>) -> char {
     }
 }
 
+fn symbol_of_item(array: &Value<'_>, k: usize) -> char {
+    symbol(&array.item(k))
+}
+
 fn closing(chars: &[char], start: usize, open: char, close: char) -> usize {
     let mut depth = 1;
     let mut pos = start;
@@ -133,6 +137,9 @@ impl Signature {
         args: &[Value<'a>],
         context: &Value<'a>,
     ) -> Result<Vec<Value<'a>>, Error> {
+        if let Some(out) = self.one_to_one(args) {
+            return Ok(out);
+        }
         let supplied: String = args.iter().map(symbol).collect();
         let Some(caps) = self.regex.captures(&supplied) else {
             return Err(self.validation_error(args, &supplied));
@@ -196,6 +203,34 @@ impl Signature {
             }
         }
         Ok(out)
+    }
+
+    /// The common case without the regex: one argument per parameter, each of an accepted
+    /// type, no optional, variadic or context parameter, arrays passed as arrays. `None`
+    /// when the general path must decide (it also reports the errors).
+    fn one_to_one<'a>(&self, args: &[Value<'a>]) -> Option<Vec<Value<'a>>> {
+        if args.len() != self.params.len() {
+            return None;
+        }
+        for (param, arg) in self.params.iter().zip(args) {
+            let accepted = param.regex.strip_prefix('[')?.strip_suffix(']')?;
+            let symbol = symbol(arg);
+            if param.context || symbol == 'm' || !accepted.contains(symbol) {
+                return None;
+            }
+            if param.kind == "a" {
+                if symbol != 'a' {
+                    return None;
+                }
+                if let Some(sub) = &param.subtype {
+                    let want = sub.chars().next()?;
+                    if sub.len() != 1 || !(0..arg.len()).all(|k| symbol_of_item(arg, k) == want) {
+                        return None;
+                    }
+                }
+            }
+        }
+        Some(args.to_vec())
     }
 
     fn validation_error(&self, args: &[Value<'_>], supplied: &str) -> Error {

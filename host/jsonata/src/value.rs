@@ -229,6 +229,15 @@ impl<'a> Value<'a> {
         }
     }
 
+    /// How many entries an object has (0 for anything else).
+    pub fn entry_count(&self) -> usize {
+        match self {
+            Value::Object(o) => o.len(),
+            Value::Json(Json::Object(o)) => o.len(),
+            _ => 0,
+        }
+    }
+
     /// The items of an array (shallow copy); a non-array yields itself alone, undefined nothing.
     pub fn members(&self) -> Vec<Value<'a>> {
         match self {
@@ -331,11 +340,16 @@ impl<'a> Value<'a> {
                     .map(|v| v.to_json().unwrap_or(Json::Null))
                     .collect(),
             ),
-            Value::Object(o) => Json::Object(
-                o.iter()
-                    .filter_map(|(k, v)| v.to_json().map(|j| (k.to_string(), j)))
-                    .collect(),
-            ),
+            Value::Object(o) => {
+                // Sized up front: collecting from a filter would grow (and rehash) the map.
+                let mut m = serde_json::Map::with_capacity(o.len());
+                for (k, v) in o.iter() {
+                    if let Some(j) = v.to_json() {
+                        m.insert(k.to_string(), j);
+                    }
+                }
+                Json::Object(m)
+            }
             Value::Func(_) => Json::String(String::new()),
             Value::Tuple(t) => return t.focus.to_json(),
         })

@@ -16,6 +16,11 @@ use super::frame::{Frame, FrameId};
 use crate::asl::error::{ErrorName, StatesError};
 use crate::asl::scope::Variables;
 
+// The three limits are AWS's (developer guide, "Passing data between states with variables";
+// service quotas). The error name for exceeding them is not stated in the stored copies of
+// that page we could consult, so they fail the state with `States.Runtime`, like the other
+// limits this engine enforces without a documented name.
+
 /// The largest serialized size of one variable's value (AWS: 256 KiB).
 pub const MAX_VARIABLE_BYTES: usize = 256 * 1024;
 /// The largest serialized size of everything one `Assign` sets (AWS: 256 KiB).
@@ -183,6 +188,26 @@ mod tests {
         let err = checked_assignment(json!({"a": half, "b": half}), &scope).unwrap_err();
         assert!(err.cause.contains("one Assign"), "{}", err.cause);
         assert!(checked_assignment(json!({"a": 1}), &scope).is_ok());
+    }
+
+    #[test]
+    fn the_execution_wide_total_is_enforced() {
+        // 40 variables of 250 KiB already visible (39 outer, 1 own): one more 250 KiB
+        // variable would take the execution past 10 MiB.
+        let chunk = "x".repeat(250 * 1024);
+        let mut outer = Map::new();
+        for i in 0..39 {
+            outer.insert(format!("v{i}"), json!(chunk));
+        }
+        let mut frames = HashMap::new();
+        frames.insert(0, frame(None, Value::Object(outer)));
+        frames.insert(1, frame(Some(0), json!({"mine": chunk})));
+        let scope = VarScope::of(&frames, 1);
+        let err = checked_assignment(json!({"more": chunk}), &scope).unwrap_err();
+        assert_eq!(err.name, ErrorName::Runtime);
+        assert!(err.cause.contains("an execution may hold"), "{}", err.cause);
+        // Replacing a variable of the frame's own does not count twice.
+        assert!(checked_assignment(json!({"mine": chunk}), &scope).is_ok());
     }
 
     #[test]

@@ -101,7 +101,7 @@ impl<'a> Ctx<'a> {
         input: &Value<'a>,
         env: &Rc<Frame<'a>>,
         applyto: Option<Value<'a>>,
-    ) -> Result<Value<'a>, Error> {
+    ) -> Result<Value<'a>, Box<Error>> {
         let Kind::Call {
             procedure, args, ..
         } = &node.kind
@@ -115,7 +115,7 @@ impl<'a> Ctx<'a> {
             && let Some(n) = name
             && !self.lookup(n, env).is_undefined()
         {
-            return Err(Error::at("T1005", node.pos, Some(n.to_string())));
+            return Err(Error::at("T1005", node.pos, Some(n.to_string())).into());
         }
         let mut evaluated = Vec::with_capacity(args.len() + 1);
         if let Some(c) = applyto {
@@ -125,7 +125,7 @@ impl<'a> Ctx<'a> {
             evaluated.push(self.eval(arg, input, env)?);
         }
         self.apply(&proc, evaluated, input, env)
-            .map_err(|e| e.locate(node.pos, name))
+            .map_err(|e| e.locate_boxed(node.pos, name))
     }
 
     pub(super) fn eval_partial(
@@ -133,7 +133,7 @@ impl<'a> Ctx<'a> {
         node: &'a Node,
         input: &Value<'a>,
         env: &Rc<Frame<'a>>,
-    ) -> Result<Value<'a>, Error> {
+    ) -> Result<Value<'a>, Box<Error>> {
         let Kind::Call {
             procedure, args, ..
         } = &node.kind
@@ -154,10 +154,10 @@ impl<'a> Ctx<'a> {
             && let Some(n) = name
             && !self.lookup(n, env).is_undefined()
         {
-            return Err(Error::at("T1007", node.pos, Some(n.to_string())));
+            return Err(Error::at("T1007", node.pos, Some(n.to_string())).into());
         }
         if !proc.is_function() {
-            return Err(Error::at("T1008", node.pos, name.map(str::to_string)));
+            return Err(Error::at("T1008", node.pos, name.map(str::to_string)).into());
         }
         Ok(Value::func(Func::Partial {
             target: proc,
@@ -172,14 +172,14 @@ impl<'a> Ctx<'a> {
         pos: usize,
         input: &Value<'a>,
         env: &Rc<Frame<'a>>,
-    ) -> Result<Value<'a>, Error> {
+    ) -> Result<Value<'a>, Box<Error>> {
         let l = self.eval(lhs, input, env)?;
         if matches!(rhs.kind, Kind::Call { partial: false, .. }) {
             return self.eval_call(rhs, input, env, Some(l));
         }
         let f = self.eval(rhs, input, env)?;
         if !f.is_function() {
-            return Err(Error::at("T2006", pos, None).with_value_of(&f));
+            return Err(Error::at("T2006", pos, None).with_value_of(&f).into());
         }
         if l.is_function() {
             return Ok(Value::func(Func::Chain(l, f)));
@@ -194,7 +194,7 @@ impl<'a> Ctx<'a> {
         args: Vec<Value<'a>>,
         input: &Value<'a>,
         env: &Rc<Frame<'a>>,
-    ) -> Result<Value<'a>, Error> {
+    ) -> Result<Value<'a>, Box<Error>> {
         let mut result = self.apply_inner(proc, args, input, env)?;
         while let Value::Func(f) = &result {
             let Func::Lambda {
@@ -231,9 +231,9 @@ impl<'a> Ctx<'a> {
         args: Vec<Value<'a>>,
         input: &Value<'a>,
         env: &Rc<Frame<'a>>,
-    ) -> Result<Value<'a>, Error> {
+    ) -> Result<Value<'a>, Box<Error>> {
         let Value::Func(f) = proc else {
-            return Err(Error::new("T1006"));
+            return Err(Error::new("T1006").into());
         };
         match &**f {
             Func::Lambda {
@@ -257,7 +257,7 @@ impl<'a> Ctx<'a> {
                 let args = b
                     .signature()
                     .validate(&args, input)
-                    .map_err(|e| e.locate(0, Some(b.name)))?;
+                    .map_err(|e| Box::new(e.locate(0, Some(b.name))))?;
                 (b.imp)(
                     &crate::functions::Call {
                         ctx: self,
@@ -266,7 +266,7 @@ impl<'a> Ctx<'a> {
                     },
                     args,
                 )
-                .map_err(|e| e.locate(0, Some(b.name)))
+                .map_err(|e| Box::new(e.locate(0, Some(b.name))))
             }
             Func::Partial {
                 target,
@@ -287,10 +287,10 @@ impl<'a> Ctx<'a> {
                     Some(Value::Str(s)) => s.clone(),
                     _ => return Ok(Value::Undefined),
                 };
-                crate::functions::regex_match(re, &text, 0)
+                Ok(crate::functions::regex_match(re, &text, 0)?)
             }
             Func::MatchNext { regex, text, from } => {
-                crate::functions::regex_match(regex, text, *from)
+                Ok(crate::functions::regex_match(regex, text, *from)?)
             }
             Func::Transform { node, env: tenv } => {
                 let args =
@@ -313,7 +313,7 @@ impl<'a> Ctx<'a> {
         node: &'a Node,
         env: &Rc<Frame<'a>>,
         obj: Value<'a>,
-    ) -> Result<Value<'a>, Error> {
+    ) -> Result<Value<'a>, Box<Error>> {
         let Kind::Transform {
             pattern,
             update,
@@ -329,7 +329,7 @@ impl<'a> Ctx<'a> {
         let mut result = match &clone {
             Value::Func(f) if matches!(&**f, Func::Builtin(_)) => obj.deep_clone(),
             Value::Func(_) => self.apply(&clone, vec![obj], &Value::Null, env)?,
-            _ => return Err(Error::at("T2013", node.pos, None)),
+            _ => return Err(Error::at("T2013", node.pos, None).into()),
         };
         let matches = self.eval(pattern, &result, env)?;
         let targets: Vec<Result<*const Map<'a>, Value<'a>>> = matches
@@ -355,7 +355,9 @@ impl<'a> Ctx<'a> {
             };
             let upd = self.eval(update, &current, env)?;
             if !upd.is_undefined() && !upd.is_object() {
-                return Err(Error::at("T2011", update.pos, None).with_value_of(&upd));
+                return Err(Error::at("T2011", update.pos, None)
+                    .with_value_of(&upd)
+                    .into());
             }
             let mut map: Option<Map<'a>> = match &current {
                 Value::Object(o) => Some((**o).clone()),
@@ -375,7 +377,9 @@ impl<'a> Ctx<'a> {
                 if !deletions.is_undefined() {
                     let names = deletions.members();
                     if !names.iter().all(Value::is_string) {
-                        return Err(Error::at("T2012", del.pos, None).with_value_of(&deletions));
+                        return Err(Error::at("T2012", del.pos, None)
+                            .with_value_of(&deletions)
+                            .into());
                     }
                     if let Some(m) = map.as_mut() {
                         for n in names {

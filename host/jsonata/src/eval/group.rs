@@ -67,7 +67,7 @@ impl<'a> Ctx<'a> {
         pos: usize,
         input: &Value<'a>,
         env: &Rc<Frame<'a>>,
-    ) -> Result<Value<'a>, Error> {
+    ) -> Result<Value<'a>, Box<Error>> {
         let reduce = input.is_tuple_stream();
         if !reduce && !input.is_array() {
             return self.construct_one(pairs, pos, input, env);
@@ -92,12 +92,14 @@ impl<'a> Ctx<'a> {
                 let key = match key {
                     Value::Undefined => continue,
                     Value::Str(s) => s,
-                    other => return Err(Error::at("T1003", pos, None).with_value_of(&other)),
+                    other => {
+                        return Err(Error::at("T1003", pos, None).with_value_of(&other).into());
+                    }
                 };
                 match groups.get_mut(&key) {
                     Some((data, existing)) => {
                         if *existing != index {
-                            return Err(Error::at("D1009", pos, None).with_value(&key));
+                            return Err(Error::at("D1009", pos, None).with_value(&key).into());
                         }
                         *data = append(std::mem::replace(data, Value::Undefined), item.clone());
                     }
@@ -131,18 +133,18 @@ impl<'a> Ctx<'a> {
         pos: usize,
         input: &Value<'a>,
         env: &Rc<Frame<'a>>,
-    ) -> Result<Value<'a>, Error> {
+    ) -> Result<Value<'a>, Box<Error>> {
         let mut result: Map<'a> = Map::with_capacity_and_hasher(pairs.len(), Default::default());
         let mut key_source: Vec<(Arc<str>, usize)> = Vec::with_capacity(pairs.len());
         for (index, (key_expr, _)) in pairs.iter().enumerate() {
             let key = match self.eval(key_expr, input, env)? {
                 Value::Undefined => continue,
                 Value::Str(s) => s,
-                other => return Err(Error::at("T1003", pos, None).with_value_of(&other)),
+                other => return Err(Error::at("T1003", pos, None).with_value_of(&other).into()),
             };
             if let Some((_, existing)) = key_source.iter().find(|(k, _)| *k == key) {
                 if *existing != index {
-                    return Err(Error::at("D1009", pos, None).with_value(&key));
+                    return Err(Error::at("D1009", pos, None).with_value(&key).into());
                 }
                 continue;
             }
@@ -163,7 +165,7 @@ impl<'a> Ctx<'a> {
         node: &'a Node,
         input: &Value<'a>,
         env: &Rc<Frame<'a>>,
-    ) -> Result<Value<'a>, Error> {
+    ) -> Result<Value<'a>, Box<Error>> {
         self.sort(node, input, env)
     }
 
@@ -173,7 +175,7 @@ impl<'a> Ctx<'a> {
         node: &'a Node,
         input: &Value<'a>,
         env: &Rc<Frame<'a>>,
-    ) -> Result<Value<'a>, Error> {
+    ) -> Result<Value<'a>, Box<Error>> {
         let Kind::Sort(terms) = &node.kind else {
             unreachable!("sort node");
         };
@@ -196,7 +198,7 @@ impl<'a> Ctx<'a> {
             for term in terms {
                 let k = self.eval(&term.expr, &context, &item_env)?;
                 if !matches!(k, Value::Undefined | Value::Str(_) | Value::Num(_)) {
-                    return Err(Error::at("T2008", node.pos, None).with_value_of(&k));
+                    return Err(Error::at("T2008", node.pos, None).with_value_of(&k).into());
                 }
                 keys.push(k);
             }
@@ -206,7 +208,7 @@ impl<'a> Ctx<'a> {
             let has_str = keyed.iter().any(|(k, _)| k[t].is_string());
             let has_num = keyed.iter().any(|(k, _)| k[t].is_number());
             if has_str && has_num {
-                return Err(Error::at("T2007", node.pos, None));
+                return Err(Error::at("T2007", node.pos, None).into());
             }
         }
         keyed.sort_by(|(a, _), (b, _)| {

@@ -32,9 +32,12 @@ pub(crate) struct Ctx<'a> {
     max_depth: usize,
     /// Evaluation steps so far (the clock is read every 64 steps, not every step).
     steps: Cell<u32>,
-    deadline: Option<Instant>,
-    /// `$now()`/`$millis()`: one reading per evaluation.
-    pub now_millis: f64,
+    /// When the evaluation started (read lazily: most evaluations end before the first
+    /// time check, so they never read the clock).
+    started: Cell<Option<Instant>>,
+    time_limit: Option<std::time::Duration>,
+    /// `$now()`/`$millis()`: one reading per evaluation, taken at the first call.
+    now: Cell<Option<f64>>,
     /// Frames that got bindings; cleared at the end to break closure cycles.
     frames: RefCell<Vec<Rc<Frame<'a>>>>,
     /// The list length at which unreferenced frames are dropped.
@@ -48,17 +51,15 @@ pub(crate) fn run(
     input: Option<&Json>,
     env: &Environment<'_>,
 ) -> Result<Option<Json>, Error> {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_millis() as f64);
     let ctx = Ctx {
         env,
         labels: &expr.labels,
         depth: Cell::new(0),
         max_depth: env.max_depth,
         steps: Cell::new(0),
-        deadline: env.time_limit.map(|l| Instant::now() + l),
-        now_millis: now,
+        started: Cell::new(None),
+        time_limit: env.time_limit,
+        now: Cell::new(None),
         frames: RefCell::new(Vec::new()),
         prune_at: Cell::new(PRUNE_MIN),
         step_functions: env.step_functions,
@@ -77,7 +78,7 @@ pub(crate) fn run(
     root.bind("$", input.clone());
     ctx.track(&root);
     let result = ctx.eval(&expr.root, &input, &root);
-    let out = result.and_then(|v| ctx.output(&v));
+    let out = result.map_err(|e| *e).and_then(|v| ctx.output(&v));
     for f in ctx.frames.borrow().iter() {
         f.clear();
     }
@@ -138,6 +139,29 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// `$now()`/`$millis()`: the same reading for the whole evaluation.
+    pub fn now_millis(&self) -> f64 {
+        *self.now.get().get_or_insert_with(|| {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0.0, |d| d.as_millis() as f64);
+            self.now.set(Some(now));
+            now
+        })
+    }
+
+    /// Whether the evaluation has run past `limit`; the clock starts at the first check
+    /// (64 steps in), which is early enough for a limit of seconds.
+    fn timed_out(&self, limit: std::time::Duration) -> bool {
+        match self.started.get() {
+            Some(start) => start.elapsed() > limit,
+            None => {
+                self.started.set(Some(Instant::now()));
+                false
+            }
+        }
+    }
+
     fn enter(&self) -> Result<(), Error> {
         let d = self.depth.get() + 1;
         self.depth.set(d);
@@ -146,9 +170,9 @@ impl<'a> Ctx<'a> {
         }
         let steps = self.steps.get().wrapping_add(1);
         self.steps.set(steps);
-        if let Some(deadline) = self.deadline
+        if let Some(limit) = self.time_limit
             && steps.is_multiple_of(64)
-            && Instant::now() > deadline
+            && self.timed_out(limit)
         {
             return Err(Error::new("U1001")
                 .with_message("Expression evaluation timeout: Check for infinite loop"));
@@ -162,7 +186,7 @@ impl<'a> Ctx<'a> {
         node: &'a Node,
         input: &Value<'a>,
         env: &Rc<Frame<'a>>,
-    ) -> Result<Value<'a>, Error> {
+    ) -> Result<Value<'a>, Box<Error>> {
         self.enter()?;
         // Checking the stack is cheap but not free: every 8th level is enough, given the
         // red zone covers eight levels of evaluator frames.
@@ -182,7 +206,7 @@ impl<'a> Ctx<'a> {
         node: &'a Node,
         input: &Value<'a>,
         env: &Rc<Frame<'a>>,
-    ) -> Result<Value<'a>, Error> {
+    ) -> Result<Value<'a>, Box<Error>> {
         let mut result = match &node.kind {
             Kind::Path { .. } => self.eval_path(node, input, env)?,
             Kind::Binary { op, lhs, rhs } => {
@@ -303,7 +327,7 @@ impl<'a> Ctx<'a> {
         node: &'a Node,
         input: &Value<'a>,
         env: &Rc<Frame<'a>>,
-    ) -> Result<Value<'a>, Error> {
+    ) -> Result<Value<'a>, Box<Error>> {
         let Kind::Path {
             steps,
             keep_singleton,
@@ -433,7 +457,7 @@ impl<'a> Ctx<'a> {
         input: &[Value<'a>],
         env: &Rc<Frame<'a>>,
         last: bool,
-    ) -> Result<Value<'a>, Error> {
+    ) -> Result<Value<'a>, Box<Error>> {
         if matches!(step.kind, Kind::Sort(_)) {
             let mut result = self.sort(step, &Value::seq(input.to_vec()), env)?;
             result = self.stages(&step.stages, result, env)?;
@@ -470,7 +494,7 @@ impl<'a> Ctx<'a> {
         stages: &'a [Stage],
         input: Value<'a>,
         env: &Rc<Frame<'a>>,
-    ) -> Result<Value<'a>, Error> {
+    ) -> Result<Value<'a>, Box<Error>> {
         let mut result = input;
         for stage in stages {
             match stage {
@@ -604,7 +628,7 @@ impl<'a> Ctx<'a> {
         predicate: &'a Node,
         input: &Value<'a>,
         env: &Rc<Frame<'a>>,
-    ) -> Result<Value<'a>, Error> {
+    ) -> Result<Value<'a>, Box<Error>> {
         let stream = input.is_tuple_stream();
         let items = if input.is_array() {
             input.members()
@@ -675,7 +699,7 @@ impl<'a> Ctx<'a> {
         items: &'a [Node],
         input: &Value<'a>,
         env: &Rc<Frame<'a>>,
-    ) -> Result<Value<'a>, Error> {
+    ) -> Result<Value<'a>, Box<Error>> {
         let mut out = Vec::new();
         for item in items {
             let v = self.eval(item, input, env)?;

@@ -33,9 +33,9 @@ impl<'a> Ctx<'a> {
         pos: usize,
         input: &Value<'a>,
         env: &Rc<Frame<'a>>,
-    ) -> Result<Value<'a>, Error> {
+    ) -> Result<Value<'a>, Box<Error>> {
         let l = self.eval(lhs, input, env)?;
-        let locate = |e: Error| e.locate(pos, Some(op.symbol()));
+        let locate = |e: Box<Error>| e.locate_boxed(pos, Some(op.symbol()));
         match op {
             BinOp::And => {
                 return Ok(Value::Bool(
@@ -66,14 +66,15 @@ impl<'a> Ctx<'a> {
                 let ls = if l.is_undefined() {
                     String::new()
                 } else {
-                    string_of(&l).map_err(locate)?
+                    string_of(&l).map_err(|e| locate(Box::new(e)))?
                 };
                 let rs = if r.is_undefined() {
                     String::new()
                 } else {
-                    string_of(&r).map_err(locate)?
+                    string_of(&r).map_err(|e| locate(Box::new(e)))?
                 };
-                crate::functions::check_len(ls.len() + rs.len()).map_err(locate)?;
+                crate::functions::check_len(ls.len() + rs.len())
+                    .map_err(|e| locate(Box::new(e)))?;
                 Ok(Value::str(&(ls + &rs)))
             }
             BinOp::Range => range(&l, &r).map_err(locate),
@@ -94,7 +95,7 @@ impl<'a> Ctx<'a> {
         pos: usize,
         input: &Value<'a>,
         env: &Rc<Frame<'a>>,
-    ) -> Result<Value<'a>, Error> {
+    ) -> Result<Value<'a>, Box<Error>> {
         let v = self.eval(e, input, env)?;
         match v {
             Value::Undefined => Ok(Value::Undefined),
@@ -102,7 +103,10 @@ impl<'a> Ctx<'a> {
                 numeric(&v)?;
                 Ok(Value::Num(-n))
             }
-            v => Err(Error::new("D1002").with_value_of(&v).locate(pos, Some("-"))),
+            v => Err(Error::new("D1002")
+                .with_value_of(&v)
+                .locate(pos, Some("-"))
+                .into()),
         }
     }
 }
@@ -122,14 +126,14 @@ fn strict_equal<'a>(a: &Value<'a>, b: &Value<'a>) -> bool {
     }
 }
 
-fn arithmetic<'a>(op: BinOp, l: &Value<'a>, r: &Value<'a>) -> Result<Value<'a>, Error> {
+fn arithmetic<'a>(op: BinOp, l: &Value<'a>, r: &Value<'a>) -> Result<Value<'a>, Box<Error>> {
     let ln = numeric(l)?;
     if !l.is_undefined() && ln.is_none() {
-        return Err(Error::new("T2001").with_value_of(l));
+        return Err(Error::new("T2001").with_value_of(l).into());
     }
     let rn = numeric(r)?;
     if !r.is_undefined() && rn.is_none() {
-        return Err(Error::new("T2002").with_value_of(r));
+        return Err(Error::new("T2002").with_value_of(r).into());
     }
     let (Some(a), Some(b)) = (ln, rn) else {
         return Ok(Value::Undefined);
@@ -143,11 +147,11 @@ fn arithmetic<'a>(op: BinOp, l: &Value<'a>, r: &Value<'a>) -> Result<Value<'a>, 
     }))
 }
 
-fn compare<'a>(op: BinOp, l: &Value<'a>, r: &Value<'a>) -> Result<Value<'a>, Error> {
+fn compare<'a>(op: BinOp, l: &Value<'a>, r: &Value<'a>) -> Result<Value<'a>, Box<Error>> {
     let comparable = |v: &Value<'_>| matches!(v, Value::Undefined | Value::Str(_) | Value::Num(_));
     if !comparable(l) || !comparable(r) {
         let bad = if comparable(l) { r } else { l };
-        return Err(Error::new("T2010").with_value_of(bad));
+        return Err(Error::new("T2010").with_value_of(bad).into());
     }
     if l.is_undefined() || r.is_undefined() {
         return Ok(Value::Undefined);
@@ -158,7 +162,8 @@ fn compare<'a>(op: BinOp, l: &Value<'a>, r: &Value<'a>) -> Result<Value<'a>, Err
         _ => {
             return Err(Error::new("T2009")
                 .with_value_of(l)
-                .with_value2(&crate::value::stringify(r, false)));
+                .with_value2(&crate::value::stringify(r, false))
+                .into());
         }
     };
     let Some(ord) = ord else {
@@ -178,13 +183,13 @@ pub(crate) fn cmp_utf16(a: &str, b: &str) -> std::cmp::Ordering {
     a.encode_utf16().cmp(b.encode_utf16())
 }
 
-fn range<'a>(l: &Value<'a>, r: &Value<'a>) -> Result<Value<'a>, Error> {
+fn range<'a>(l: &Value<'a>, r: &Value<'a>) -> Result<Value<'a>, Box<Error>> {
     let int = |v: &Value<'_>| matches!(v, Value::Num(n) if n.fract() == 0.0 && n.is_finite());
     if !l.is_undefined() && !int(l) {
-        return Err(Error::new("T2003").with_value_of(l));
+        return Err(Error::new("T2003").with_value_of(l).into());
     }
     if !r.is_undefined() && !int(r) {
-        return Err(Error::new("T2004").with_value_of(r));
+        return Err(Error::new("T2004").with_value_of(r).into());
     }
     let (Value::Num(a), Value::Num(b)) = (l, r) else {
         return Ok(Value::Undefined);
@@ -194,7 +199,9 @@ fn range<'a>(l: &Value<'a>, r: &Value<'a>) -> Result<Value<'a>, Error> {
     }
     let size = b - a + 1.0;
     if size > MAX_RANGE {
-        return Err(Error::new("D2014").with_value(&crate::value::js_number(size)));
+        return Err(Error::new("D2014")
+            .with_value(&crate::value::js_number(size))
+            .into());
     }
     let (a, size) = (*a as i64, size as i64);
     Ok(Value::seq(

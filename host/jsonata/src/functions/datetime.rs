@@ -712,14 +712,14 @@ pub(super) fn now<'a>(c: &Call<'_, 'a>, args: Vec<Value<'a>>) -> R<'a> {
     let pic = arg(&args, 0);
     let tz = arg(&args, 1);
     Ok(Value::str(&format_millis(
-        c.ctx.now_millis,
+        c.ctx.now_millis(),
         pic.as_str(),
         tz.as_str(),
     )?))
 }
 
 pub(super) fn millis<'a>(c: &Call<'_, 'a>, _args: Vec<Value<'a>>) -> R<'a> {
-    Ok(Value::Num(c.ctx.now_millis))
+    Ok(Value::Num(c.ctx.now_millis()))
 }
 
 pub(super) fn from_millis<'a>(_: &Call<'_, 'a>, args: Vec<Value<'a>>) -> R<'a> {
@@ -737,7 +737,7 @@ pub(super) fn to_millis<'a>(c: &Call<'_, 'a>, args: Vec<Value<'a>>) -> R<'a> {
     };
     match arg(&args, 1) {
         Value::Str(pic) => {
-            Ok(parse_with_picture(&ts, &pic, c.ctx.now_millis)?
+            Ok(parse_with_picture(&ts, &pic, c.ctx.now_millis())?
                 .map_or(Value::Undefined, Value::Num))
         }
         _ => match parse_iso_millis(&ts) {

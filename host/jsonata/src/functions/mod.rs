@@ -29,7 +29,7 @@ pub(crate) struct Call<'c, 'a> {
 impl<'a> Call<'_, 'a> {
     /// Calls a function argument.
     pub fn apply(&self, f: &Value<'a>, args: Vec<Value<'a>>) -> Result<Value<'a>, Error> {
-        self.ctx.apply(f, args, &Value::Null, self.env)
+        Ok(self.ctx.apply(f, args, &Value::Null, self.env)?)
     }
 
     /// Calls a callback of a higher-order function with as many of (value, index/key, whole)

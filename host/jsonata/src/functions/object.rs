@@ -69,8 +69,10 @@ pub(super) fn merge<'a>(_: &Call<'_, 'a>, args: Vec<Value<'a>>) -> R<'a> {
     if v.is_undefined() {
         return Ok(v);
     }
-    let mut m: Map<'a> = Map::default();
-    for obj in v.members() {
+    let objects = v.members();
+    let size = objects.iter().map(Value::entry_count).sum();
+    let mut m: Map<'a> = Map::with_capacity_and_hasher(size, Default::default());
+    for obj in objects {
         for (k, val) in obj.entries() {
             m.insert(k, val);
         }

@@ -10,16 +10,20 @@ use serde_json::Value;
 
 use super::choice::{compile_rule, rule_reads_context};
 use super::fields::{InOutPath, Param, Payload, ResultPathSpec, TextSource};
+use super::jsonata::ParsedExpressions;
 use super::*;
 use crate::asl::compare::parse_timestamp;
-use crate::asl::intrinsics::Intrinsic;
-use crate::asl::path::{JsonPath, ReferencePath};
-use crate::asl::raw::{RawCatcher, RawRetrier, RawState, RawStateMachine};
-use crate::asl::template::Template;
-use crate::asl::validate::{Code, Diagnostic, has_errors, pointer_segment, validate};
+use crate::asl::raw::{RawState, RawStateMachine};
+use crate::asl::validate::{
+    Code, Diagnostic, Validated, has_errors, pointer_segment, validate_definition,
+};
 
+#[path = "compile_handlers.rs"]
+mod handlers;
 #[path = "compile_jsonata.rs"]
 mod jsonata;
+#[path = "compile_jsonpath.rs"]
+mod jsonpath;
 
 /// The largest `Seconds` a Wait state accepts.
 pub const MAX_WAIT_SECONDS: u64 = 99_999_999;
@@ -27,19 +31,35 @@ pub const MAX_WAIT_SECONDS: u64 = 99_999_999;
 pub const MAX_DELAY_SECONDS: f64 = 31_622_400.0;
 
 pub(super) fn compile(raw: &RawStateMachine) -> Result<StateMachine, Vec<Diagnostic>> {
-    let diagnostics = validate(raw);
+    compile_validated(raw, validate_definition(raw))
+}
+
+/// Builds the model from a definition and what validating it found (its JSONata
+/// expressions are moved into the model, not parsed again).
+fn compile_validated(
+    raw: &RawStateMachine,
+    validated: Validated,
+) -> Result<StateMachine, Vec<Diagnostic>> {
+    let Validated {
+        diagnostics,
+        expressions,
+    } = validated;
     if has_errors(&diagnostics) {
         return Err(diagnostics
             .into_iter()
             .filter(Diagnostic::is_error)
             .collect());
     }
-    let mut c = Compiler::default();
+    let mut c = Compiler {
+        expressions,
+        ..Compiler::default()
+    };
     let top_ql = match raw.query_language.as_deref() {
         Some("JSONata") => QueryLanguage::Jsonata,
         _ => QueryLanguage::JsonPath,
     };
-    c.machine(raw, "", top_ql);
+    c.top_ql = top_ql;
+    c.machine(raw, "");
     let timeout = raw
         .timeout_seconds
         .as_ref()
@@ -59,6 +79,10 @@ pub(super) fn compile(raw: &RawStateMachine) -> Result<StateMachine, Vec<Diagnos
 struct Compiler {
     machines: Vec<Machine>,
     out: Vec<Diagnostic>,
+    /// The JSONata expressions the validator parsed, taken out as templates are built.
+    expressions: ParsedExpressions,
+    /// The state machine's top-level `QueryLanguage`: the default of every state.
+    top_ql: QueryLanguage,
 }
 
 /// Name → index within one machine.
@@ -69,7 +93,10 @@ impl Compiler {
         self.out.push(Diagnostic::error(code, at, msg));
     }
 
-    fn machine(&mut self, raw: &RawStateMachine, at: &str, ql: QueryLanguage) -> MachineId {
+    /// A machine (top level, branch or processor). Its states default to the state
+    /// machine's top-level `QueryLanguage`, not to the enclosing Map's or Parallel's (AWS: a
+    /// state without the field uses the top-level one).
+    fn machine(&mut self, raw: &RawStateMachine, at: &str) -> MachineId {
         let id = self.machines.len() as MachineId;
         self.machines.push(Machine {
             start: 0,
@@ -100,7 +127,7 @@ impl Compiler {
         let mut states = Vec::with_capacity(entries.len());
         for (name, state) in entries {
             let loc = format!("{at}/States/{}", pointer_segment(name));
-            states.push(self.state(name, state, &loc, &names, ql));
+            states.push(self.state(name, state, &loc, &names));
         }
         self.machines[id as usize] = Machine { start, states };
         id
@@ -119,72 +146,28 @@ impl Compiler {
             }
         }
     }
-
-    fn state(
-        &mut self,
-        name: &str,
-        s: &RawState,
-        at: &str,
-        names: &Names,
-        inherited: QueryLanguage,
-    ) -> State {
+    fn state(&mut self, name: &str, s: &RawState, at: &str, names: &Names) -> State {
         let f = |field: &str| format!("{at}/{field}");
         let query_language = match s.query_language.as_deref() {
             Some("JSONata") => QueryLanguage::Jsonata,
             Some(_) => QueryLanguage::JsonPath,
-            None => inherited,
+            None => self.top_ql,
         };
-        if query_language == QueryLanguage::Jsonata {
-            return self.jsonata_state(name, s, at, names);
-        }
         let type_name = s.state_type.as_deref().unwrap_or("");
-        let transition = match (type_name, &s.next, s.end) {
-            ("Choice" | "Succeed" | "Fail", _, _) => Transition::Own,
-            (_, Some(next), _) => Transition::Next(self.target(names, next, f("Next"))),
+        let transition = match (type_name, &s.next) {
+            ("Choice" | "Succeed" | "Fail", _) => Transition::Own,
+            (_, Some(next)) => Transition::Next(self.target(names, next, f("Next"))),
             _ => Transition::End,
         };
-        let io = Io {
-            input_path: self.in_out(s.input_path.as_ref(), &f("InputPath")),
-            parameters: if type_name == "Map" {
-                None
-            } else {
-                self.payload(s.parameters.as_ref(), &f("Parameters"))
-            },
-            result_selector: self.payload(s.result_selector.as_ref(), &f("ResultSelector")),
-            result_path: self.result_path(s.result_path.as_ref(), &f("ResultPath")),
-            output_path: self.in_out(s.output_path.as_ref(), &f("OutputPath")),
-            output: None,
+        let io = match query_language {
+            QueryLanguage::JsonPath => self.jsonpath_io(s, at, type_name),
+            QueryLanguage::Jsonata => self.jsonata_io(s, at),
         };
         let kind = self.kind(type_name, s, at, names, query_language);
-        let retry = s
-            .retry
-            .iter()
-            .flatten()
-            .enumerate()
-            .filter_map(|(i, r)| self.retrier(r, &format!("{at}/Retry/{i}")))
-            .collect();
-        let retry_len = s.retry.as_ref().map_or(0, Vec::len);
-        self.check_all_last(
-            s.retry.iter().flatten().map(|r| &r.error_equals),
-            retry_len,
-            &f("Retry"),
-        );
-        let catch = s
-            .catch
-            .iter()
-            .flatten()
-            .enumerate()
-            .filter_map(|(i, c)| self.catcher(c, &format!("{at}/Catch/{i}"), names))
-            .collect();
-        let catch_len = s.catch.as_ref().map_or(0, Vec::len);
-        self.check_all_last(
-            s.catch.iter().flatten().map(|c| &c.error_equals),
-            catch_len,
-            &f("Catch"),
-        );
-        let assign = self.assign(s.assign.as_ref(), &f("Assign"));
-        let needs_context = reads_context(s, &kind);
-        State {
+        let retry = self.retriers(s, at);
+        let catch = self.catchers(s, at, names, query_language);
+        let assign = self.assign(s.assign.as_ref(), &f("Assign"), query_language);
+        let mut state = State {
             name: Arc::from(name),
             kind,
             io,
@@ -193,10 +176,18 @@ impl Compiler {
             catch,
             assign,
             query_language,
-            needs_context,
-        }
+            needs_context: false,
+        };
+        state.needs_context = match query_language {
+            QueryLanguage::JsonPath => jsonpath::reads_context(s, &state.kind),
+            QueryLanguage::Jsonata => jsonata::reads_context(&state),
+        };
+        state
     }
 
+    /// A state's type-specific fields: shared where the languages agree (Pass, Succeed,
+    /// Task, Parallel, the Choice frame, the Map limits), per language for Choice rules,
+    /// Wait, Fail and how a Map selects its items.
     fn kind(
         &mut self,
         type_name: &str,
@@ -206,95 +197,43 @@ impl Compiler {
         ql: QueryLanguage,
     ) -> StateKind {
         let f = |field: &str| format!("{at}/{field}");
+        let jsonata = ql == QueryLanguage::Jsonata;
         match type_name {
+            "Pass" if jsonata => StateKind::Pass { result: None },
             "Pass" => StateKind::Pass {
                 result: s.result.clone(),
             },
             "Succeed" => StateKind::Succeed,
-            "Task" => {
-                let resource = s.resource.clone().unwrap_or_else(|| {
-                    self.err(
-                        Code::SchemaValidationFailed,
-                        f("Resource"),
-                        "a Task state needs a Resource",
-                    );
-                    String::new()
-                });
-                let timeout = self.param_u64(
-                    s.timeout_seconds.as_ref(),
-                    s.timeout_seconds_path.as_deref(),
-                    at,
-                    "TimeoutSeconds",
-                    1,
-                    u64::MAX,
-                );
-                let heartbeat = self.param_u64(
-                    s.heartbeat_seconds.as_ref(),
-                    s.heartbeat_seconds_path.as_deref(),
-                    at,
-                    "HeartbeatSeconds",
-                    1,
-                    u64::MAX,
-                );
-                if let (Some(Param::Value(t)), Some(Param::Value(h))) = (&timeout, &heartbeat)
-                    && h >= t
-                {
-                    self.err(
-                        Code::InvalidValue,
-                        f("HeartbeatSeconds"),
-                        "HeartbeatSeconds must be smaller than TimeoutSeconds",
-                    );
-                }
-                StateKind::Task(TaskState {
-                    resource,
-                    timeout,
-                    heartbeat,
-                })
-            }
+            "Task" => self.task(s, at, ql),
             "Choice" => {
-                let raw_rules = s.choices.as_deref().unwrap_or(&[]);
-                if raw_rules.is_empty() {
+                if s.choices.as_ref().is_none_or(Vec::is_empty) {
                     self.err(
                         Code::InvalidChoiceRule,
                         f("Choices"),
                         "a Choice state needs at least one rule in Choices",
                     );
                 }
-                let mut branches = Vec::new();
-                for (i, r) in raw_rules.iter().enumerate() {
-                    let loc = format!("{at}/Choices/{i}");
-                    let rule = compile_rule(r, &loc, true, &mut self.out);
-                    let Some(next) = &r.next else {
-                        self.err(
-                            Code::InvalidChoiceRule,
-                            format!("{loc}/Next"),
-                            "a Choice rule needs Next",
-                        );
-                        continue;
-                    };
-                    let next = self.target(names, next, format!("{loc}/Next"));
-                    let assign = self.assign(r.assign.as_ref(), &format!("{loc}/Assign"));
-                    if let Some(rule) = rule {
-                        branches.push(ChoiceBranch {
-                            rule,
-                            next,
-                            assign,
-                            output: None,
-                        });
-                    }
-                }
+                let branches = if jsonata {
+                    self.jsonata_rules(s, at, names)
+                } else {
+                    self.rules(s, at, names)
+                };
                 let default = s
                     .default
                     .as_ref()
                     .map(|d| self.target(names, d, f("Default")));
                 StateKind::Choice { branches, default }
             }
+            "Wait" if jsonata => self.jsonata_wait(s, at),
             "Wait" => self.wait(s, at),
-            "Fail" => {
-                let error = self.text(s.error.as_ref(), s.error_path.as_deref(), at, "Error");
-                let cause = self.text(s.cause.as_ref(), s.cause_path.as_deref(), at, "Cause");
-                StateKind::Fail { error, cause }
-            }
+            "Fail" if jsonata => StateKind::Fail {
+                error: self.jsonata_text(s.error.as_deref(), &f("Error")),
+                cause: self.jsonata_text(s.cause.as_deref(), &f("Cause")),
+            },
+            "Fail" => StateKind::Fail {
+                error: self.text(s.error.as_ref(), s.error_path.as_deref(), at, "Error"),
+                cause: self.text(s.cause.as_ref(), s.cause_path.as_deref(), at, "Cause"),
+            },
             "Parallel" => {
                 let raw_branches = s.branches.as_deref().unwrap_or(&[]);
                 if raw_branches.is_empty() {
@@ -307,11 +246,12 @@ impl Compiler {
                 let branches = raw_branches
                     .iter()
                     .enumerate()
-                    .map(|(i, b)| self.machine(b, &format!("{at}/Branches/{i}"), ql))
+                    .map(|(i, b)| self.machine(b, &format!("{at}/Branches/{i}")))
                     .collect();
                 StateKind::Parallel { branches }
             }
-            "Map" => StateKind::Map(Box::new(self.map(s, at, ql))),
+            "Map" if jsonata => StateKind::Map(Box::new(self.jsonata_map(s, at))),
+            "Map" => StateKind::Map(Box::new(self.map(s, at))),
             other => {
                 self.err(
                     Code::InvalidStateType,
@@ -323,57 +263,109 @@ impl Compiler {
         }
     }
 
-    fn wait(&mut self, s: &RawState, at: &str) -> StateKind {
-        let set = s.seconds.is_some() as u8
-            + s.seconds_path.is_some() as u8
-            + s.timestamp.is_some() as u8
-            + s.timestamp_path.is_some() as u8;
-        if set != 1 {
+    /// A Task's resource and limits.
+    fn task(&mut self, s: &RawState, at: &str, ql: QueryLanguage) -> StateKind {
+        let resource = s.resource.clone().unwrap_or_else(|| {
             self.err(
-                Code::FieldConflict,
-                at,
-                "a Wait state needs exactly one of Seconds, SecondsPath, Timestamp, TimestampPath",
+                Code::SchemaValidationFailed,
+                format!("{at}/Resource"),
+                "a Task state needs a Resource",
             );
-            return StateKind::Wait(WaitFor::Seconds(Param::Value(0)));
-        }
-        if s.seconds.is_some() || s.seconds_path.is_some() {
-            let p = self.param_u64(
-                s.seconds.as_ref(),
-                s.seconds_path.as_deref(),
-                at,
-                "Seconds",
-                0,
-                MAX_WAIT_SECONDS,
+            String::new()
+        });
+        let timeout = self.number_u64(
+            ql,
+            (
+                s.timeout_seconds.as_ref(),
+                s.timeout_seconds_path.as_deref(),
+            ),
+            at,
+            "TimeoutSeconds",
+            1,
+        );
+        let heartbeat = self.number_u64(
+            ql,
+            (
+                s.heartbeat_seconds.as_ref(),
+                s.heartbeat_seconds_path.as_deref(),
+            ),
+            at,
+            "HeartbeatSeconds",
+            1,
+        );
+        if let (Some(Param::Value(t)), Some(Param::Value(h))) = (&timeout, &heartbeat)
+            && h >= t
+        {
+            self.err(
+                Code::InvalidValue,
+                format!("{at}/HeartbeatSeconds"),
+                "HeartbeatSeconds must be smaller than TimeoutSeconds",
             );
-            return StateKind::Wait(WaitFor::Seconds(p.unwrap_or(Param::Value(0))));
         }
-        if let Some(path) = &s.timestamp_path {
-            let p = self.path(path, &format!("{at}/TimestampPath"));
-            return StateKind::Wait(WaitFor::Timestamp(
-                p.map(Param::Path).unwrap_or(Param::Value(UNIX_EPOCH)),
-            ));
+        StateKind::Task(TaskState {
+            resource,
+            timeout,
+            heartbeat,
+        })
+    }
+
+    /// `Assign` (a state's, a Choice rule's or a Catcher's) in either language.
+    fn assign(&mut self, v: Option<&Value>, at: &str, ql: QueryLanguage) -> Option<Payload> {
+        let v = v?;
+        if !v.is_object() {
+            self.err(Code::SchemaValidationFailed, at, "Assign must be an object");
+            return None;
         }
-        let text = s.timestamp.as_ref().and_then(Value::as_str);
-        match text.and_then(parse_timestamp) {
-            Some(ts) => StateKind::Wait(WaitFor::Timestamp(Param::Value(timestamp_to_system(
-                ts.unix_nanos(),
-            )))),
-            None => {
-                self.err(
-                    Code::InvalidValue,
-                    format!("{at}/Timestamp"),
-                    "Timestamp must be an RFC 3339 timestamp such as 2026-01-01T00:00:00Z",
-                );
-                StateKind::Wait(WaitFor::Timestamp(Param::Value(UNIX_EPOCH)))
-            }
+        self.payload(Some(v), at, ql)
+    }
+
+    /// A payload field in either language: a template (JSONPath) or JSONata field value.
+    fn payload(&mut self, v: Option<&Value>, at: &str, ql: QueryLanguage) -> Option<Payload> {
+        match ql {
+            QueryLanguage::JsonPath => self.template_payload(v, at),
+            QueryLanguage::Jsonata => self.jsonata_payload(v, at),
         }
     }
 
-    fn map(&mut self, s: &RawState, at: &str, ql: QueryLanguage) -> MapState {
+    /// A whole-number field in either language: a literal, a `namePath` (JSONPath) or a
+    /// `{% %}` expression (JSONata; validation rejects `*Path` fields there).
+    fn number_u64(
+        &mut self,
+        ql: QueryLanguage,
+        (literal, path): (Option<&Value>, Option<&str>),
+        at: &str,
+        name: &str,
+        min: u64,
+    ) -> Option<Param<u64>> {
+        match ql {
+            QueryLanguage::JsonPath => self.param_u64(literal, path, at, name, min, u64::MAX),
+            QueryLanguage::Jsonata => self.jsonata_u64(literal, at, name, min),
+        }
+    }
+
+    /// A number field from 0 to `max` in either language (see [`Compiler::number_u64`]).
+    fn number_f64(
+        &mut self,
+        ql: QueryLanguage,
+        (literal, path): (Option<&Value>, Option<&str>),
+        at: &str,
+        name: &str,
+        max: f64,
+    ) -> Option<Param<f64>> {
+        match ql {
+            QueryLanguage::JsonPath => self.param_f64(literal, path, at, name, max),
+            QueryLanguage::Jsonata => self.jsonata_f64(literal, at, name, max),
+        }
+    }
+
+    /// The Map fields both languages share: the processor, ItemReader/ResultWriter (not
+    /// supported), `MaxConcurrency`, `ToleratedFailure*` and `ItemBatcher`. The caller fills
+    /// in how items are selected.
+    fn map_common(&mut self, s: &RawState, at: &str, ql: QueryLanguage) -> MapState {
         let f = |field: &str| format!("{at}/{field}");
         let processor = match (&s.item_processor, &s.iterator) {
-            (Some(p), None) => self.machine(p, &f("ItemProcessor"), ql),
-            (None, Some(p)) => self.machine(p, &f("Iterator"), ql),
+            (Some(p), None) => self.machine(p, &f("ItemProcessor")),
+            (None, Some(p)) => self.machine(p, &f("Iterator")),
             (Some(_), Some(_)) => {
                 self.err(
                     Code::FieldConflict,
@@ -391,63 +383,46 @@ impl Compiler {
                 0
             }
         };
-        if s.item_reader.is_some() {
-            self.err(
-                Code::Unsupported,
-                f("ItemReader"),
-                "ItemReader reads from S3, which this build does not support",
-            );
-        }
-        if s.result_writer.is_some() {
-            self.err(
-                Code::Unsupported,
-                f("ResultWriter"),
-                "ResultWriter writes to S3, which this build does not support",
-            );
-        }
-        let items_path = self.in_out(s.items_path.as_ref(), &f("ItemsPath"));
-        if let InOutPath::Path(p) = &items_path
-            && !p.is_reference_path()
-        {
-            self.err(
-                Code::InvalidJsonPath,
-                f("ItemsPath"),
-                "ItemsPath must be a reference path (no wildcards, filters or slices)",
-            );
-        }
-        let item_selector = match (&s.item_selector, &s.parameters) {
-            (Some(_), Some(_)) => {
+        for (field, present) in [
+            ("ItemReader", s.item_reader.is_some()),
+            ("ResultWriter", s.result_writer.is_some()),
+        ] {
+            if present {
                 self.err(
-                    Code::FieldConflict,
-                    f("Parameters"),
-                    "a Map state cannot have both ItemSelector and Parameters",
+                    Code::Unsupported,
+                    f(field),
+                    format!("{field} needs S3, which this build does not support"),
                 );
-                None
             }
-            (Some(v), None) => self.payload(Some(v), &f("ItemSelector")),
-            (None, Some(v)) => self.payload(Some(v), &f("Parameters")),
-            (None, None) => None,
-        };
+        }
         let max_concurrency = self
-            .param_u64(
-                s.max_concurrency.as_ref(),
-                s.max_concurrency_path.as_deref(),
+            .number_u64(
+                ql,
+                (
+                    s.max_concurrency.as_ref(),
+                    s.max_concurrency_path.as_deref(),
+                ),
                 at,
                 "MaxConcurrency",
                 0,
-                u64::MAX,
             )
             .unwrap_or(Param::Value(0));
-        let tolerated_count = self.param_f64(
-            s.tolerated_failure_count.as_ref(),
-            s.tolerated_failure_count_path.as_deref(),
+        let tolerated_count = self.number_f64(
+            ql,
+            (
+                s.tolerated_failure_count.as_ref(),
+                s.tolerated_failure_count_path.as_deref(),
+            ),
             at,
             "ToleratedFailureCount",
             f64::MAX,
         );
-        let tolerated_percentage = self.param_f64(
-            s.tolerated_failure_percentage.as_ref(),
-            s.tolerated_failure_percentage_path.as_deref(),
+        let tolerated_percentage = self.number_f64(
+            ql,
+            (
+                s.tolerated_failure_percentage.as_ref(),
+                s.tolerated_failure_percentage_path.as_deref(),
+            ),
             at,
             "ToleratedFailurePercentage",
             100.0,
@@ -462,30 +437,34 @@ impl Compiler {
                 );
             }
             ItemBatcher {
-                max_items: self.param_u64(
-                    b.max_items_per_batch.as_ref(),
-                    b.max_items_per_batch_path.as_deref(),
+                max_items: self.number_u64(
+                    ql,
+                    (
+                        b.max_items_per_batch.as_ref(),
+                        b.max_items_per_batch_path.as_deref(),
+                    ),
                     &loc,
                     "MaxItemsPerBatch",
                     1,
-                    u64::MAX,
                 ),
-                max_bytes: self.param_u64(
-                    b.max_input_bytes_per_batch.as_ref(),
-                    b.max_input_bytes_per_batch_path.as_deref(),
+                max_bytes: self.number_u64(
+                    ql,
+                    (
+                        b.max_input_bytes_per_batch.as_ref(),
+                        b.max_input_bytes_per_batch_path.as_deref(),
+                    ),
                     &loc,
                     "MaxInputBytesPerBatch",
                     1,
-                    u64::MAX,
                 ),
-                batch_input: self.payload(b.batch_input.as_ref(), &format!("{loc}/BatchInput")),
+                batch_input: self.payload(b.batch_input.as_ref(), &format!("{loc}/BatchInput"), ql),
             }
         });
         MapState {
             processor,
-            items_path,
+            items_path: InOutPath::Identity,
             items: None,
-            item_selector,
+            item_selector: None,
             max_concurrency,
             tolerated_count,
             tolerated_percentage,
@@ -493,350 +472,21 @@ impl Compiler {
         }
     }
 
-    fn path(&mut self, src: &str, at: &str) -> Option<JsonPath> {
-        match JsonPath::parse(src) {
-            Ok(p) => Some(p),
-            Err(e) => {
-                self.err(Code::InvalidJsonPath, at, e.to_string());
-                None
-            }
-        }
-    }
-
-    fn in_out(&mut self, v: Option<&Value>, at: &str) -> InOutPath {
-        match v {
-            None => InOutPath::Identity,
-            Some(Value::Null) => InOutPath::Null,
-            Some(Value::String(s)) if s == "$" => InOutPath::Identity,
-            Some(Value::String(s)) => self
-                .path(s, at)
-                .map(InOutPath::Path)
-                .unwrap_or(InOutPath::Identity),
-            Some(_) => {
-                self.err(
-                    Code::SchemaValidationFailed,
-                    at,
-                    "must be a path string or null",
-                );
-                InOutPath::Identity
-            }
-        }
-    }
-
-    fn result_path(&mut self, v: Option<&Value>, at: &str) -> ResultPathSpec {
-        match v {
-            None => ResultPathSpec::Replace,
-            Some(Value::Null) => ResultPathSpec::Discard,
-            Some(Value::String(s)) if s == "$" => ResultPathSpec::Replace,
-            Some(Value::String(s)) => match ReferencePath::parse(s) {
-                Ok(p) => ResultPathSpec::Path(p),
-                Err(e) => {
-                    self.err(Code::InvalidJsonPath, at, e.to_string());
-                    ResultPathSpec::Replace
-                }
-            },
-            Some(_) => {
-                self.err(
-                    Code::SchemaValidationFailed,
-                    at,
-                    "ResultPath must be a reference path string or null",
-                );
-                ResultPathSpec::Replace
-            }
-        }
-    }
-
-    fn payload(&mut self, v: Option<&Value>, at: &str) -> Option<Payload> {
-        let v = v?;
-        match Template::compile(v) {
-            Ok(t) => Some(Payload::Template(t)),
-            Err(errors) => {
-                for e in errors {
-                    self.err(Code::InvalidJsonPath, at, e.to_string());
-                }
-                None
-            }
-        }
-    }
-
-    fn assign(&mut self, v: Option<&Value>, at: &str) -> Option<Payload> {
-        let v = v?;
-        if !v.is_object() {
-            self.err(Code::SchemaValidationFailed, at, "Assign must be an object");
-            return None;
-        }
-        self.payload(Some(v), at)
-    }
-
-    fn positive_int(&mut self, v: &Value, at: &str) -> Option<u64> {
-        match v.as_u64() {
-            Some(n) if n >= 1 => Some(n),
-            _ => {
-                self.err(Code::InvalidValue, at, "must be a positive integer");
-                None
-            }
-        }
-    }
-
-    /// A literal-or-path integer field pair such as `Seconds`/`SecondsPath`.
-    fn param_u64(
+    /// The `Next` of a Choice rule or Catcher, which must be there.
+    fn rule_next(
         &mut self,
-        literal: Option<&Value>,
-        path: Option<&str>,
+        next: Option<&str>,
         at: &str,
-        name: &str,
-        min: u64,
-        max: u64,
-    ) -> Option<Param<u64>> {
-        match (literal, path) {
-            (Some(_), Some(_)) => {
-                self.err(
-                    Code::FieldConflict,
-                    format!("{at}/{name}Path"),
-                    format!("{name} and {name}Path cannot both be set"),
-                );
-                None
-            }
-            (Some(v), None) => match v.as_u64() {
-                Some(n) if (min..=max).contains(&n) => Some(Param::Value(n)),
-                _ => {
-                    let range = if max == u64::MAX {
-                        format!("an integer of at least {min}")
-                    } else {
-                        format!("an integer from {min} to {max}")
-                    };
-                    self.err(
-                        Code::InvalidValue,
-                        format!("{at}/{name}"),
-                        format!("{name} must be {range}"),
-                    );
-                    None
-                }
-            },
-            (None, Some(p)) => self.path(p, &format!("{at}/{name}Path")).map(Param::Path),
-            (None, None) => None,
-        }
-    }
-
-    fn param_f64(
-        &mut self,
-        literal: Option<&Value>,
-        path: Option<&str>,
-        at: &str,
-        name: &str,
-        max: f64,
-    ) -> Option<Param<f64>> {
-        match (literal, path) {
-            (Some(_), Some(_)) => {
-                self.err(
-                    Code::FieldConflict,
-                    format!("{at}/{name}Path"),
-                    format!("{name} and {name}Path cannot both be set"),
-                );
-                None
-            }
-            (Some(v), None) => match v.as_f64() {
-                Some(n) if (0.0..=max).contains(&n) => Some(Param::Value(n)),
-                _ => {
-                    self.err(
-                        Code::InvalidValue,
-                        format!("{at}/{name}"),
-                        format!("{name} must be a number from 0 to {max}"),
-                    );
-                    None
-                }
-            },
-            (None, Some(p)) => self.path(p, &format!("{at}/{name}Path")).map(Param::Path),
-            (None, None) => None,
-        }
-    }
-
-    fn text(
-        &mut self,
-        literal: Option<&String>,
-        path: Option<&str>,
-        at: &str,
-        name: &str,
-    ) -> Option<TextSource> {
-        match (literal, path) {
-            (Some(_), Some(_)) => {
-                self.err(
-                    Code::FieldConflict,
-                    format!("{at}/{name}Path"),
-                    format!("{name} and {name}Path cannot both be set"),
-                );
-                None
-            }
-            (Some(s), None) => Some(TextSource::Literal(s.clone())),
-            (None, Some(p)) if p.starts_with("States.") => match Intrinsic::parse(p) {
-                Ok(i) => Some(TextSource::Intrinsic(i)),
-                Err(e) => {
-                    self.err(
-                        Code::InvalidJsonPath,
-                        format!("{at}/{name}Path"),
-                        e.to_string(),
-                    );
-                    None
-                }
-            },
-            (None, Some(p)) => self
-                .path(p, &format!("{at}/{name}Path"))
-                .map(TextSource::Path),
-            (None, None) => None,
-        }
-    }
-
-    fn errors(&mut self, names: Option<&Vec<String>>, at: &str) -> Option<ErrorMatcher> {
-        let names = match names {
-            Some(n) if !n.is_empty() => n,
-            _ => {
-                self.err(
-                    Code::InvalidErrorHandler,
-                    format!("{at}/ErrorEquals"),
-                    "ErrorEquals needs at least one error name",
-                );
-                return None;
-            }
-        };
-        let parsed: Vec<ErrorName> = names.iter().map(|n| ErrorName::parse(n)).collect();
-        if parsed.contains(&ErrorName::All) && parsed.len() > 1 {
-            self.err(
-                Code::InvalidErrorHandler,
-                format!("{at}/ErrorEquals"),
-                "States.ALL must be the only name in its ErrorEquals",
-            );
-        }
-        Some(ErrorMatcher { names: parsed })
-    }
-
-    fn check_all_last<'a>(
-        &mut self,
-        lists: impl Iterator<Item = &'a Option<Vec<String>>>,
-        len: usize,
-        at: &str,
-    ) {
-        for (i, list) in lists.enumerate() {
-            if i + 1 < len && list.iter().flatten().any(|n| n == "States.ALL") {
-                self.err(
-                    Code::InvalidErrorHandler,
-                    format!("{at}/{i}/ErrorEquals"),
-                    "an entry with States.ALL must be the last one",
-                );
-            }
-        }
-    }
-
-    fn retrier(&mut self, r: &RawRetrier, at: &str) -> Option<Retrier> {
-        for key in r.extra.keys() {
-            self.err(
-                Code::SchemaValidationFailed,
-                format!("{at}/{}", pointer_segment(key)),
-                format!("unknown field {key:?}"),
-            );
-        }
-        let errors = self.errors(r.error_equals.as_ref(), at)?;
-        let mut num =
-            |v: Option<&Value>, name: &str, default: f64, ok: &dyn Fn(f64) -> bool| match v {
-                None => Some(default),
-                Some(v) => match v.as_f64() {
-                    Some(n) if ok(n) => Some(n),
-                    _ => {
-                        self.err(
-                            Code::InvalidErrorHandler,
-                            format!("{at}/{name}"),
-                            format!("{name} is out of range: {v}"),
-                        );
-                        None
-                    }
-                },
-            };
-        let is_int = |n: f64| n.fract() == 0.0;
-        let interval = num(r.interval_seconds.as_ref(), "IntervalSeconds", 1.0, &|n| {
-            is_int(n) && n >= 1.0 && n <= MAX_WAIT_SECONDS as f64
-        });
-        let attempts = num(r.max_attempts.as_ref(), "MaxAttempts", 3.0, &|n| {
-            is_int(n) && (0.0..=MAX_WAIT_SECONDS as f64).contains(&n)
-        });
-        let backoff = num(r.backoff_rate.as_ref(), "BackoffRate", 2.0, &|n| n >= 1.0);
-        let max_delay = match &r.max_delay_seconds {
-            None => Some(None),
-            Some(_) => num(r.max_delay_seconds.as_ref(), "MaxDelaySeconds", 0.0, &|n| {
-                is_int(n) && (1.0..=MAX_DELAY_SECONDS).contains(&n)
-            })
-            .map(Some),
-        };
-        let jitter = match r.jitter_strategy.as_deref() {
-            None | Some("NONE") => Some(Jitter::None),
-            Some("FULL") => Some(Jitter::Full),
-            Some(other) => {
-                self.err(
-                    Code::InvalidErrorHandler,
-                    format!("{at}/JitterStrategy"),
-                    format!("JitterStrategy must be FULL or NONE, not {other:?}"),
-                );
-                None
-            }
-        };
-        Some(Retrier {
-            errors,
-            interval_seconds: interval?,
-            max_attempts: attempts? as u32,
-            backoff_rate: backoff?,
-            max_delay_seconds: max_delay?,
-            jitter: jitter?,
-        })
-    }
-
-    fn catcher(&mut self, c: &RawCatcher, at: &str, names: &Names) -> Option<Catcher> {
-        for key in c.extra.keys() {
-            self.err(
-                Code::SchemaValidationFailed,
-                format!("{at}/{}", pointer_segment(key)),
-                format!("unknown field {key:?}"),
-            );
-        }
-        if c.output.is_some() {
-            self.err(
-                Code::SchemaValidationFailed,
-                format!("{at}/Output"),
-                "Output is only allowed in JSONata states",
-            );
-        }
-        let errors = self.errors(c.error_equals.as_ref(), at);
-        let Some(next) = &c.next else {
-            self.err(
-                Code::InvalidErrorHandler,
-                format!("{at}/Next"),
-                "a Catcher needs Next",
-            );
+        names: &Names,
+        code: Code,
+        missing: &str,
+    ) -> Option<StateId> {
+        let Some(next) = next else {
+            self.err(code, format!("{at}/Next"), missing);
             return None;
         };
-        let next = self.target(names, next, format!("{at}/Next"));
-        let result_path = self.result_path(c.result_path.as_ref(), &format!("{at}/ResultPath"));
-        let assign = self.assign(c.assign.as_ref(), &format!("{at}/Assign"));
-        Some(Catcher {
-            errors: errors?,
-            next,
-            result_path,
-            assign,
-            output: None,
-        })
+        Some(self.target(names, next, format!("{at}/Next")))
     }
-}
-
-/// Whether a state reads `$$` anywhere in its own fields. Conservative: any `$$` in the
-/// state's JSON outside its sub-machines counts.
-fn reads_context(s: &RawState, kind: &StateKind) -> bool {
-    if let StateKind::Choice { branches, .. } = kind
-        && branches.iter().any(|b| rule_reads_context(&b.rule))
-    {
-        return true;
-    }
-    let mut shallow = s.clone();
-    shallow.branches = None;
-    shallow.item_processor = None;
-    shallow.iterator = None;
-    serde_json::to_string(&shallow).is_ok_and(|text| text.contains("$$"))
 }
 
 /// Converts Unix nanoseconds (possibly before 1970) to a `SystemTime`.
@@ -851,262 +501,5 @@ pub fn timestamp_to_system(nanos: i128) -> SystemTime {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    /// The (code, location) of every error compiling a one-state machine whose state is `s`.
-    fn errors(s: Value) -> Vec<(Code, String)> {
-        let def = json!({"StartAt": "S", "States": {"S": s, "Z": {"Type": "Succeed"}}});
-        let raw = RawStateMachine::from_value(def).unwrap();
-        match compile(&raw) {
-            Ok(_) => Vec::new(),
-            Err(d) => d.into_iter().map(|d| (d.code, d.location)).collect(),
-        }
-    }
-
-    fn has(s: Value, code: Code, location: &str) {
-        let got = errors(s);
-        assert!(
-            got.iter().any(|(c, l)| *c == code && l == location),
-            "expected {code} at {location}, got {got:?}"
-        );
-    }
-
-    #[test]
-    fn valid_states_compile() {
-        let ok = [
-            json!({"Type": "Pass", "Parameters": {"a.$": "$.b", "c": [1, {"d.$": "$$.State.Name"}]}, "End": true}),
-            json!({"Type": "Wait", "SecondsPath": "$.s", "Next": "Z"}),
-            json!({"Type": "Task", "Resource": "wasm:x", "TimeoutSeconds": 5, "HeartbeatSeconds": 2, "End": true,
-                   "Retry": [{"ErrorEquals": ["A"], "MaxAttempts": 0}, {"ErrorEquals": ["States.ALL"], "JitterStrategy": "FULL"}],
-                   "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Z", "ResultPath": "$.e"}]}),
-            json!({"Type": "Fail", "ErrorPath": "States.Format('{}', $.x)", "CausePath": "$.c"}),
-        ];
-        for s in ok {
-            assert_eq!(errors(s.clone()), vec![], "{s}");
-        }
-    }
-
-    #[test]
-    fn wait_needs_exactly_one_valid_duration() {
-        has(
-            json!({"Type": "Wait", "Next": "Z"}),
-            Code::FieldConflict,
-            "/States/S",
-        );
-        has(
-            json!({"Type": "Wait", "Seconds": 1, "SecondsPath": "$.s", "Next": "Z"}),
-            Code::FieldConflict,
-            "/States/S",
-        );
-        has(
-            json!({"Type": "Wait", "Seconds": -1, "Next": "Z"}),
-            Code::InvalidValue,
-            "/States/S/Seconds",
-        );
-        has(
-            json!({"Type": "Wait", "Seconds": 100000000, "Next": "Z"}),
-            Code::InvalidValue,
-            "/States/S/Seconds",
-        );
-        has(
-            json!({"Type": "Wait", "Timestamp": "2024-01-01 00:00:00", "Next": "Z"}),
-            Code::InvalidValue,
-            "/States/S/Timestamp",
-        );
-    }
-
-    #[test]
-    fn paths_templates_and_intrinsics_are_checked() {
-        has(
-            json!({"Type": "Pass", "OutputPath": "$.a[", "End": true}),
-            Code::InvalidJsonPath,
-            "/States/S/OutputPath",
-        );
-        has(
-            json!({"Type": "Pass", "ResultPath": "$.a[*]", "End": true}),
-            Code::InvalidJsonPath,
-            "/States/S/ResultPath",
-        );
-        has(
-            json!({"Type": "Pass", "Parameters": {"a.$": "States.Nope($.x)"}, "End": true}),
-            Code::InvalidJsonPath,
-            "/States/S/Parameters/a.$",
-        );
-        has(
-            json!({"Type": "Pass", "Parameters": {"a.$": "$.x", "a": 1}, "End": true}),
-            Code::InvalidJsonPath,
-            "/States/S/Parameters",
-        );
-    }
-
-    #[test]
-    fn retry_and_catch_rules() {
-        let task = |retry: Value, catch: Value| json!({"Type": "Task", "Resource": "wasm:x", "End": true, "Retry": retry, "Catch": catch});
-        has(
-            task(json!([{"ErrorEquals": []}]), json!([])),
-            Code::InvalidErrorHandler,
-            "/States/S/Retry/0/ErrorEquals",
-        );
-        has(
-            task(
-                json!([{"ErrorEquals": ["A"], "BackoffRate": 0.5}]),
-                json!([]),
-            ),
-            Code::InvalidErrorHandler,
-            "/States/S/Retry/0/BackoffRate",
-        );
-        has(
-            task(
-                json!([{"ErrorEquals": ["A"], "MaxDelaySeconds": 0}]),
-                json!([]),
-            ),
-            Code::InvalidErrorHandler,
-            "/States/S/Retry/0/MaxDelaySeconds",
-        );
-        has(
-            task(
-                json!([{"ErrorEquals": ["A"], "JitterStrategy": "SOME"}]),
-                json!([]),
-            ),
-            Code::InvalidErrorHandler,
-            "/States/S/Retry/0/JitterStrategy",
-        );
-        has(
-            task(
-                json!([{"ErrorEquals": ["States.ALL"]}, {"ErrorEquals": ["A"]}]),
-                json!([]),
-            ),
-            Code::InvalidErrorHandler,
-            "/States/S/Retry/0/ErrorEquals",
-        );
-        has(
-            task(json!([{"ErrorEquals": ["States.ALL", "A"]}]), json!([])),
-            Code::InvalidErrorHandler,
-            "/States/S/Retry/0/ErrorEquals",
-        );
-        has(
-            task(json!([]), json!([{"ErrorEquals": ["A"]}])),
-            Code::InvalidErrorHandler,
-            "/States/S/Catch/0/Next",
-        );
-        has(
-            task(json!([]), json!([{"ErrorEquals": ["A"], "Next": "Nope"}])),
-            Code::MissingTransitionTarget,
-            "/States/S/Catch/0/Next",
-        );
-    }
-
-    #[test]
-    fn task_limits() {
-        has(
-            json!({"Type": "Task", "Resource": "wasm:x", "TimeoutSeconds": 5, "HeartbeatSeconds": 5, "End": true}),
-            Code::InvalidValue,
-            "/States/S/HeartbeatSeconds",
-        );
-        has(
-            json!({"Type": "Task", "Resource": "wasm:x", "TimeoutSeconds": 5, "TimeoutSecondsPath": "$.t", "End": true}),
-            Code::FieldConflict,
-            "/States/S/TimeoutSecondsPath",
-        );
-    }
-
-    #[test]
-    fn choice_rules_are_checked() {
-        let choice = |rule: Value| json!({"Type": "Choice", "Choices": [rule], "Default": "Z"});
-        has(
-            choice(
-                json!({"Variable": "$.a", "StringEquals": "x", "NumericEquals": 1, "Next": "Z"}),
-            ),
-            Code::InvalidChoiceRule,
-            "/States/S/Choices/0",
-        );
-        has(
-            choice(json!({"And": [], "Next": "Z"})),
-            Code::InvalidChoiceRule,
-            "/States/S/Choices/0/And",
-        );
-        has(
-            choice(json!({"Not": {"Variable": "$.a", "IsNull": true, "Next": "Z"}, "Next": "Z"})),
-            Code::InvalidChoiceRule,
-            "/States/S/Choices/0/Not/Next",
-        );
-        has(
-            choice(json!({"Variable": "$.a", "NumericEquals": "1", "Next": "Z"})),
-            Code::InvalidChoiceRule,
-            "/States/S/Choices/0/NumericEquals",
-        );
-        has(
-            choice(json!({"Variable": "$.a", "IsNull": "yes", "Next": "Z"})),
-            Code::InvalidChoiceRule,
-            "/States/S/Choices/0/IsNull",
-        );
-        has(
-            choice(json!({"Variable": "$.a", "StringEqualz": "x", "Next": "Z"})),
-            Code::InvalidChoiceRule,
-            "/States/S/Choices/0/StringEqualz",
-        );
-        has(
-            choice(json!({"Condition": true, "Next": "Z"})),
-            Code::InvalidChoiceRule,
-            "/States/S/Choices/0/Condition",
-        );
-        has(
-            json!({"Type": "Choice", "Choices": []}),
-            Code::InvalidChoiceRule,
-            "/States/S/Choices",
-        );
-    }
-
-    #[test]
-    fn map_fields_are_checked() {
-        let map = |extra: Value| {
-            let mut m = json!({"Type": "Map", "End": true,
-                "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}});
-            for (k, v) in extra.as_object().unwrap() {
-                m[k] = v.clone();
-            }
-            m
-        };
-        has(
-            map(json!({"MaxConcurrency": 1, "MaxConcurrencyPath": "$.m"})),
-            Code::FieldConflict,
-            "/States/S/MaxConcurrencyPath",
-        );
-        has(
-            map(json!({"ToleratedFailurePercentage": 101})),
-            Code::InvalidValue,
-            "/States/S/ToleratedFailurePercentage",
-        );
-        has(
-            map(json!({"ItemsPath": "$.a[?(@.x)]"})),
-            Code::InvalidJsonPath,
-            "/States/S/ItemsPath",
-        );
-        has(
-            map(json!({"ItemBatcher": {"MaxItemsPerBatch": 2, "MaxItemsPerBatchPath": "$.n"}})),
-            Code::FieldConflict,
-            "/States/S/ItemBatcher/MaxItemsPerBatchPath",
-        );
-        has(
-            json!({"Type": "Map", "End": true}),
-            Code::SchemaValidationFailed,
-            "/States/S",
-        );
-    }
-
-    #[test]
-    fn fail_fields_exclude_their_path_forms() {
-        has(
-            json!({"Type": "Fail", "Error": "E", "ErrorPath": "$.e"}),
-            Code::FieldConflict,
-            "/States/S/ErrorPath",
-        );
-        has(
-            json!({"Type": "Fail", "Cause": "C", "CausePath": "$.c"}),
-            Code::FieldConflict,
-            "/States/S/CausePath",
-        );
-    }
-}
+#[path = "compile_tests.rs"]
+mod tests;

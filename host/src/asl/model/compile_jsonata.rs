@@ -1,242 +1,57 @@
-//! Raw mirror → model for JSONata states: every `{% %}` field is parsed once here into a
-//! [`JsonataTemplate`]; number and timestamp fields are either a checked literal or an
-//! expression ([`Param::Expr`]). JSONPath-only fields never reach this point (validation
-//! rejects them in JSONata states).
+//! Raw mirror → model for JSONata states: every `{% %}` field becomes a [`JsonataTemplate`]
+//! built from the expressions the validator parsed; number and timestamp fields are either a
+//! checked literal or an expression ([`Param::Expr`]). JSONPath-only fields never reach this
+//! point (validation rejects them in JSONata states).
 
-use std::sync::Arc;
 use std::time::UNIX_EPOCH;
 
 use serde_json::Value;
 
 use super::super::jsonata::{JsonataTemplate, expression_text, sources_read_context};
 use super::*;
-use crate::asl::raw::{RawCatcher, RawChoiceRule, RawState};
+use crate::asl::raw::{RawChoiceRule, RawState};
 
 impl Compiler {
-    /// A whole JSONata state.
-    pub(super) fn jsonata_state(
-        &mut self,
-        name: &str,
-        s: &RawState,
-        at: &str,
-        names: &Names,
-    ) -> State {
-        let f = |field: &str| format!("{at}/{field}");
-        let type_name = s.state_type.as_deref().unwrap_or("");
-        let transition = match (type_name, &s.next) {
-            ("Choice" | "Succeed" | "Fail", _) => Transition::Own,
-            (_, Some(next)) => Transition::Next(self.target(names, next, f("Next"))),
-            _ => Transition::End,
-        };
-        let io = Io {
-            parameters: self.jsonata_payload(s.arguments.as_ref(), &f("Arguments")),
-            output: self.jsonata_payload(s.output.as_ref(), &f("Output")),
+    /// The I/O fields of a JSONata state.
+    pub(super) fn jsonata_io(&mut self, s: &RawState, at: &str) -> Io {
+        Io {
+            parameters: self.jsonata_payload(s.arguments.as_ref(), &format!("{at}/Arguments")),
+            output: self.jsonata_payload(s.output.as_ref(), &format!("{at}/Output")),
             ..Io::default()
-        };
-        let kind = self.jsonata_kind(type_name, s, at, names);
-        let retry = s
-            .retry
-            .iter()
-            .flatten()
-            .enumerate()
-            .filter_map(|(i, r)| self.retrier(r, &format!("{at}/Retry/{i}")))
-            .collect();
-        self.check_all_last(
-            s.retry.iter().flatten().map(|r| &r.error_equals),
-            s.retry.as_ref().map_or(0, Vec::len),
-            &f("Retry"),
-        );
-        let catch = s
-            .catch
-            .iter()
-            .flatten()
-            .enumerate()
-            .filter_map(|(i, c)| self.jsonata_catcher(c, &format!("{at}/Catch/{i}"), names))
-            .collect::<Vec<_>>();
-        self.check_all_last(
-            s.catch.iter().flatten().map(|c| &c.error_equals),
-            s.catch.as_ref().map_or(0, Vec::len),
-            &f("Catch"),
-        );
-        let assign = self.jsonata_assign(s.assign.as_ref(), &f("Assign"));
-        let mut state = State {
-            name: Arc::from(name),
-            kind,
-            io,
-            transition,
-            retry,
-            catch,
-            assign,
-            query_language: QueryLanguage::Jsonata,
-            needs_context: false,
-        };
-        state.needs_context = jsonata_reads_context(&state);
-        state
+        }
     }
 
-    fn jsonata_kind(
+    /// The rules of a JSONata Choice state.
+    pub(super) fn jsonata_rules(
         &mut self,
-        type_name: &str,
         s: &RawState,
         at: &str,
         names: &Names,
-    ) -> StateKind {
-        let f = |field: &str| format!("{at}/{field}");
-        let ql = QueryLanguage::Jsonata;
-        match type_name {
-            "Pass" => StateKind::Pass { result: None },
-            "Succeed" => StateKind::Succeed,
-            "Task" => {
-                let resource = s.resource.clone().unwrap_or_else(|| {
-                    self.err(
-                        Code::SchemaValidationFailed,
-                        f("Resource"),
-                        "a Task state needs a Resource",
-                    );
-                    String::new()
-                });
-                let timeout = self.jsonata_u64(s.timeout_seconds.as_ref(), at, "TimeoutSeconds", 1);
-                let heartbeat =
-                    self.jsonata_u64(s.heartbeat_seconds.as_ref(), at, "HeartbeatSeconds", 1);
-                StateKind::Task(TaskState {
-                    resource,
-                    timeout,
-                    heartbeat,
-                })
-            }
-            "Choice" => {
-                let mut branches = Vec::new();
-                for (i, r) in s.choices.iter().flatten().enumerate() {
-                    let loc = format!("{at}/Choices/{i}");
-                    if let Some(b) = self.jsonata_branch(r, &loc, names) {
-                        branches.push(b);
-                    }
-                }
-                if branches.is_empty() && s.choices.as_ref().is_none_or(Vec::is_empty) {
-                    self.err(
-                        Code::InvalidChoiceRule,
-                        f("Choices"),
-                        "a Choice state needs at least one rule in Choices",
-                    );
-                }
-                let default = s
-                    .default
-                    .as_ref()
-                    .map(|d| self.target(names, d, f("Default")));
-                StateKind::Choice { branches, default }
-            }
-            "Wait" => self.jsonata_wait(s, at),
-            "Fail" => {
-                let error = self.jsonata_text(s.error.as_deref(), &f("Error"));
-                let cause = self.jsonata_text(s.cause.as_deref(), &f("Cause"));
-                StateKind::Fail { error, cause }
-            }
-            "Parallel" => {
-                let branches = s
-                    .branches
-                    .iter()
-                    .flatten()
-                    .enumerate()
-                    .map(|(i, b)| self.machine(b, &format!("{at}/Branches/{i}"), ql))
-                    .collect::<Vec<_>>();
-                if branches.is_empty() {
-                    self.err(
-                        Code::SchemaValidationFailed,
-                        f("Branches"),
-                        "a Parallel state needs at least one branch",
-                    );
-                }
-                StateKind::Parallel { branches }
-            }
-            "Map" => StateKind::Map(Box::new(self.jsonata_map(s, at))),
-            other => {
-                self.err(
-                    Code::InvalidStateType,
-                    f("Type"),
-                    format!("unknown state type {other:?}"),
-                );
-                StateKind::Succeed
-            }
-        }
+    ) -> Vec<ChoiceBranch> {
+        s.choices
+            .iter()
+            .flatten()
+            .enumerate()
+            .filter_map(|(i, r)| self.jsonata_branch(r, &format!("{at}/Choices/{i}"), names))
+            .collect()
     }
 
-    fn jsonata_map(&mut self, s: &RawState, at: &str) -> MapState {
-        let f = |field: &str| format!("{at}/{field}");
-        let processor = match s.item_processor.as_ref().or(s.iterator.as_ref()) {
-            Some(p) => self.machine(p, &f("ItemProcessor"), QueryLanguage::Jsonata),
-            None => {
-                self.err(
-                    Code::SchemaValidationFailed,
-                    at,
-                    "a Map state needs an ItemProcessor",
-                );
-                0
-            }
-        };
-        for (field, present) in [
-            ("ItemReader", s.item_reader.is_some()),
-            ("ResultWriter", s.result_writer.is_some()),
-        ] {
-            if present {
-                self.err(
-                    Code::Unsupported,
-                    f(field),
-                    format!("{field} needs S3, which this build does not support"),
-                );
-            }
-        }
+    pub(super) fn jsonata_map(&mut self, s: &RawState, at: &str) -> MapState {
+        let common = self.map_common(s, at, QueryLanguage::Jsonata);
         let items = s
             .items
             .as_ref()
-            .and_then(|v| self.jsonata_template(v, &f("Items")));
-        let item_selector = self.jsonata_payload(s.item_selector.as_ref(), &f("ItemSelector"));
-        let max_concurrency = self
-            .jsonata_u64(s.max_concurrency.as_ref(), at, "MaxConcurrency", 0)
-            .unwrap_or(Param::Value(0));
-        let tolerated_count = self.jsonata_f64(
-            s.tolerated_failure_count.as_ref(),
-            at,
-            "ToleratedFailureCount",
-            f64::MAX,
-        );
-        let tolerated_percentage = self.jsonata_f64(
-            s.tolerated_failure_percentage.as_ref(),
-            at,
-            "ToleratedFailurePercentage",
-            100.0,
-        );
-        let batcher = s.item_batcher.as_ref().map(|b| {
-            let loc = f("ItemBatcher");
-            ItemBatcher {
-                max_items: self.jsonata_u64(
-                    b.max_items_per_batch.as_ref(),
-                    &loc,
-                    "MaxItemsPerBatch",
-                    1,
-                ),
-                max_bytes: self.jsonata_u64(
-                    b.max_input_bytes_per_batch.as_ref(),
-                    &loc,
-                    "MaxInputBytesPerBatch",
-                    1,
-                ),
-                batch_input: self
-                    .jsonata_payload(b.batch_input.as_ref(), &format!("{loc}/BatchInput")),
-            }
-        });
+            .and_then(|v| self.jsonata_template(v, &format!("{at}/Items")));
+        let item_selector =
+            self.jsonata_payload(s.item_selector.as_ref(), &format!("{at}/ItemSelector"));
         MapState {
-            processor,
-            items_path: InOutPath::Identity,
             items,
             item_selector,
-            max_concurrency,
-            tolerated_count,
-            tolerated_percentage,
-            batcher,
+            ..common
         }
     }
 
-    fn jsonata_wait(&mut self, s: &RawState, at: &str) -> StateKind {
+    pub(super) fn jsonata_wait(&mut self, s: &RawState, at: &str) -> StateKind {
         match (&s.seconds, &s.timestamp) {
             (Some(_), None) => {
                 let p = self.jsonata_u64(s.seconds.as_ref(), at, "Seconds", 0);
@@ -299,16 +114,18 @@ impl Compiler {
                 None
             }
         };
-        let Some(next) = &r.next else {
-            self.err(
-                Code::InvalidChoiceRule,
-                format!("{loc}/Next"),
-                "a Choice rule needs Next",
-            );
-            return None;
-        };
-        let next = self.target(names, next, format!("{loc}/Next"));
-        let assign = self.jsonata_assign(r.assign.as_ref(), &format!("{loc}/Assign"));
+        let next = self.rule_next(
+            r.next.as_deref(),
+            loc,
+            names,
+            Code::InvalidChoiceRule,
+            "a Choice rule needs Next",
+        )?;
+        let assign = self.assign(
+            r.assign.as_ref(),
+            &format!("{loc}/Assign"),
+            QueryLanguage::Jsonata,
+        );
         let output = self.jsonata_payload(r.output.as_ref(), &format!("{loc}/Output"));
         Some(ChoiceBranch {
             rule: Rule::Condition(condition?),
@@ -318,39 +135,16 @@ impl Compiler {
         })
     }
 
-    fn jsonata_catcher(&mut self, c: &RawCatcher, at: &str, names: &Names) -> Option<Catcher> {
-        let errors = self.errors(c.error_equals.as_ref(), at);
-        let Some(next) = &c.next else {
-            self.err(
-                Code::InvalidErrorHandler,
-                format!("{at}/Next"),
-                "a Catcher needs Next",
-            );
-            return None;
-        };
-        let next = self.target(names, next, format!("{at}/Next"));
-        let assign = self.jsonata_assign(c.assign.as_ref(), &format!("{at}/Assign"));
-        let output = self.jsonata_payload(c.output.as_ref(), &format!("{at}/Output"));
-        Some(Catcher {
-            errors: errors?,
-            next,
-            result_path: ResultPathSpec::Replace,
-            assign,
-            output,
-        })
-    }
-
-    /// Compiles a field value; syntax errors become diagnostics at their own pointer.
+    /// Builds a field value from the expressions the validator parsed (never parsing again).
     fn jsonata_template(&mut self, v: &Value, at: &str) -> Option<JsonataTemplate> {
-        match JsonataTemplate::compile(v) {
+        match JsonataTemplate::from_parsed(v, at, &mut self.expressions) {
             Ok(t) => Some(t),
-            Err(errors) => {
-                for e in errors {
-                    let src = e_source(v, &e.pointer);
+            Err(missing) => {
+                for pointer in missing {
                     self.err(
                         Code::InvalidJsonata,
-                        format!("{at}{}", e.pointer),
-                        syntax_message(&src, &e.error),
+                        pointer,
+                        "internal error: this JSONata expression was not validated",
                     );
                 }
                 None
@@ -358,20 +152,11 @@ impl Compiler {
         }
     }
 
-    fn jsonata_payload(&mut self, v: Option<&Value>, at: &str) -> Option<Payload> {
+    pub(super) fn jsonata_payload(&mut self, v: Option<&Value>, at: &str) -> Option<Payload> {
         self.jsonata_template(v?, at).map(Payload::Jsonata)
     }
 
-    fn jsonata_assign(&mut self, v: Option<&Value>, at: &str) -> Option<Payload> {
-        let v = v?;
-        if !v.is_object() {
-            self.err(Code::SchemaValidationFailed, at, "Assign must be an object");
-            return None;
-        }
-        self.jsonata_payload(Some(v), at)
-    }
-
-    fn jsonata_text(&mut self, v: Option<&str>, at: &str) -> Option<TextSource> {
+    pub(super) fn jsonata_text(&mut self, v: Option<&str>, at: &str) -> Option<TextSource> {
         let v = v?;
         if expression_text(v).is_none() {
             return Some(TextSource::Literal(v.to_owned()));
@@ -381,7 +166,7 @@ impl Compiler {
     }
 
     /// A whole-number field that may also be an expression.
-    fn jsonata_u64(
+    pub(super) fn jsonata_u64(
         &mut self,
         v: Option<&Value>,
         at: &str,
@@ -397,7 +182,7 @@ impl Compiler {
         self.param_u64(Some(v), None, at, name, min, u64::MAX)
     }
 
-    fn jsonata_f64(
+    pub(super) fn jsonata_f64(
         &mut self,
         v: Option<&Value>,
         at: &str,
@@ -414,17 +199,8 @@ impl Compiler {
     }
 }
 
-/// The expression text at a pointer inside a field value (for error messages).
-fn e_source(v: &Value, pointer: &str) -> String {
-    v.pointer(pointer)
-        .and_then(Value::as_str)
-        .and_then(expression_text)
-        .unwrap_or_default()
-        .to_owned()
-}
-
 /// Whether any expression of a JSONata state reads `$states.context`.
-fn jsonata_reads_context(s: &State) -> bool {
+pub(super) fn reads_context(s: &State) -> bool {
     let mut src = Vec::new();
     payload_sources(&s.io.parameters, &mut src);
     payload_sources(&s.io.output, &mut src);
@@ -485,14 +261,5 @@ fn payload_sources<'a>(p: &'a Option<Payload>, out: &mut Vec<&'a str>) {
 fn param_sources<'a, T>(p: Option<&'a Param<T>>, out: &mut Vec<&'a str>) {
     if let Some(Param::Expr(t)) = p {
         t.sources(out);
-    }
-}
-
-/// The text of a JSONata syntax error (validation reports these first; this is the
-/// compiler's own safety net).
-fn syntax_message(expr: &str, e: &stepwasm_jsonata::Error) -> String {
-    match e.position {
-        Some(p) => format!("JSONata syntax error in {{%{expr}%}}: {e} at position {p}"),
-        None => format!("JSONata syntax error in {{%{expr}%}}: {e}"),
     }
 }

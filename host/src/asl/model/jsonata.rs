@@ -1,8 +1,13 @@
 //! JSONata field values, compiled: a JSON value whose strings of the form `{% expr %}` are
-//! JSONata expressions (parsed once, here) and whose other strings are literals; objects and
-//! arrays are walked. Subtrees without an expression stay one literal, so evaluating them is
-//! a clone.
+//! JSONata expressions and whose other strings are literals; objects and arrays are walked.
+//! Subtrees without an expression stay one literal, so evaluating them is a clone.
+//!
+//! Each expression is parsed once, by the validator, which reports syntax errors with their
+//! position; it hands the parsed expressions over as [`ParsedExpressions`], keyed by the JSON
+//! pointer of the string that holds them, and the compiler builds templates from those
+//! ([`JsonataTemplate::from_parsed`]) without parsing anything again.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -15,6 +20,19 @@ pub struct JsonataExpr {
     pub expr: Expression,
     /// The text between `{%` and `%}`, as written.
     pub source: String,
+}
+
+/// The expressions the validator parsed, by the JSON pointer of the string that holds each.
+pub type ParsedExpressions = HashMap<String, Arc<JsonataExpr>>;
+
+impl JsonataExpr {
+    /// Parses the text between `{%` and `%}`.
+    pub fn parse(source: &str) -> Result<JsonataExpr, stepwasm_jsonata::Error> {
+        Ok(JsonataExpr {
+            expr: Expression::parse(source)?,
+            source: source.to_owned(),
+        })
+    }
 }
 
 /// A field value of a JSONata state.
@@ -47,14 +65,52 @@ pub fn expression_text(s: &str) -> Option<&str> {
 }
 
 impl JsonataTemplate {
-    /// Compiles a field value, parsing every expression in it once.
+    /// Compiles a field value, parsing every expression in it (for values that were not
+    /// validated as part of a definition, e.g. in tests).
     pub fn compile(value: &Value) -> Result<JsonataTemplate, Vec<JsonataSyntaxError>> {
         let mut errors = Vec::new();
-        let t = compile_at(value, &mut String::new(), &mut errors);
+        let t = build(
+            value,
+            &mut String::new(),
+            &mut |text, pointer| match JsonataExpr::parse(text) {
+                Ok(e) => Some(Arc::new(e)),
+                Err(error) => {
+                    errors.push(JsonataSyntaxError {
+                        pointer: pointer.to_owned(),
+                        error,
+                    });
+                    None
+                }
+            },
+        );
         if errors.is_empty() {
             Ok(t)
         } else {
             Err(errors)
+        }
+    }
+
+    /// Builds the template of the field at pointer `at` from the expressions the validator
+    /// parsed (taking them out of `parsed`). Err lists the pointers of expression strings
+    /// that `parsed` lacks (the validator and the compiler disagree: a bug, not bad input).
+    pub fn from_parsed(
+        value: &Value,
+        at: &str,
+        parsed: &mut ParsedExpressions,
+    ) -> Result<JsonataTemplate, Vec<String>> {
+        let mut missing = Vec::new();
+        let mut pointer = at.to_owned();
+        let t = build(value, &mut pointer, &mut |_, pointer| {
+            let found = parsed.remove(pointer);
+            if found.is_none() {
+                missing.push(pointer.to_owned());
+            }
+            found
+        });
+        if missing.is_empty() {
+            Ok(t)
+        } else {
+            Err(missing)
         }
     }
 
@@ -74,25 +130,18 @@ impl JsonataTemplate {
     }
 }
 
-fn compile_at(
+/// Walks a field value; `expr` gives the expression for a `{% %}` string (its text and
+/// pointer), or `None` when it has none (the caller records why).
+fn build(
     value: &Value,
     pointer: &mut String,
-    errors: &mut Vec<JsonataSyntaxError>,
+    expr: &mut dyn FnMut(&str, &str) -> Option<Arc<JsonataExpr>>,
 ) -> JsonataTemplate {
     match value {
         Value::String(s) => match expression_text(s) {
-            Some(text) => match Expression::parse(text) {
-                Ok(expr) => JsonataTemplate::Expr(Arc::new(JsonataExpr {
-                    expr,
-                    source: text.to_owned(),
-                })),
-                Err(error) => {
-                    errors.push(JsonataSyntaxError {
-                        pointer: pointer.clone(),
-                        error,
-                    });
-                    JsonataTemplate::Literal(Value::Null)
-                }
+            Some(text) => match expr(text, pointer) {
+                Some(e) => JsonataTemplate::Expr(e),
+                None => JsonataTemplate::Literal(Value::Null),
             },
             None => JsonataTemplate::Literal(value.clone()),
         },
@@ -103,7 +152,7 @@ fn compile_at(
                 .map(|(k, v)| {
                     pointer.push('/');
                     pointer.push_str(&k.replace('~', "~0").replace('/', "~1"));
-                    let t = compile_at(v, pointer, errors);
+                    let t = build(v, pointer, expr);
                     pointer.truncate(len);
                     (k.clone(), t)
                 })
@@ -122,7 +171,7 @@ fn compile_at(
                 .map(|(i, v)| {
                     pointer.push('/');
                     pointer.push_str(&i.to_string());
-                    let t = compile_at(v, pointer, errors);
+                    let t = build(v, pointer, expr);
                     pointer.truncate(len);
                     t
                 })

@@ -84,10 +84,11 @@ pub enum Transition {
     Own,
 }
 
-/// The query language a state evaluates its fields in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// The query language a state evaluates its fields in (`JSONPath` unless set).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum QueryLanguage {
     /// Paths, templates and intrinsics.
+    #[default]
     JsonPath,
     /// JSONata expressions.
     Jsonata,

@@ -8,13 +8,20 @@
 //! `Output`/`Assign`, the error output only in a Catcher's). A string that is not a whole
 //! `{% ... %}` is a literal and never an error.
 
+use std::sync::Arc;
+
 use serde_json::Value;
-use stepwasm_jsonata::Expression;
 
 use super::common::{OPENING, jsonata_expr, typed_states};
 use super::{Code, Diagnostic, MachineCtx, StateCtx, pointer_segment};
+use crate::asl::model::jsonata::{JsonataExpr, ParsedExpressions};
 
-pub(super) fn check(machines: &[MachineCtx<'_>], out: &mut Vec<Diagnostic>) {
+/// Checks every expression and keeps each one that parses in `parsed`, under its pointer.
+pub(super) fn check(
+    machines: &[MachineCtx<'_>],
+    out: &mut Vec<Diagnostic>,
+    parsed: &mut ParsedExpressions,
+) {
     for s in typed_states(machines) {
         if !s.is_jsonata() {
             continue;
@@ -22,9 +29,14 @@ pub(super) fn check(machines: &[MachineCtx<'_>], out: &mut Vec<Diagnostic>) {
         let mut found = Vec::new();
         fields(&s, &mut found);
         for f in found {
-            if let Err(message) = syntax(f.expr) {
-                out.push(Diagnostic::error(Code::InvalidJsonata, f.at, message));
-                continue;
+            match syntax(f.expr) {
+                Ok(expr) => {
+                    parsed.insert(f.at.clone(), Arc::new(expr));
+                }
+                Err(message) => {
+                    out.push(Diagnostic::error(Code::InvalidJsonata, f.at, message));
+                    continue;
+                }
             }
             if code_only(f.expr).contains("$$") {
                 out.push(Diagnostic::error(
@@ -126,11 +138,11 @@ fn code_only(expr: &str) -> String {
 
 /// Checks one expression (the text between `{%` and `%}`) with the JSONata parser the engine
 /// evaluates with. Positions count characters from the start of the whole `{% ... %}` string.
-fn syntax(expr: &str) -> Result<(), String> {
+fn syntax(expr: &str) -> Result<JsonataExpr, String> {
     if expr.trim().is_empty() {
         return Err("the JSONata expression {% %} is empty".into());
     }
-    Expression::parse(expr).map(drop).map_err(|e| {
+    JsonataExpr::parse(expr).map_err(|e| {
         let at = e
             .position
             .map(|p| format!(" at position {}", p + OPENING.chars().count()))

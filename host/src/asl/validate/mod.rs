@@ -20,6 +20,7 @@ use std::fmt;
 
 use serde::Serialize;
 
+use crate::asl::model::jsonata::ParsedExpressions;
 use crate::asl::raw::{RawState, RawStateMachine};
 
 /// How bad a diagnostic is: errors reject the definition, warnings do not.
@@ -275,14 +276,33 @@ pub fn states<'a>(machine: &MachineCtx<'a>) -> Vec<StateCtx<'a>> {
         .collect()
 }
 
+/// What validation found: every diagnostic, and the JSONata expressions it parsed on the
+/// way (the compiler builds the model from those, so no expression is parsed twice).
+#[derive(Debug)]
+pub struct Validated {
+    /// Errors and warnings, in document order.
+    pub diagnostics: Vec<Diagnostic>,
+    /// Every `{% %}` expression of a JSONata state that parsed, by its JSON pointer.
+    pub expressions: ParsedExpressions,
+}
+
 /// Checks a raw definition against every rule; returns all diagnostics (errors and warnings).
 pub fn validate(raw: &RawStateMachine) -> Vec<Diagnostic> {
+    validate_definition(raw).diagnostics
+}
+
+/// [`validate`], keeping the JSONata expressions it parsed.
+pub fn validate_definition(raw: &RawStateMachine) -> Validated {
     let mut out = Vec::new();
+    let mut expressions = ParsedExpressions::new();
     let machines = machines(raw);
     structure::check(&machines, &mut out);
-    fields_and_values(&machines, &mut out);
+    fields_and_values(&machines, &mut out, &mut expressions);
     in_document_order(&machines, &mut out);
-    out
+    Validated {
+        diagnostics: out,
+        expressions,
+    }
 }
 
 /// Orders diagnostics by the state they are about, in document order (outer machines first),
@@ -314,14 +334,18 @@ fn in_document_order(machines: &[MachineCtx<'_>], out: &mut [Diagnostic]) {
 }
 
 /// The rules beyond structure, one module per concern.
-fn fields_and_values(machines: &[MachineCtx<'_>], out: &mut Vec<Diagnostic>) {
+fn fields_and_values(
+    machines: &[MachineCtx<'_>],
+    out: &mut Vec<Diagnostic>,
+    expressions: &mut ParsedExpressions,
+) {
     choice::check(machines, out);
     handlers::check(machines, out);
     values::check(machines, out);
     map::check(machines, out);
     paths::check(machines, out);
     assign::check(machines, out);
-    jsonata::check(machines, out);
+    jsonata::check(machines, out, expressions);
 }
 
 /// Whether any diagnostic is an error.
