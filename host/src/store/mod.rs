@@ -214,8 +214,23 @@ impl Store {
                         supported: schema::SCHEMA_VERSION,
                     });
                 }
-                // Version 1 -> 2 added `history_tail` (created below); nothing to move.
                 Some(v) => {
+                    if v < 2 {
+                        // Version 2: `history` rows are runs of events (and `history_tail`
+                        // exists, created below): each version-1 row becomes a run of one.
+                        let mut t = txn.open_table(schema::HISTORY)?;
+                        let mut rows = Vec::new();
+                        for row in t.iter()? {
+                            let (k, v) = row?;
+                            let (arn, id) = k.value();
+                            let mut run = Vec::new();
+                            tail::push_event(&mut run, id, v.value());
+                            rows.push((arn.to_string(), id, run));
+                        }
+                        for (arn, id, run) in rows {
+                            t.insert((arn.as_str(), id), run.as_slice())?;
+                        }
+                    }
                     if v < schema::SCHEMA_VERSION {
                         meta.insert("schema_version", &schema::SCHEMA_VERSION.to_be_bytes()[..])?;
                     }
@@ -268,6 +283,14 @@ impl Store {
                 detail: "schema_version missing".into(),
             }),
         }
+    }
+
+    /// Moves the history tail into `history` now (tests use it to read both layouts).
+    pub async fn compact_history(&self) -> Result<()> {
+        self.writer.request_compaction();
+        // The writer compacts after the batch holding this no-op, before the next one.
+        writer::wait(self.writer.submit(|_| Ok(()))).await?;
+        writer::wait(self.writer.submit(|_| Ok(()))).await
     }
 
     /// Number of group-commit transactions and writes so far (for benchmarks).
