@@ -28,7 +28,14 @@ key="$(curl -sf -X POST "$base/v1/tenants" -H 'authorization: Bearer bench-admin
 curl -sf -X POST "$base/v1/state-machines" -H "authorization: Bearer $key" \
   -H 'content-type: application/json' \
   -d '{"name":"bench","definition":{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}}' >/dev/null
+# Server CPU time (user+system clock ticks) around the load: a figure that holds on a
+# busy machine, where wall-clock rates do not.
+cpu() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
+cpu_before="$(cpu)"
 STEPWASM_KEY="$key" STEPWASM_MACHINE=bench wrk -t2 -c"$conns" -d"${secs}s" -s "$root/bench/http-start.lua" "$base"
+cpu_after="$(cpu)"
+ticks="$(getconf CLK_TCK)"
+echo "server_cpu_s=$(( (cpu_after - cpu_before) / ticks )).$(( (cpu_after - cpu_before) % ticks * 100 / ticks )) load: $(cut -d' ' -f1-3 /proc/loadavg)"
 # Every acknowledged start must be in the store.
 count="$(curl -sf "$base/v1/executions?maxResults=1" -H "authorization: Bearer $key" >/dev/null && echo ok)"
 echo "server check: $count"
