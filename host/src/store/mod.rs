@@ -24,7 +24,9 @@ pub use executions::{ExecutionFilter, HistoryPage, RecoveredExecution, StartOutc
 pub use records::*;
 pub use writer::Durability;
 
-/// Bytes of redb page cache a store keeps by default.
+/// Bytes of redb page cache a store keeps by default (`serve --cache-mb`): 256 MiB. The
+/// cache holds database pages only; it is set explicitly because redb's own default
+/// (1 GiB) would dominate the memory of a small server.
 pub const DEFAULT_CACHE_BYTES: usize = 256 * 1024 * 1024;
 
 /// File name of the database inside the data directory.
@@ -171,11 +173,16 @@ impl std::fmt::Debug for Store {
 impl Store {
     /// Opens (or creates) `DIR/stepwasm.redb` with durable commits.
     pub fn open_dir(dir: &Path) -> Result<Self> {
+        Self::open_dir_with_cache(dir, DEFAULT_CACHE_BYTES)
+    }
+
+    /// Like [`Store::open_dir`], with the size of redb's page cache.
+    pub fn open_dir_with_cache(dir: &Path, cache_bytes: usize) -> Result<Self> {
         std::fs::create_dir_all(dir).map_err(|e| StoreError::Open {
             path: dir.to_path_buf(),
             detail: e.to_string(),
         })?;
-        Self::open(&dir.join(DB_FILE_NAME), Durability::Immediate)
+        Self::open_with_cache(&dir.join(DB_FILE_NAME), Durability::Immediate, cache_bytes)
     }
 
     /// Opens (or creates) the database file, checks its schema version (writing it on a new
