@@ -644,3 +644,34 @@ async fn history_reads_the_same_from_the_tail_compacted_runs_and_both() {
         Err(StoreError::HistoryOutOfOrder { expected: 21, .. })
     ));
 }
+
+#[tokio::test]
+async fn a_version_1_history_is_migrated_to_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(DB_FILE_NAME);
+    let arn = "arn:aws:states:local:t:execution:sm:old";
+    {
+        // The version-1 layout: one JSON event per `history` row, no `history_tail`.
+        let db = Database::create(&path).unwrap();
+        let txn = db.begin_write().unwrap();
+        txn.open_table(schema::META)
+            .unwrap()
+            .insert("schema_version", &1u64.to_be_bytes()[..])
+            .unwrap();
+        let mut h = txn.open_table(schema::HISTORY).unwrap();
+        for id in 1..=3u64 {
+            h.insert((arn, id), encode(&event(id, "X")).as_slice())
+                .unwrap();
+        }
+        drop(h);
+        txn.open_table(schema::HISTORY_HEADS)
+            .unwrap()
+            .insert(arn, 3u64)
+            .unwrap();
+        txn.commit().unwrap();
+    }
+    let store = Store::open(&path, Durability::Immediate).unwrap();
+    assert_eq!(store.schema_version().unwrap(), schema::SCHEMA_VERSION);
+    assert_eq!(all_pages(&store, arn, 2, false), vec![vec![1, 2], vec![3]]);
+    assert_eq!(all_pages(&store, arn, 2, true), vec![vec![3, 2], vec![1]]);
+}
