@@ -24,6 +24,10 @@ pub struct ServeArgs {
     /// Directory holding the database file (created if missing).
     #[arg(long, default_value = "./data")]
     pub data_dir: PathBuf,
+    /// redb page cache in MiB: pages of the database kept in memory (reads and the pages
+    /// group commits rewrite). Executions waiting on a timer hold none of it themselves.
+    #[arg(long, default_value_t = crate::store::DEFAULT_CACHE_BYTES / (1024 * 1024))]
+    pub cache_mb: usize,
 }
 
 /// Environment variable that sets the admin key.
@@ -53,8 +57,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let store = Store::open_dir(&args.data_dir)
-        .with_context(|| format!("cannot open the store in {}", args.data_dir.display()))?;
+    let store =
+        Store::open_dir_with_cache(&args.data_dir, args.cache_mb.saturating_mul(1024 * 1024))
+            .with_context(|| format!("cannot open the store in {}", args.data_dir.display()))?;
     let source = Arc::new(StoreComponentSource::new(store.clone()));
     // Artifacts live in the store beside the bytes, so no separate cache directory.
     let config = SandboxConfig {

@@ -161,3 +161,63 @@ fn variables_with_a_top_level_wait_before_a_serial_map_resume_at_every_commit() 
         &json!({"n": 3, "items": [1, 2]}),
     );
 }
+
+#[test]
+fn a_journaled_run_parks_on_a_long_wait_and_resumes_from_its_frames() {
+    use super::driver::{Driven, Runtime, run_or_park};
+    use super::limits::Limits;
+    use std::time::Duration;
+    let def = json!({"StartAt": "A", "States": {
+        "A": {"Type": "Pass", "Result": {"x": 1}, "Next": "W"},
+        "W": {"Type": "Wait", "Seconds": 30, "Next": "B"},
+        "B": {"Type": "Wait", "Seconds": 0, "End": true}}});
+    let journal = Arc::new(MemoryJournal::default());
+    let clock = Arc::new(VirtualClock::at(START));
+    let runtime = Runtime {
+        clock: clock.clone(),
+        tasks: None,
+        journal: Some(journal.clone()),
+        limits: Limits::default(),
+        record_history: true,
+    };
+    let start = super::ports::Clock::now(&*clock);
+    let info = super::context::ExecutionInfo::local("j", "sm", Arc::new(json!({})), start);
+    let mut exec = super::execution::Execution::new(
+        super::testkit::model(&def),
+        Arc::new(info),
+        Limits::default(),
+        true,
+        start,
+    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let parked = rt
+        .block_on(run_or_park(
+            &mut exec,
+            &runtime,
+            Some(Duration::from_secs(1)),
+        ))
+        .unwrap();
+    let Driven::Parked { wake_at } = parked else {
+        panic!("expected to park, got {parked:?}");
+    };
+    assert_eq!(wake_at, start + Duration::from_secs(30));
+    assert!(
+        !journal.frames.lock().unwrap().is_empty(),
+        "the waiting frame is committed before parking"
+    );
+    // Resumed from its committed frames (as the service does when the timer fires).
+    let f = resumed(&def, json!({}), journal.clone(), clock);
+    assert_eq!(f.end.status, ExecutionStatus::Succeeded);
+    assert_eq!(f.end.output, Some(json!({"x": 1})));
+    let types: Vec<String> = journal
+        .events
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|e| e.event_type.clone())
+        .collect();
+    assert_eq!(types.iter().filter(|t| *t == "WaitStateEntered").count(), 2);
+    assert_eq!(types.iter().filter(|t| *t == "WaitStateExited").count(), 2);
+}

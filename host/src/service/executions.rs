@@ -88,6 +88,19 @@ fn parse_status(text: &str) -> Result<ExecutionStatus, ServiceError> {
     })
 }
 
+/// A name for an execution started without one: a UUID (as AWS gives), time-ordered
+/// (version 7), so new executions' keys land together at the end of the store's tables
+/// instead of on a random page each.
+fn generated_name() -> String {
+    let random = uuid::Uuid::new_v4();
+    let mut bytes = [0u8; 10];
+    bytes.copy_from_slice(&random.as_bytes()[..10]);
+    let ms = u64::try_from(now_ms()).unwrap_or(0);
+    uuid::Builder::from_unix_timestamp_millis(ms, &bytes)
+        .into_uuid()
+        .to_string()
+}
+
 fn check_input(input: Option<String>) -> Result<String, ServiceError> {
     let input = input.unwrap_or_else(|| "{}".to_string());
     if input.len() > MAX_PAYLOAD_BYTES {
@@ -120,7 +133,7 @@ impl Service {
         name: Option<String>,
         input: Option<String>,
     ) -> Result<ExecutionRecord, ServiceError> {
-        let name = name.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let name = name.unwrap_or_else(generated_name);
         check_name(&name)?;
         let input = check_input(input)?;
         Ok(ExecutionRecord {
@@ -181,13 +194,17 @@ impl Service {
         name: Option<String>,
         input: Option<String>,
     ) -> Result<Started, ServiceError> {
-        let machine = Arc::new(self.latest_machine(tenant, state_machine)?);
+        let machine = self.latest_machine(tenant, state_machine)?;
+        let named = name.is_some();
         let record = Self::new_record(tenant, &machine, name, input)?;
-        if let Some(existing) = self.store().execution(&record.arn)? {
-            return self.existing(existing, record);
-        }
-        if let Some(existing) = self.inner.express.get(&record.arn) {
-            return self.existing(existing, record);
+        // A generated name is new; a caller's name may be an idempotent repeat.
+        if named {
+            if let Some(existing) = self.store().execution(&record.arn)? {
+                return self.existing(existing, record);
+            }
+            if let Some(existing) = self.inner.express.get(&record.arn) {
+                return self.existing(existing, record);
+            }
         }
         let slot = self.admit(tenant)?;
         let launch = Self::launch(tenant, record, machine);
@@ -428,7 +445,7 @@ impl Service {
         name: Option<String>,
         input: Option<String>,
     ) -> Result<ExecutionRecord, ServiceError> {
-        let machine = Arc::new(self.latest_machine(tenant, state_machine)?);
+        let machine = self.latest_machine(tenant, state_machine)?;
         if machine.machine_type != MachineType::Express {
             return Err(ServiceError::WrongMachineType {
                 name: state_machine.to_string(),

@@ -2,6 +2,9 @@
 //! resources that name no uploaded component), create, update (a new version), describe,
 //! list, delete.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use serde::Serialize;
 
 use super::components::page_by_name;
@@ -173,7 +176,8 @@ impl Service {
         check_name(name)?;
         let kind = parse_machine_type(machine_type)?;
         self.checked(tenant, &definition)?;
-        self.store()
+        let created = self
+            .store()
             .put_state_machine(
                 &tenant.id,
                 name,
@@ -183,7 +187,9 @@ impl Service {
                 tenant.quotas.max_stored_bytes,
             )
             .await
-            .map_err(|e| machine_error(e, name))
+            .map_err(|e| machine_error(e, name));
+        self.forget_latest(&tenant.id, name);
+        created
     }
 
     /// Adds a new version of a state machine (its type stays).
@@ -195,7 +201,8 @@ impl Service {
     ) -> Result<StateMachineVersion, ServiceError> {
         let current = self.latest_machine(tenant, name)?;
         self.checked(tenant, &definition)?;
-        self.store()
+        let updated = self
+            .store()
             .put_state_machine(
                 &tenant.id,
                 name,
@@ -205,21 +212,47 @@ impl Service {
                 tenant.quotas.max_stored_bytes,
             )
             .await
-            .map_err(|e| machine_error(e, name))
+            .map_err(|e| machine_error(e, name));
+        self.forget_latest(&tenant.id, name);
+        updated
     }
 
-    /// The latest version of a state machine.
+    /// The latest version of a state machine. Cached: this process makes every change to
+    /// the store, and each change drops the entry ([`Service::forget_latest`]).
     pub fn latest_machine(
         &self,
         tenant: &TenantRecord,
         name: &str,
-    ) -> Result<StateMachineVersion, ServiceError> {
-        self.store()
-            .state_machine(&tenant.id, name, None)?
-            .ok_or_else(|| ServiceError::NotFound {
-                what: Resource::StateMachine,
-                name: name.to_string(),
-            })
+    ) -> Result<Arc<StateMachineVersion>, ServiceError> {
+        let key = (tenant.id.clone(), name.to_string());
+        if let Some(m) = self.latest_cache().get(&key) {
+            return Ok(m.clone());
+        }
+        let m = Arc::new(
+            self.store()
+                .state_machine(&tenant.id, name, None)?
+                .ok_or_else(|| ServiceError::NotFound {
+                    what: Resource::StateMachine,
+                    name: name.to_string(),
+                })?,
+        );
+        self.latest_cache().insert(key, m.clone());
+        Ok(m)
+    }
+
+    fn latest_cache(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<(String, String), Arc<StateMachineVersion>>> {
+        self.inner
+            .latest_machines
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Drops the cached latest version of a state machine (after a change).
+    fn forget_latest(&self, tenant: &str, name: &str) {
+        self.latest_cache()
+            .remove(&(tenant.to_string(), name.to_string()));
     }
 
     /// Every version of a state machine, oldest first.
@@ -268,10 +301,13 @@ impl Service {
         tenant: &TenantRecord,
         name: &str,
     ) -> Result<(), ServiceError> {
-        self.store()
+        let deleted = self
+            .store()
             .delete_state_machine(&tenant.id, name)
             .await
-            .map_err(|e| machine_error(e, name))
+            .map_err(|e| machine_error(e, name));
+        self.forget_latest(&tenant.id, name);
+        deleted
     }
 }
 

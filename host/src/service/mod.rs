@@ -63,6 +63,8 @@ struct Inner {
     timers: timers::Timers,
     /// EXPRESS executions running in this process (visible until recorded).
     express: express::ExpressRegistry,
+    /// Latest version by (tenant, name), for starts.
+    latest_machines: Mutex<HashMap<(String, String), Arc<crate::store::StateMachineVersion>>>,
     /// State machine versions by (tenant, name, version), for resuming executions.
     machines: Mutex<HashMap<(String, String, u64), Arc<crate::store::StateMachineVersion>>>,
 }
@@ -98,6 +100,7 @@ impl Service {
                 timers: timers::Timers::default(),
                 express: express::ExpressRegistry::default(),
                 machines: Mutex::new(HashMap::new()),
+                latest_machines: Mutex::new(HashMap::new()),
             }),
         })
     }

@@ -95,3 +95,53 @@ impl Timers {
         self.changed.notified().await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::service::limits::Limits;
+
+    #[test]
+    fn due_entries_come_out_in_deadline_order_and_stopped_ones_free_their_slot() {
+        let limits = Limits::default();
+        let timers = Timers::default();
+        let slot = || limits.try_take_slot("t", 10).unwrap();
+        assert!(timers.park(
+            300,
+            Parked {
+                arn: "c".into(),
+                slot: slot()
+            }
+        ));
+        assert!(!timers.park(
+            100,
+            Parked {
+                arn: "a".into(),
+                slot: slot()
+            }
+        ));
+        assert!(!timers.park(
+            200,
+            Parked {
+                arn: "b".into(),
+                slot: slot()
+            }
+        ));
+        assert!(!timers.park(
+            100,
+            Parked {
+                arn: "a2".into(),
+                slot: slot()
+            }
+        ));
+        assert_eq!(timers.next_due(), Some(100));
+        assert_eq!(limits.running("t"), 4);
+        assert!(timers.remove("b"));
+        assert!(!timers.remove("b"));
+        assert_eq!(limits.running("t"), 3, "a removed entry frees its slot");
+        let due: Vec<Box<str>> = timers.take_due(250).into_iter().map(|p| p.arn).collect();
+        assert_eq!(due, vec!["a".into(), "a2".into()] as Vec<Box<str>>);
+        assert_eq!(timers.len(), 1);
+        assert_eq!(timers.next_due(), Some(300));
+    }
+}

@@ -200,9 +200,10 @@ impl Store {
 
     /// Makes one step durable (the [`Journal`] port): appends events (checked to continue
     /// the history exactly), applies frame updates, and closes the execution on `end`.
-    pub async fn commit_step(&self, step: StepCommit) -> Result<()> {
-        // Encoded here, on the caller's thread: the writer thread is the serial part.
-        let events = encode_events(&step.events);
+    pub async fn commit_step(&self, mut step: StepCommit) -> Result<()> {
+        // Encoded (and the events dropped) here, on the caller's thread: the writer thread
+        // is the serial part.
+        let events = encode_events(&std::mem::take(&mut step.events));
         wait(
             self.writer
                 .submit(move |tb| commit_step_in(tb, &step, &events)),
@@ -343,19 +344,34 @@ impl Store {
                 }
                 picked.push(bytes);
             }
-            if picked.len() < want {
-                for row in t
-                    .range((arn, 0u64)..(arn, before))?
-                    .rev()
-                    .take(want - picked.len())
-                {
-                    picked.push(row?.1.value().to_vec());
+            'runs: for row in t.range((arn, 0u64)..(arn, before))?.rev() {
+                let (_, run) = row?;
+                for (id, bytes) in tail::run_events(run.value())?.into_iter().rev() {
+                    if picked.len() == want {
+                        break 'runs;
+                    }
+                    if id < before {
+                        picked.push(bytes.to_vec());
+                    }
                 }
             }
         } else {
             let from = after.map_or(0, |a| a.saturating_add(1));
-            for row in t.range((arn, from)..=(arn, u64::MAX))?.take(want) {
-                picked.push(row?.1.value().to_vec());
+            // The run holding `from` starts at or before it.
+            let start = match t.range((arn, 0u64)..=(arn, from))?.next_back() {
+                Some(row) => row?.0.value().1,
+                None => from,
+            };
+            'runs: for row in t.range((arn, start)..=(arn, u64::MAX))? {
+                let (_, run) = row?;
+                for (id, bytes) in tail::run_events(run.value())? {
+                    if picked.len() == want {
+                        break 'runs;
+                    }
+                    if id >= from {
+                        picked.push(bytes.to_vec());
+                    }
+                }
             }
             for (_, bytes) in newest.into_iter().filter(|(id, _)| *id >= from) {
                 if picked.len() == want {

@@ -24,7 +24,9 @@ pub use executions::{ExecutionFilter, HistoryPage, RecoveredExecution, StartOutc
 pub use records::*;
 pub use writer::Durability;
 
-/// Bytes of redb page cache a store keeps by default.
+/// Bytes of redb page cache a store keeps by default (`serve --cache-mb`): 256 MiB. The
+/// cache holds database pages only; it is set explicitly because redb's own default
+/// (1 GiB) would dominate the memory of a small server.
 pub const DEFAULT_CACHE_BYTES: usize = 256 * 1024 * 1024;
 
 /// File name of the database inside the data directory.
@@ -171,11 +173,16 @@ impl std::fmt::Debug for Store {
 impl Store {
     /// Opens (or creates) `DIR/stepwasm.redb` with durable commits.
     pub fn open_dir(dir: &Path) -> Result<Self> {
+        Self::open_dir_with_cache(dir, DEFAULT_CACHE_BYTES)
+    }
+
+    /// Like [`Store::open_dir`], with the size of redb's page cache.
+    pub fn open_dir_with_cache(dir: &Path, cache_bytes: usize) -> Result<Self> {
         std::fs::create_dir_all(dir).map_err(|e| StoreError::Open {
             path: dir.to_path_buf(),
             detail: e.to_string(),
         })?;
-        Self::open(&dir.join(DB_FILE_NAME), Durability::Immediate)
+        Self::open_with_cache(&dir.join(DB_FILE_NAME), Durability::Immediate, cache_bytes)
     }
 
     /// Opens (or creates) the database file, checks its schema version (writing it on a new
@@ -214,8 +221,23 @@ impl Store {
                         supported: schema::SCHEMA_VERSION,
                     });
                 }
-                // Version 1 -> 2 added `history_tail` (created below); nothing to move.
                 Some(v) => {
+                    if v < 2 {
+                        // Version 2: `history` rows are runs of events (and `history_tail`
+                        // exists, created below): each version-1 row becomes a run of one.
+                        let mut t = txn.open_table(schema::HISTORY)?;
+                        let mut rows = Vec::new();
+                        for row in t.iter()? {
+                            let (k, v) = row?;
+                            let (arn, id) = k.value();
+                            let mut run = Vec::new();
+                            tail::push_event(&mut run, id, v.value());
+                            rows.push((arn.to_string(), id, run));
+                        }
+                        for (arn, id, run) in rows {
+                            t.insert((arn.as_str(), id), run.as_slice())?;
+                        }
+                    }
                     if v < schema::SCHEMA_VERSION {
                         meta.insert("schema_version", &schema::SCHEMA_VERSION.to_be_bytes()[..])?;
                     }
@@ -268,6 +290,14 @@ impl Store {
                 detail: "schema_version missing".into(),
             }),
         }
+    }
+
+    /// Moves the history tail into `history` now (tests use it to read both layouts).
+    pub async fn compact_history(&self) -> Result<()> {
+        self.writer.request_compaction();
+        // The writer compacts after the batch holding this no-op, before the next one.
+        writer::wait(self.writer.submit(|_| Ok(()))).await?;
+        writer::wait(self.writer.submit(|_| Ok(()))).await
     }
 
     /// Number of group-commit transactions and writes so far (for benchmarks).

@@ -47,8 +47,10 @@ pub const EXECUTIONS_BY_TENANT: TableDefinition<'_, (&str, u64), &str> =
 /// `running`: execution ARN → tenant, for every RUNNING STANDARD execution (recovery list).
 pub const RUNNING: TableDefinition<'_, &str, &str> = TableDefinition::new("running");
 
-/// `history`: (execution ARN, event id) → JSON [`crate::engine::history::HistoryEvent`].
-/// Append-only; ids are dense from 1. Recent events may still be in `history_tail`.
+/// `history`: (execution ARN, first event id) → a run of consecutive events of that
+/// execution, each its id, length and JSON [`crate::engine::history::HistoryEvent`]
+/// ([`super::tail::push_event`]). Append-only; ids are dense from 1. The newest events may
+/// still be in `history_tail`. Version 1 held one event per row (migrated at open).
 pub const HISTORY: TableDefinition<'_, (&str, u64), &[u8]> = TableDefinition::new("history");
 
 /// `history_tail`: group-commit batch number → the events every step of that batch

@@ -5,8 +5,9 @@
 //! each, checksummed, fsynced) however small the steps are. So a group commit writes
 //! every step's events of its batch as ONE row of `history_tail` (keyed by a batch number,
 //! appended at the right edge of the tree), and the writer thread later moves the tail
-//! into `history` in one transaction ([`compact`]), where each execution's events land
-//! together. Both tables are durable; the move is atomic.
+//! into `history` in one transaction ([`compact`]), where each execution's pending events
+//! become one row (a run of consecutive events keyed by its first id). Both tables are
+//! durable; the move is atomic.
 //!
 //! Readers merge both: for each execution, every id in the tail is newer than every id in
 //! `history` (all appends go through the tail and a compaction moves the whole tail). An
@@ -64,40 +65,73 @@ impl TailBuffer {
     }
 
     pub(super) fn take(&mut self) -> (Vec<u8>, Vec<Box<str>>) {
+        // The next batch starts with room for as much (no regrowth from empty).
+        let room = self.bytes.capacity();
         (
-            std::mem::take(&mut self.bytes),
+            std::mem::replace(&mut self.bytes, Vec::with_capacity(room)),
             std::mem::take(&mut self.arns),
         )
     }
 }
 
+/// Appends one event to a run: its id (u64), length (u32) and bytes. A `history` value is
+/// a run of consecutive events of one execution, keyed by its first id.
+pub(super) fn push_event(run: &mut Vec<u8>, id: u64, bytes: &[u8]) {
+    run.extend_from_slice(&id.to_le_bytes());
+    run.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+    run.extend_from_slice(bytes);
+}
+
+/// The events of a run, in order.
+pub(super) fn run_events(run: &[u8]) -> Result<Vec<(u64, &[u8])>> {
+    let mut rest = run;
+    let mut out = Vec::new();
+    while !rest.is_empty() {
+        let id = u64::from_le_bytes(
+            take(&mut rest, 8, "history")?
+                .try_into()
+                .unwrap_or_default(),
+        );
+        let n = u32::from_le_bytes(
+            take(&mut rest, 4, "history")?
+                .try_into()
+                .unwrap_or_default(),
+        );
+        out.push((id, take(&mut rest, n as usize, "history")?));
+    }
+    Ok(out)
+}
+
+fn take<'r>(row: &mut &'r [u8], n: usize, table: &'static str) -> Result<&'r [u8]> {
+    if row.len() < n {
+        return Err(StoreError::Corrupt {
+            table,
+            detail: "truncated row".into(),
+        });
+    }
+    let (head, rest) = row.split_at(n);
+    *row = rest;
+    Ok(head)
+}
+
 /// Reads the entries of one tail row: (arn, event id, event bytes) in order.
 fn entries(row: &[u8]) -> Result<Vec<(&str, u64, &[u8])>> {
-    fn corrupt(detail: &str) -> StoreError {
-        StoreError::Corrupt {
-            table: "history_tail",
-            detail: detail.into(),
-        }
-    }
-    fn take<'r>(row: &mut &'r [u8], n: usize) -> Result<&'r [u8]> {
-        if row.len() < n {
-            return Err(corrupt("truncated row"));
-        }
-        let (head, rest) = row.split_at(n);
-        *row = rest;
-        Ok(head)
-    }
+    const T: &str = "history_tail";
     let mut row = row;
     let mut out = Vec::new();
     while !row.is_empty() {
-        let len = u16::from_le_bytes(take(&mut row, 2)?.try_into().unwrap_or_default());
-        let arn = std::str::from_utf8(take(&mut row, len as usize)?)
-            .map_err(|_| corrupt("ARN is not UTF-8"))?;
-        let count = u32::from_le_bytes(take(&mut row, 4)?.try_into().unwrap_or_default());
+        let len = u16::from_le_bytes(take(&mut row, 2, T)?.try_into().unwrap_or_default());
+        let arn = std::str::from_utf8(take(&mut row, len as usize, T)?).map_err(|_| {
+            StoreError::Corrupt {
+                table: T,
+                detail: "ARN is not UTF-8".into(),
+            }
+        })?;
+        let count = u32::from_le_bytes(take(&mut row, 4, T)?.try_into().unwrap_or_default());
         for _ in 0..count {
-            let id = u64::from_le_bytes(take(&mut row, 8)?.try_into().unwrap_or_default());
-            let n = u32::from_le_bytes(take(&mut row, 4)?.try_into().unwrap_or_default());
-            out.push((arn, id, take(&mut row, n as usize)?));
+            let id = u64::from_le_bytes(take(&mut row, 8, T)?.try_into().unwrap_or_default());
+            let n = u32::from_le_bytes(take(&mut row, 4, T)?.try_into().unwrap_or_default());
+            out.push((arn, id, take(&mut row, n as usize, T)?));
         }
     }
     Ok(out)
@@ -169,18 +203,21 @@ pub(super) fn compact(txn: &WriteTransaction) -> Result<usize> {
     let mut history = txn.open_table(HISTORY)?;
     let mut rows = 0;
     {
-        // Sorting by (arn, id) writes each execution's events in one run of pages.
-        let mut all: Vec<(String, u64, Vec<u8>)> = Vec::new();
+        // Each execution's tail events become ONE `history` row (a run keyed by its first
+        // id): one insert per execution per compaction, not one per event.
+        let mut runs: std::collections::BTreeMap<String, (u64, Vec<u8>)> = Default::default();
         for row in tail.iter()? {
             let (_, v) = row?;
             for (arn, id, bytes) in entries(v.value())? {
-                all.push((arn.to_string(), id, bytes.to_vec()));
+                let (_, run) = runs
+                    .entry(arn.to_string())
+                    .or_insert_with(|| (id, Vec::new()));
+                push_event(run, id, bytes);
             }
             rows += 1;
         }
-        all.sort_unstable_by(|a, b| (a.0.as_str(), a.1).cmp(&(b.0.as_str(), b.1)));
-        for (arn, id, bytes) in &all {
-            history.insert((arn.as_str(), *id), bytes.as_slice())?;
+        for (arn, (first, run)) in &runs {
+            history.insert((arn.as_str(), *first), run.as_slice())?;
         }
     }
     tail.retain(|_, _| false)?;

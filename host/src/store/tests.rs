@@ -547,3 +547,131 @@ async fn concurrent_commits_share_transactions() {
         n * 5
     );
 }
+
+/// Every page of `arn`'s history both ways, with page size `n`, as id lists.
+fn all_pages(store: &Store, arn: &str, n: usize, reverse: bool) -> Vec<Vec<u64>> {
+    let mut pages = Vec::new();
+    let mut after = None;
+    loop {
+        let p = store.history(arn, after, n, reverse).unwrap();
+        pages.push(p.events.iter().map(|e| e.id).collect());
+        match p.next_after {
+            Some(a) => after = Some(a),
+            None => return pages,
+        }
+    }
+}
+
+#[tokio::test]
+async fn history_reads_the_same_from_the_tail_compacted_runs_and_both() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_dir(dir.path()).unwrap();
+    let rec = record("t", "e", "{}");
+    let arn = rec.arn.clone();
+    let other = record("t", "f", "{}");
+    let other_arn = other.arn.clone();
+    store
+        .start_execution(rec, vec![event(1, "ExecutionStarted")], vec![], BIG)
+        .await
+        .unwrap();
+    store
+        .start_execution(other, vec![event(1, "ExecutionStarted")], vec![], BIG)
+        .await
+        .unwrap();
+    let step = |arn: &str, ids: std::ops::RangeInclusive<u64>| StepCommit {
+        execution_id: arn.to_string(),
+        events: ids.map(|i| event(i, "PassStateEntered")).collect(),
+        frames: vec![],
+        end: None,
+    };
+    let expect = |upto: u64, n: usize| -> (Vec<Vec<u64>>, Vec<Vec<u64>>) {
+        let ids: Vec<u64> = (1..=upto).collect();
+        let mut rev = ids.clone();
+        rev.reverse();
+        (
+            ids.chunks(n).map(<[u64]>::to_vec).collect(),
+            rev.chunks(n).map(<[u64]>::to_vec).collect(),
+        )
+    };
+    // Interleaved steps of two executions share tail rows.
+    for k in 0..4u64 {
+        store
+            .commit_step(step(&arn, 2 + 3 * k..=4 + 3 * k))
+            .await
+            .unwrap();
+        store
+            .commit_step(step(&other_arn, 2 + k..=2 + k))
+            .await
+            .unwrap();
+    }
+    let check = |upto: u64, what: &str| {
+        for n in [1, 2, 3, 5, 100] {
+            let (asc, desc) = expect(upto, n);
+            assert_eq!(all_pages(&store, &arn, n, false), asc, "{what}, page {n}");
+            assert_eq!(all_pages(&store, &arn, n, true), desc, "{what}, page {n}");
+        }
+        assert_eq!(
+            all_pages(&store, &other_arn, 100, false),
+            vec![(1..=5).collect::<Vec<u64>>()],
+            "{what}: the other execution"
+        );
+    };
+    check(13, "all in the tail");
+    assert!(store.tail.read().unwrap().pending_rows() > 0);
+    store.compact_history().await.unwrap();
+    assert_eq!(store.tail.read().unwrap().pending_rows(), 0);
+    check(13, "all compacted");
+    for k in 4..6u64 {
+        store
+            .commit_step(step(&arn, 2 + 3 * k..=4 + 3 * k))
+            .await
+            .unwrap();
+    }
+    check(19, "compacted runs, then the tail");
+    store.compact_history().await.unwrap();
+    store.commit_step(step(&arn, 20..=20)).await.unwrap();
+    check(20, "two runs and the tail");
+    // The tail and its index survive a reopen; a gap is still refused after it.
+    drop(store);
+    let store = Store::open_dir(dir.path()).unwrap();
+    for n in [1, 4] {
+        let (asc, desc) = expect(20, n);
+        assert_eq!(all_pages(&store, &arn, n, false), asc, "reopened, page {n}");
+        assert_eq!(all_pages(&store, &arn, n, true), desc, "reopened, page {n}");
+    }
+    assert!(matches!(
+        store.commit_step(step(&arn, 22..=22)).await,
+        Err(StoreError::HistoryOutOfOrder { expected: 21, .. })
+    ));
+}
+
+#[tokio::test]
+async fn a_version_1_history_is_migrated_to_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(DB_FILE_NAME);
+    let arn = "arn:aws:states:local:t:execution:sm:old";
+    {
+        // The version-1 layout: one JSON event per `history` row, no `history_tail`.
+        let db = Database::create(&path).unwrap();
+        let txn = db.begin_write().unwrap();
+        txn.open_table(schema::META)
+            .unwrap()
+            .insert("schema_version", &1u64.to_be_bytes()[..])
+            .unwrap();
+        let mut h = txn.open_table(schema::HISTORY).unwrap();
+        for id in 1..=3u64 {
+            h.insert((arn, id), encode(&event(id, "X")).as_slice())
+                .unwrap();
+        }
+        drop(h);
+        txn.open_table(schema::HISTORY_HEADS)
+            .unwrap()
+            .insert(arn, 3u64)
+            .unwrap();
+        txn.commit().unwrap();
+    }
+    let store = Store::open(&path, Durability::Immediate).unwrap();
+    assert_eq!(store.schema_version().unwrap(), schema::SCHEMA_VERSION);
+    assert_eq!(all_pages(&store, arn, 2, false), vec![vec![1, 2], vec![3]]);
+    assert_eq!(all_pages(&store, arn, 2, true), vec![vec![3, 2], vec![1]]);
+}

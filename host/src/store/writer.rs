@@ -48,6 +48,8 @@ pub(super) struct Writer {
 struct Stats {
     transactions: AtomicU64,
     jobs: AtomicU64,
+    /// Set to compact the history tail after the next batch, whatever its size.
+    compact_requested: std::sync::atomic::AtomicBool,
 }
 
 impl Writer {
@@ -71,6 +73,11 @@ impl Writer {
             self.stats.transactions.load(Ordering::Relaxed),
             self.stats.jobs.load(Ordering::Relaxed),
         )
+    }
+
+    /// Asks for the history tail to be compacted after the next batch.
+    pub(super) fn request_compaction(&self) {
+        self.stats.compact_requested.store(true, Ordering::Release);
     }
 
     /// Queues `f`; the receiver yields its result once the batch holding it has committed.
@@ -129,6 +136,7 @@ fn run(
     index: &SharedIndex,
 ) {
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
+    let mut spare = tail::TailBuffer::default();
     loop {
         let first = match rx.recv_timeout(IDLE_COMPACT) {
             Ok(job) => job,
@@ -149,8 +157,10 @@ fn run(
         }
         stats.transactions.fetch_add(1, Ordering::Relaxed);
         stats.jobs.fetch_add(batch.len() as u64, Ordering::Relaxed);
-        commit_batch(db, &mut batch, durability, index);
-        if read(index).pending_rows() >= tail::COMPACT_ROWS {
+        commit_batch(db, &mut batch, durability, index, &mut spare);
+        if stats.compact_requested.swap(false, Ordering::AcqRel)
+            || read(index).pending_rows() >= tail::COMPACT_ROWS
+        {
             compact(db, durability, index);
         }
     }
@@ -184,7 +194,13 @@ fn compact(db: &Database, durability: Durability, index: &SharedIndex) {
     }
 }
 
-fn commit_batch(db: &Database, batch: &mut Vec<Job>, durability: Durability, index: &SharedIndex) {
+fn commit_batch(
+    db: &Database,
+    batch: &mut Vec<Job>,
+    durability: Durability,
+    index: &SharedIndex,
+    spare: &mut tail::TailBuffer,
+) {
     let mut txn = match db.begin_write() {
         Ok(t) => t,
         Err(e) => {
@@ -202,6 +218,8 @@ fn commit_batch(db: &Database, batch: &mut Vec<Job>, durability: Durability, ind
     let mut tail_rows = None;
     match Tables::open(&txn) {
         Ok(mut tables) => {
+            // The buffer keeps its capacity from batch to batch.
+            std::mem::swap(&mut tables.tail, spare);
             for job in batch.drain(..) {
                 let (bad, deliver) = job(Some(&mut tables));
                 poisoned |= bad;
@@ -210,6 +228,7 @@ fn commit_batch(db: &Database, batch: &mut Vec<Job>, durability: Durability, ind
             if !tables.tail.is_empty() {
                 tail_rows = Some(tables.tail.take());
             }
+            std::mem::swap(&mut tables.tail, spare);
         }
         Err(_) => {
             poisoned = true;

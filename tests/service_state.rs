@@ -1,0 +1,212 @@
+//! The service's in-memory state against the real binary: running EXPRESS executions are
+//! visible (describe, list, stop) before they are recorded; a durable execution parked on
+//! a long Wait wakes from the store and completes; the concurrent-execution quota is
+//! derived from the store, so it holds across a `kill -9` and restart.
+
+mod server;
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use server::{ADMIN_KEY, Server};
+
+fn wait_then_pass(seconds: u64) -> Value {
+    json!({"StartAt": "Nap", "States": {
+        "Nap": {"Type": "Wait", "Seconds": seconds, "Next": "Done"},
+        "Done": {"Type": "Pass", "Result": "woke", "End": true}}})
+}
+
+fn names_listed(s: &Server, key: &str, query: &str) -> Vec<String> {
+    let r = s.get(&format!("/v1/executions{query}"), Some(key));
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    r.body["executions"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no executions array: {:?}", r.body))
+        .iter()
+        .map(|e| e["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn a_running_express_execution_is_visible_and_can_be_stopped() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path());
+    let key = s.tenant("acme");
+    let r = s.post(
+        "/v1/state-machines",
+        &key,
+        &json!({"name": "quick", "type": "EXPRESS", "definition": wait_then_pass(60)}),
+    );
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let r = s.post(
+        "/v1/state-machines/quick/executions",
+        &key,
+        &json!({"name": "slow-one", "input": {"a": 1}}),
+    );
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let r = s.get("/v1/state-machines/quick/executions/slow-one", Some(&key));
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(r.body["status"], "RUNNING");
+    assert!(names_listed(&s, &key, "").contains(&"slow-one".to_string()));
+    assert!(names_listed(&s, &key, "?statusFilter=RUNNING").contains(&"slow-one".to_string()));
+    assert!(!names_listed(&s, &key, "?statusFilter=SUCCEEDED").contains(&"slow-one".to_string()));
+    // The same name and input is the same execution; another input is a conflict.
+    let again = json!({"name": "slow-one", "input": {"a": 1}});
+    assert_eq!(
+        s.post("/v1/state-machines/quick/executions", &key, &again)
+            .status,
+        200
+    );
+    let other = json!({"name": "slow-one", "input": {"a": 2}});
+    assert_eq!(
+        s.post("/v1/state-machines/quick/executions", &key, &other)
+            .status,
+        409
+    );
+    // Another tenant does not see it.
+    let other_key = s.tenant("other");
+    assert_eq!(
+        s.get(
+            "/v1/state-machines/quick/executions/slow-one",
+            Some(&other_key)
+        )
+        .status,
+        404
+    );
+    let r = s.post(
+        "/v1/state-machines/quick/executions/slow-one/stop",
+        &key,
+        &json!({"error": "Halt", "cause": "test"}),
+    );
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let r = s.get("/v1/state-machines/quick/executions/slow-one", Some(&key));
+    assert_eq!(r.body["status"], "ABORTED", "{:?}", r.body);
+    assert_eq!(r.body["error"], "Halt");
+    let events = s.full_history(&key, "quick", "slow-one");
+    assert_eq!(events.first().unwrap()["type"], "ExecutionStarted");
+    assert_eq!(events.last().unwrap()["type"], "ExecutionAborted");
+    let r = s.post(
+        "/v1/state-machines/quick/executions/slow-one/stop",
+        &key,
+        &json!({}),
+    );
+    assert_eq!(r.status, 409, "{:?}", r.body);
+    // A short one runs to its end and is recorded.
+    let r = s.post(
+        "/v1/state-machines",
+        &key,
+        &json!({"name": "instant", "type": "EXPRESS",
+                "definition": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}}),
+    );
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let r = s.post(
+        "/v1/state-machines/instant/executions",
+        &key,
+        &json!({"name": "fast"}),
+    );
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let done = s.wait_done(&key, "instant", "fast", Duration::from_secs(30));
+    assert_eq!(done["status"], "SUCCEEDED", "{done}");
+}
+
+#[test]
+fn a_parked_wait_wakes_from_the_store_and_completes() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path());
+    let key = s.tenant("acme");
+    let r = s.post(
+        "/v1/state-machines",
+        &key,
+        &json!({"name": "nap", "definition": wait_then_pass(2)}),
+    );
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let started = Instant::now();
+    for name in ["a", "b", "c"] {
+        let r = s.post(
+            "/v1/state-machines/nap/executions",
+            &key,
+            &json!({"name": name}),
+        );
+        assert_eq!(r.status, 201, "{:?}", r.body);
+    }
+    for name in ["a", "b", "c"] {
+        let done = s.wait_done(&key, "nap", name, Duration::from_secs(30));
+        assert_eq!(done["status"], "SUCCEEDED", "{done}");
+        assert_eq!(done["output"], "\"woke\"");
+        let events = s.full_history(&key, "nap", name);
+        let ids: Vec<u64> = events.iter().map(|e| e["id"].as_u64().unwrap()).collect();
+        assert_eq!(ids, (1..=ids.len() as u64).collect::<Vec<_>>());
+        let types: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+        assert_eq!(
+            types,
+            [
+                "ExecutionStarted",
+                "WaitStateEntered",
+                "WaitStateExited",
+                "PassStateEntered",
+                "PassStateExited",
+                "ExecutionSucceeded"
+            ]
+        );
+    }
+    assert!(
+        started.elapsed() >= Duration::from_secs(2),
+        "the Wait was not waited out"
+    );
+}
+
+#[test]
+fn the_concurrency_quota_holds_across_a_kill_and_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path());
+    let key = s.tenant("acme");
+    let r = s.send_json(
+        "PUT",
+        "/v1/tenants/acme/quotas",
+        ADMIN_KEY,
+        &json!({"maxConcurrentExecutions": 2}),
+    );
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let r = s.post(
+        "/v1/state-machines",
+        &key,
+        &json!({"name": "long", "definition": wait_then_pass(3600)}),
+    );
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let start = |s: &Server, name: &str| {
+        s.post(
+            "/v1/state-machines/long/executions",
+            &key,
+            &json!({"name": name}),
+        )
+    };
+    assert_eq!(start(&s, "one").status, 201);
+    assert_eq!(start(&s, "two").status, 201);
+    let r = start(&s, "three");
+    assert_eq!(r.status, 429, "{:?}", r.body);
+    assert_eq!(r.body["error"], "ExecutionLimitExceeded");
+    s.kill9();
+    let s = Server::start(dir.path());
+    // Both are still RUNNING in the store, so they still count.
+    let r = start(&s, "three");
+    assert_eq!(r.status, 429, "after restart: {:?}", r.body);
+    // Stopping one (parked on its timer) frees its slot.
+    let r = s.post(
+        "/v1/state-machines/long/executions/one/stop",
+        &key,
+        &json!({}),
+    );
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(start(&s, "three").status, 201);
+    assert_eq!(start(&s, "four").status, 429);
+    assert!(s.terminate());
+    let s = Server::start(dir.path());
+    assert_eq!(start(&s, "four").status, 429, "after a clean restart");
+    let r = s.get("/v1/executions?statusFilter=RUNNING", Some(&key));
+    assert_eq!(
+        r.body["executions"].as_array().unwrap().len(),
+        2,
+        "{:?}",
+        r.body
+    );
+}
