@@ -35,7 +35,8 @@ cpu_before="$(cpu)"
 STEPWASM_KEY="$key" STEPWASM_MACHINE=bench wrk -t2 -c"$conns" -d"${secs}s" -s "$root/bench/http-start.lua" "$base" | tee "$data/wrk.out"
 cpu_after="$(cpu)"
 ticks="$(getconf CLK_TCK)"
-echo "server_cpu_s=$(( (cpu_after - cpu_before) / ticks )).$(( (cpu_after - cpu_before) % ticks * 100 / ticks )) load: $(cut -d' ' -f1-3 /proc/loadavg)"
+printf 'server_cpu_s=%d.%02d load: %s\n' "$(( (cpu_after - cpu_before) / ticks ))" \
+  "$(( (cpu_after - cpu_before) % ticks * 100 / ticks ))" "$(cut -d' ' -f1-3 /proc/loadavg)"
 # Every acknowledged start must be in the store: count the tenant's executions page by page
 # and compare with the 201s wrk saw (requests still in flight when wrk stopped may add more).
 acked="$(grep -o 'created=[0-9]*' "$data/wrk.out" | cut -d= -f2)"

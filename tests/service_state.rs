@@ -1,7 +1,8 @@
 //! The service's in-memory state against the real binary: running EXPRESS executions are
 //! visible (describe, list, stop) before they are recorded; a durable execution parked on
 //! a long Wait wakes from the store and completes; the concurrent-execution quota is
-//! derived from the store, so it holds across a `kill -9` and restart.
+//! derived from the store, so it holds across a `kill -9` and restart; starts follow state
+//! machine updates and deletes (the latest version is cached).
 
 mod server;
 
@@ -209,4 +210,43 @@ fn the_concurrency_quota_holds_across_a_kill_and_restart() {
         "{:?}",
         r.body
     );
+}
+
+#[test]
+fn starts_use_the_latest_version_after_an_update_and_fail_after_a_delete() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path());
+    let key = s.tenant("acme");
+    let pass = |v: &str| json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": v, "End": true}}});
+    let r = s.post(
+        "/v1/state-machines",
+        &key,
+        &json!({"name": "m", "definition": pass("one")}),
+    );
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let run = |name: &str| {
+        let r = s.post(
+            "/v1/state-machines/m/executions",
+            &key,
+            &json!({"name": name}),
+        );
+        assert_eq!(r.status, 201, "{:?}", r.body);
+        s.wait_done(&key, "m", name, Duration::from_secs(30))["output"].clone()
+    };
+    assert_eq!(run("a"), "\"one\"");
+    let r = s.send_json(
+        "PUT",
+        "/v1/state-machines/m",
+        &key,
+        &json!({"definition": pass("two")}),
+    );
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(run("b"), "\"two\"");
+    assert_eq!(s.delete("/v1/state-machines/m", &key).status, 200);
+    let r = s.post(
+        "/v1/state-machines/m/executions",
+        &key,
+        &json!({"name": "c"}),
+    );
+    assert_eq!(r.status, 404, "{:?}", r.body);
 }

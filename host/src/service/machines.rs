@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use serde::Serialize;
 
@@ -228,6 +229,8 @@ impl Service {
         if let Some(m) = self.latest_cache().get(&key) {
             return Ok(m.clone());
         }
+        // A change between this read and the insert must not leave a stale entry.
+        let generation = self.inner.machine_changes.load(Ordering::Acquire);
         let m = Arc::new(
             self.store()
                 .state_machine(&tenant.id, name, None)?
@@ -236,7 +239,10 @@ impl Service {
                     name: name.to_string(),
                 })?,
         );
-        self.latest_cache().insert(key, m.clone());
+        let mut cache = self.latest_cache();
+        if self.inner.machine_changes.load(Ordering::Acquire) == generation {
+            cache.insert(key, m.clone());
+        }
         Ok(m)
     }
 
@@ -251,8 +257,9 @@ impl Service {
 
     /// Drops the cached latest version of a state machine (after a change).
     fn forget_latest(&self, tenant: &str, name: &str) {
-        self.latest_cache()
-            .remove(&(tenant.to_string(), name.to_string()));
+        let mut cache = self.latest_cache();
+        self.inner.machine_changes.fetch_add(1, Ordering::AcqRel);
+        cache.remove(&(tenant.to_string(), name.to_string()));
     }
 
     /// Every version of a state machine, oldest first.

@@ -63,6 +63,8 @@ struct Inner {
     timers: timers::Timers,
     /// EXPRESS executions running in this process (visible until recorded).
     express: express::ExpressRegistry,
+    /// Bumped by every state machine change, so a cache fill that raced one is dropped.
+    machine_changes: std::sync::atomic::AtomicU64,
     /// Latest version by (tenant, name), for starts.
     latest_machines: Mutex<HashMap<(String, String), Arc<crate::store::StateMachineVersion>>>,
     /// State machine versions by (tenant, name, version), for resuming executions.
@@ -100,6 +102,7 @@ impl Service {
                 timers: timers::Timers::default(),
                 express: express::ExpressRegistry::default(),
                 machines: Mutex::new(HashMap::new()),
+                machine_changes: std::sync::atomic::AtomicU64::new(0),
                 latest_machines: Mutex::new(HashMap::new()),
             }),
         })
