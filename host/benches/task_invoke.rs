@@ -7,6 +7,10 @@
 //! run BATCH invocations at a time on a 2-worker tokio runtime, up to IN_FLIGHT at once,
 //! spread over SHARDS spawned tasks so both workers run invocations.
 //! Criterion's `thrpt` is invocations per second; the ratio host/bare is the overhead.
+//! On a shared machine, wall-clock figures measure the neighbours too: with
+//! `STEPWASM_BENCH_CPU=200000` the bench instead runs that many invocations each way and
+//! prints the process CPU time per invocation (and the rate two idle cores would give).
+//! `STEPWASM_BARE_*` variables vary the bare configuration for experiments.
 
 #[path = "../../tests/guests/mod.rs"]
 mod guests;
