@@ -143,6 +143,7 @@ fn bare_pre(bytes: &[u8]) -> (Engine, InstancePre<Bare>) {
             .memory_reservation(bytes)
             .memory_guard_size(knob("GUARD", 64 << 10) as u64);
     }
+    config.memory_init_cow(knob("COW", 1) == 1);
     config
         .wasm_component_model(true)
         .allocation_strategy(InstanceAllocationStrategy::Pooling(pooling));
