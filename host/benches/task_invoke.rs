@@ -7,6 +7,10 @@
 //! run BATCH invocations at a time on a 2-worker tokio runtime, up to IN_FLIGHT at once,
 //! spread over SHARDS spawned tasks so both workers run invocations.
 //! Criterion's `thrpt` is invocations per second; the ratio host/bare is the overhead.
+//! On a shared machine, wall-clock figures measure the neighbours too: with
+//! `STEPWASM_BENCH_CPU=200000` the bench instead runs that many invocations each way and
+//! prints the process CPU time per invocation (and the rate two idle cores would give).
+//! `STEPWASM_BARE_*` variables vary the bare configuration for experiments.
 
 #[path = "../../tests/guests/mod.rs"]
 mod guests;
@@ -139,6 +143,7 @@ fn bare_pre(bytes: &[u8]) -> (Engine, InstancePre<Bare>) {
             .memory_reservation(bytes)
             .memory_guard_size(knob("GUARD", 64 << 10) as u64);
     }
+    config.memory_init_cow(knob("COW", 1) == 1);
     config
         .wasm_component_model(true)
         .allocation_strategy(InstanceAllocationStrategy::Pooling(pooling));
