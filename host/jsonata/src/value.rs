@@ -357,7 +357,7 @@ impl<'a> Value<'a> {
 }
 
 /// The array index a property key denotes in JavaScript (canonical decimal below 2^32 - 1).
-fn array_index(key: &str) -> Option<u32> {
+pub(crate) fn array_index(key: &str) -> Option<u32> {
     let canonical = !key.is_empty()
         && key.bytes().all(|b| b.is_ascii_digit())
         && (key == "0" || !key.starts_with('0'));
