@@ -332,7 +332,7 @@ impl<'a> Value<'a> {
             Value::Null => Json::Null,
             Value::Bool(b) => Json::Bool(*b),
             Value::Num(n) => num_to_json(*n),
-            Value::Str(s) => Json::String(s.to_string()),
+            Value::Str(s) => Json::String(String::from(&**s)),
             Value::Json(j) => (*j).clone(),
             Value::Array(a) => Json::Array(
                 a.items
@@ -345,7 +345,7 @@ impl<'a> Value<'a> {
                 let mut m = serde_json::Map::with_capacity(o.len());
                 for (k, v) in o.iter() {
                     if let Some(j) = v.to_json() {
-                        m.insert(k.to_string(), j);
+                        m.insert(String::from(&**k), j);
                     }
                 }
                 Json::Object(m)
