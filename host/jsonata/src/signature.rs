@@ -134,12 +134,13 @@ impl Signature {
     /// Validates `args` against the signature, returning the coerced argument list.
     pub fn validate<'a>(
         &self,
-        args: &[Value<'a>],
+        args: Vec<Value<'a>>,
         context: &Value<'a>,
     ) -> Result<Vec<Value<'a>>, Error> {
-        if let Some(out) = self.one_to_one(args) {
-            return Ok(out);
+        if self.one_to_one(&args) {
+            return Ok(args);
         }
+        let args = args.as_slice();
         let supplied: String = args.iter().map(symbol).collect();
         let Some(caps) = self.regex.captures(&supplied) else {
             return Err(self.validation_error(args, &supplied));
@@ -206,9 +207,14 @@ impl Signature {
     }
 
     /// The common case without the regex: one argument per parameter, each of an accepted
-    /// type, no optional, variadic or context parameter, arrays passed as arrays. `None`
-    /// when the general path must decide (it also reports the errors).
-    fn one_to_one<'a>(&self, args: &[Value<'a>]) -> Option<Vec<Value<'a>>> {
+    /// type, no optional, variadic or context parameter, arrays passed as arrays; the
+    /// arguments are then passed on as they are. Otherwise the general path decides (it also
+    /// reports the errors).
+    fn one_to_one(&self, args: &[Value<'_>]) -> bool {
+        self.one_to_one_check(args).is_some()
+    }
+
+    fn one_to_one_check(&self, args: &[Value<'_>]) -> Option<()> {
         if args.len() != self.params.len() {
             return None;
         }
@@ -230,7 +236,7 @@ impl Signature {
                 }
             }
         }
-        Some(args.to_vec())
+        Some(())
     }
 
     fn validation_error(&self, args: &[Value<'_>], supplied: &str) -> Error {

@@ -332,7 +332,7 @@ impl<'a> Value<'a> {
             Value::Null => Json::Null,
             Value::Bool(b) => Json::Bool(*b),
             Value::Num(n) => num_to_json(*n),
-            Value::Str(s) => Json::String(s.to_string()),
+            Value::Str(s) => Json::String(String::from(&**s)),
             Value::Json(j) => (*j).clone(),
             Value::Array(a) => Json::Array(
                 a.items
@@ -345,7 +345,7 @@ impl<'a> Value<'a> {
                 let mut m = serde_json::Map::with_capacity(o.len());
                 for (k, v) in o.iter() {
                     if let Some(j) = v.to_json() {
-                        m.insert(k.to_string(), j);
+                        m.insert(String::from(&**k), j);
                     }
                 }
                 Json::Object(m)
@@ -357,7 +357,7 @@ impl<'a> Value<'a> {
 }
 
 /// The array index a property key denotes in JavaScript (canonical decimal below 2^32 - 1).
-fn array_index(key: &str) -> Option<u32> {
+pub(crate) fn array_index(key: &str) -> Option<u32> {
     let canonical = !key.is_empty()
         && key.bytes().all(|b| b.is_ascii_digit())
         && (key == "0" || !key.starts_with('0'));

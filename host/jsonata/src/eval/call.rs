@@ -243,7 +243,7 @@ impl<'a> Ctx<'a> {
                 ..
             } => {
                 let args = match &def.signature {
-                    Some(sig) => sig.validate(&args, input)?,
+                    Some(sig) => sig.validate(args, input)?,
                     None => args,
                 };
                 let frame = self.new_frame(le);
@@ -256,7 +256,7 @@ impl<'a> Ctx<'a> {
             Func::Builtin(b) => {
                 let args = b
                     .signature()
-                    .validate(&args, input)
+                    .validate(args, input)
                     .map_err(|e| Box::new(e.locate(0, Some(b.name))))?;
                 (b.imp)(
                     &crate::functions::Call {
@@ -293,8 +293,7 @@ impl<'a> Ctx<'a> {
                 Ok(crate::functions::regex_match(regex, text, *from)?)
             }
             Func::Transform { node, env: tenv } => {
-                let args =
-                    crate::signature::Signature::parse("<(oa):o>")?.validate(&args, input)?;
+                let args = crate::signature::Signature::parse("<(oa):o>")?.validate(args, input)?;
                 self.transform(
                     node,
                     tenv,

@@ -135,6 +135,28 @@ impl<'a> Ctx<'a> {
         env: &Rc<Frame<'a>>,
     ) -> Result<Value<'a>, Box<Error>> {
         let mut result: Map<'a> = Map::with_capacity_and_hasher(pairs.len(), Default::default());
+        // The commonest form, `{"a": x, "b": y}`: distinct string literal keys need no
+        // evaluation or duplicate check, so the values go straight in (checked here in
+        // quadratic time, so only for small constructors).
+        let literal_keys = pairs.len() <= 16
+            && pairs.iter().enumerate().all(|(i, (k, _))| match &k.kind {
+                Kind::Str(key) if k.predicate.is_empty() && k.group.is_none() => pairs[..i]
+                    .iter()
+                    .all(|(other, _)| !matches!(&other.kind, Kind::Str(o) if o == key)),
+                _ => false,
+            });
+        if literal_keys {
+            for (key_expr, value_expr) in pairs {
+                let Kind::Str(key) = &key_expr.kind else {
+                    unreachable!("checked above");
+                };
+                let value = self.eval(value_expr, input, env)?;
+                if !value.is_undefined() {
+                    result.insert(key.clone(), value);
+                }
+            }
+            return Ok(Value::Object(Rc::new(result)));
+        }
         let mut key_source: Vec<(Arc<str>, usize)> = Vec::with_capacity(pairs.len());
         for (index, (key_expr, _)) in pairs.iter().enumerate() {
             let key = match self.eval(key_expr, input, env)? {

@@ -73,8 +73,19 @@ pub(super) fn merge<'a>(_: &Call<'_, 'a>, args: Vec<Value<'a>>) -> R<'a> {
     let size = objects.iter().map(Value::entry_count).sum();
     let mut m: Map<'a> = Map::with_capacity_and_hasher(size, Default::default());
     for obj in objects {
-        for (k, val) in obj.entries() {
-            m.insert(k, val);
+        match &obj {
+            // Without array-index keys an owned object's order is its property order: share
+            // its keys instead of collecting (and possibly sorting) its entries.
+            Value::Object(o) if !o.keys().any(|k| crate::value::array_index(k).is_some()) => {
+                for (k, val) in o.iter() {
+                    m.insert(k.clone(), val.clone());
+                }
+            }
+            _ => {
+                for (k, val) in obj.entries() {
+                    m.insert(k, val);
+                }
+            }
         }
     }
     Ok(Value::Object(Rc::new(m)))
