@@ -39,9 +39,9 @@ pub struct BenchStoreArgs {
     /// Starts in flight at once (a server sees a bounded number of concurrent requests).
     #[arg(long, default_value_t = 4096)]
     pub concurrency: usize,
-    /// redb page cache in MiB (the server uses 256); a small cache keeps the store's pages
-    /// out of the memory-per-execution figure.
-    #[arg(long, default_value_t = 256)]
+    /// redb page cache in MiB (the server's default); a smaller cache keeps more of the
+    /// store's pages out of the memory-per-execution figure.
+    #[arg(long, default_value_t = crate::store::DEFAULT_CACHE_BYTES / (1024 * 1024))]
     pub cache_mb: usize,
     /// `immediate` (fsync every group commit, the server's setting) or `none`.
     #[arg(long, default_value = "immediate")]
