@@ -32,6 +32,7 @@ mod error;
 mod eval;
 mod functions;
 mod lexer;
+mod merge;
 mod parser;
 mod process;
 mod signature;
@@ -43,6 +44,7 @@ use std::time::Duration;
 use serde_json::Value as Json;
 
 pub use error::Error;
+pub use merge::{MergeBase, merge_objects};
 
 /// Variables an [`Environment`] reads on demand from the caller (nothing is copied into the
 /// environment; a lookup happens only when an expression names the variable).
@@ -69,6 +71,8 @@ pub struct Expression {
     root: ast::Node,
     /// The final label of each parent-operator slot.
     labels: Vec<String>,
+    /// The base of the update shape `$merge([$v.field, {...}])`, if it has that shape.
+    merge: Option<MergeBase>,
 }
 
 impl Expression {
@@ -77,10 +81,12 @@ impl Expression {
         let fail = |e: Error| e.finish().in_chars_of(source);
         let raw = parser::parse(source).map_err(fail)?;
         let (root, labels) = process::process(raw).map_err(fail)?;
+        let merge = merge::shape(&root).map(|(base, _)| base);
         Ok(Expression {
             source: source.to_string(),
             root,
             labels,
+            merge,
         })
     }
 

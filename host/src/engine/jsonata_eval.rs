@@ -131,6 +131,46 @@ impl<'a> Evaluator<'a> {
 
     /// Evaluates `t` with `$states` and the variables bound.
     fn eval(&self, t: &JsonataTemplate, field: &str) -> Result<Value, StatesError> {
+        self.with_env(|env| eval_in(t, field, env))
+    }
+
+    /// For an Output of the shape `$merge([$states.input, {...}])` over an object input: the
+    /// object the constructor builds, to be merged into the input in place
+    /// ([`Evaluator::merge_into_input`]) once nothing reads the input any more. `None` when
+    /// the expression has another shape (evaluate it with [`Evaluator::payload`]).
+    pub fn input_update(
+        &self,
+        t: &JsonataTemplate,
+        field: &str,
+    ) -> Result<Option<Map<String, Value>>, StatesError> {
+        let JsonataTemplate::Expr(e) = t else {
+            return Ok(None);
+        };
+        let into_input = e
+            .expr
+            .merge_base()
+            .is_some_and(|b| b.variable == "states" && b.field == "input");
+        if !into_input || !self.input.is_object() {
+            return Ok(None);
+        }
+        match self.with_env(|env| e.expr.merge_update(env)) {
+            Ok(Some(Value::Object(update))) => Ok(Some(update)),
+            Ok(_) => Ok(None),
+            Err(err) => Err(expression_failed(&e.source, field, &err)),
+        }
+    }
+
+    /// The Output `$merge([$states.input, update])`, reusing the input (taken out).
+    pub fn merge_into_input(&mut self, update: Map<String, Value>) -> Value {
+        match self.take("input") {
+            Some(Value::Object(input)) => stepwasm_jsonata::merge_objects(input, update),
+            // `input_update` gives an update only for an object input.
+            other => other.unwrap_or(Value::Null),
+        }
+    }
+
+    /// Runs `f` with an environment binding `$states` and the variables.
+    fn with_env<R>(&self, f: impl FnOnce(&Environment<'_>) -> R) -> R {
         // `$states.context` is left out when the state never reads it (it is `Null` then).
         let mut states: [(&str, &Value); 4] = [("", &Value::Null); 4];
         let mut n = 0;
@@ -154,7 +194,7 @@ impl<'a> Evaluator<'a> {
         env.set_step_functions(true);
         env.set_time_limit(Some(EXPRESSION_TIME_LIMIT));
         env.set_variables(&scope);
-        eval_in(t, field, &env)
+        f(&env)
     }
 
     /// Evaluates a field value; every expression must give a value.
@@ -265,10 +305,7 @@ fn eval_in(t: &JsonataTemplate, field: &str, env: &Environment<'_>) -> Result<Va
                 "The JSONata expression '{}' specified for the field '{field}' returned nothing (undefined).",
                 e.source.trim()
             ))),
-            Err(err) => Err(query_error(format!(
-                "An error occurred while evaluating the JSONata expression '{}' specified for the field '{field}': {err}",
-                e.source.trim()
-            ))),
+            Err(err) => Err(expression_failed(&e.source, field, &err)),
         },
         JsonataTemplate::Object(fields) => {
             let mut m = Map::with_capacity(fields.len());
@@ -284,6 +321,13 @@ fn eval_in(t: &JsonataTemplate, field: &str, env: &Environment<'_>) -> Result<Va
             .collect::<Result<Vec<_>, _>>()
             .map(Value::Array),
     }
+}
+
+fn expression_failed(source: &str, field: &str, err: &stepwasm_jsonata::Error) -> StatesError {
+    query_error(format!(
+        "An error occurred while evaluating the JSONata expression '{}' specified for the field '{field}': {err}",
+        source.trim()
+    ))
 }
 
 /// A `States.QueryEvaluationError`.

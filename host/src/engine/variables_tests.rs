@@ -159,3 +159,45 @@ fn variables_survive_a_crash_at_every_step() {
         );
     }
 }
+
+#[test]
+fn an_output_merging_into_the_input_is_applied_in_place_with_merge_semantics() {
+    // `$merge([$states.input, {...}])` updates the input in place; Assign still sees the
+    // input as it was, a rebound `$merge` and non-object inputs take the general evaluator.
+    let def = json!({"QueryLanguage": "JSONata", "StartAt": "A", "States": {
+        "A": {"Type": "Pass", "Next": "B",
+              "Output": "{% $merge([$states.input, {'n': $states.input.n + 1, 'gone': $states.input.nope, 'k': 'v'}]) %}",
+              "Assign": {"before": "{% $states.input %}"}},
+        "B": {"Type": "Pass", "End": true,
+              "Output": "{% $merge([$states.input, {'before': $before}]) %}"}}});
+    assert_eq!(
+        run(&def, json!({"z": 0, "n": 1, "9": true})),
+        Ok(json!({"9": true, "z": 0, "n": 2, "k": "v", "before": {"z": 0, "n": 1, "9": true}}))
+    );
+    let out = run(&def, json!({"z": 0, "n": 1, "9": true})).unwrap();
+    assert_eq!(
+        out.as_object().unwrap().keys().collect::<Vec<_>>(),
+        ["9", "z", "n", "k", "before"]
+    );
+    let arrays = json!({"QueryLanguage": "JSONata", "StartAt": "A", "States": {
+        "A": {"Type": "Pass", "End": true,
+              "Output": "{% $merge([$states.input, {'b': 2}]) %}"}}});
+    assert_eq!(
+        run(&arrays, json!([{"a": 1}, {"c": 3}])),
+        Ok(json!({"a": 1, "c": 3, "b": 2}))
+    );
+    let (error, _) = run(&arrays, json!(5)).unwrap_err();
+    assert_eq!(error, "States.QueryEvaluationError");
+    let rebound = json!({"QueryLanguage": "JSONata", "StartAt": "S", "States": {
+        "S": {"Type": "Pass", "Assign": {"merge": 1}, "Next": "A"},
+        "A": {"Type": "Pass", "End": true,
+              "Output": "{% $merge([$states.input, {'b': 2}]) %}"}}});
+    let (error, _) = run(&rebound, json!({})).unwrap_err();
+    assert_eq!(error, "States.QueryEvaluationError");
+    let failing = json!({"QueryLanguage": "JSONata", "StartAt": "A", "States": {
+        "A": {"Type": "Pass", "End": true,
+              "Output": "{% $merge([$states.input, {'b': $states.input.s * 2}]) %}"}}});
+    let (error, cause) = run(&failing, json!({"s": "x"})).unwrap_err();
+    assert_eq!(error, "States.QueryEvaluationError");
+    assert!(cause.contains("'Output'"), "{cause}");
+}

@@ -51,6 +51,17 @@ pub(crate) fn run(
     input: Option<&Json>,
     env: &Environment<'_>,
 ) -> Result<Option<Json>, Error> {
+    run_node(expr, &expr.root, input, env)
+}
+
+/// Evaluates one node of `expr` as if it were the whole expression (same frame, limits and
+/// error positions).
+pub(crate) fn run_node(
+    expr: &Expression,
+    node: &Node,
+    input: Option<&Json>,
+    env: &Environment<'_>,
+) -> Result<Option<Json>, Error> {
     let ctx = Ctx {
         env,
         labels: &expr.labels,
@@ -77,7 +88,7 @@ pub(crate) fn run(
     let root = Frame::root();
     root.bind("$", input.clone());
     ctx.track(&root);
-    let result = ctx.eval(&expr.root, &input, &root);
+    let result = ctx.eval(node, &input, &root);
     let out = result.map_err(|e| *e).and_then(|v| ctx.output(&v));
     for f in ctx.frames.borrow().iter() {
         f.clear();

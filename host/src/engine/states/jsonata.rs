@@ -14,8 +14,8 @@ use super::super::jsonata_eval::{Evaluator, StatesView, query_error};
 use super::super::variables::{VarScope, checked_assignment, merge};
 use crate::asl::error::{ErrorName, StatesError};
 use crate::asl::model::{
-    Catcher, ChoiceBranch, MachineId, MapState, Param, Rule, State, StateId, StateKind, TextSource,
-    WaitFor,
+    Catcher, ChoiceBranch, MachineId, MapState, Param, Payload, Rule, State, StateId, StateKind,
+    TextSource, WaitFor,
 };
 
 /// Output and Assign of a state whose work gave `result` (or, with `None`, of a state with
@@ -31,12 +31,21 @@ pub(crate) fn finish(
     let vars = cx.vars;
     let has_result = result.is_some();
     let mut ev = Evaluator::owned(input, ctx, result, vars);
-    // Both read the same `$states`; the default output is taken out only afterwards.
-    let output = ev.payload(state.io.output.as_ref(), "Output")?;
+    // Both read the same `$states`; the default output (or the input an Output of the shape
+    // `$merge([$states.input, {...}])` updates in place) is taken out only afterwards.
+    let update = match state.io.output.as_ref() {
+        Some(Payload::Jsonata(t)) => ev.input_update(t, "Output")?,
+        _ => None,
+    };
+    let output = match update {
+        Some(_) => None,
+        None => ev.payload(state.io.output.as_ref(), "Output")?,
+    };
     let assigned = ev.payload(state.assign.as_ref(), "Assign")?;
-    let output = match output {
-        Some(v) => v,
-        None => ev
+    let output = match (update, output) {
+        (Some(update), _) => ev.merge_into_input(update),
+        (None, Some(v)) => v,
+        (None, None) => ev
             .take(if has_result { "result" } else { "input" })
             .unwrap_or(Value::Null),
     };
