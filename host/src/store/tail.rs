@@ -197,29 +197,34 @@ impl TailIndex {
 }
 
 /// Moves every tail row into `history` inside `txn` (not committed here). Returns how many
-/// rows it moved.
-pub(super) fn compact(txn: &WriteTransaction) -> Result<usize> {
+/// rows it moved. `scratch` is reused from one compaction to the next, so building the
+/// runs allocates nothing per execution.
+pub(super) fn compact(txn: &WriteTransaction, scratch: &mut Vec<u8>) -> Result<usize> {
     let mut tail = txn.open_table(HISTORY_TAIL)?;
     let mut history = txn.open_table(HISTORY)?;
-    let mut rows = 0;
-    {
+    let rows = {
         // Each execution's tail events become ONE `history` row (a run keyed by its first
         // id): one insert per execution per compaction, not one per event.
-        let mut runs: std::collections::BTreeMap<String, (u64, Vec<u8>)> = Default::default();
-        for row in tail.iter()? {
-            let (_, v) = row?;
-            for (arn, id, bytes) in entries(v.value())? {
-                let (_, run) = runs
-                    .entry(arn.to_string())
-                    .or_insert_with(|| (id, Vec::new()));
-                push_event(run, id, bytes);
+        let guards = tail
+            .iter()?
+            .map(|row| row.map(|(_, v)| v))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        let mut events = Vec::new();
+        for v in &guards {
+            events.extend(entries(v.value())?);
+        }
+        // Stable: each execution's events keep their (row, then position) order, which is
+        // their id order. Sorted by ARN, the inserts walk `history` left to right.
+        events.sort_by(|a, b| a.0.cmp(b.0));
+        for group in events.chunk_by(|a, b| a.0 == b.0) {
+            scratch.clear();
+            for (_, id, bytes) in group {
+                push_event(scratch, *id, bytes);
             }
-            rows += 1;
+            history.insert((group[0].0, group[0].1), scratch.as_slice())?;
         }
-        for (arn, (first, run)) in &runs {
-            history.insert((arn.as_str(), *first), run.as_slice())?;
-        }
-    }
+        guards.len()
+    };
     tail.retain(|_, _| false)?;
     Ok(rows)
 }

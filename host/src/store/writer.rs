@@ -137,12 +137,13 @@ fn run(
 ) {
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
     let mut spare = tail::TailBuffer::default();
+    let mut scratch = Vec::new();
     loop {
         let first = match rx.recv_timeout(IDLE_COMPACT) {
             Ok(job) => job,
             Err(mpsc::RecvTimeoutError::Timeout) => {
                 if read(index).pending_rows() > 0 {
-                    compact(db, durability, index);
+                    compact(db, durability, index, &mut scratch);
                 }
                 continue;
             }
@@ -161,7 +162,7 @@ fn run(
         if stats.compact_requested.swap(false, Ordering::AcqRel)
             || read(index).pending_rows() >= tail::COMPACT_ROWS
         {
-            compact(db, durability, index);
+            compact(db, durability, index, &mut scratch);
         }
     }
 }
@@ -179,11 +180,11 @@ fn level(durability: Durability) -> redb::Durability {
 
 /// Moves the history tail into `history` in one transaction; on failure the tail stays
 /// (it is durable) and the next attempt retries.
-fn compact(db: &Database, durability: Durability, index: &SharedIndex) {
-    let attempt = || -> Result<()> {
+fn compact(db: &Database, durability: Durability, index: &SharedIndex, scratch: &mut Vec<u8>) {
+    let mut attempt = || -> Result<()> {
         let mut txn = db.begin_write()?;
         txn.set_durability(level(durability))?;
-        tail::compact(&txn)?;
+        tail::compact(&txn, scratch)?;
         let mut guard = index.write().unwrap_or_else(|p| p.into_inner());
         txn.commit()?;
         tail::compacted(&mut guard);
