@@ -280,19 +280,9 @@ impl Execution {
             "ParallelStateSucceeded"
         };
         self.events.plain(now, kind);
-        let vars = VarScope::of(&self.frames, id);
-        let mut cx = Cx {
-            now,
-            info: &self.info,
-            events: &mut self.events,
-            limits: &self.limits,
-            vars: &vars,
-            assigned: None,
-        };
-        let work =
-            states::finish_children(&mut cx, state, ch.input, ch.attempt, Value::Array(results));
-        let assigned = cx.assigned.take();
-        drop(vars);
-        self.apply(id, state_id, state, work, assigned, now)
+        let (input, attempt) = (ch.input, ch.attempt);
+        self.finish_and_apply(id, state_id, state, now, |cx| {
+            states::finish_children(cx, state, input, attempt, Value::Array(results))
+        })
     }
 }

@@ -475,6 +475,31 @@ impl Execution {
         self.apply(id, state_id, state, work, assigned, now)
     }
 
+    /// Runs a state's finishing work (a task's result, a Map's or Parallel's gathered
+    /// results) in a step context for frame `id`, then applies it.
+    fn finish_and_apply(
+        &mut self,
+        id: FrameId,
+        state_id: StateId,
+        state: &State,
+        now: SystemTime,
+        finish: impl FnOnce(&mut Cx<'_>) -> Work,
+    ) -> Option<Effect> {
+        let vars = VarScope::of(&self.frames, id);
+        let mut cx = Cx {
+            now,
+            info: &self.info,
+            events: &mut self.events,
+            limits: &self.limits,
+            vars: &vars,
+            assigned: None,
+        };
+        let work = finish(&mut cx);
+        let assigned = cx.assigned.take();
+        drop(vars);
+        self.apply(id, state_id, state, work, assigned, now)
+    }
+
     /// Applies a state's work to its frame; `assigned` variables are stored only when the
     /// state succeeded.
     fn apply(

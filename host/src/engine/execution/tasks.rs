@@ -64,19 +64,9 @@ impl Execution {
             entries: &logs,
             truncated: logs_truncated,
         };
-        let vars = VarScope::of(&self.frames, id);
-        let mut cx = Cx {
-            now,
-            info: &self.info,
-            events: &mut self.events,
-            limits: &self.limits,
-            vars: &vars,
-            assigned: None,
-        };
-        let work = states::task::finish(&mut cx, state, task, input, result, logs, attempt);
-        let assigned = cx.assigned.take();
-        drop(vars);
-        self.apply(id, state_id, state, work, assigned, now);
+        self.finish_and_apply(id, state_id, state, now, |cx| {
+            states::task::finish(cx, state, task, input, result, logs, attempt)
+        });
         self.mark(id);
     }
 }
