@@ -194,9 +194,23 @@ fn idempotent_start_stop_and_component_in_use() {
     assert_eq!(d["error"], "Operator");
     assert_eq!(d["cause"], "not needed");
     let events = s.full_history(&key, "slow", "once");
-    let last = events.last().unwrap();
-    assert_eq!(last["type"], "ExecutionAborted");
-    assert_eq!(last["executionAbortedEventDetails"]["error"], "Operator");
+    let types: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    // Stopped inside its Wait: AWS closes the Wait with WaitStateAborted first.
+    assert_eq!(
+        types,
+        [
+            "ExecutionStarted",
+            "WaitStateEntered",
+            "WaitStateAborted",
+            "ExecutionAborted"
+        ]
+    );
+    let ids: Vec<u64> = events.iter().map(|e| e["id"].as_u64().unwrap()).collect();
+    assert_eq!(ids, [1, 2, 3, 4]);
+    assert_eq!(
+        events[3]["executionAbortedEventDetails"],
+        json!({"error": "Operator", "cause": "not needed"})
+    );
     let r = s.post(
         "/v1/state-machines/slow/executions/once/stop",
         &key,

@@ -2,8 +2,10 @@
 //! visible (describe, list, stop) before they are recorded; a durable execution parked on
 //! a long Wait wakes from the store and completes; the concurrent-execution quota is
 //! derived from the store, so it holds across a `kill -9` and restart; starts follow state
-//! machine updates and deletes (the latest version is cached).
+//! machine updates and deletes (the latest version is cached); a stop ends an execution
+//! whether it is parked on a timer or driven mid-Task, and nothing is written after it.
 
+mod guests;
 mod server;
 
 use std::time::{Duration, Instant};
@@ -198,6 +200,12 @@ fn the_concurrency_quota_holds_across_a_kill_and_restart() {
         &json!({}),
     );
     assert_eq!(r.status, 200, "{:?}", r.body);
+    let events = s.full_history(&key, "long", "one");
+    let tail: Vec<&Value> = events.iter().rev().take(2).collect();
+    assert_eq!(tail[1]["type"], "WaitStateAborted", "{events:?}");
+    assert_eq!(tail[0]["type"], "ExecutionAborted");
+    // Stopped without an error or cause: AWS leaves both out.
+    assert_eq!(tail[0]["executionAbortedEventDetails"], json!({}));
     assert_eq!(start(&s, "three").status, 201);
     assert_eq!(start(&s, "four").status, 429);
     assert!(s.terminate());
@@ -249,4 +257,59 @@ fn starts_use_the_latest_version_after_an_update_and_fail_after_a_delete() {
         &json!({"name": "c"}),
     );
     assert_eq!(r.status, 404, "{:?}", r.body);
+}
+
+#[test]
+fn stopping_an_execution_mid_task_ends_its_history_for_good() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path());
+    let key = s.tenant("acme");
+    let r = s.upload(&key, "long-run", guests::guest_bytes("long-run"));
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let def = json!({"StartAt": "Work", "States": {
+        "Work": {"Type": "Task", "Resource": "wasm:long-run", "Next": "After"},
+        "After": {"Type": "Pass", "End": true}}});
+    let r = s.post(
+        "/v1/state-machines",
+        &key,
+        &json!({"name": "busy", "definition": def}),
+    );
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    // 40 steps of 100 ms, heartbeating: the driver is inside the Task for 4 s.
+    let r = s.post(
+        "/v1/state-machines/busy/executions",
+        &key,
+        &json!({"name": "b", "input": {"steps": 40, "step_ms": 100}}),
+    );
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !s
+        .full_history(&key, "busy", "b")
+        .iter()
+        .any(|e| e["type"] == "TaskStarted")
+    {
+        assert!(Instant::now() < deadline, "the Task never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let r = s.post(
+        "/v1/state-machines/busy/executions/b/stop",
+        &key,
+        &json!({"error": "Operator"}),
+    );
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let stopped = s.full_history(&key, "busy", "b");
+    let last = stopped.last().unwrap();
+    assert_eq!(last["type"], "ExecutionAborted", "{stopped:?}");
+    assert_eq!(
+        last["executionAbortedEventDetails"],
+        json!({"error": "Operator"})
+    );
+    let ids: Vec<u64> = stopped.iter().map(|e| e["id"].as_u64().unwrap()).collect();
+    assert_eq!(ids, (1..=ids.len() as u64).collect::<Vec<_>>());
+    // The cancelled driver writes nothing more, even once the Task would have finished.
+    std::thread::sleep(Duration::from_millis(4500));
+    assert_eq!(s.full_history(&key, "busy", "b"), stopped);
+    let r = s.get("/v1/state-machines/busy/executions/b", Some(&key));
+    assert_eq!(r.body["status"], "ABORTED", "{:?}", r.body);
+    assert!(s.terminate());
 }

@@ -120,7 +120,23 @@ impl EventLog {
         self.push(now, "ExecutionSucceeded", details);
     }
 
-    /// `ExecutionFailed`, `ExecutionTimedOut` or `ExecutionAborted` (by `event_type`).
+    /// `ExecutionAborted` (StopExecution): AWS leaves out the error and cause the caller
+    /// did not give, rather than writing empty strings.
+    pub fn execution_aborted(&mut self, now: SystemTime, error: Option<&str>, cause: Option<&str>) {
+        let details = self.record.then(|| {
+            let mut fields = Map::new();
+            if let Some(error) = error {
+                fields.insert("error".into(), Value::from(error));
+            }
+            if let Some(cause) = cause {
+                fields.insert("cause".into(), Value::from(cause));
+            }
+            ("executionAbortedEventDetails", Value::Object(fields))
+        });
+        self.push(now, "ExecutionAborted", details);
+    }
+
+    /// `ExecutionFailed` or `ExecutionTimedOut` (by `event_type`).
     pub fn execution_ended_badly(
         &mut self,
         now: SystemTime,
@@ -130,7 +146,6 @@ impl EventLog {
     ) {
         let key = match event_type {
             "ExecutionTimedOut" => "executionTimedOutEventDetails",
-            "ExecutionAborted" => "executionAbortedEventDetails",
             _ => "executionFailedEventDetails",
         };
         let details = self

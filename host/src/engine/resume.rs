@@ -161,12 +161,8 @@ impl Execution {
             }
         }
         self.frames.clear();
-        self.events.execution_ended_badly(
-            now,
-            "ExecutionAborted",
-            error.as_deref().unwrap_or(""),
-            cause.as_deref().unwrap_or(""),
-        );
+        self.events
+            .execution_aborted(now, error.as_deref(), cause.as_deref());
         self.dirty.clear();
         let mut frames: Vec<FrameUpdate> = std::mem::take(&mut self.final_frames);
         frames.extend(

@@ -18,7 +18,7 @@ use crate::engine::execution::Execution;
 use crate::engine::frame::{from_ms, to_ms};
 use crate::engine::history::HistoryEvent;
 use crate::engine::limits::Limits;
-use crate::engine::ports::{BoxFuture, Clock, FrameUpdate, Journal, TaskRunner};
+use crate::engine::ports::{BoxFuture, Clock, FrameUpdate, Journal, StepCommit, TaskRunner};
 
 /// A durable execution whose every frame waits at least this long on a timer is parked:
 /// dropped from memory and resumed from the store when the timer fires.
@@ -109,6 +109,22 @@ impl EngineRuntime {
         }))
     }
 
+    /// A durable execution rebuilt from its committed frames.
+    fn restore(
+        &self,
+        launch: &Launch,
+        frames: &[(u64, Vec<u8>)],
+        last_event_id: u64,
+    ) -> Result<Execution, RuntimeError> {
+        let model = self.model(launch)?;
+        let info = Self::info(launch)?;
+        Execution::resume(model, info, self.limits.clone(), frames, last_event_id).map_err(|e| {
+            RuntimeError::Resume {
+                message: e.to_string(),
+            }
+        })
+    }
+
     fn driver(&self, journal: Option<Arc<dyn Journal>>) -> driver::Runtime {
         driver::Runtime {
             clock: self.clock.clone(),
@@ -140,14 +156,7 @@ impl Runtime for EngineRuntime {
         last_event_id: u64,
         journal: Arc<dyn Journal>,
     ) -> BoxFuture<'static, Result<Driven, RuntimeError>> {
-        let prepared = self.model(&launch).and_then(|model| {
-            let info = Self::info(&launch)?;
-            Execution::resume(model, info, self.limits.clone(), &frames, last_event_id).map_err(
-                |e| RuntimeError::Resume {
-                    message: e.to_string(),
-                },
-            )
-        });
+        let prepared = self.restore(&launch, &frames, last_event_id);
         let rt = self.driver(Some(journal));
         Box::pin(async move {
             let mut exec = prepared?;
@@ -161,6 +170,18 @@ impl Runtime for EngineRuntime {
                 }),
             }
         })
+    }
+
+    fn abort(
+        &self,
+        launch: &Launch,
+        frames: &[(u64, Vec<u8>)],
+        last_event_id: u64,
+        error: Option<String>,
+        cause: Option<String>,
+    ) -> Result<StepCommit, RuntimeError> {
+        let mut exec = self.restore(launch, frames, last_event_id)?;
+        Ok(exec.abort(self.clock.now(), error, cause))
     }
 
     fn run_express(&self, launch: Launch) -> BoxFuture<'static, Result<ExpressRun, RuntimeError>> {

@@ -15,7 +15,6 @@ use super::limits::RunningSlot;
 use super::names::{check_name, execution_arn};
 use super::paging::{self, Page};
 use super::runtime::{Driven, Launch, RuntimeError};
-use super::timefmt::rfc3339_ms;
 use super::timers::Parked;
 use super::{MAX_PAYLOAD_BYTES, Resource, Service, ServiceError};
 use crate::engine::history::HistoryEvent;
@@ -581,35 +580,63 @@ impl Service {
                 }),
             };
         }
-        let details = json!({
-            "error": stop.error.clone(),
-            "cause": stop.cause.clone(),
-        });
-        let result = self
-            .store()
-            .abort_execution(&record.arn, stop.error, stop.cause, move |id| {
-                HistoryEvent {
-                    id,
-                    previous_event_id: id - 1,
-                    timestamp: rfc3339_ms(now_ms()),
-                    event_type: "ExecutionAborted".into(),
-                    details: [("executionAbortedEventDetails".to_string(), details)]
-                        .into_iter()
-                        .collect(),
+        self.stop_durable(&record.arn, name, stop).await
+    }
+
+    /// Stops a durable execution from its committed frames, with the engine's abort (so
+    /// a Wait it is in gets its `WaitStateAborted`). Its driver or timer is cancelled
+    /// first; a step that driver had already handed to the store may still land, which
+    /// the history-order check catches, and the abort is rebuilt on top of it.
+    async fn stop_durable(
+        &self,
+        arn: &str,
+        name: &str,
+        stop: StopRequest,
+    ) -> Result<ExecutionRecord, ServiceError> {
+        const ATTEMPTS: usize = 5;
+        let not_running = || ServiceError::NotRunning {
+            name: name.to_string(),
+        };
+        for _ in 0..ATTEMPTS {
+            if let Some(handle) = self.inner.drivers.lock().remove(arn) {
+                handle.abort();
+            }
+            self.inner.timers.remove(arn);
+            let Some(exec) = self.store().running_execution(arn)? else {
+                return Err(not_running());
+            };
+            let Some(tenant) = self.store().tenant(&exec.record.tenant)? else {
+                return Err(not_running());
+            };
+            let machine = self.machine_version(&exec.record)?;
+            let launch = Self::launch(&tenant, exec.record, machine);
+            let commit = self
+                .runtime()
+                .abort(
+                    &launch,
+                    &exec.frames,
+                    exec.last_event_id,
+                    stop.error.clone(),
+                    stop.cause.clone(),
+                )
+                .map_err(runtime_error)?;
+            match self.store().commit_step(commit).await {
+                Ok(()) => {
+                    return self.store().execution(arn)?.ok_or_else(not_running);
                 }
-            })
-            .await
-            .map_err(|e| match e {
-                StoreError::NotRunning { .. } => ServiceError::NotRunning {
-                    name: name.to_string(),
-                },
-                other => other.into(),
-            })?;
-        if let Some(handle) = self.inner.drivers.lock().remove(&record.arn) {
-            handle.abort();
+                Err(StoreError::HistoryOutOfOrder { .. }) => {}
+                Err(StoreError::NotRunning { .. }) => return Err(not_running()),
+                Err(e) => {
+                    // Still RUNNING in the store, and nothing drives it now: drive it again.
+                    let slot = self.inner.limits.adopt_slot(&tenant.id);
+                    self.spawn_driver(launch, exec.frames, exec.last_event_id, slot);
+                    return Err(e.into());
+                }
+            }
         }
-        self.inner.timers.remove(&record.arn);
-        Ok(result)
+        Err(ServiceError::Internal {
+            detail: format!("{arn} kept moving while it was being stopped"),
+        })
     }
 
     /// Resumes every RUNNING STANDARD execution from its committed frames. Call once at

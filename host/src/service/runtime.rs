@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use crate::engine::history::HistoryEvent;
-use crate::engine::ports::{BoxFuture, ExecutionEnd, FrameUpdate, Journal};
+use crate::engine::ports::{BoxFuture, ExecutionEnd, FrameUpdate, Journal, StepCommit};
 use crate::store::{ExecutionRecord, StateMachineVersion};
 
 /// Everything the runtime needs to run one execution.
@@ -93,6 +93,18 @@ pub trait Runtime: Send + Sync {
         journal: Arc<dyn Journal>,
     ) -> BoxFuture<'static, Result<Driven, RuntimeError>>;
 
+    /// The commit that stops a durable execution from its committed frames (StopExecution):
+    /// a `WaitStateAborted` for each Wait it is in, `ExecutionAborted`, frames dropped,
+    /// status ABORTED. Nothing may drive it meanwhile.
+    fn abort(
+        &self,
+        launch: &Launch,
+        frames: &[(u64, Vec<u8>)],
+        last_event_id: u64,
+        error: Option<String>,
+        cause: Option<String>,
+    ) -> Result<StepCommit, RuntimeError>;
+
     /// Runs an EXPRESS execution in memory to its end.
     fn run_express(&self, launch: Launch) -> BoxFuture<'static, Result<ExpressRun, RuntimeError>>;
 }
@@ -122,6 +134,19 @@ impl Runtime for NoRuntime {
             Err(RuntimeError::Unavailable {
                 reason: NO_ENGINE.into(),
             })
+        })
+    }
+
+    fn abort(
+        &self,
+        _: &Launch,
+        _: &[(u64, Vec<u8>)],
+        _: u64,
+        _: Option<String>,
+        _: Option<String>,
+    ) -> Result<StepCommit, RuntimeError> {
+        Err(RuntimeError::Unavailable {
+            reason: NO_ENGINE.into(),
         })
     }
 

@@ -211,41 +211,6 @@ impl Store {
         .await
     }
 
-    /// Stops a RUNNING execution: status ABORTED with error/cause, an `ExecutionAborted`
-    /// event built by `event(next_id)`, frames dropped. Later steps of it are refused.
-    pub async fn abort_execution(
-        &self,
-        arn: &str,
-        error: Option<String>,
-        cause: Option<String>,
-        event: impl FnOnce(u64) -> HistoryEvent + Send + 'static,
-    ) -> Result<ExecutionRecord> {
-        let arn = arn.to_string();
-        wait(self.writer.submit(move |tb| {
-            if !is_running(tb, &arn)? {
-                return Err(StoreError::NotRunning { execution: arn });
-            }
-            let head = tb
-                .history_heads
-                .get(arn.as_str())?
-                .map(|v| v.value())
-                .unwrap_or(0);
-            let e = event(head + 1);
-            append_events(tb, &arn, &[(e.id, encode(&e))])?;
-            finish(
-                tb,
-                &arn,
-                &ExecutionEnd {
-                    status: ExecutionStatus::Aborted,
-                    output: None,
-                    error,
-                    cause,
-                },
-            )
-        }))
-        .await
-    }
-
     /// Records a finished EXPRESS execution with its whole history in one write.
     pub async fn record_express(
         &self,

@@ -401,34 +401,6 @@ async fn history_pages_both_ways() {
 }
 
 #[tokio::test]
-async fn abort_marks_aborted_and_refuses_later_steps() {
-    let (_d, store) = temp_store();
-    let rec = record("t", "e", "{}");
-    let arn = rec.arn.clone();
-    store
-        .start_execution(rec, vec![event(1, "ExecutionStarted")], vec![], BIG)
-        .await
-        .unwrap();
-    let done = store
-        .abort_execution(&arn, Some("Stop".into()), Some("by test".into()), |id| {
-            event(id, "ExecutionAborted")
-        })
-        .await
-        .unwrap();
-    assert_eq!(done.status, ExecutionStatus::Aborted);
-    assert_eq!(done.error.as_deref(), Some("Stop"));
-    let h = store.history(&arn, None, 10, false).unwrap();
-    assert_eq!(h.events.last().unwrap().event_type, "ExecutionAborted");
-    assert_eq!(h.events.last().unwrap().id, 2);
-    assert!(matches!(
-        store
-            .abort_execution(&arn, None, None, |id| event(id, "ExecutionAborted"))
-            .await,
-        Err(StoreError::NotRunning { .. })
-    ));
-}
-
-#[tokio::test]
 async fn listing_is_newest_first_filtered_and_paged() {
     let (_d, store) = temp_store();
     for i in 0..5 {
