@@ -313,3 +313,73 @@ fn stopping_an_execution_mid_task_ends_its_history_for_good() {
     assert_eq!(r.body["status"], "ABORTED", "{:?}", r.body);
     assert!(s.terminate());
 }
+
+#[test]
+fn running_express_executions_are_paged_like_stored_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path());
+    let key = s.tenant("acme");
+    for (name, kind) in [("slow", "EXPRESS"), ("done", "STANDARD")] {
+        let def = if kind == "EXPRESS" {
+            wait_then_pass(60)
+        } else {
+            json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}})
+        };
+        let r = s.post(
+            "/v1/state-machines",
+            &key,
+            &json!({"name": name, "type": kind, "definition": def}),
+        );
+        assert_eq!(r.status, 201, "{:?}", r.body);
+    }
+    let mut expected = Vec::new();
+    for i in 0..2 {
+        let name = format!("stored-{i}");
+        let r = s.post(
+            "/v1/state-machines/done/executions",
+            &key,
+            &json!({"name": name}),
+        );
+        assert_eq!(r.status, 201, "{:?}", r.body);
+        expected.push(name);
+    }
+    for i in 0..5 {
+        let name = format!("express-{i}");
+        let r = s.post(
+            "/v1/state-machines/slow/executions",
+            &key,
+            &json!({"name": name}),
+        );
+        assert_eq!(r.status, 201, "{:?}", r.body);
+        expected.push(name);
+    }
+    // Pages of 2 walk the 5 running EXPRESS executions, then the store: each exactly once.
+    let mut seen = Vec::new();
+    let mut token: Option<String> = None;
+    for _ in 0..10 {
+        let query = match &token {
+            Some(t) => format!("/v1/executions?maxResults=2&nextToken={t}"),
+            None => "/v1/executions?maxResults=2".into(),
+        };
+        let r = s.get(&query, Some(&key));
+        assert_eq!(r.status, 200, "{:?}", r.body);
+        let page = r.body["executions"].as_array().unwrap();
+        assert!(page.len() <= 2);
+        seen.extend(page.iter().map(|e| e["name"].as_str().unwrap().to_string()));
+        token = r.body["nextToken"].as_str().map(str::to_string);
+        if token.is_none() {
+            break;
+        }
+    }
+    assert!(token.is_none(), "the listing never ended: {seen:?}");
+    let mut sorted = seen.clone();
+    sorted.sort();
+    expected.sort();
+    assert_eq!(sorted, expected, "every execution exactly once");
+    // Newest first: the running EXPRESS ones lead.
+    assert!(
+        seen[..5].iter().all(|n| n.starts_with("express-")),
+        "{seen:?}"
+    );
+    assert!(s.terminate());
+}

@@ -493,25 +493,43 @@ impl Service {
             query.state_machine.as_deref().unwrap_or("*"),
             query.status.as_deref().unwrap_or("*")
         );
-        let before = query
-            .next_token
-            .as_deref()
-            .map(|t| paging::decode_u64(t, &list, &tenant.id))
-            .transpose()?;
+        let cursor = match query.next_token.as_deref() {
+            None => ListCursor::Express(None),
+            Some(t) => ListCursor::parse(&paging::decode(t, &list, &tenant.id)?)?,
+        };
         let filter = ExecutionFilter {
             state_machine: query.state_machine.clone(),
             status,
         };
-        // Running EXPRESS executions are not in the store yet: the first page starts with
-        // them (they are the newest), the store fills the rest.
+        // Running EXPRESS executions are not in the store yet. They are the newest, so the
+        // listing walks them first, then the store.
         let mut items = Vec::new();
-        if before.is_none() && status.is_none_or(|s| s == ExecutionStatus::Running) {
-            items = self
-                .inner
-                .express
-                .of_tenant(&tenant.id, query.state_machine.as_deref());
-            items.truncate(limit);
-        }
+        let before = match cursor {
+            ListCursor::Store(before) => Some(before),
+            ListCursor::Express(after) => {
+                if status.is_none_or(|s| s == ExecutionStatus::Running) {
+                    let mut running = self
+                        .inner
+                        .express
+                        .of_tenant(&tenant.id, query.state_machine.as_deref());
+                    if let Some(after) = &after {
+                        running.retain(|r| express_key(r) < (after.0, after.1.as_str()));
+                    }
+                    if running.len() > limit {
+                        running.truncate(limit);
+                        let last = running.last().map(express_key);
+                        let next =
+                            last.map(|(ms, arn)| ListCursor::Express(Some((ms, arn.into()))));
+                        return Ok(Page {
+                            items: running,
+                            next_token: next.map(|c| paging::encode(&list, &tenant.id, &c.text())),
+                        });
+                    }
+                    items = running;
+                }
+                None
+            }
+        };
         let (stored, next) = if items.len() == limit {
             (Vec::new(), Some(u64::MAX))
         } else {
@@ -521,7 +539,8 @@ impl Service {
         items.extend(stored);
         Ok(Page {
             items,
-            next_token: next.map(|seq| paging::encode(&list, &tenant.id, &seq.to_string())),
+            next_token: next
+                .map(|seq| paging::encode(&list, &tenant.id, &ListCursor::Store(seq).text())),
         })
     }
 
@@ -678,4 +697,46 @@ impl Service {
     pub fn parked_executions(&self) -> usize {
         self.inner.timers.len()
     }
+}
+
+/// Where a page of the executions listing starts: inside the running EXPRESS executions
+/// (after the one with this start time and ARN, newest first), or in the store (before
+/// this sequence number).
+enum ListCursor {
+    Express(Option<(i64, String)>),
+    Store(u64),
+}
+
+impl ListCursor {
+    /// Store positions are plain numbers (as tokens issued before EXPRESS paging were);
+    /// EXPRESS positions are `x<start ms>:<arn>`.
+    fn parse(position: &str) -> Result<Self, ServiceError> {
+        let bad = || ServiceError::InvalidToken {
+            reason: "the token's position is not one this server issues".into(),
+        };
+        match position.strip_prefix('x') {
+            Some("") => Ok(Self::Express(None)),
+            Some(rest) => {
+                let (ms, arn) = rest.split_once(':').ok_or_else(bad)?;
+                Ok(Self::Express(Some((
+                    ms.parse().map_err(|_| bad())?,
+                    arn.to_string(),
+                ))))
+            }
+            None => position.parse().map(Self::Store).map_err(|_| bad()),
+        }
+    }
+
+    fn text(&self) -> String {
+        match self {
+            Self::Express(Some((ms, arn))) => format!("x{ms}:{arn}"),
+            Self::Express(None) => "x".into(),
+            Self::Store(seq) => seq.to_string(),
+        }
+    }
+}
+
+/// A running EXPRESS execution's place in the newest-first listing.
+fn express_key(r: &ExecutionRecord) -> (i64, &str) {
+    (r.start_ms, r.arn.as_str())
 }
