@@ -3,7 +3,8 @@
 //! a long Wait wakes from the store and completes; the concurrent-execution quota is
 //! derived from the store, so it holds across a `kill -9` and restart; starts follow state
 //! machine updates and deletes (the latest version is cached); a stop ends an execution
-//! whether it is parked on a timer or driven mid-Task, and nothing is written after it.
+//! whether it is parked on a timer or driven mid-Task, and nothing is written after it; the
+//! history limit applies to STANDARD executions only and `--max-history-events` moves it.
 
 mod guests;
 mod server;
@@ -381,5 +382,68 @@ fn running_express_executions_are_paged_like_stored_ones() {
         seen[..5].iter().all(|n| n.starts_with("express-")),
         "{seen:?}"
     );
+    assert!(s.terminate());
+}
+
+#[test]
+fn the_history_limit_caps_standard_executions_only_and_can_be_lifted() {
+    // A Map of 10 Pass iterations: 4 events per iteration plus the Map's own, over 20.
+    let def = json!({"StartAt": "M", "States": {"M": {"Type": "Map",
+        "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}},
+        "End": true}}});
+    let items = json!({"input": [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]});
+    let run = |s: &Server, key: &str, kind: &str| -> Value {
+        let name = kind.to_lowercase();
+        let r = s.post(
+            "/v1/state-machines",
+            key,
+            &json!({"name": name, "type": kind, "definition": def}),
+        );
+        assert_eq!(r.status, 201, "{:?}", r.body);
+        if kind == "EXPRESS" {
+            let r = s.post(
+                &format!("/v1/state-machines/{name}/start-sync"),
+                key,
+                &items,
+            );
+            assert_eq!(r.status, 200, "{:?}", r.body);
+            return r.body;
+        }
+        let mut start = items.clone();
+        start["name"] = json!("e");
+        let r = s.post(
+            &format!("/v1/state-machines/{name}/executions"),
+            key,
+            &start,
+        );
+        assert_eq!(r.status, 201, "{:?}", r.body);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let d = s.get(
+                &format!("/v1/state-machines/{name}/executions/e"),
+                Some(key),
+            );
+            if d.body["status"] != "RUNNING" {
+                return d.body;
+            }
+            assert!(Instant::now() < deadline, "never finished: {:?}", d.body);
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let env = [("STEPWASM_ADMIN_KEY", ADMIN_KEY)];
+    let s = Server::start_with(dir.path(), &env, &["--max-history-events", "20"]);
+    let key = s.tenant("acme");
+    let standard = run(&s, &key, "STANDARD");
+    assert_eq!(standard["status"], "FAILED", "{standard:?}");
+    assert_eq!(standard["error"], "States.Runtime");
+    let express = run(&s, &key, "EXPRESS");
+    assert_eq!(express["status"], "SUCCEEDED", "{express:?}");
+    assert!(s.terminate());
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start_with(dir.path(), &env, &["--max-history-events", "0"]);
+    let key = s.tenant("acme");
+    let standard = run(&s, &key, "STANDARD");
+    assert_eq!(standard["status"], "SUCCEEDED", "{standard:?}");
     assert!(s.terminate());
 }

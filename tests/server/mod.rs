@@ -43,9 +43,15 @@ impl Server {
 
     /// Starts the binary with extra environment.
     pub fn start_with_env(data_dir: &Path, env: &[(&str, &str)]) -> Server {
+        Self::start_with(data_dir, env, &[])
+    }
+
+    /// Starts the binary with extra environment and `serve` arguments.
+    pub fn start_with(data_dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Server {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_stepwasm"));
         cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
+            .args(args)
             .env_remove("STEPWASM_ADMIN_KEY")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 
+use crate::engine::limits::Limits;
 use crate::sandbox::{SandboxConfig, SandboxRunner};
 use crate::service::{
     AdminBootstrap, EngineRuntime, SandboxInspector, Service, StoreComponentSource,
@@ -28,6 +29,10 @@ pub struct ServeArgs {
     /// group commits rewrite). Executions waiting on a timer hold none of it themselves.
     #[arg(long, default_value_t = crate::store::DEFAULT_CACHE_BYTES / (1024 * 1024))]
     pub cache_mb: usize,
+    /// Largest history of a STANDARD execution, in events (AWS: 25000; 0: unlimited). An
+    /// execution that reaches it fails with `States.Runtime`. EXPRESS executions have none.
+    #[arg(long, default_value_t = crate::engine::limits::DEFAULT_MAX_HISTORY_EVENTS)]
+    pub max_history_events: u64,
 }
 
 /// Environment variable that sets the admin key.
@@ -70,7 +75,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let runner = Arc::new(SandboxRunner::new(source, config)?);
     let service = Service::new(
         store,
-        Arc::new(EngineRuntime::new(Some(runner.clone()))),
+        Arc::new(
+            EngineRuntime::new(Some(runner.clone())).with_limits(Limits {
+                max_history_events: (args.max_history_events > 0)
+                    .then_some(args.max_history_events),
+                ..Limits::default()
+            }),
+        ),
         Arc::new(SandboxInspector::new(runner)),
     )?;
     service.apply_all_limits()?;

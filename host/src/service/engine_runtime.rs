@@ -57,6 +57,13 @@ impl EngineRuntime {
         }
     }
 
+    /// The same runtime with other execution limits (payload size, history length).
+    #[must_use]
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
     fn model(&self, launch: &Launch) -> Result<Arc<StateMachine>, RuntimeError> {
         let r = &launch.record;
         let key = (
@@ -188,13 +195,12 @@ impl Runtime for EngineRuntime {
         let prepared = self.model(&launch).and_then(|model| {
             let info = Self::info(&launch)?;
             let start = info.start_time;
-            Ok(Execution::new(
-                model,
-                info,
-                self.limits.clone(),
-                true,
-                start,
-            ))
+            // AWS caps the history of STANDARD executions only: an EXPRESS one keeps none.
+            let limits = Limits {
+                max_history_events: None,
+                ..self.limits.clone()
+            };
+            Ok(Execution::new(model, info, limits, true, start))
         });
         let rt = self.driver(None);
         Box::pin(async move {
