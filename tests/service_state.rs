@@ -334,25 +334,14 @@ fn running_express_executions_are_paged_like_stored_ones() {
         assert_eq!(r.status, 201, "{:?}", r.body);
     }
     let mut expected = Vec::new();
-    for i in 0..2 {
-        let name = format!("stored-{i}");
-        let r = s.post(
-            "/v1/state-machines/done/executions",
-            &key,
-            &json!({"name": name}),
-        );
-        assert_eq!(r.status, 201, "{:?}", r.body);
-        expected.push(name);
-    }
-    for i in 0..5 {
-        let name = format!("express-{i}");
-        let r = s.post(
-            "/v1/state-machines/slow/executions",
-            &key,
-            &json!({"name": name}),
-        );
-        assert_eq!(r.status, 201, "{:?}", r.body);
-        expected.push(name);
+    for (machine, prefix, count) in [("done", "stored", 2), ("slow", "express", 5)] {
+        for i in 0..count {
+            let name = format!("{prefix}-{i}");
+            let path = format!("/v1/state-machines/{machine}/executions");
+            let r = s.post(&path, &key, &json!({"name": name}));
+            assert_eq!(r.status, 201, "{:?}", r.body);
+            expected.push(name);
+        }
     }
     // Pages of 2 walk the 5 running EXPRESS executions, then the store: each exactly once.
     let mut seen = Vec::new();

@@ -399,48 +399,25 @@ async fn bad_input_gets_a_clear_4xx() {
         json!({"name": "m", "definition": pass_machine()}),
     )
     .await;
-    let (s, v) = app
-        .json(
-            Method::POST,
-            "/v1/state-machines/m/executions",
-            &key,
-            json!({"input": "{nope"}),
-        )
-        .await;
-    assert_error(s, &v, StatusCode::BAD_REQUEST, "InvalidExecutionInput");
-    let (s, v) = app
-        .json(
-            Method::POST,
-            "/v1/state-machines/m/executions",
-            &key,
-            json!({"name": "x/y"}),
-        )
-        .await;
-    assert_error(s, &v, StatusCode::BAD_REQUEST, "InvalidName");
     let big = "x".repeat(300 * 1024);
-    let (s, v) = app
-        .json(
-            Method::POST,
-            "/v1/state-machines/m/executions",
-            &key,
+    let starts = "/v1/state-machines/m/executions";
+    for (path, body, code) in [
+        (starts, json!({"input": "{nope"}), "InvalidExecutionInput"),
+        (starts, json!({"name": "x/y"}), "InvalidName"),
+        (
+            starts,
             json!({"input": {"big": big}}),
-        )
-        .await;
-    assert_error(s, &v, StatusCode::BAD_REQUEST, "InvalidExecutionInput");
-    let (s, v) = app
-        .json(
-            Method::POST,
+            "InvalidExecutionInput",
+        ),
+        (
             "/v1/state-machines/m/start-sync",
-            &key,
             json!({}),
-        )
-        .await;
-    assert_error(
-        s,
-        &v,
-        StatusCode::BAD_REQUEST,
-        "StateMachineTypeNotSupported",
-    );
+            "StateMachineTypeNotSupported",
+        ),
+    ] {
+        let (s, v) = app.json(Method::POST, path, &key, body).await;
+        assert_error(s, &v, StatusCode::BAD_REQUEST, code);
+    }
 }
 
 #[tokio::test]

@@ -114,13 +114,15 @@ pub trait Runtime: Send + Sync {
 #[derive(Clone, Copy, Debug, Default)]
 pub struct NoRuntime;
 
-const NO_ENGINE: &str = "this server has no execution engine wired in";
+fn no_engine() -> RuntimeError {
+    RuntimeError::Unavailable {
+        reason: "this server has no execution engine wired in".into(),
+    }
+}
 
 impl Runtime for NoRuntime {
     fn begin(&self, _: &Launch) -> Result<(Vec<HistoryEvent>, Vec<FrameUpdate>), RuntimeError> {
-        Err(RuntimeError::Unavailable {
-            reason: NO_ENGINE.into(),
-        })
+        Err(no_engine())
     }
 
     fn drive(
@@ -130,11 +132,7 @@ impl Runtime for NoRuntime {
         _: u64,
         _: Arc<dyn Journal>,
     ) -> BoxFuture<'static, Result<Driven, RuntimeError>> {
-        Box::pin(async {
-            Err(RuntimeError::Unavailable {
-                reason: NO_ENGINE.into(),
-            })
-        })
+        Box::pin(async { Err(no_engine()) })
     }
 
     fn abort(
@@ -145,16 +143,10 @@ impl Runtime for NoRuntime {
         _: Option<String>,
         _: Option<String>,
     ) -> Result<StepCommit, RuntimeError> {
-        Err(RuntimeError::Unavailable {
-            reason: NO_ENGINE.into(),
-        })
+        Err(no_engine())
     }
 
     fn run_express(&self, _: Launch) -> BoxFuture<'static, Result<ExpressRun, RuntimeError>> {
-        Box::pin(async {
-            Err(RuntimeError::Unavailable {
-                reason: NO_ENGINE.into(),
-            })
-        })
+        Box::pin(async { Err(no_engine()) })
     }
 }

@@ -48,6 +48,19 @@ fn last_version(
     })
 }
 
+/// Every version of one of a tenant's names, oldest first.
+fn all_versions<T: serde::de::DeserializeOwned>(
+    table: &impl ReadableTable<(&'static str, &'static str, u64), &'static [u8]>,
+    tenant: &str,
+    name: &str,
+    table_name: &'static str,
+) -> Result<Vec<T>> {
+    table
+        .range((tenant, name, 0u64)..=(tenant, name, u64::MAX))?
+        .map(|row| decode(row?.1.value(), table_name))
+        .collect()
+}
+
 /// Names (with their latest version's record) of one tenant's rows, after `after`, up to
 /// `limit`.
 fn list_latest<T: serde::de::DeserializeOwned>(
@@ -163,12 +176,7 @@ impl Store {
     /// Every version of a component, oldest first.
     pub fn component_versions(&self, tenant: &str, name: &str) -> Result<Vec<ComponentVersion>> {
         let txn = self.db.begin_read()?;
-        let t = txn.open_table(COMPONENTS)?;
-        let mut out = Vec::new();
-        for row in t.range((tenant, name, 0u64)..=(tenant, name, u64::MAX))? {
-            out.push(decode(row?.1.value(), "components")?);
-        }
-        Ok(out)
+        all_versions(&txn.open_table(COMPONENTS)?, tenant, name, "components")
     }
 
     /// Latest version of each of a tenant's components, by name, after `after`.
@@ -344,12 +352,12 @@ impl Store {
         name: &str,
     ) -> Result<Vec<StateMachineVersion>> {
         let txn = self.db.begin_read()?;
-        let t = txn.open_table(STATE_MACHINES)?;
-        let mut out = Vec::new();
-        for row in t.range((tenant, name, 0u64)..=(tenant, name, u64::MAX))? {
-            out.push(decode(row?.1.value(), "state_machines")?);
-        }
-        Ok(out)
+        all_versions(
+            &txn.open_table(STATE_MACHINES)?,
+            tenant,
+            name,
+            "state_machines",
+        )
     }
 
     /// Latest version of each of a tenant's state machines, by name, after `after`.
