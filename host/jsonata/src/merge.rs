@@ -30,8 +30,8 @@ fn plain(n: &Node) -> bool {
         && n.ancestor.is_none()
 }
 
-/// The base path and the object constructor of `$merge([$variable.field, {...}])`.
-pub(crate) fn shape(root: &Node) -> Option<(MergeBase, &Node)> {
+/// The base path of `$merge([$variable.field, {...}])` (checked once, at parse time).
+pub(crate) fn shape(root: &Node) -> Option<MergeBase> {
     let Kind::Call {
         procedure,
         args,
@@ -67,16 +67,24 @@ pub(crate) fn shape(root: &Node) -> Option<(MergeBase, &Node)> {
     };
     match (&var.kind, &field.kind) {
         (Kind::Variable(v), Kind::Name(f)) if !v.is_empty() && plain(var) && plain(field) => {
-            Some((
-                MergeBase {
-                    variable: v.clone(),
-                    field: f.clone(),
-                },
-                update,
-            ))
+            Some(MergeBase {
+                variable: v.clone(),
+                field: f.clone(),
+            })
         }
         _ => None,
     }
+}
+
+/// The object constructor of an expression that [`shape`] accepted.
+fn update_node(root: &Node) -> Option<&Node> {
+    let Kind::Call { args, .. } = &root.kind else {
+        return None;
+    };
+    let Kind::ArrayCons(items) = &args.first()?.kind else {
+        return None;
+    };
+    items.get(1)
 }
 
 impl Expression {
@@ -90,7 +98,8 @@ impl Expression {
     /// must evaluate the whole expression). The expression's result is then
     /// [`merge_objects`]`(base, update)` exactly, when the base is an object.
     pub fn merge_update(&self, env: &Environment<'_>) -> Result<Option<Json>, Error> {
-        let Some((_, node)) = shape(&self.root) else {
+        // The shape was checked at parse time; only the constructor is fetched here.
+        let Some(node) = self.merge.as_ref().and_then(|_| update_node(&self.root)) else {
             return Ok(None);
         };
         if env.lookup("merge").is_some() {

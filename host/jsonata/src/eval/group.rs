@@ -60,6 +60,19 @@ fn reduce_tuples<'a>(data: &Value<'a>) -> Tuple<'a> {
     }
 }
 
+/// Whether an object constructor's keys are distinct string literals (`{"a": x, "b": y}`, the
+/// commonest form): they need no evaluation or duplicate check, and cannot fail. Checked in
+/// quadratic time, so only for small constructors.
+pub(super) fn literal_keys(pairs: &[(Node, Node)]) -> bool {
+    pairs.len() <= 16
+        && pairs.iter().enumerate().all(|(i, (k, _))| match &k.kind {
+            Kind::Str(key) if k.predicate.is_empty() && k.group.is_none() => pairs[..i]
+                .iter()
+                .all(|(other, _)| !matches!(&other.kind, Kind::Str(o) if o == key)),
+            _ => false,
+        })
+}
+
 impl<'a> Ctx<'a> {
     pub(super) fn eval_group(
         &self,
@@ -136,16 +149,8 @@ impl<'a> Ctx<'a> {
     ) -> Result<Value<'a>, Box<Error>> {
         let mut result: Map<'a> = Map::with_capacity_and_hasher(pairs.len(), Default::default());
         // The commonest form, `{"a": x, "b": y}`: distinct string literal keys need no
-        // evaluation or duplicate check, so the values go straight in (checked here in
-        // quadratic time, so only for small constructors).
-        let literal_keys = pairs.len() <= 16
-            && pairs.iter().enumerate().all(|(i, (k, _))| match &k.kind {
-                Kind::Str(key) if k.predicate.is_empty() && k.group.is_none() => pairs[..i]
-                    .iter()
-                    .all(|(other, _)| !matches!(&other.kind, Kind::Str(o) if o == key)),
-                _ => false,
-            });
-        if literal_keys {
+        // evaluation or duplicate check, so the values go straight in.
+        if literal_keys(pairs) {
             for (key_expr, value_expr) in pairs {
                 let Kind::Str(key) = &key_expr.kind else {
                     unreachable!("checked above");

@@ -7,6 +7,7 @@ mod call;
 pub(crate) mod frame;
 mod group;
 mod ops;
+mod output;
 mod path;
 
 use std::cell::{Cell, RefCell};
@@ -93,8 +94,7 @@ pub(crate) fn run_node(
     let root = Frame::root();
     root.bind("$", input.clone());
     ctx.track(&root);
-    let result = ctx.eval(node, &input, &root);
-    let out = result.map_err(|e| *e).and_then(|v| ctx.output(&v));
+    let out = ctx.eval_output(node, &input, &root).map_err(|e| *e);
     for f in ctx.frames.borrow().iter() {
         f.clear();
     }
@@ -118,14 +118,6 @@ impl<'a> Ctx<'a> {
         let f = Frame::child(parent);
         self.track(&f);
         f
-    }
-
-    /// The result as JSON; numbers JSON cannot represent (`1/0`) are D1001, not `null`.
-    fn output(&self, v: &Value<'a>) -> Result<Option<Json>, Error> {
-        if crate::functions::has_infinity(v) {
-            return Err(Error::new("D1001").with_value("Infinity"));
-        }
-        Ok(v.to_json())
     }
 
     pub fn label(&self, slot: usize) -> &'a str {
@@ -203,15 +195,18 @@ impl<'a> Ctx<'a> {
         input: &Value<'a>,
         env: &Rc<Frame<'a>>,
     ) -> Result<Value<'a>, Box<Error>> {
+        self.guarded(|| self.eval_inner(node, input, env))
+    }
+
+    /// Runs one evaluation step under the depth and time limits, on a stack grown as needed.
+    fn guarded<R>(&self, step: impl FnOnce() -> Result<R, Box<Error>>) -> Result<R, Box<Error>> {
         self.enter()?;
         // Checking the stack is cheap but not free: every 8th level is enough, given the
         // red zone covers eight levels of evaluator frames.
         let result = if self.depth.get().is_multiple_of(8) {
-            stacker::maybe_grow(256 * 1024, 4 * 1024 * 1024, || {
-                self.eval_inner(node, input, env)
-            })
+            stacker::maybe_grow(256 * 1024, 4 * 1024 * 1024, step)
         } else {
-            self.eval_inner(node, input, env)
+            step()
         };
         self.depth.set(self.depth.get() - 1);
         result
