@@ -12,9 +12,12 @@ pub(crate) struct Frame<'a> {
 }
 
 impl<'a> Frame<'a> {
-    pub fn root() -> Rc<Frame<'a>> {
+    /// The outermost scope, binding `$` to the input (room for a few more bindings up front).
+    pub fn root(input: Value<'a>) -> Rc<Frame<'a>> {
+        let mut vars = Vec::with_capacity(4);
+        vars.push(("$", input));
         Rc::new(Frame {
-            vars: RefCell::new(Vec::new()),
+            vars: RefCell::new(vars),
             parent: None,
         })
     }
