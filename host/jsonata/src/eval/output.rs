@@ -1,9 +1,10 @@
 //! The result as JSON. An object constructor whose keys are distinct string literals
 //! (`{"a": x, "b": {"c": y}}`, the commonest Step Functions output) over a single input is
 //! built straight into `serde_json` maps, without the intermediate JSONata object and its
-//! copy; anything else is evaluated and then converted. Both give the same JSON, key order and
-//! errors: values in the same order, undefined ones dropped, and a number JSON cannot
-//! represent (`1/0`) reported as D1001 only once the whole evaluation succeeded.
+//! copy, and literal values go straight in; anything else is evaluated and then converted.
+//! Both give the same JSON, key order and errors: values in the same order, undefined ones
+//! dropped, and a number JSON cannot represent (`1/0`) reported as D1001 only once the whole
+//! evaluation succeeded.
 
 use std::rc::Rc;
 
@@ -11,7 +12,7 @@ use serde_json::{Map, Value as Json};
 
 use crate::Error;
 use crate::ast::{Kind, Node};
-use crate::value::Value;
+use crate::value::{Value, num_to_json};
 
 use super::Ctx;
 use super::frame::Frame;
@@ -57,6 +58,10 @@ impl<'a> Ctx<'a> {
                 Ok(Some(Json::Object(map)))
             });
         }
+        if let Some(j) = literal(node) {
+            // One evaluation step, as `eval` of the literal would count it.
+            return self.guarded(|| Ok(Some(j)));
+        }
         let v = self.eval(node, input, env)?;
         if crate::functions::has_infinity(&v) {
             *infinite = true;
@@ -72,16 +77,34 @@ fn direct_object<'a>(node: &'a Node, input: &Value<'_>) -> Option<&'a [(Node, No
     let Kind::ObjectCons(pairs) = &node.kind else {
         return None;
     };
-    let plain = node.predicate.is_empty()
+    (plain(node) && !input.is_array() && !input.is_tuple_stream() && literal_keys(pairs))
+        .then_some(pairs.as_slice())
+}
+
+/// A literal string, finite number, boolean or null with nothing attached, as JSON (what
+/// `eval` and the conversion give for it).
+fn literal(node: &Node) -> Option<Json> {
+    let json = match &node.kind {
+        Kind::Str(s) => Json::String(String::from(&**s)),
+        Kind::Num(n) if n.is_finite() => num_to_json(*n),
+        Kind::Bool(b) => Json::Bool(*b),
+        Kind::Null => Json::Null,
+        _ => return None,
+    };
+    plain(node).then_some(json)
+}
+
+/// A node without predicates, stages, grouping, bindings or flags: `eval` gives what its kind
+/// alone gives.
+fn plain(node: &Node) -> bool {
+    node.predicate.is_empty()
         && node.stages.is_empty()
         && node.group.is_none()
         && !node.keep_array
         && !node.tuple
         && node.focus.is_none()
         && node.index.is_none()
-        && node.ancestor.is_none();
-    (plain && !input.is_array() && !input.is_tuple_stream() && literal_keys(pairs))
-        .then_some(pairs.as_slice())
+        && node.ancestor.is_none()
 }
 
 #[cfg(test)]
@@ -120,6 +143,12 @@ mod tests {
             "{'2': 1, 'b': 2, '1': 3}",
             "{'a': o, 'b': a[0], 'c': [a, 'x'], 'd': z, 'e': $v.o.k}",
             "{'a': function($x){$x}, 'b': $sum(a), 'c': n > 1 ? 'y' : 'n'}",
+            // Literals, plain and with something attached.
+            "{'a': 'x', 'b': -1, 'c': 1e300, 'd': true, 'e': null, 'f': 0.1, 'g': 2.0}",
+            "{'a': 'x'[0], 'b': 1[0], 'c': 'y'[1], 'd': [1][], 'e': 'x'[]}",
+            "'x'",
+            "1.5",
+            "null",
             // Falls back: computed keys, grouping, predicates.
             "{s: 1, 'b': 2}",
             "{'a': 1}[0]",
