@@ -21,6 +21,7 @@ use crate::ast::{Kind, Node, Stage};
 use crate::value::{Array, Func, Value};
 use crate::{Environment, Error, Expression, Variable};
 use frame::Frame;
+pub(crate) use output::Entries;
 
 pub(crate) use call::arity;
 pub(crate) use group::{append, cmp_utf16};
@@ -68,6 +69,31 @@ pub(crate) fn run_node(
     input: Option<&Json>,
     env: &Environment<'_>,
 ) -> Result<Option<Json>, Error> {
+    evaluate_with(expr, input, env, |ctx, input, root| {
+        ctx.eval_output(node, input, root)
+    })
+}
+
+/// Evaluates an object constructor of `expr`, without input, to its entries in order
+/// (`None` when it does not give an object).
+pub(crate) fn run_entries(
+    expr: &Expression,
+    node: &Node,
+    env: &Environment<'_>,
+) -> Result<Option<Entries>, Error> {
+    evaluate_with(expr, None, env, |ctx, input, root| {
+        ctx.eval_entries(node, input, root)
+    })
+}
+
+/// Runs `f` in a fresh evaluation of `expr` (limits, root frame binding `$`), then breaks
+/// the closure cycles its frames may hold.
+fn evaluate_with<'a, R>(
+    expr: &'a Expression,
+    input: Option<&'a Json>,
+    env: &'a Environment<'a>,
+    f: impl FnOnce(&Ctx<'a>, &Value<'a>, &Rc<Frame<'a>>) -> Result<R, Box<Error>>,
+) -> Result<R, Error> {
     let ctx = Ctx {
         env,
         labels: &expr.labels,
@@ -92,7 +118,7 @@ pub(crate) fn run_node(
         Some(j) => Value::from_json(j),
     };
     let root = Frame::root(input.clone());
-    let out = ctx.eval_output(node, &input, &root).map_err(|e| *e);
+    let out = f(&ctx, &input, &root).map_err(|e| *e);
     // The root frame is cleared here rather than tracked (one allocation less per evaluation).
     root.clear();
     for f in ctx.frames.borrow().iter() {

@@ -29,7 +29,7 @@ impl<'a> Ctx<'a> {
         let mut infinite = false;
         let out = self.eval_json(node, input, env, &mut infinite)?;
         if infinite {
-            return Err(Error::new("D1001").with_value("Infinity").into());
+            return Err(infinity());
         }
         Ok(out)
     }
@@ -44,19 +44,11 @@ impl<'a> Ctx<'a> {
         infinite: &mut bool,
     ) -> Result<Option<Json>, Box<Error>> {
         if let Some(pairs) = direct_object(node, input) {
-            // One evaluation step, as `eval` of the constructor would count it.
-            return self.guarded(|| {
-                let mut map = Map::with_capacity(pairs.len());
-                for (key, value) in pairs {
-                    let Kind::Str(key) = &key.kind else {
-                        unreachable!("literal keys");
-                    };
-                    if let Some(v) = self.eval_json(value, input, env, infinite)? {
-                        map.insert(String::from(&**key), v);
-                    }
-                }
-                Ok(Some(Json::Object(map)))
-            });
+            let mut map = Map::with_capacity(pairs.len());
+            self.construct(pairs, input, env, infinite, |k, v| {
+                map.insert(k, v);
+            })?;
+            return Ok(Some(Json::Object(map)));
         }
         if let Some(j) = literal(node) {
             // One evaluation step, as `eval` of the literal would count it.
@@ -68,6 +60,62 @@ impl<'a> Ctx<'a> {
         }
         Ok(v.to_json())
     }
+
+    /// The entries of a direct object constructor, in order, handed to `sink`; one evaluation
+    /// step, as `eval` of the constructor would count it.
+    fn construct(
+        &self,
+        pairs: &'a [(Node, Node)],
+        input: &Value<'a>,
+        env: &Rc<Frame<'a>>,
+        infinite: &mut bool,
+        mut sink: impl FnMut(String, Json),
+    ) -> Result<(), Box<Error>> {
+        self.guarded(|| {
+            for (key, value) in pairs {
+                let Kind::Str(key) = &key.kind else {
+                    unreachable!("literal keys");
+                };
+                if let Some(v) = self.eval_json(value, input, env, infinite)? {
+                    sink(String::from(&**key), v);
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// Evaluates an object constructor to its entries in order (`None` when it gives no
+    /// object), without building a map when its keys are literals.
+    pub(super) fn eval_entries(
+        &self,
+        node: &'a Node,
+        input: &Value<'a>,
+        env: &Rc<Frame<'a>>,
+    ) -> Result<Option<Entries>, Box<Error>> {
+        let Some(pairs) = direct_object(node, input) else {
+            return Ok(match self.eval_output(node, input, env)? {
+                Some(Json::Object(map)) => Some(map.into_iter().collect()),
+                _ => None,
+            });
+        };
+        let mut infinite = false;
+        let mut entries = Vec::with_capacity(pairs.len());
+        self.construct(pairs, input, env, &mut infinite, |k, v| {
+            entries.push((k, v))
+        })?;
+        if infinite {
+            return Err(infinity());
+        }
+        Ok(Some(entries))
+    }
+}
+
+/// An object's entries in order, with distinct keys.
+pub(crate) type Entries = Vec<(String, Json)>;
+
+/// A number JSON cannot represent in the result.
+fn infinity() -> Box<Error> {
+    Error::new("D1001").with_value("Infinity").into()
 }
 
 /// The pairs of an object constructor that `eval` would build with its literal-key path
