@@ -8,7 +8,7 @@ use std::sync::Arc;
 use indexmap::IndexMap;
 
 use crate::Error;
-use crate::ast::{Kind, Node};
+use crate::ast::{Kind, Node, Pairs};
 use crate::value::{Array, Map, Tuple, Value};
 
 use super::Ctx;
@@ -60,23 +60,10 @@ fn reduce_tuples<'a>(data: &Value<'a>) -> Tuple<'a> {
     }
 }
 
-/// Whether an object constructor's keys are distinct string literals (`{"a": x, "b": y}`, the
-/// commonest form): they need no evaluation or duplicate check, and cannot fail. Checked in
-/// quadratic time, so only for small constructors.
-pub(super) fn literal_keys(pairs: &[(Node, Node)]) -> bool {
-    pairs.len() <= 16
-        && pairs.iter().enumerate().all(|(i, (k, _))| match &k.kind {
-            Kind::Str(key) if k.predicate.is_empty() && k.group.is_none() => pairs[..i]
-                .iter()
-                .all(|(other, _)| !matches!(&other.kind, Kind::Str(o) if o == key)),
-            _ => false,
-        })
-}
-
 impl<'a> Ctx<'a> {
     pub(super) fn eval_group(
         &self,
-        pairs: &'a [(Node, Node)],
+        pairs: &'a Pairs,
         pos: usize,
         input: &Value<'a>,
         env: &Rc<Frame<'a>>,
@@ -142,7 +129,7 @@ impl<'a> Ctx<'a> {
     /// An object constructor over a single (non-array) input: no grouping needed.
     fn construct_one(
         &self,
-        pairs: &'a [(Node, Node)],
+        pairs: &'a Pairs,
         pos: usize,
         input: &Value<'a>,
         env: &Rc<Frame<'a>>,
@@ -150,8 +137,8 @@ impl<'a> Ctx<'a> {
         let mut result: Map<'a> = Map::with_capacity_and_hasher(pairs.len(), Default::default());
         // The commonest form, `{"a": x, "b": y}`: distinct string literal keys need no
         // evaluation or duplicate check, so the values go straight in.
-        if literal_keys(pairs) {
-            for (key_expr, value_expr) in pairs {
+        if pairs.literal_keys {
+            for (key_expr, value_expr) in pairs.iter() {
                 let Kind::Str(key) = &key_expr.kind else {
                     unreachable!("checked above");
                 };

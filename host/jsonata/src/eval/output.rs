@@ -11,12 +11,11 @@ use std::rc::Rc;
 use serde_json::{Map, Value as Json};
 
 use crate::Error;
-use crate::ast::{Kind, Node};
+use crate::ast::{Kind, Node, Pairs};
 use crate::value::{Value, num_to_json};
 
 use super::Ctx;
 use super::frame::Frame;
-use super::group::literal_keys;
 
 impl<'a> Ctx<'a> {
     /// Evaluates `node` to JSON (`None` = undefined).
@@ -121,12 +120,12 @@ fn infinity() -> Box<Error> {
 /// The pairs of an object constructor that `eval` would build with its literal-key path
 /// (`construct_one`) and hand back unchanged: distinct literal keys, nothing attached to the
 /// node, and an input that is neither an array nor a tuple stream (those group).
-fn direct_object<'a>(node: &'a Node, input: &Value<'_>) -> Option<&'a [(Node, Node)]> {
+fn direct_object<'a>(node: &'a Node, input: &Value<'_>) -> Option<&'a Pairs> {
     let Kind::ObjectCons(pairs) = &node.kind else {
         return None;
     };
-    (plain(node) && !input.is_array() && !input.is_tuple_stream() && literal_keys(pairs))
-        .then_some(pairs.as_slice())
+    (plain(node) && !input.is_array() && !input.is_tuple_stream() && pairs.literal_keys)
+        .then_some(pairs)
 }
 
 /// A literal string, finite number, boolean or null with nothing attached, as JSON (what
@@ -184,7 +183,11 @@ mod tests {
     #[test]
     fn direct_objects_match_the_general_path() {
         let input = json!({"n": 2, "s": "x", "a": [1, 2], "o": {"k": 1}, "z": null});
+        // Many keys (the literal-key check is not limited to small constructors).
+        let wide: Vec<String> = (0..40).map(|i| format!("'k{i}': n + {i}")).collect();
+        let wide = format!("{{{}}}", wide.join(", "));
         for expr in [
+            wide.as_str(),
             "{'a': n, 'b': 'lit', 'c': 1.5, 'd': {'e': s, 'f': {'g': a}}}",
             // Undefined values are dropped, at every level.
             "{'a': nope, 'b': {'c': nope}, 'd': {}}",
@@ -216,7 +219,10 @@ mod tests {
     #[test]
     fn direct_object_errors_match_the_general_path() {
         let input = json!({"n": 2, "s": "x"});
+        let wide: Vec<String> = (0..40).map(|i| format!("'k{}': {i}", i % 39)).collect();
+        let wide = format!("{{{}}}", wide.join(", "));
         for expr in [
+            wide.as_str(),
             // D1001 only after the whole evaluation: the later T2001 wins in both.
             "{'a': 1/0, 'b': s + 1}",
             "{'a': {'b': 1/0}, 'c': n}",
