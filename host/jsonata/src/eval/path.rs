@@ -126,7 +126,11 @@ impl<'a> Ctx<'a> {
             }
             _ => return None,
         };
-        for step in rest {
+        for (i, step) in rest.iter().enumerate() {
+            if let Value::Json(json) = value {
+                // Borrowed JSON is walked by reference: no value is built per step.
+                return walk_json(json, &rest[i..]);
+            }
             let Kind::Name(name) = &step.kind else {
                 return None;
             };
@@ -417,6 +421,34 @@ fn as_tuples<'a>(v: &Value<'a>) -> Vec<Rc<Tuple<'a>>> {
         .collect()
 }
 
+/// `plain_path`'s remaining name steps over borrowed JSON, by reference: the result of
+/// stepping through values (`Value::field`), or `None` where that needs the general loop (an
+/// array on the way, a step that is not a name).
+fn walk_json<'a>(mut json: &'a Json, steps: &[Node]) -> Option<Value<'a>> {
+    for (i, step) in steps.iter().enumerate() {
+        let Kind::Name(name) = &step.kind else {
+            return None;
+        };
+        let next = match json {
+            Json::Array(_) => return None,
+            Json::Object(o) => o.get(name.as_str()),
+            _ => None,
+        };
+        match next {
+            Some(next) => json = next,
+            // Undefined from here on; as with values, a later step that is not a name still
+            // goes to the general loop.
+            None => {
+                return match steps.get(i + 1) {
+                    Some(s) if !matches!(s.kind, Kind::Name(_)) => None,
+                    _ => Some(Value::Undefined),
+                };
+            }
+        }
+    }
+    Some(Value::from_json(json))
+}
+
 /// A step with nothing attached: no predicate, stage, group, binding or flag.
 fn plain_step(step: &Node) -> bool {
     step.stages.is_empty()
@@ -510,5 +542,71 @@ pub(super) fn descendants<'a>(input: &Value<'a>) -> Value<'a> {
         out.pop().expect("one")
     } else {
         Value::seq(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value as Json, json};
+
+    use crate::{Environment, Expression, Variable, Variables};
+
+    /// `$states`-like variables: a record of borrowed fields.
+    struct Record<'a>(Vec<(&'a str, &'a Json)>);
+
+    impl Variables for Record<'_> {
+        fn variable(&self, name: &str) -> Option<Variable<'_>> {
+            (name == "states").then_some(Variable::Record(&self.0))
+        }
+    }
+
+    #[test]
+    fn plain_paths_match_the_general_loop() {
+        let input = json!({
+            "o": {"p": {"q": 1.0, "r": "x"}},
+            "s": "str",
+            "n": null,
+            "e": {},
+            "arr": [{"q": 1}, {"q": [2, 3]}],
+        });
+        let record = Record(vec![("input", &input)]);
+        let mut env = Environment::new();
+        env.bind("v", &input);
+        env.set_variables(&record);
+        for path in [
+            "o.p.q",
+            "o.p",
+            "$v.o",
+            "o.x.q",
+            "o.p.q.r",
+            "s.x",
+            "s.x.y",
+            "n.x",
+            "e.x",
+            "arr.q",
+            "o.*",
+            "o.x.*",
+            "$v.o.p.r",
+            "$v.arr.q",
+            "$v.s.x",
+            "$v.o.x.*",
+            "$states.input.o.p.q",
+            "$states.input.arr.q",
+            "$states.input.s.x.y",
+            "$states.input.o.x.*",
+            "$states.nope.x",
+        ] {
+            // The first step as a block is the same value, but takes the general loop.
+            let (head, tail) = path.split_once('.').unwrap();
+            let general = format!("({head}).{tail}");
+            let [plain, general] = [path, general.as_str()].map(|e| {
+                Expression::parse(e)
+                    .unwrap()
+                    .evaluate(Some(&input), &env)
+                    .map(|j| j.map(|j| j.to_string()))
+                    .map_err(|err| err.code)
+            });
+            assert_eq!(plain, general, "{path}");
+        }
     }
 }
