@@ -85,7 +85,7 @@ pub(crate) enum Kind {
     },
     Negate(Box<Node>),
     ArrayCons(Vec<Node>),
-    ObjectCons(Vec<(Node, Node)>),
+    ObjectCons(Pairs),
     Name(String),
     Str(Arc<str>),
     Num(f64),
@@ -137,8 +137,35 @@ pub(crate) enum Kind {
 /// A group-by / object constructor attached to a step: `step{key: value}`.
 #[derive(Debug)]
 pub(crate) struct Group {
-    pub pairs: Vec<(Node, Node)>,
+    pub pairs: Pairs,
     pub pos: usize,
+}
+
+/// The key/value pairs of an object constructor, and whether its keys are distinct string
+/// literals (`{"a": x, "b": y}`, the commonest form: no key evaluation or duplicate check is
+/// needed, and none can fail), found once when the tree is built.
+#[derive(Debug)]
+pub(crate) struct Pairs {
+    list: Vec<(Node, Node)>,
+    pub literal_keys: bool,
+}
+
+impl Pairs {
+    pub fn new(list: Vec<(Node, Node)>) -> Self {
+        let mut seen = rustc_hash::FxHashSet::default();
+        let literal_keys = list.iter().all(|(k, _)| match &k.kind {
+            Kind::Str(key) => k.predicate.is_empty() && k.group.is_none() && seen.insert(key),
+            _ => false,
+        });
+        Pairs { list, literal_keys }
+    }
+}
+
+impl std::ops::Deref for Pairs {
+    type Target = [(Node, Node)];
+    fn deref(&self) -> &Self::Target {
+        &self.list
+    }
 }
 
 /// A node with the annotations `processAST` adds.

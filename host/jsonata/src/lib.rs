@@ -81,7 +81,7 @@ impl Expression {
         let fail = |e: Error| e.finish().in_chars_of(source);
         let raw = parser::parse(source).map_err(fail)?;
         let (root, labels) = process::process(raw).map_err(fail)?;
-        let merge = merge::shape(&root).map(|(base, _)| base);
+        let merge = merge::shape(&root);
         Ok(Expression {
             source: source.to_string(),
             root,

@@ -30,8 +30,8 @@ fn plain(n: &Node) -> bool {
         && n.ancestor.is_none()
 }
 
-/// The base path and the object constructor of `$merge([$variable.field, {...}])`.
-pub(crate) fn shape(root: &Node) -> Option<(MergeBase, &Node)> {
+/// The base path of `$merge([$variable.field, {...}])` (checked once, at parse time).
+pub(crate) fn shape(root: &Node) -> Option<MergeBase> {
     let Kind::Call {
         procedure,
         args,
@@ -67,16 +67,24 @@ pub(crate) fn shape(root: &Node) -> Option<(MergeBase, &Node)> {
     };
     match (&var.kind, &field.kind) {
         (Kind::Variable(v), Kind::Name(f)) if !v.is_empty() && plain(var) && plain(field) => {
-            Some((
-                MergeBase {
-                    variable: v.clone(),
-                    field: f.clone(),
-                },
-                update,
-            ))
+            Some(MergeBase {
+                variable: v.clone(),
+                field: f.clone(),
+            })
         }
         _ => None,
     }
+}
+
+/// The object constructor of an expression that [`shape`] accepted.
+fn update_node(root: &Node) -> Option<&Node> {
+    let Kind::Call { args, .. } = &root.kind else {
+        return None;
+    };
+    let Kind::ArrayCons(items) = &args.first()?.kind else {
+        return None;
+    };
+    items.get(1)
 }
 
 impl Expression {
@@ -85,47 +93,49 @@ impl Expression {
         self.merge.as_ref()
     }
 
-    /// For an expression of the update shape whose base object the caller holds: the object
-    /// its constructor builds (`Ok(None)` when `$merge` is rebound in `env`, so the caller
-    /// must evaluate the whole expression). The expression's result is then
-    /// [`merge_objects`]`(base, update)` exactly, when the base is an object.
-    pub fn merge_update(&self, env: &Environment<'_>) -> Result<Option<Json>, Error> {
-        let Some((_, node)) = shape(&self.root) else {
+    /// For an expression of the update shape whose base object the caller holds: the entries
+    /// of the object its constructor builds, in order, with distinct keys (`Ok(None)` when
+    /// `$merge` is rebound in `env`, so the caller must evaluate the whole expression). The
+    /// expression's result is then [`merge_objects`]`(base, update)` exactly, when the base
+    /// is an object.
+    pub fn merge_update(
+        &self,
+        env: &Environment<'_>,
+    ) -> Result<Option<Vec<(String, Json)>>, Error> {
+        // The shape was checked at parse time; only the constructor is fetched here.
+        let Some(node) = self.merge.as_ref().and_then(|_| update_node(&self.root)) else {
             return Ok(None);
         };
         if env.lookup("merge").is_some() {
             return Ok(None);
         }
-        crate::eval::run_node(self, node, None, env)
-            .map_err(|e| e.finish().in_chars_of(&self.source))
+        crate::eval::run_entries(self, node, env).map_err(|e| e.finish().in_chars_of(&self.source))
     }
 }
 
-/// `$merge([base, update])` of two objects, reusing `base`: each object's entries in
+/// `$merge([base, update])` of an object and an update's entries (distinct keys, as
+/// [`Expression::merge_update`] gives them), reusing `base`: each object's entries in
 /// JavaScript's property order (array-index keys first, ascending), a key set again keeping
 /// its place, as the evaluator's `$merge` does.
-pub fn merge_objects(mut base: Map<String, Json>, update: Map<String, Json>) -> Json {
+pub fn merge_objects(mut base: Map<String, Json>, mut update: Vec<(String, Json)>) -> Json {
     // As the evaluator's `$merge`: each object's entries in property order, inserted in turn.
-    let indexed = |m: &Map<String, Json>| m.keys().any(|k| array_index(k).is_some());
-    if indexed(&base) {
-        base = js_order(base);
+    if base.keys().any(|k| array_index(k).is_some()) {
+        let mut entries: Vec<(String, Json)> = base.into_iter().collect();
+        js_order(&mut entries);
+        base = entries.into_iter().collect();
     }
-    let update = if indexed(&update) {
-        js_order(update)
-    } else {
-        update
-    };
+    js_order(&mut update);
     for (k, v) in update {
         base.insert(k, v);
     }
     Json::Object(base)
 }
 
-/// An object's entries in JavaScript's property order.
-fn js_order(m: Map<String, Json>) -> Map<String, Json> {
-    let mut entries: Vec<(String, Json)> = m.into_iter().collect();
-    entries.sort_by_key(|(k, _)| array_index(k).map_or(u64::MAX, u64::from));
-    entries.into_iter().collect()
+/// Puts entries in JavaScript's property order (a stable sort: other keys keep their order).
+fn js_order(entries: &mut [(String, Json)]) {
+    if entries.iter().any(|(k, _)| array_index(k).is_some()) {
+        entries.sort_by_key(|(k, _)| array_index(k).map_or(u64::MAX, u64::from));
+    }
 }
 
 #[cfg(test)]
@@ -147,8 +157,8 @@ mod tests {
         env.bind("s", &record);
         let whole = e.evaluate(None, &env).unwrap().unwrap();
         let update = e.merge_update(&env).unwrap().unwrap();
-        let (Json::Object(base), Json::Object(update)) = (input, update) else {
-            panic!("objects expected");
+        let Json::Object(base) = input else {
+            panic!("object expected");
         };
         let fast = merge_objects(base, update);
         assert_eq!(whole, fast, "{expr}");
@@ -177,6 +187,11 @@ mod tests {
             "$merge([$s.input, {$s.input.k: 1, 'a': 2}])",
             json!({"k": "q", "a": 0}),
         );
+        same_as_evaluator(
+            "$merge([$s.input, {'a': {'b': $s.input.a, 'c': {'d': [$s.input.z, 'x']}}, 'z': 'y'}])",
+            json!({"z": 1, "a": {"b": 2, "q": 3}}),
+        );
+        same_as_evaluator("$merge([$s.input, {}])", json!({"3": 1, "b": 2}));
     }
 
     #[test]
@@ -204,12 +219,26 @@ mod tests {
 
     #[test]
     fn update_errors_are_the_expressions() {
-        let e = Expression::parse("$merge([$s.input, {'a': 1 / 0}])").unwrap();
-        let record = json!({ "input": {} });
+        let record = json!({ "input": {"s": "x", "n": 1} });
         let mut env = Environment::new();
         env.bind("s", &record);
-        let whole = e.evaluate(None, &env).unwrap_err();
-        let update = e.merge_update(&env).unwrap_err();
-        assert_eq!((whole.code, whole.position), (update.code, update.position));
+        for expr in [
+            "$merge([$s.input, {'a': 1 / 0}])",
+            // D1001 comes only after the whole evaluation: the later T2001 wins.
+            "$merge([$s.input, {'a': {'b': 1 / 0}, 'c': $s.input.s + 1}])",
+            "$merge([$s.input, {'a': $s.input.n, 'b': {'c': $s.input.s - 1}}])",
+            // Computed keys: T1003, D1009 from the general path.
+            "$merge([$s.input, {$s.input.n: 1}])",
+            "$merge([$s.input, {'x': 1, $s.input.s: 2}])",
+        ] {
+            let e = Expression::parse(expr).unwrap();
+            let whole = e.evaluate(None, &env).unwrap_err();
+            let update = e.merge_update(&env).unwrap_err();
+            assert_eq!(
+                (whole.code, whole.position, &whole.value, &whole.message),
+                (update.code, update.position, &update.value, &update.message),
+                "{expr}"
+            );
+        }
     }
 }

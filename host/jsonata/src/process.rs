@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use crate::Error;
-use crate::ast::{BinOp, Group, Kind, LambdaDef, Node, SortTerm, Stage};
+use crate::ast::{BinOp, Group, Kind, LambdaDef, Node, Pairs, SortTerm, Stage};
 use crate::lexer::Literal;
 use crate::parser::{Raw, RawKind};
 
@@ -238,7 +238,10 @@ impl Processor {
                 }
                 let mut scratch = Node::new(Kind::Null, pos);
                 let pairs = self.pairs(pairs, &mut scratch)?;
-                result.group = Some(Box::new(Group { pairs, pos }));
+                result.group = Some(Box::new(Group {
+                    pairs: Pairs::new(pairs),
+                    pos,
+                }));
                 result
             }
             RawKind::Sort(lhs, terms) => {
@@ -334,7 +337,7 @@ impl Processor {
             RawKind::Object(pairs) => {
                 let mut n = Node::new(Kind::Null, pos);
                 let pairs = self.pairs(pairs, &mut n)?;
-                n.kind = Kind::ObjectCons(pairs);
+                n.kind = Kind::ObjectCons(Pairs::new(pairs));
                 n
             }
             RawKind::Negate(expr) => {

@@ -135,14 +135,14 @@ impl<'a> Evaluator<'a> {
     }
 
     /// For an Output of the shape `$merge([$states.input, {...}])` over an object input: the
-    /// object the constructor builds, to be merged into the input in place
+    /// entries of the object the constructor builds, to be merged into the input in place
     /// ([`Evaluator::merge_into_input`]) once nothing reads the input any more. `None` when
     /// the expression has another shape (evaluate it with [`Evaluator::payload`]).
     pub fn input_update(
         &self,
         t: &JsonataTemplate,
         field: &str,
-    ) -> Result<Option<Map<String, Value>>, StatesError> {
+    ) -> Result<Option<Vec<(String, Value)>>, StatesError> {
         let JsonataTemplate::Expr(e) = t else {
             return Ok(None);
         };
@@ -153,15 +153,12 @@ impl<'a> Evaluator<'a> {
         if !into_input || !self.input.is_object() {
             return Ok(None);
         }
-        match self.with_env(|env| e.expr.merge_update(env)) {
-            Ok(Some(Value::Object(update))) => Ok(Some(update)),
-            Ok(_) => Ok(None),
-            Err(err) => Err(expression_failed(&e.source, field, &err)),
-        }
+        self.with_env(|env| e.expr.merge_update(env))
+            .map_err(|err| expression_failed(&e.source, field, &err))
     }
 
     /// The Output `$merge([$states.input, update])`, reusing the input (taken out).
-    pub fn merge_into_input(&mut self, update: Map<String, Value>) -> Value {
+    pub fn merge_into_input(&mut self, update: Vec<(String, Value)>) -> Value {
         match self.take("input") {
             Some(Value::Object(input)) => stepwasm_jsonata::merge_objects(input, update),
             // `input_update` gives an update only for an object input.

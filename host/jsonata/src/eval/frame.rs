@@ -8,13 +8,18 @@ use crate::value::Value;
 /// One scope's bindings (few per scope, so a small vector beats a hash map).
 pub(crate) struct Frame<'a> {
     vars: RefCell<Vec<(&'a str, Value<'a>)>>,
+    /// The root's `$` (the evaluation input), read after `vars`: kept apart so that an
+    /// evaluation that binds nothing else allocates no list.
+    input: RefCell<Option<Value<'a>>>,
     parent: Option<Rc<Frame<'a>>>,
 }
 
 impl<'a> Frame<'a> {
-    pub fn root() -> Rc<Frame<'a>> {
+    /// The outermost scope, binding `$` to the input.
+    pub fn root(input: Value<'a>) -> Rc<Frame<'a>> {
         Rc::new(Frame {
             vars: RefCell::new(Vec::new()),
+            input: RefCell::new(Some(input)),
             parent: None,
         })
     }
@@ -22,6 +27,7 @@ impl<'a> Frame<'a> {
     pub fn child(parent: &Rc<Frame<'a>>) -> Rc<Frame<'a>> {
         Rc::new(Frame {
             vars: RefCell::new(Vec::new()),
+            input: RefCell::new(None),
             parent: Some(parent.clone()),
         })
     }
@@ -41,6 +47,11 @@ impl<'a> Frame<'a> {
             if let Some((_, v)) = frame.vars.borrow().iter().find(|(n, _)| *n == name) {
                 return Some(v.clone());
             }
+            if name == "$"
+                && let Some(input) = &*frame.input.borrow()
+            {
+                return Some(input.clone());
+            }
             frame = frame.parent.as_deref()?;
         }
     }
@@ -48,5 +59,6 @@ impl<'a> Frame<'a> {
     /// Drops every binding (breaks reference cycles between closures and their frames).
     pub fn clear(&self) {
         self.vars.borrow_mut().clear();
+        self.input.borrow_mut().take();
     }
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use indexmap::IndexMap;
 
 use crate::Error;
-use crate::ast::{Kind, Node};
+use crate::ast::{Kind, Node, Pairs};
 use crate::value::{Array, Map, Tuple, Value};
 
 use super::Ctx;
@@ -63,7 +63,7 @@ fn reduce_tuples<'a>(data: &Value<'a>) -> Tuple<'a> {
 impl<'a> Ctx<'a> {
     pub(super) fn eval_group(
         &self,
-        pairs: &'a [(Node, Node)],
+        pairs: &'a Pairs,
         pos: usize,
         input: &Value<'a>,
         env: &Rc<Frame<'a>>,
@@ -129,24 +129,16 @@ impl<'a> Ctx<'a> {
     /// An object constructor over a single (non-array) input: no grouping needed.
     fn construct_one(
         &self,
-        pairs: &'a [(Node, Node)],
+        pairs: &'a Pairs,
         pos: usize,
         input: &Value<'a>,
         env: &Rc<Frame<'a>>,
     ) -> Result<Value<'a>, Box<Error>> {
         let mut result: Map<'a> = Map::with_capacity_and_hasher(pairs.len(), Default::default());
         // The commonest form, `{"a": x, "b": y}`: distinct string literal keys need no
-        // evaluation or duplicate check, so the values go straight in (checked here in
-        // quadratic time, so only for small constructors).
-        let literal_keys = pairs.len() <= 16
-            && pairs.iter().enumerate().all(|(i, (k, _))| match &k.kind {
-                Kind::Str(key) if k.predicate.is_empty() && k.group.is_none() => pairs[..i]
-                    .iter()
-                    .all(|(other, _)| !matches!(&other.kind, Kind::Str(o) if o == key)),
-                _ => false,
-            });
-        if literal_keys {
-            for (key_expr, value_expr) in pairs {
+        // evaluation or duplicate check, so the values go straight in.
+        if pairs.literal_keys {
+            for (key_expr, value_expr) in pairs.iter() {
                 let Kind::Str(key) = &key_expr.kind else {
                     unreachable!("checked above");
                 };
