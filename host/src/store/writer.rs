@@ -15,7 +15,8 @@ use std::thread::JoinHandle;
 use redb::Database;
 use tokio::sync::oneshot;
 
-use super::schema::{HISTORY_TAIL, Tables};
+use super::heads::Heads;
+use super::schema::Tables;
 use super::tail::{self, SharedIndex};
 use super::{Result, StoreError};
 
@@ -136,14 +137,17 @@ fn run(
     index: &SharedIndex,
 ) {
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
-    let mut spare = tail::TailBuffer::default();
+    let mut spare = Lent {
+        tail: tail::TailBuffer::default(),
+        heads: Heads::new(index.clone()),
+    };
     let mut scratch = Vec::new();
     loop {
         let first = match rx.recv_timeout(IDLE_COMPACT) {
             Ok(job) => job,
             Err(mpsc::RecvTimeoutError::Timeout) => {
                 if read(index).pending_rows() > 0 {
-                    compact(db, durability, index, &mut scratch);
+                    compact(db, durability, index, &mut scratch, &mut spare.heads);
                 }
                 continue;
             }
@@ -159,12 +163,17 @@ fn run(
         stats.transactions.fetch_add(1, Ordering::Relaxed);
         stats.jobs.fetch_add(batch.len() as u64, Ordering::Relaxed);
         commit_batch(db, &mut batch, durability, index, &mut spare);
-        if stats.compact_requested.swap(false, Ordering::AcqRel)
-            || read(index).pending_rows() >= tail::COMPACT_ROWS
-        {
-            compact(db, durability, index, &mut scratch);
+        if stats.compact_requested.swap(false, Ordering::AcqRel) || read(index).compaction_due() {
+            compact(db, durability, index, &mut scratch, &mut spare.heads);
         }
     }
+}
+
+/// What the writer thread lends each batch's [`Tables`] and takes back after it: the tail
+/// buffer (it keeps its capacity) and the head cache.
+struct Lent {
+    tail: tail::TailBuffer,
+    heads: Heads,
 }
 
 fn read(index: &SharedIndex) -> std::sync::RwLockReadGuard<'_, tail::TailIndex> {
@@ -178,9 +187,16 @@ fn level(durability: Durability) -> redb::Durability {
     }
 }
 
-/// Moves the history tail into `history` in one transaction; on failure the tail stays
-/// (it is durable) and the next attempt retries.
-fn compact(db: &Database, durability: Durability, index: &SharedIndex, scratch: &mut Vec<u8>) {
+/// Moves the tail into the per-execution tables in one transaction; on failure the tail
+/// stays (it is durable) and the next attempt retries. After it, the head cache is
+/// dropped: the tables hold every head again.
+fn compact(
+    db: &Database,
+    durability: Durability,
+    index: &SharedIndex,
+    scratch: &mut Vec<u8>,
+    heads: &mut Heads,
+) {
     let mut attempt = || -> Result<()> {
         let mut txn = db.begin_write()?;
         txn.set_durability(level(durability))?;
@@ -188,6 +204,7 @@ fn compact(db: &Database, durability: Durability, index: &SharedIndex, scratch: 
         let mut guard = index.write().unwrap_or_else(|p| p.into_inner());
         txn.commit()?;
         tail::compacted(&mut guard);
+        heads.clear();
         Ok(())
     };
     if let Err(e) = attempt() {
@@ -200,7 +217,7 @@ fn commit_batch(
     batch: &mut Vec<Job>,
     durability: Durability,
     index: &SharedIndex,
-    spare: &mut tail::TailBuffer,
+    lent: &mut Lent,
 ) {
     let mut txn = match db.begin_write() {
         Ok(t) => t,
@@ -216,20 +233,25 @@ fn commit_batch(
     let durability_error = txn.set_durability(level(durability)).err();
     let mut delivers = Vec::with_capacity(batch.len());
     let mut poisoned = false;
-    let mut tail_rows = None;
+    let mut arns = None;
+    let row = read(index).next_row();
     match Tables::open(&txn) {
         Ok(mut tables) => {
-            // The buffer keeps its capacity from batch to batch.
-            std::mem::swap(&mut tables.tail, spare);
+            std::mem::swap(&mut tables.tail, &mut lent.tail);
+            std::mem::swap(&mut tables.heads, &mut lent.heads);
             for job in batch.drain(..) {
                 let (bad, deliver) = job(Some(&mut tables));
                 poisoned |= bad;
                 delivers.push(deliver);
             }
-            if !tables.tail.is_empty() {
-                tail_rows = Some(tables.tail.take());
+            // Every step of the batch goes into one tail row (see `tail`).
+            if !poisoned && !tables.tail.is_empty() {
+                let (bytes, batch_arns) = tables.tail.take();
+                poisoned = tables.history_tail.insert(row, bytes.as_slice()).is_err();
+                arns = Some((batch_arns, bytes.len()));
             }
-            std::mem::swap(&mut tables.tail, spare);
+            std::mem::swap(&mut tables.tail, &mut lent.tail);
+            std::mem::swap(&mut tables.heads, &mut lent.heads);
         }
         Err(_) => {
             poisoned = true;
@@ -238,19 +260,6 @@ fn commit_batch(
                 delivers.push(deliver);
             }
         }
-    }
-    // Every step's events of the batch go into one tail row (see `tail`).
-    let row = read(index).next_row();
-    if !poisoned && let Some((bytes, _)) = &tail_rows {
-        let written = txn
-            .open_table(HISTORY_TAIL)
-            .map_err(StoreError::from)
-            .and_then(|mut t| {
-                t.insert(row, bytes.as_slice())
-                    .map(drop)
-                    .map_err(StoreError::from)
-            });
-        poisoned = written.is_err();
     }
     let failure = if poisoned {
         drop(txn);
@@ -265,14 +274,18 @@ fn commit_batch(
     } else {
         txn.commit().err().map(StoreError::from)
     };
-    if failure.is_none()
-        && let Some((_, arns)) = &tail_rows
-    {
-        // Before the replies: a caller that saw its commit also sees its events.
-        index
+    match (&failure, &arns) {
+        // Nothing of the batch is durable: the heads its jobs cached are wrong.
+        (Some(_), _) => {
+            lent.heads.clear();
+            lent.tail.take();
+        }
+        // Before the replies: a caller that saw its commit also sees its steps.
+        (None, Some((arns, bytes))) => index
             .write()
             .unwrap_or_else(|p| p.into_inner())
-            .committed(row, arns);
+            .committed(row, arns, *bytes),
+        (None, None) => {}
     }
     for deliver in delivers {
         deliver(failure.as_ref());
