@@ -124,13 +124,16 @@ impl TailBuffer {
         self.bytes.is_empty()
     }
 
-    pub(super) fn take(&mut self) -> (Vec<u8>, Vec<Box<str>>) {
-        // The next batch starts with room for as much (no regrowth from empty).
-        let room = self.bytes.capacity();
-        (
-            std::mem::replace(&mut self.bytes, Vec::with_capacity(room)),
-            std::mem::take(&mut self.arns),
-        )
+    /// The row's bytes.
+    pub(super) fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// The executions the row holds steps of; leaves the buffer empty, with its capacity
+    /// (a fresh buffer of this size would be fresh pages, zeroed by the kernel, every batch).
+    pub(super) fn finish(&mut self) -> Vec<Box<str>> {
+        self.bytes.clear();
+        std::mem::take(&mut self.arns)
     }
 }
 
@@ -314,10 +317,29 @@ impl TailIndex {
     }
 }
 
+/// Buffers a compaction leaves to the next: fresh large buffers would be fresh pages, each
+/// zeroed by the kernel on first touch.
+#[derive(Default)]
+pub(super) struct Scratch {
+    run: Vec<u8>,
+    items: Vec<ItemAt>,
+}
+
+/// Where one tail item lies: its execution's number, its row, and its bytes in the row.
+#[derive(Clone, Copy)]
+struct ItemAt {
+    name: u32,
+    row: u32,
+    at: u32,
+    /// Byte length, or [`DELETED`] for a deleted frame.
+    len: u32,
+    id: u64,
+    frame: bool,
+}
+
 /// Moves every tail row into the per-execution tables inside `txn` (not committed here).
-/// Returns how many rows it moved. `scratch` is reused from one compaction to the next,
-/// so building the runs allocates nothing per execution.
-pub(super) fn compact(txn: &WriteTransaction, scratch: &mut Vec<u8>) -> Result<usize> {
+/// Returns how many rows it moved.
+pub(super) fn compact(txn: &WriteTransaction, scratch: &mut Scratch) -> Result<usize> {
     let tail = txn.open_table(HISTORY_TAIL)?;
     let mut runs = txn.open_table(HISTORY_RUNS)?;
     let mut index = txn.open_table(HISTORY_INDEX)?;
@@ -325,6 +347,8 @@ pub(super) fn compact(txn: &WriteTransaction, scratch: &mut Vec<u8>) -> Result<u
     let mut frames = txn.open_table(FRAMES)?;
     let running = txn.open_table(RUNNING)?;
     let mut next_run = runs.last()?.map_or(0, |(k, _)| k.value() + 1);
+    let Scratch { run, items } = scratch;
+    items.clear();
     let rows = {
         let guards = tail
             .iter()?
@@ -333,11 +357,12 @@ pub(super) fn compact(txn: &WriteTransaction, scratch: &mut Vec<u8>) -> Result<u
         // Each item tagged with its execution's number (names interned once per entry).
         let mut names: Vec<&str> = Vec::new();
         let mut number: FxHashMap<&str, u32> = FxHashMap::default();
-        let mut items: Vec<(u32, Item<'_>)> = Vec::new();
-        for v in &guards {
+        for (r, v) in guards.iter().enumerate() {
+            let row = v.value();
+            let base = row.as_ptr() as usize;
             let mut last: Option<(&str, u32)> = None;
-            visit(v.value(), |arn, item| {
-                let n = match last {
+            visit(row, |arn, item| {
+                let name = match last {
                     Some((a, n)) if a == arn => n,
                     _ => {
                         let n = *number.entry(arn).or_insert_with(|| {
@@ -348,9 +373,27 @@ pub(super) fn compact(txn: &WriteTransaction, scratch: &mut Vec<u8>) -> Result<u
                         n
                     }
                 };
-                items.push((n, item));
+                let (id, bytes, frame) = match item {
+                    Item::Event(id, bytes) => (id, Some(bytes), false),
+                    Item::Frame(id, state) => (id, state, true),
+                };
+                let (at, len) = bytes.map_or((0, DELETED), |b| {
+                    ((b.as_ptr() as usize - base) as u32, b.len() as u32)
+                });
+                items.push(ItemAt {
+                    name,
+                    row: r as u32,
+                    at,
+                    len,
+                    id,
+                    frame,
+                });
             })?;
         }
+        let bytes_of = |i: &ItemAt| -> Option<&[u8]> {
+            (i.len != DELETED)
+                .then(|| &guards[i.row as usize].value()[i.at as usize..(i.at + i.len) as usize])
+        };
         // Numbered in ARN order, so the writes walk each per-execution table left to
         // right. Stable: each execution's items keep their (row, then position) order,
         // which is the order they were committed in.
@@ -360,27 +403,27 @@ pub(super) fn compact(txn: &WriteTransaction, scratch: &mut Vec<u8>) -> Result<u
         for (r, n) in by_name.iter().enumerate() {
             rank[*n as usize] = r as u32;
         }
-        items.sort_by_key(|(n, _)| rank[*n as usize]);
+        items.sort_by_key(|i| rank[i.name as usize]);
         let mut latest: Vec<(u64, Option<&[u8]>)> = Vec::new();
-        for group in items.chunk_by(|a, b| a.0 == b.0) {
-            let arn = names[group[0].0 as usize];
-            scratch.clear();
+        for group in items.chunk_by(|a, b| a.name == b.name) {
+            let arn = names[group[0].name as usize];
+            run.clear();
             latest.clear();
             let mut ids = None;
-            for (_, item) in group {
-                match *item {
-                    Item::Event(id, bytes) => {
-                        push_event(scratch, id, bytes);
-                        let (first, _) = ids.get_or_insert((id, id));
-                        ids = Some((*first, id));
-                    }
-                    Item::Frame(id, state) => latest.push((id, state)),
+            for item in group {
+                let bytes = bytes_of(item);
+                if item.frame {
+                    latest.push((item.id, bytes));
+                } else {
+                    push_event(run, item.id, bytes.unwrap_or_default());
+                    let (first, _) = ids.get_or_insert((item.id, item.id));
+                    ids = Some((*first, item.id));
                 }
             }
             // Each execution's events become ONE run: one append per execution per
             // compaction, not one per event.
             if let Some((first, last)) = ids {
-                runs.insert(next_run, scratch.as_slice())?;
+                runs.insert(next_run, run.as_slice())?;
                 index.insert((arn, first), next_run)?;
                 next_run += 1;
                 heads.insert(arn, last)?;

@@ -141,7 +141,7 @@ fn run(
         tail: tail::TailBuffer::default(),
         heads: Heads::new(index.clone()),
     };
-    let mut scratch = Vec::new();
+    let mut scratch = tail::Scratch::default();
     loop {
         let first = match rx.recv_timeout(IDLE_COMPACT) {
             Ok(job) => job,
@@ -194,7 +194,7 @@ fn compact(
     db: &Database,
     durability: Durability,
     index: &SharedIndex,
-    scratch: &mut Vec<u8>,
+    scratch: &mut tail::Scratch,
     heads: &mut Heads,
 ) {
     let mut attempt = || -> Result<()> {
@@ -245,11 +245,14 @@ fn commit_batch(
                 delivers.push(deliver);
             }
             // Every step of the batch goes into one tail row (see `tail`).
+            let mut written = None;
             if !poisoned && !tables.tail.is_empty() {
-                let (bytes, batch_arns) = tables.tail.take();
-                poisoned = tables.history_tail.insert(row, bytes.as_slice()).is_err();
-                arns = Some((batch_arns, bytes.len()));
+                let bytes = tables.tail.bytes();
+                poisoned = tables.history_tail.insert(row, bytes).is_err();
+                written = Some(bytes.len());
             }
+            let batch_arns = tables.tail.finish();
+            arns = written.map(|n| (batch_arns, n));
             std::mem::swap(&mut tables.tail, &mut lent.tail);
             std::mem::swap(&mut tables.heads, &mut lent.heads);
         }
@@ -276,10 +279,7 @@ fn commit_batch(
     };
     match (&failure, &arns) {
         // Nothing of the batch is durable: the heads its jobs cached are wrong.
-        (Some(_), _) => {
-            lent.heads.clear();
-            lent.tail.take();
-        }
+        (Some(_), _) => lent.heads.clear(),
         // Before the replies: a caller that saw its commit also sees its steps.
         (None, Some((arns, bytes))) => index
             .write()
