@@ -39,9 +39,9 @@ impl Heads {
         }
     }
 
-    /// Forgets everything (a batch failed, or the tail was compacted).
+    /// Forgets everything (a batch failed, or the tail was compacted), capacity included.
     pub(super) fn clear(&mut self) {
-        self.map.clear();
+        self.map = FxHashMap::default();
     }
 }
 

@@ -243,7 +243,8 @@ pub(super) fn upgrade_v2_row(row: &[u8]) -> Result<Vec<u8>> {
 /// Which tail rows hold steps of which execution, and the next row number.
 #[derive(Default)]
 pub(super) struct TailIndex {
-    rows_of: HashMap<Box<str>, Vec<u64>>,
+    /// FxHash: the writer updates it for every execution of every batch.
+    rows_of: FxHashMap<Box<str>, Vec<u64>>,
     pending_rows: usize,
     pending_bytes: usize,
     next_row: u64,
@@ -457,7 +458,9 @@ pub(super) fn compact(txn: &WriteTransaction, scratch: &mut Scratch) -> Result<u
 /// Clears the index after a compaction committed (call with the write lock held across
 /// the commit).
 pub(super) fn compacted(index: &mut TailIndex) {
-    index.rows_of.clear();
+    // A fresh map, not a cleared one: a burst of executions must not leave its capacity
+    // behind in a server whose executions then wait.
+    index.rows_of = FxHashMap::default();
     index.pending_rows = 0;
     index.pending_bytes = 0;
 }

@@ -148,6 +148,10 @@ fn run(
             Err(mpsc::RecvTimeoutError::Timeout) => {
                 if read(index).pending_rows() > 0 {
                     compact(db, durability, index, &mut scratch, &mut spare.heads);
+                    // Idle: give back what the last burst grew (waiting executions keep
+                    // the process small).
+                    scratch = tail::Scratch::default();
+                    spare.tail = tail::TailBuffer::default();
                 }
                 continue;
             }
