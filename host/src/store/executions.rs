@@ -6,6 +6,7 @@
 //! steps. So a transition is recorded at most once even if a driver replays after a crash.
 
 use redb::{ReadableDatabase, ReadableTable};
+use tokio::sync::oneshot;
 
 use super::heads::{self, Head};
 use super::records::{ExecutionRecord, MachineType};
@@ -197,6 +198,11 @@ impl Store {
     /// Makes one step durable (the [`Journal`] port): appends events (checked to continue
     /// the history exactly), applies frame updates, and closes the execution on `end`.
     pub async fn commit_step(&self, step: StepCommit) -> Result<()> {
+        wait(self.submit_step(step)).await
+    }
+
+    /// Queues one step on the writer (what [`Store::commit_step`] awaits).
+    pub(super) fn submit_step(&self, step: StepCommit) -> oneshot::Receiver<Result<()>> {
         // Encoded here, on the caller's thread: the writer thread is the serial part. A
         // final step's frame updates are not kept: its end drops every frame.
         let frames: &[FrameUpdate] = if step.end.is_some() {
@@ -210,11 +216,8 @@ impl Store {
         };
         let arn = step.execution_id;
         drop((step.events, step.frames));
-        wait(
-            self.writer
-                .submit(move |tb| commit_step_in(tb, &arn, &encoded)),
-        )
-        .await
+        self.writer
+            .submit(move |tb| commit_step_in(tb, &arn, &encoded))
     }
 
     /// Stops a RUNNING execution: status ABORTED with error/cause, an `ExecutionAborted`

@@ -838,3 +838,53 @@ async fn frames_in_the_tail_read_the_same_before_and_after_compaction() {
         Err(StoreError::HistoryOutOfOrder { expected: 4, .. })
     ));
 }
+
+#[tokio::test]
+async fn a_failed_batch_forgets_the_heads_its_steps_cached() {
+    let (_d, store) = temp_store();
+    let rec = record("t", "rolled-back", "{}");
+    let arn = rec.arn.clone();
+    store
+        .start_execution(rec, vec![event(1, "ExecutionStarted")], vec![], BIG)
+        .await
+        .unwrap();
+    let step = || StepCommit {
+        execution_id: arn.clone(),
+        events: vec![event(2, "X")],
+        frames: vec![FrameUpdate {
+            frame: 0,
+            state: Some(b"two".to_vec()),
+        }],
+        end: None,
+    };
+    // Hold the writer so the next two jobs share one batch (the blocker's own batch, or
+    // the next one): a storage error in one job aborts the whole batch, the step with it.
+    let (release, held) = std::sync::mpsc::channel::<()>();
+    let blocker = store.writer.submit(move |_| {
+        let _ = held.recv();
+        Ok(())
+    });
+    let poison = store.writer.submit(|_| -> Result<()> {
+        Err(StoreError::Storage {
+            detail: "injected".into(),
+        })
+    });
+    let doomed = store.submit_step(step());
+    release.send(()).unwrap();
+    let _ = writer::wait(blocker).await;
+    assert!(writer::wait(poison).await.is_err());
+    assert!(matches!(
+        writer::wait(doomed).await,
+        Err(StoreError::CommitFailed { .. })
+    ));
+    // Nothing of it is durable, and the writer's cache does not pretend otherwise: the
+    // same step is accepted again (a stale head would refuse it as a repeat).
+    let e = store.running_execution(&arn).unwrap().unwrap();
+    assert_eq!(e.last_event_id, 1);
+    assert!(e.frames.is_empty());
+    store.commit_step(step()).await.unwrap();
+    let e = store.running_execution(&arn).unwrap().unwrap();
+    assert_eq!(e.last_event_id, 2);
+    assert_eq!(e.frames, vec![(0, b"two".to_vec())]);
+    assert_eq!(all_pages(&store, &arn, 10, false), vec![vec![1, 2]]);
+}
