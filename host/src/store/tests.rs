@@ -632,8 +632,12 @@ async fn history_reads_the_same_from_the_tail_compacted_runs_and_both() {
     store.commit_step(step(&arn, 20..=20)).await.unwrap();
     check(20, "two runs and the tail");
     // The tail and its index survive a reopen; a gap is still refused after it.
+    assert!(store.tail.read().unwrap().pending_rows() > 0);
     drop(store);
     let store = Store::open_dir(dir.path()).unwrap();
+    // The writer moves a tail left by the last run before its first batch.
+    writer::wait(store.writer.submit(|_| Ok(()))).await.unwrap();
+    assert_eq!(store.tail.read().unwrap().pending_rows(), 0);
     for n in [1, 4] {
         let (asc, desc) = expect(20, n);
         assert_eq!(all_pages(&store, &arn, n, false), asc, "reopened, page {n}");
@@ -857,13 +861,16 @@ async fn a_failed_batch_forgets_the_heads_its_steps_cached() {
         }],
         end: None,
     };
-    // Hold the writer so the next two jobs share one batch (the blocker's own batch, or
-    // the next one): a storage error in one job aborts the whole batch, the step with it.
+    // Hold the writer inside a batch so the next two jobs queue up and share the next
+    // one: a storage error in one job aborts the whole batch, the step with it.
     let (release, held) = std::sync::mpsc::channel::<()>();
+    let (started, holding) = std::sync::mpsc::channel::<()>();
     let blocker = store.writer.submit(move |_| {
+        let _ = started.send(());
         let _ = held.recv();
         Ok(())
     });
+    holding.recv().unwrap();
     let poison = store.writer.submit(|_| -> Result<()> {
         Err(StoreError::Storage {
             detail: "injected".into(),
@@ -871,7 +878,7 @@ async fn a_failed_batch_forgets_the_heads_its_steps_cached() {
     });
     let doomed = store.submit_step(step());
     release.send(()).unwrap();
-    let _ = writer::wait(blocker).await;
+    writer::wait(blocker).await.unwrap();
     assert!(writer::wait(poison).await.is_err());
     assert!(matches!(
         writer::wait(doomed).await,

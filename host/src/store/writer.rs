@@ -142,6 +142,12 @@ fn run(
         heads: Heads::new(index.clone()),
     };
     let mut scratch = tail::Scratch::default();
+    // A tail left by the last run (a crash, or a stop before the idle compaction) is
+    // moved first: until then every execution's first step would have to read its head
+    // back from the tail rows.
+    if read(index).pending_rows() > 0 {
+        compact(db, durability, index, &mut scratch, &mut spare.heads);
+    }
     loop {
         let first = match rx.recv_timeout(IDLE_COMPACT) {
             Ok(job) => job,
@@ -166,8 +172,14 @@ fn run(
         }
         stats.transactions.fetch_add(1, Ordering::Relaxed);
         stats.jobs.fetch_add(batch.len() as u64, Ordering::Relaxed);
-        commit_batch(db, &mut batch, durability, index, &mut spare);
-        if stats.compact_requested.swap(false, Ordering::AcqRel) || read(index).compaction_due() {
+        let committed = commit_batch(db, &mut batch, durability, index, &mut spare);
+        // After a failed batch the head cache is empty: compacting now spares each
+        // execution's next step from reading its head back from the tail rows.
+        let pending = read(index).pending_rows() > 0;
+        if (!committed && pending)
+            || stats.compact_requested.swap(false, Ordering::AcqRel)
+            || read(index).compaction_due()
+        {
             compact(db, durability, index, &mut scratch, &mut spare.heads);
         }
     }
@@ -222,7 +234,7 @@ fn commit_batch(
     durability: Durability,
     index: &SharedIndex,
     lent: &mut Lent,
-) {
+) -> bool {
     let mut txn = match db.begin_write() {
         Ok(t) => t,
         Err(e) => {
@@ -231,7 +243,8 @@ fn commit_batch(
                 let (_, deliver) = job(None);
                 deliver(Some(&err));
             }
-            return;
+            lent.heads.clear();
+            return false;
         }
     };
     let durability_error = txn.set_durability(level(durability)).err();
@@ -294,6 +307,7 @@ fn commit_batch(
     for deliver in delivers {
         deliver(failure.as_ref());
     }
+    failure.is_none()
 }
 
 /// Awaits a submitted job's reply.
