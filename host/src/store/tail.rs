@@ -38,6 +38,13 @@ use crate::engine::ports::FrameUpdate;
 const COMPACT_BYTES: usize = 64 << 20;
 /// ... or once this many rows (group commits) are pending, which bounds the index.
 const COMPACT_ROWS: usize = 1024;
+/// ... or once this many executions have steps pending: a compaction's writes grow with
+/// them (about 7 us each), and the writer commits nothing while it compacts, so this bounds
+/// the pause (about 110-140 ms at this bound). Measured with `bench/http-start.sh 10 64`
+/// (one-step executions): p99 start latency 118-135 ms with this bound, 155-179 ms with
+/// the row bound alone, 13-14 ms before the tail carried frames and compacted by volume
+/// (every 64 rows).
+const COMPACT_EXECUTIONS: usize = 16 * 1024;
 
 /// Length marker of a deleted frame in a tail entry.
 const DELETED: u32 = u32::MAX;
@@ -312,7 +319,9 @@ impl TailIndex {
 
     /// Whether enough is pending to compact.
     pub(super) fn compaction_due(&self) -> bool {
-        self.pending_rows >= COMPACT_ROWS || self.pending_bytes >= COMPACT_BYTES
+        self.pending_rows >= COMPACT_ROWS
+            || self.pending_bytes >= COMPACT_BYTES
+            || self.rows_of.len() >= COMPACT_EXECUTIONS
     }
 
     /// The tail rows holding steps of `arn`.
