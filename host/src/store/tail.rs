@@ -33,8 +33,9 @@ use crate::engine::ports::FrameUpdate;
 /// writes per execution it touches, so it waits until most executions have many steps in
 /// the tail (and then moves them in one run each). The price is memory: a compaction holds
 /// the whole tail, and the allocator keeps some of it. Measured with `bench-store` (11:42
-/// UTC): 32 MiB gave 121,635/s median and 1.8-2.2 KiB per waiting execution; 64 MiB gave
-/// 137,005/s and 2.9-3.0 KiB (the target is 4 KiB).
+/// UTC, before the execution bound below): 32 MiB gave 121,635/s median and 1.8-2.2 KiB
+/// per waiting execution; 64 MiB gave 137,005/s and 2.9-3.0 KiB. With the execution bound
+/// (it applies to a burst of 100,000 starts), 64 MiB measured 1.8-1.9 KiB (target 4 KiB).
 const COMPACT_BYTES: usize = 64 << 20;
 /// ... or once this many rows (group commits) are pending, which bounds the index.
 const COMPACT_ROWS: usize = 1024;
