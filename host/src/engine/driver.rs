@@ -310,10 +310,19 @@ impl Execution {
 
     /// Everything since the last commit: events and changed frames.
     pub fn take_commit(&mut self, end: Option<ExecutionEnd>) -> StepCommit {
-        let mut frames = Vec::new();
-        let mut seen = std::collections::HashSet::new();
-        for (id, live) in std::mem::take(&mut self.dirty).into_iter().rev() {
-            if !seen.insert(id) {
+        let mut dirty = std::mem::take(&mut self.dirty);
+        let mut frames = Vec::with_capacity(dirty.len() + self.final_frames.len());
+        // A step usually dirties one or two frames: a linear check beats hashing them; a
+        // fork or gather of many children uses a set.
+        let mut seen = (dirty.len() > 16).then(rustc_hash::FxHashSet::default);
+        for (id, live) in dirty.drain(..).rev() {
+            let repeat = match &mut seen {
+                Some(seen) => !seen.insert(id),
+                None => frames
+                    .iter()
+                    .any(|f: &super::ports::FrameUpdate| f.frame == id),
+            };
+            if repeat {
                 continue;
             }
             let state = if live {
@@ -326,6 +335,8 @@ impl Execution {
             frames.push(super::ports::FrameUpdate { frame: id, state });
         }
         frames.reverse();
+        // The list keeps its capacity for the next step.
+        self.dirty = dirty;
         frames.extend(std::mem::take(&mut self.final_frames));
         StepCommit {
             execution_id: self.info.id.clone(),

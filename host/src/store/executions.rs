@@ -6,14 +6,19 @@
 //! steps. So a transition is recorded at most once even if a driver replays after a crash.
 
 use redb::{ReadableDatabase, ReadableTable};
+use tokio::sync::oneshot;
 
+use super::heads::{self, Head};
 use super::records::{ExecutionRecord, MachineType};
 use super::schema::Tables;
-use super::schema::{EXECUTIONS, EXECUTIONS_BY_TENANT, FRAMES, HISTORY, HISTORY_HEADS, RUNNING};
+use super::schema::{
+    EXECUTIONS, EXECUTIONS_BY_TENANT, FRAMES, HISTORY_HEADS, HISTORY_INDEX, HISTORY_RUNS,
+    HISTORY_TAIL, RUNNING,
+};
 use super::tail::{self, TailEntry};
 use super::tenants::{charge, usage_in};
 use super::writer::wait;
-use super::{Result, Store, StoreError, decode, decode_u64, encode, encode_events, now_ms};
+use super::{Result, Store, StoreError, decode, decode_u64, encode, now_ms};
 use crate::engine::history::HistoryEvent;
 use crate::engine::ports::{
     BoxFuture, ExecutionEnd, ExecutionStatus, FrameUpdate, Journal, JournalError, StepCommit,
@@ -57,45 +62,26 @@ pub struct ExecutionFilter {
     pub status: Option<ExecutionStatus>,
 }
 
-/// Appends encoded events `(id, bytes)`: checked to continue the history exactly, then
-/// handed to the batch's tail row (see [`super::tail`]).
-fn append_events(tb: &mut Tables<'_>, arn: &str, events: &[(u64, Vec<u8>)]) -> Result<()> {
-    if events.is_empty() {
-        return Ok(());
-    }
-    let heads = &mut tb.history_heads;
-    let head = heads.get(arn)?.map(|v| v.value()).unwrap_or(0);
-    for (i, (id, _)) in events.iter().enumerate() {
-        let expected = head + 1 + i as u64;
-        if *id != expected {
-            return Err(StoreError::HistoryOutOfOrder {
-                execution: arn.to_string(),
-                expected,
-                got: *id,
-            });
+/// Appends one encoded step of `arn` to the batch's tail row after checking that its events
+/// continue the history exactly; returns the execution's new head.
+fn append_step(tb: &mut Tables<'_>, arn: &str, mut head: Head, entry: &TailEntry) -> Result<Head> {
+    let ids = &entry.ids;
+    if ids.count > 0 {
+        let out_of_order = |at: u64, got: u64| StoreError::HistoryOutOfOrder {
+            execution: arn.to_string(),
+            expected: head.last_event + 1 + at,
+            got,
+        };
+        if ids.first != head.last_event + 1 {
+            return Err(out_of_order(0, ids.first));
         }
-    }
-    heads.insert(arn, head + events.len() as u64)?;
-    tb.tail.push(&TailEntry { arn, events });
-    Ok(())
-}
-
-fn apply_frames(tb: &mut Tables<'_>, arn: &str, frames: &[FrameUpdate]) -> Result<()> {
-    if frames.is_empty() {
-        return Ok(());
-    }
-    let t = &mut tb.frames;
-    for f in frames {
-        match &f.state {
-            Some(state) => {
-                t.insert((arn, f.frame), state.as_slice())?;
-            }
-            None => {
-                t.remove((arn, f.frame))?;
-            }
+        if let Some((at, got)) = ids.gap {
+            return Err(out_of_order(at, got));
         }
+        head.last_event += ids.count;
     }
-    Ok(())
+    tb.tail.push(arn, entry);
+    Ok(head)
 }
 
 fn load_record(tb: &mut Tables<'_>, arn: &str) -> Result<Option<ExecutionRecord>> {
@@ -105,6 +91,8 @@ fn load_record(tb: &mut Tables<'_>, arn: &str) -> Result<Option<ExecutionRecord>
         .transpose()
 }
 
+/// Closes a RUNNING execution: final record, out of `running`, frames dropped (those still
+/// in the tail are skipped by compaction, which keeps frames of RUNNING executions only).
 fn finish(tb: &mut Tables<'_>, arn: &str, end: &ExecutionEnd) -> Result<ExecutionRecord> {
     let mut rec = load_record(tb, arn)?.ok_or_else(|| StoreError::NotFound {
         what: "execution",
@@ -122,10 +110,6 @@ fn finish(tb: &mut Tables<'_>, arn: &str, end: &ExecutionEnd) -> Result<Executio
     Ok(rec)
 }
 
-fn is_running(tb: &mut Tables<'_>, arn: &str) -> Result<bool> {
-    Ok(tb.running.get(arn)?.is_some())
-}
-
 fn next_seq(tb: &mut Tables<'_>) -> Result<u64> {
     let meta = &mut tb.meta;
     let seq = match meta.get("next_execution_seq")? {
@@ -136,19 +120,26 @@ fn next_seq(tb: &mut Tables<'_>) -> Result<u64> {
     Ok(seq)
 }
 
-fn commit_step_in(tb: &mut Tables<'_>, step: &StepCommit, events: &[(u64, Vec<u8>)]) -> Result<()> {
-    let arn = step.execution_id.as_str();
-    if !is_running(tb, arn)? {
+fn commit_step_in(tb: &mut Tables<'_>, arn: &str, step: &EncodedStep) -> Result<()> {
+    let head = heads::get(tb, arn)?;
+    if !head.running {
         return Err(StoreError::NotRunning {
             execution: arn.to_string(),
         });
     }
-    append_events(tb, arn, events)?;
-    apply_frames(tb, arn, &step.frames)?;
+    let mut head = append_step(tb, arn, head, &step.entry)?;
     if let Some(end) = &step.end {
         finish(tb, arn, end)?;
+        head.running = false;
     }
+    heads::set(tb, arn, head);
     Ok(())
+}
+
+/// A step encoded on the caller's thread (the writer thread is the serial part).
+struct EncodedStep {
+    entry: TailEntry,
+    end: Option<ExecutionEnd>,
 }
 
 impl Store {
@@ -162,7 +153,8 @@ impl Store {
         frames: Vec<FrameUpdate>,
         stored_bytes_limit: u64,
     ) -> Result<StartOutcome> {
-        let events = encode_events(&events);
+        let entry = TailEntry::encode(&record.arn, &events, &frames);
+        drop((events, frames));
         wait(self.writer.submit(move |tb| {
             if let Some(existing) = load_record(tb, &record.arn)? {
                 if existing.status == ExecutionStatus::Running && existing.input == record.input {
@@ -187,11 +179,16 @@ impl Store {
             tb.executions.insert(arn, encode(&record).as_slice())?;
             tb.executions_by_tenant
                 .insert((record.tenant.as_str(), record.seq), arn)?;
-            if record.status == ExecutionStatus::Running {
+            let running = record.status == ExecutionStatus::Running;
+            if running {
                 tb.running.insert(arn, record.tenant.as_str())?;
             }
-            append_events(tb, arn, &events)?;
-            apply_frames(tb, arn, &frames)?;
+            let head = Head {
+                running,
+                last_event: 0,
+            };
+            let head = append_step(tb, arn, head, &entry)?;
+            heads::set(tb, arn, head);
             charge(tb, &record.tenant, i64::try_from(size).unwrap_or(i64::MAX))?;
             Ok(StartOutcome::Created(record))
         }))
@@ -200,15 +197,27 @@ impl Store {
 
     /// Makes one step durable (the [`Journal`] port): appends events (checked to continue
     /// the history exactly), applies frame updates, and closes the execution on `end`.
-    pub async fn commit_step(&self, mut step: StepCommit) -> Result<()> {
-        // Encoded (and the events dropped) here, on the caller's thread: the writer thread
-        // is the serial part.
-        let events = encode_events(&std::mem::take(&mut step.events));
-        wait(
-            self.writer
-                .submit(move |tb| commit_step_in(tb, &step, &events)),
-        )
-        .await
+    pub async fn commit_step(&self, step: StepCommit) -> Result<()> {
+        wait(self.submit_step(step)).await
+    }
+
+    /// Queues one step on the writer (what [`Store::commit_step`] awaits).
+    pub(super) fn submit_step(&self, step: StepCommit) -> oneshot::Receiver<Result<()>> {
+        // Encoded here, on the caller's thread: the writer thread is the serial part. A
+        // final step's frame updates are not kept: its end drops every frame.
+        let frames: &[FrameUpdate] = if step.end.is_some() {
+            &[]
+        } else {
+            &step.frames
+        };
+        let encoded = EncodedStep {
+            entry: TailEntry::encode(&step.execution_id, &step.events, frames),
+            end: step.end,
+        };
+        let arn = step.execution_id;
+        drop((step.events, step.frames));
+        self.writer
+            .submit(move |tb| commit_step_in(tb, &arn, &encoded))
     }
 
     /// Records a finished EXPRESS execution with its whole history in one write.
@@ -218,7 +227,8 @@ impl Store {
         events: Vec<HistoryEvent>,
     ) -> Result<ExecutionRecord> {
         record.machine_type = MachineType::Express;
-        let events = encode_events(&events);
+        let entry = TailEntry::encode(&record.arn, &events, &[]);
+        drop(events);
         wait(self.writer.submit(move |tb| {
             if load_record(tb, &record.arn)?.is_some() {
                 return Err(StoreError::AlreadyExists {
@@ -231,7 +241,8 @@ impl Store {
             tb.executions.insert(arn, encode(&record).as_slice())?;
             tb.executions_by_tenant
                 .insert((record.tenant.as_str(), record.seq), arn)?;
-            append_events(tb, arn, &events)?;
+            let head = append_step(tb, arn, Head::default(), &entry)?;
+            heads::set(tb, arn, head);
             Ok(record)
         }))
         .await
@@ -296,8 +307,19 @@ impl Store {
     ) -> Result<HistoryPage> {
         let (txn, rows) = tail::begin_read(&self.db, &self.tail, arn)?;
         // Every id in the tail is newer than every id in `history`.
-        let newest = tail::events_of(&txn, arn, &rows)?;
-        let t = txn.open_table(HISTORY)?;
+        let newest = if rows.is_empty() {
+            Vec::new()
+        } else {
+            tail::overlay_of(&txn.open_table(HISTORY_TAIL)?, arn, &rows)?.events
+        };
+        let t = txn.open_table(HISTORY_INDEX)?;
+        let runs = txn.open_table(HISTORY_RUNS)?;
+        let run_of = |number: u64| -> Result<_> {
+            runs.get(number)?.ok_or_else(|| StoreError::Corrupt {
+                table: "history_index",
+                detail: format!("run {number} of {arn} is missing"),
+            })
+        };
         // One row past the page tells whether another page follows.
         let want = limit.saturating_add(1);
         let mut picked: Vec<Vec<u8>> = Vec::new();
@@ -310,7 +332,7 @@ impl Store {
                 picked.push(bytes);
             }
             'runs: for row in t.range((arn, 0u64)..(arn, before))?.rev() {
-                let (_, run) = row?;
+                let run = run_of(row?.1.value())?;
                 for (id, bytes) in tail::run_events(run.value())?.into_iter().rev() {
                     if picked.len() == want {
                         break 'runs;
@@ -328,7 +350,7 @@ impl Store {
                 None => from,
             };
             'runs: for row in t.range((arn, start)..=(arn, u64::MAX))? {
-                let (_, run) = row?;
+                let run = run_of(row?.1.value())?;
                 for (id, bytes) in tail::run_events(run.value())? {
                     if picked.len() == want {
                         break 'runs;
@@ -363,10 +385,14 @@ impl Store {
     pub fn running_executions(&self) -> Result<Vec<RecoveredExecution>> {
         let txn = self.db.begin_read()?;
         let running = txn.open_table(RUNNING)?;
+        // One pass over the tail serves every execution.
+        let mut overlays = tail::overlays(&txn)?;
         let mut out = Vec::new();
         for row in running.iter()? {
             let (arn, _) = row?;
-            if let Some(exec) = recovered(&txn, arn.value())? {
+            let arn = arn.value();
+            let overlay = overlays.remove(arn).unwrap_or_default();
+            if let Some(exec) = recovered(&txn, arn, overlay)? {
                 out.push(exec);
             }
         }
@@ -376,11 +402,12 @@ impl Store {
     /// One RUNNING execution with its frames (`None` once it is no longer RUNNING), for
     /// resuming a parked execution.
     pub fn running_execution(&self, arn: &str) -> Result<Option<RecoveredExecution>> {
-        let txn = self.db.begin_read()?;
+        let (txn, rows) = tail::begin_read(&self.db, &self.tail, arn)?;
         if txn.open_table(RUNNING)?.get(arn)?.is_none() {
             return Ok(None);
         }
-        recovered(&txn, arn)
+        let overlay = tail::overlay_of(&txn.open_table(HISTORY_TAIL)?, arn, &rows)?;
+        recovered(&txn, arn, overlay)
     }
 
     /// Records of one tenant's RUNNING executions.
@@ -414,30 +441,45 @@ impl Store {
     }
 }
 
-/// An execution's record, last event id and frames, read in `txn`.
-fn recovered(txn: &redb::ReadTransaction, arn: &str) -> Result<Option<RecoveredExecution>> {
+/// An execution's record, last event id and frames, read in `txn`, with what the tail
+/// adds to them (`overlay`, newer than the tables).
+fn recovered(
+    txn: &redb::ReadTransaction,
+    arn: &str,
+    overlay: tail::Overlay,
+) -> Result<Option<RecoveredExecution>> {
     let execs = txn.open_table(EXECUTIONS)?;
     let Some(v) = execs.get(arn)? else {
         return Ok(None);
     };
     let record: ExecutionRecord = decode(v.value(), "executions")?;
-    let last_event_id = txn
+    let compacted_head = txn
         .open_table(HISTORY_HEADS)?
         .get(arn)?
-        .map(|v| v.value())
-        .unwrap_or(0);
-    let mut frames = Vec::new();
+        .map_or(0, |v| v.value());
+    let last_event_id = overlay
+        .events
+        .iter()
+        .map(|(id, _)| *id)
+        .fold(compacted_head, u64::max);
+    let mut frames = std::collections::BTreeMap::new();
     for f in txn
         .open_table(FRAMES)?
         .range((arn, 0u64)..=(arn, u64::MAX))?
     {
         let (k, v) = f?;
-        frames.push((k.value().1, v.value().to_vec()));
+        frames.insert(k.value().1, v.value().to_vec());
+    }
+    for (id, state) in overlay.frames {
+        match state {
+            Some(s) => frames.insert(id, s),
+            None => frames.remove(&id),
+        };
     }
     Ok(Some(RecoveredExecution {
         record,
         last_event_id,
-        frames,
+        frames: frames.into_iter().collect(),
     }))
 }
 

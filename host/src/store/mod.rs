@@ -8,6 +8,7 @@
 
 mod catalog;
 mod executions;
+mod heads;
 mod records;
 mod schema;
 mod tail;
@@ -240,6 +241,34 @@ impl Store {
                             t.insert((arn.as_str(), id), run.as_slice())?;
                         }
                     }
+                    if v < 3 {
+                        // Version 3: runs are keyed by a growing run number, found through
+                        // `history_index`; the version-2 `history` table goes.
+                        let mut runs = txn.open_table(schema::HISTORY_RUNS)?;
+                        let mut index = txn.open_table(schema::HISTORY_INDEX)?;
+                        let old = txn.open_table(schema::HISTORY)?;
+                        for (number, row) in old.iter()?.enumerate() {
+                            let (k, v) = row?;
+                            let (arn, first) = k.value();
+                            runs.insert(number as u64, v.value())?;
+                            index.insert((arn, first), number as u64)?;
+                        }
+                        drop(old);
+                        txn.delete_table(schema::HISTORY)?;
+                    }
+                    if v == 2 {
+                        // Version 3: tail rows also carry frame updates (an empty frame
+                        // section is added to each entry of a version-2 row).
+                        let mut t = txn.open_table(schema::HISTORY_TAIL)?;
+                        let mut rows = Vec::new();
+                        for row in t.iter()? {
+                            let (k, v) = row?;
+                            rows.push((k.value(), tail::upgrade_v2_row(v.value())?));
+                        }
+                        for (k, row) in rows {
+                            t.insert(k, row.as_slice())?;
+                        }
+                    }
                     if v < schema::SCHEMA_VERSION {
                         meta.insert("schema_version", &schema::SCHEMA_VERSION.to_be_bytes()[..])?;
                     }
@@ -257,7 +286,8 @@ impl Store {
             txn.open_table(schema::EXECUTIONS)?;
             txn.open_table(schema::EXECUTIONS_BY_TENANT)?;
             txn.open_table(schema::RUNNING)?;
-            txn.open_table(schema::HISTORY)?;
+            txn.open_table(schema::HISTORY_RUNS)?;
+            txn.open_table(schema::HISTORY_INDEX)?;
             txn.open_table(schema::HISTORY_HEADS)?;
             txn.open_table(schema::HISTORY_TAIL)?;
             txn.open_table(schema::FRAMES)?;
@@ -321,11 +351,6 @@ fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8], table: &'static str) -> 
         table,
         detail: e.to_string(),
     })
-}
-
-/// Encodes history events for the store (done by the caller, outside the writer thread).
-fn encode_events(events: &[crate::engine::history::HistoryEvent]) -> Vec<(u64, Vec<u8>)> {
-    events.iter().map(|e| (e.id, encode(e))).collect()
 }
 
 fn encode<T: serde::Serialize>(value: &T) -> Vec<u8> {

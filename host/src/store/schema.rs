@@ -5,7 +5,7 @@
 use redb::TableDefinition;
 
 /// Version of the on-disk layout this build reads and writes.
-pub const SCHEMA_VERSION: u64 = 2;
+pub const SCHEMA_VERSION: u64 = 3;
 
 /// `meta`: small named values: `schema_version`, `admin_key_hash`, `next_execution_seq`.
 pub const META: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("meta");
@@ -47,21 +47,36 @@ pub const EXECUTIONS_BY_TENANT: TableDefinition<'_, (&str, u64), &str> =
 /// `running`: execution ARN → tenant, for every RUNNING STANDARD execution (recovery list).
 pub const RUNNING: TableDefinition<'_, &str, &str> = TableDefinition::new("running");
 
-/// `history`: (execution ARN, first event id) → a run of consecutive events of that
-/// execution, each its id, length and JSON [`crate::engine::history::HistoryEvent`]
-/// ([`super::tail::push_event`]). Append-only; ids are dense from 1. The newest events may
-/// still be in `history_tail`. Version 1 held one event per row (migrated at open).
+/// `history` (versions 1 and 2): (execution ARN, first event id) → a run of events.
+/// Version 3 moved its rows to [`HISTORY_RUNS`] and [`HISTORY_INDEX`] (migrated at open,
+/// then deleted): keyed by execution, every compaction rewrote leaves all over the table.
 pub const HISTORY: TableDefinition<'_, (&str, u64), &[u8]> = TableDefinition::new("history");
 
-/// `history_tail`: group-commit batch number → the events every step of that batch
-/// appended (see [`super::tail`]); moved into `history` by compaction. Added in version 2.
+/// `history_runs`: run number → a run of consecutive events of one execution, each its
+/// id, length and JSON [`crate::engine::history::HistoryEvent`]
+/// ([`super::tail::push_event`]). Run numbers only grow, so a compaction appends its runs
+/// at the right edge of the tree instead of rewriting old leaves. Added in version 3.
+pub const HISTORY_RUNS: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("history_runs");
+
+/// `history_index`: (execution ARN, first event id of a run) → its run number in
+/// [`HISTORY_RUNS`]. Append-only; ids are dense from 1. The newest events may still be in
+/// `history_tail`. Added in version 3.
+pub const HISTORY_INDEX: TableDefinition<'_, (&str, u64), u64> =
+    TableDefinition::new("history_index");
+
+/// `history_tail`: group-commit batch number → the events and frame updates of every step
+/// of that batch (see [`super::tail`]); moved by compaction into `history_runs`,
+/// `history_index`, `history_heads` and `frames`. Added in version 2 (events only);
+/// version 3 added the frame updates.
 pub const HISTORY_TAIL: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("history_tail");
 
-/// `history_heads`: execution ARN → id of its last history event, so an append can check
-/// that it neither skips nor repeats an id without scanning.
+/// `history_heads`: execution ARN → id of its last history event as of the last compaction
+/// (since version 3; newer events are in `history_tail`), so an append can check that it
+/// neither skips nor repeats an id without scanning.
 pub const HISTORY_HEADS: TableDefinition<'_, &str, u64> = TableDefinition::new("history_heads");
 
-/// `frames`: (execution ARN, frame id) → the engine's opaque frame state.
+/// `frames`: (execution ARN, frame id) → the engine's opaque frame state as of the last
+/// compaction (since version 3; newer states are in `history_tail`).
 pub const FRAMES: TableDefinition<'_, (&str, u64), &[u8]> = TableDefinition::new("frames");
 
 /// Every table, opened once per write transaction: the group-commit writer hands this to
@@ -81,8 +96,11 @@ pub(super) struct Tables<'t> {
     pub running: redb::Table<'t, &'static str, &'static str>,
     pub history_heads: redb::Table<'t, &'static str, u64>,
     pub frames: redb::Table<'t, (&'static str, u64), &'static [u8]>,
-    /// Events the batch's jobs appended, written as one `history_tail` row at the end.
+    pub history_tail: redb::Table<'t, u64, &'static [u8]>,
+    /// Steps the batch's jobs appended, written as one `history_tail` row at the end.
     pub tail: super::tail::TailBuffer,
+    /// The writer's cache of running flags and history heads (lent for the batch).
+    pub heads: super::heads::Heads,
 }
 
 impl<'t> Tables<'t> {
@@ -103,7 +121,9 @@ impl<'t> Tables<'t> {
             running: txn.open_table(RUNNING)?,
             history_heads: txn.open_table(HISTORY_HEADS)?,
             frames: txn.open_table(FRAMES)?,
+            history_tail: txn.open_table(HISTORY_TAIL)?,
             tail: super::tail::TailBuffer::default(),
+            heads: super::heads::Heads::default(),
         })
     }
 }

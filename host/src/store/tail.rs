@@ -1,40 +1,121 @@
-//! The history tail: why and how history is written in two stages.
+//! The tail: why and how steps are written in two stages.
 //!
-//! A B-tree keyed by (execution, event id) dirties one leaf page per execution per
-//! transaction, so a group commit of N executions' steps rewrites about N pages (4 KiB
-//! each, checksummed, fsynced) however small the steps are. So a group commit writes
-//! every step's events of its batch as ONE row of `history_tail` (keyed by a batch number,
-//! appended at the right edge of the tree), and the writer thread later moves the tail
-//! into `history` in one transaction ([`compact`]), where each execution's pending events
-//! become one row (a run of consecutive events keyed by its first id). Both tables are
-//! durable; the move is atomic.
+//! A B-tree keyed by execution dirties one leaf page per execution per transaction, so a
+//! group commit of N executions' steps would rewrite about N pages of each such table
+//! (history, history heads, frames: 4 KiB each, checksummed, fsynced) however small the
+//! steps are. So a group commit writes every step of its batch (its events and frame
+//! updates) as ONE row of `history_tail` (keyed by a batch number, appended at the right
+//! edge of the tree), and the writer thread later moves the tail into the per-execution
+//! tables in one transaction ([`compact`]): each execution's pending events become one
+//! `history` row (a run of consecutive events keyed by its first id), its last event id
+//! goes to `history_heads`, and only the last state of each of its frames reaches
+//! `frames`. Both stages are durable; the move is atomic.
 //!
-//! Readers merge both: for each execution, every id in the tail is newer than every id in
-//! `history` (all appends go through the tail and a compaction moves the whole tail). An
-//! in-memory index (execution → tail rows holding its events), rebuilt from the table at
+//! Readers merge both: for each execution, everything in the tail is newer than what the
+//! tables hold (all steps go through the tail and a compaction moves the whole tail). An
+//! in-memory index (execution → tail rows holding its steps), rebuilt from the table at
 //! open, lets a reader find its rows without scanning. The index lock is held by a reader
 //! while it opens its read transaction and by the writer while it commits a compaction, so
-//! a reader never sees rows compacted away without also seeing them in `history`.
+//! a reader never sees rows compacted away without also seeing them in the tables.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use redb::{ReadTransaction, ReadableTable, WriteTransaction};
+use rustc_hash::FxHashMap;
 
-use super::schema::{HISTORY, HISTORY_TAIL};
+use super::schema::{FRAMES, HISTORY_HEADS, HISTORY_INDEX, HISTORY_RUNS, HISTORY_TAIL, RUNNING};
 use super::{Result, StoreError};
+use crate::engine::history::HistoryEvent;
+use crate::engine::ports::FrameUpdate;
 
-/// Compact once this many tail rows (group commits) are pending.
-pub(super) const COMPACT_ROWS: usize = 64;
+/// Compact once the pending tail rows hold this many bytes: each compaction costs a few
+/// writes per execution it touches, so it waits until most executions have many steps in
+/// the tail (and then moves them in one run each). The price is memory: a compaction holds
+/// the whole tail, and the allocator keeps some of it. Measured with `bench-store` (11:42
+/// UTC, before the execution bound below): 32 MiB gave 121,635/s median and 1.8-2.2 KiB
+/// per waiting execution; 64 MiB gave 137,005/s and 2.9-3.0 KiB. With the execution bound
+/// (it applies to a burst of 100,000 starts), 64 MiB measured 1.8-1.9 KiB (target 4 KiB).
+const COMPACT_BYTES: usize = 64 << 20;
+/// ... or once this many rows (group commits) are pending, which bounds the index.
+const COMPACT_ROWS: usize = 1024;
+/// ... or once this many executions have steps pending: a compaction's writes grow with
+/// them (about 7 us each), and the writer commits nothing while it compacts, so this bounds
+/// the pause (about 110-140 ms at this bound). Measured with `bench/http-start.sh 10 64`
+/// (one-step executions): p99 start latency 118-135 ms with this bound, 155-179 ms with
+/// the row bound alone, 13-14 ms before the tail carried frames and compacted by volume
+/// (every 64 rows).
+const COMPACT_EXECUTIONS: usize = 16 * 1024;
 
-/// One step's events, encoded, for one execution.
-pub(super) struct TailEntry<'a> {
-    pub arn: &'a str,
-    pub events: &'a [(u64, Vec<u8>)],
+/// Length marker of a deleted frame in a tail entry.
+const DELETED: u32 = u32::MAX;
+
+/// The event ids a step appends, summarised so the writer can check them against the
+/// execution's head without walking the events.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct EventIds {
+    /// Id of the first event (meaningless when `count` is 0).
+    pub first: u64,
+    /// How many events.
+    pub count: u64,
+    /// The first event (position, id) that does not follow its predecessor, if any.
+    pub gap: Option<(u64, u64)>,
 }
 
-/// The events a batch appends, encoded as one row: for each entry, the ARN length (u16),
-/// the ARN, the event count (u32), then per event its id (u64), length (u32) and bytes.
+/// One step of one execution, encoded as a tail entry off the writer thread: the ARN
+/// length (u16), the ARN, the event count (u32), per event its id (u64), length (u32) and
+/// JSON bytes, then the frame count (u32), per frame its id (u64), length (u32, or
+/// `u32::MAX` for a deleted frame) and state bytes.
+pub(super) struct TailEntry {
+    pub bytes: Vec<u8>,
+    pub ids: EventIds,
+}
+
+impl TailEntry {
+    /// Encodes `events` and `frames` of `arn` (JSON is written straight into the entry).
+    pub(super) fn encode(arn: &str, events: &[HistoryEvent], frames: &[FrameUpdate]) -> Self {
+        let frame_bytes: usize = frames
+            .iter()
+            .map(|f| 12 + f.state.as_ref().map_or(0, Vec::len))
+            .sum();
+        let mut bytes = Vec::with_capacity(10 + arn.len() + 256 * events.len() + frame_bytes);
+        let arn = arn.as_bytes();
+        bytes.extend_from_slice(&u16::try_from(arn.len()).unwrap_or(u16::MAX).to_le_bytes());
+        bytes.extend_from_slice(arn);
+        bytes.extend_from_slice(&(events.len() as u32).to_le_bytes());
+        let mut ids = EventIds {
+            first: events.first().map_or(0, |e| e.id),
+            count: events.len() as u64,
+            gap: None,
+        };
+        for (i, e) in events.iter().enumerate() {
+            if ids.gap.is_none() && e.id != ids.first + i as u64 {
+                ids.gap = Some((i as u64, e.id));
+            }
+            bytes.extend_from_slice(&e.id.to_le_bytes());
+            let at = bytes.len();
+            bytes.extend_from_slice(&[0; 4]);
+            // Serializing a plain event into a Vec cannot fail (string keys only).
+            let _ = serde_json::to_writer(&mut bytes, e);
+            let n = (bytes.len() - at - 4) as u32;
+            bytes[at..at + 4].copy_from_slice(&n.to_le_bytes());
+        }
+        bytes.extend_from_slice(&(frames.len() as u32).to_le_bytes());
+        for f in frames {
+            bytes.extend_from_slice(&f.frame.to_le_bytes());
+            match &f.state {
+                Some(s) => {
+                    bytes.extend_from_slice(&(s.len() as u32).to_le_bytes());
+                    bytes.extend_from_slice(s);
+                }
+                None => bytes.extend_from_slice(&DELETED.to_le_bytes()),
+            }
+        }
+        Self { bytes, ids }
+    }
+}
+
+/// The steps a batch appends, as one row (its entries back to back).
 #[derive(Default)]
 pub(super) struct TailBuffer {
     bytes: Vec<u8>,
@@ -42,21 +123,11 @@ pub(super) struct TailBuffer {
 }
 
 impl TailBuffer {
-    pub(super) fn push(&mut self, entry: &TailEntry<'_>) {
-        let arn = entry.arn.as_bytes();
-        self.bytes
-            .extend_from_slice(&u16::try_from(arn.len()).unwrap_or(u16::MAX).to_le_bytes());
-        self.bytes.extend_from_slice(arn);
-        self.bytes
-            .extend_from_slice(&(entry.events.len() as u32).to_le_bytes());
-        for (id, e) in entry.events {
-            self.bytes.extend_from_slice(&id.to_le_bytes());
-            self.bytes
-                .extend_from_slice(&(e.len() as u32).to_le_bytes());
-            self.bytes.extend_from_slice(e);
-        }
-        if self.arns.last().is_none_or(|a| **a != *entry.arn) {
-            self.arns.push(entry.arn.into());
+    /// Adds the encoded step of `arn`.
+    pub(super) fn push(&mut self, arn: &str, entry: &TailEntry) {
+        self.bytes.extend_from_slice(&entry.bytes);
+        if self.arns.last().is_none_or(|a| **a != *arn) {
+            self.arns.push(arn.into());
         }
     }
 
@@ -64,13 +135,16 @@ impl TailBuffer {
         self.bytes.is_empty()
     }
 
-    pub(super) fn take(&mut self) -> (Vec<u8>, Vec<Box<str>>) {
-        // The next batch starts with room for as much (no regrowth from empty).
-        let room = self.bytes.capacity();
-        (
-            std::mem::replace(&mut self.bytes, Vec::with_capacity(room)),
-            std::mem::take(&mut self.arns),
-        )
+    /// The row's bytes.
+    pub(super) fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// The executions the row holds steps of; leaves the buffer empty, with its capacity
+    /// (a fresh buffer of this size would be fresh pages, zeroed by the kernel, every batch).
+    pub(super) fn finish(&mut self) -> Vec<Box<str>> {
+        self.bytes.clear();
+        std::mem::take(&mut self.arns)
     }
 }
 
@@ -87,16 +161,8 @@ pub(super) fn run_events(run: &[u8]) -> Result<Vec<(u64, &[u8])>> {
     let mut rest = run;
     let mut out = Vec::new();
     while !rest.is_empty() {
-        let id = u64::from_le_bytes(
-            take(&mut rest, 8, "history")?
-                .try_into()
-                .unwrap_or_default(),
-        );
-        let n = u32::from_le_bytes(
-            take(&mut rest, 4, "history")?
-                .try_into()
-                .unwrap_or_default(),
-        );
+        let id = u64_at(&mut rest, "history")?;
+        let n = u32_at(&mut rest, "history")?;
         out.push((id, take(&mut rest, n as usize, "history")?));
     }
     Ok(out)
@@ -114,11 +180,31 @@ fn take<'r>(row: &mut &'r [u8], n: usize, table: &'static str) -> Result<&'r [u8
     Ok(head)
 }
 
-/// Reads the entries of one tail row: (arn, event id, event bytes) in order.
-fn entries(row: &[u8]) -> Result<Vec<(&str, u64, &[u8])>> {
+fn u64_at(row: &mut &[u8], table: &'static str) -> Result<u64> {
+    Ok(u64::from_le_bytes(
+        take(row, 8, table)?.try_into().unwrap_or_default(),
+    ))
+}
+
+fn u32_at(row: &mut &[u8], table: &'static str) -> Result<u32> {
+    Ok(u32::from_le_bytes(
+        take(row, 4, table)?.try_into().unwrap_or_default(),
+    ))
+}
+
+/// One thing a tail entry holds.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Item<'r> {
+    /// A history event: id and JSON bytes.
+    Event(u64, &'r [u8]),
+    /// A frame's new state (`None`: deleted).
+    Frame(u64, Option<&'r [u8]>),
+}
+
+/// Calls `f(arn, item)` for every item of one tail row, in order.
+pub(super) fn visit<'r>(row: &'r [u8], mut f: impl FnMut(&'r str, Item<'r>)) -> Result<()> {
     const T: &str = "history_tail";
     let mut row = row;
-    let mut out = Vec::new();
     while !row.is_empty() {
         let len = u16::from_le_bytes(take(&mut row, 2, T)?.try_into().unwrap_or_default());
         let arn = std::str::from_utf8(take(&mut row, len as usize, T)?).map_err(|_| {
@@ -127,21 +213,51 @@ fn entries(row: &[u8]) -> Result<Vec<(&str, u64, &[u8])>> {
                 detail: "ARN is not UTF-8".into(),
             }
         })?;
-        let count = u32::from_le_bytes(take(&mut row, 4, T)?.try_into().unwrap_or_default());
-        for _ in 0..count {
-            let id = u64::from_le_bytes(take(&mut row, 8, T)?.try_into().unwrap_or_default());
-            let n = u32::from_le_bytes(take(&mut row, 4, T)?.try_into().unwrap_or_default());
-            out.push((arn, id, take(&mut row, n as usize, T)?));
+        for _ in 0..u32_at(&mut row, T)? {
+            let id = u64_at(&mut row, T)?;
+            let n = u32_at(&mut row, T)?;
+            f(arn, Item::Event(id, take(&mut row, n as usize, T)?));
         }
+        for _ in 0..u32_at(&mut row, T)? {
+            let id = u64_at(&mut row, T)?;
+            let state = match u32_at(&mut row, T)? {
+                DELETED => None,
+                n => Some(take(&mut row, n as usize, T)?),
+            };
+            f(arn, Item::Frame(id, state));
+        }
+    }
+    Ok(())
+}
+
+/// Rewrites a version-2 tail row (events only) in the current layout: each entry gets an
+/// empty frame section.
+pub(super) fn upgrade_v2_row(row: &[u8]) -> Result<Vec<u8>> {
+    const T: &str = "history_tail";
+    let mut out = Vec::with_capacity(row.len() + row.len() / 16);
+    let mut rest = row;
+    while !rest.is_empty() {
+        let start = rest;
+        let len = u16::from_le_bytes(take(&mut rest, 2, T)?.try_into().unwrap_or_default());
+        take(&mut rest, len as usize, T)?;
+        for _ in 0..u32_at(&mut rest, T)? {
+            u64_at(&mut rest, T)?;
+            let n = u32_at(&mut rest, T)?;
+            take(&mut rest, n as usize, T)?;
+        }
+        out.extend_from_slice(&start[..start.len() - rest.len()]);
+        out.extend_from_slice(&0u32.to_le_bytes());
     }
     Ok(out)
 }
 
-/// Which tail rows hold events of which execution, and the next row number.
+/// Which tail rows hold steps of which execution, and the next row number.
 #[derive(Default)]
 pub(super) struct TailIndex {
-    rows_of: HashMap<Box<str>, Vec<u64>>,
+    /// FxHash: the writer updates it for every execution of every batch.
+    rows_of: FxHashMap<Box<str>, Vec<u64>>,
     pending_rows: usize,
+    pending_bytes: usize,
     next_row: u64,
 }
 
@@ -156,23 +272,29 @@ impl TailIndex {
         for row in t.iter()? {
             let (k, v) = row?;
             let key = k.value();
-            let mut last: Option<&str> = None;
-            for (arn, _, _) in entries(v.value())? {
-                if last != Some(arn) {
-                    index.add(arn, key);
-                    last = Some(arn);
+            let mut arns: Vec<&str> = Vec::new();
+            visit(v.value(), |arn, _| {
+                if arns.last() != Some(&arn) {
+                    arns.push(arn);
                 }
+            })?;
+            for arn in arns {
+                index.add(arn, key);
             }
             index.pending_rows += 1;
+            index.pending_bytes += v.value().len();
             index.next_row = key + 1;
         }
         Ok(index)
     }
 
     fn add(&mut self, arn: &str, row: u64) {
-        let rows = self.rows_of.entry(arn.into()).or_default();
-        if rows.last() != Some(&row) {
-            rows.push(row);
+        if let Some(rows) = self.rows_of.get_mut(arn) {
+            if rows.last() != Some(&row) {
+                rows.push(row);
+            }
+        } else {
+            self.rows_of.insert(arn.into(), vec![row]);
         }
     }
 
@@ -181,82 +303,228 @@ impl TailIndex {
         self.next_row
     }
 
-    /// Records a committed batch row.
-    pub(super) fn committed(&mut self, row: u64, arns: &[Box<str>]) {
+    /// Records a committed batch row of `bytes` bytes.
+    pub(super) fn committed(&mut self, row: u64, arns: &[Box<str>], bytes: usize) {
         for arn in arns {
             self.add(arn, row);
         }
         self.pending_rows += 1;
+        self.pending_bytes += bytes;
         self.next_row = row + 1;
     }
 
-    /// Whether enough rows are pending to compact.
+    /// How many rows are pending.
     pub(super) fn pending_rows(&self) -> usize {
         self.pending_rows
     }
+
+    /// Whether enough is pending to compact.
+    pub(super) fn compaction_due(&self) -> bool {
+        self.pending_rows >= COMPACT_ROWS
+            || self.pending_bytes >= COMPACT_BYTES
+            || self.rows_of.len() >= COMPACT_EXECUTIONS
+    }
+
+    /// The tail rows holding steps of `arn`.
+    pub(super) fn rows_of(&self, arn: &str) -> &[u64] {
+        self.rows_of.get(arn).map_or(&[], Vec::as_slice)
+    }
 }
 
-/// Moves every tail row into `history` inside `txn` (not committed here). Returns how many
-/// rows it moved. `scratch` is reused from one compaction to the next, so building the
-/// runs allocates nothing per execution.
-pub(super) fn compact(txn: &WriteTransaction, scratch: &mut Vec<u8>) -> Result<usize> {
-    let mut tail = txn.open_table(HISTORY_TAIL)?;
-    let mut history = txn.open_table(HISTORY)?;
+/// Buffers a compaction leaves to the next: fresh large buffers would be fresh pages, each
+/// zeroed by the kernel on first touch.
+#[derive(Default)]
+pub(super) struct Scratch {
+    run: Vec<u8>,
+    items: Vec<ItemAt>,
+}
+
+/// Where one tail item lies: its execution's number, its row, and its bytes in the row.
+#[derive(Clone, Copy)]
+struct ItemAt {
+    name: u32,
+    row: u32,
+    at: u32,
+    /// Byte length, or [`DELETED`] for a deleted frame.
+    len: u32,
+    id: u64,
+    frame: bool,
+}
+
+/// Moves every tail row into the per-execution tables inside `txn` (not committed here).
+/// Returns how many rows it moved.
+pub(super) fn compact(txn: &WriteTransaction, scratch: &mut Scratch) -> Result<usize> {
+    let tail = txn.open_table(HISTORY_TAIL)?;
+    let mut runs = txn.open_table(HISTORY_RUNS)?;
+    let mut index = txn.open_table(HISTORY_INDEX)?;
+    let mut heads = txn.open_table(HISTORY_HEADS)?;
+    let mut frames = txn.open_table(FRAMES)?;
+    let running = txn.open_table(RUNNING)?;
+    let mut next_run = runs.last()?.map_or(0, |(k, _)| k.value() + 1);
+    let Scratch { run, items } = scratch;
+    items.clear();
     let rows = {
-        // Each execution's tail events become ONE `history` row (a run keyed by its first
-        // id): one insert per execution per compaction, not one per event.
         let guards = tail
             .iter()?
             .map(|row| row.map(|(_, v)| v))
             .collect::<std::result::Result<Vec<_>, _>>()?;
-        let mut events = Vec::new();
-        for v in &guards {
-            events.extend(entries(v.value())?);
+        // Each item tagged with its execution's number (names interned once per entry).
+        let mut names: Vec<&str> = Vec::new();
+        let mut number: FxHashMap<&str, u32> = FxHashMap::default();
+        for (r, v) in guards.iter().enumerate() {
+            let row = v.value();
+            let base = row.as_ptr() as usize;
+            let mut last: Option<(&str, u32)> = None;
+            visit(row, |arn, item| {
+                let name = match last {
+                    Some((a, n)) if a == arn => n,
+                    _ => {
+                        let n = *number.entry(arn).or_insert_with(|| {
+                            names.push(arn);
+                            names.len() as u32 - 1
+                        });
+                        last = Some((arn, n));
+                        n
+                    }
+                };
+                let (id, bytes, frame) = match item {
+                    Item::Event(id, bytes) => (id, Some(bytes), false),
+                    Item::Frame(id, state) => (id, state, true),
+                };
+                let (at, len) = bytes.map_or((0, DELETED), |b| {
+                    ((b.as_ptr() as usize - base) as u32, b.len() as u32)
+                });
+                items.push(ItemAt {
+                    name,
+                    row: r as u32,
+                    at,
+                    len,
+                    id,
+                    frame,
+                });
+            })?;
         }
-        // Stable: each execution's events keep their (row, then position) order, which is
-        // their id order. Sorted by ARN, the inserts walk `history` left to right.
-        events.sort_by(|a, b| a.0.cmp(b.0));
-        for group in events.chunk_by(|a, b| a.0 == b.0) {
-            scratch.clear();
-            for (_, id, bytes) in group {
-                push_event(scratch, *id, bytes);
+        let bytes_of = |i: &ItemAt| -> Option<&[u8]> {
+            (i.len != DELETED)
+                .then(|| &guards[i.row as usize].value()[i.at as usize..(i.at + i.len) as usize])
+        };
+        // Numbered in ARN order, so the writes walk each per-execution table left to
+        // right. Stable: each execution's items keep their (row, then position) order,
+        // which is the order they were committed in.
+        let mut by_name: Vec<u32> = (0..names.len() as u32).collect();
+        by_name.sort_unstable_by_key(|n| names[*n as usize]);
+        let mut rank = vec![0u32; names.len()];
+        for (r, n) in by_name.iter().enumerate() {
+            rank[*n as usize] = r as u32;
+        }
+        items.sort_by_key(|i| rank[i.name as usize]);
+        let mut latest: Vec<(u64, Option<&[u8]>)> = Vec::new();
+        for group in items.chunk_by(|a, b| a.name == b.name) {
+            let arn = names[group[0].name as usize];
+            run.clear();
+            latest.clear();
+            let mut ids = None;
+            for item in group {
+                let bytes = bytes_of(item);
+                if item.frame {
+                    latest.push((item.id, bytes));
+                } else {
+                    push_event(run, item.id, bytes.unwrap_or_default());
+                    let (first, _) = ids.get_or_insert((item.id, item.id));
+                    ids = Some((*first, item.id));
+                }
             }
-            history.insert((group[0].0, group[0].1), scratch.as_slice())?;
+            // Each execution's events become ONE run: one append per execution per
+            // compaction, not one per event.
+            if let Some((first, last)) = ids {
+                runs.insert(next_run, run.as_slice())?;
+                index.insert((arn, first), next_run)?;
+                next_run += 1;
+                heads.insert(arn, last)?;
+            }
+            // Only a RUNNING execution keeps frames (its end removed the rest), and only
+            // the last state of each frame matters.
+            if !latest.is_empty() && running.get(arn)?.is_some() {
+                latest.sort_by_key(|(id, _)| *id);
+                for same in latest.chunk_by(|a, b| a.0 == b.0) {
+                    let (id, state) = same[same.len() - 1];
+                    match state {
+                        Some(s) => {
+                            frames.insert((arn, id), s)?;
+                        }
+                        None => {
+                            frames.remove((arn, id))?;
+                        }
+                    }
+                }
+            }
         }
         guards.len()
     };
-    tail.retain(|_, _| false)?;
+    // Dropping the whole tree frees its pages without visiting each row.
+    drop(tail);
+    txn.delete_table(HISTORY_TAIL)?;
+    txn.open_table(HISTORY_TAIL)?;
     Ok(rows)
 }
 
 /// Clears the index after a compaction committed (call with the write lock held across
 /// the commit).
 pub(super) fn compacted(index: &mut TailIndex) {
-    index.rows_of.clear();
+    // A fresh map, not a cleared one: a burst of executions must not leave its capacity
+    // behind in a server whose executions then wait.
+    index.rows_of = FxHashMap::default();
     index.pending_rows = 0;
+    index.pending_bytes = 0;
 }
 
-/// The events of `arn` still in the tail, by id, as seen by `txn`. `rows` comes from the
-/// index, read under its lock when `txn` began.
-pub(super) fn events_of(
-    txn: &ReadTransaction,
+/// What the tail adds to one execution's tables: its newest events and frame updates.
+#[derive(Default)]
+pub(super) struct Overlay {
+    /// Events by id.
+    pub events: Vec<(u64, Vec<u8>)>,
+    /// Frame updates in commit order.
+    pub frames: Vec<(u64, Option<Vec<u8>>)>,
+}
+
+/// What the tail holds for `arn`, as seen by `txn`. `rows` comes from the index, read
+/// under its lock when `txn` began.
+pub(super) fn overlay_of(
+    tail: &impl ReadableTable<u64, &'static [u8]>,
     arn: &str,
     rows: &[u64],
-) -> Result<Vec<(u64, Vec<u8>)>> {
-    let mut out = Vec::new();
-    if rows.is_empty() {
-        return Ok(out);
-    }
-    let t = txn.open_table(HISTORY_TAIL)?;
+) -> Result<Overlay> {
+    let mut out = Overlay::default();
     for row in rows {
-        let Some(v) = t.get(*row)? else { continue };
-        for (a, id, bytes) in entries(v.value())? {
+        let Some(v) = tail.get(*row)? else { continue };
+        visit(v.value(), |a, item| {
             if a == arn {
-                out.push((id, bytes.to_vec()));
+                match item {
+                    Item::Event(id, bytes) => out.events.push((id, bytes.to_vec())),
+                    Item::Frame(id, state) => out.frames.push((id, state.map(<[u8]>::to_vec))),
+                }
             }
-        }
+        })?;
     }
-    out.sort_unstable_by_key(|(id, _)| *id);
+    out.events.sort_by_key(|(id, _)| *id);
+    Ok(out)
+}
+
+/// What the tail holds for every execution with a step in it (one pass over the tail).
+pub(super) fn overlays(txn: &ReadTransaction) -> Result<HashMap<Box<str>, Overlay>> {
+    let t = txn.open_table(HISTORY_TAIL)?;
+    let mut out: HashMap<Box<str>, Overlay> = HashMap::new();
+    for row in t.iter()? {
+        let (_, v) = row?;
+        visit(v.value(), |arn, item| {
+            // Runs once, at start-up: a key per item is cheap enough.
+            let o = out.entry(arn.into()).or_default();
+            match item {
+                Item::Event(id, bytes) => o.events.push((id, bytes.to_vec())),
+                Item::Frame(id, state) => o.frames.push((id, state.map(<[u8]>::to_vec))),
+            }
+        })?;
+    }
     Ok(out)
 }
 
@@ -269,6 +537,6 @@ pub(super) fn begin_read(
     use redb::ReadableDatabase;
     let guard = index.read().unwrap_or_else(|p| p.into_inner());
     let txn = db.begin_read()?;
-    let rows = guard.rows_of.get(arn).cloned().unwrap_or_default();
+    let rows = guard.rows_of(arn).to_vec();
     Ok((txn, rows))
 }

@@ -15,7 +15,8 @@ use std::thread::JoinHandle;
 use redb::Database;
 use tokio::sync::oneshot;
 
-use super::schema::{HISTORY_TAIL, Tables};
+use super::heads::Heads;
+use super::schema::Tables;
 use super::tail::{self, SharedIndex};
 use super::{Result, StoreError};
 
@@ -136,14 +137,27 @@ fn run(
     index: &SharedIndex,
 ) {
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
-    let mut spare = tail::TailBuffer::default();
-    let mut scratch = Vec::new();
+    let mut spare = Lent {
+        tail: tail::TailBuffer::default(),
+        heads: Heads::new(index.clone()),
+    };
+    let mut scratch = tail::Scratch::default();
+    // A tail left by the last run (a crash, or a stop before the idle compaction) is
+    // moved first: until then every execution's first step would have to read its head
+    // back from the tail rows.
+    if read(index).pending_rows() > 0 {
+        compact(db, durability, index, &mut scratch, &mut spare.heads);
+    }
     loop {
         let first = match rx.recv_timeout(IDLE_COMPACT) {
             Ok(job) => job,
             Err(mpsc::RecvTimeoutError::Timeout) => {
                 if read(index).pending_rows() > 0 {
-                    compact(db, durability, index, &mut scratch);
+                    compact(db, durability, index, &mut scratch, &mut spare.heads);
+                    // Idle: give back what the last burst grew (waiting executions keep
+                    // the process small).
+                    scratch = tail::Scratch::default();
+                    spare.tail = tail::TailBuffer::default();
                 }
                 continue;
             }
@@ -158,13 +172,24 @@ fn run(
         }
         stats.transactions.fetch_add(1, Ordering::Relaxed);
         stats.jobs.fetch_add(batch.len() as u64, Ordering::Relaxed);
-        commit_batch(db, &mut batch, durability, index, &mut spare);
-        if stats.compact_requested.swap(false, Ordering::AcqRel)
-            || read(index).pending_rows() >= tail::COMPACT_ROWS
+        let committed = commit_batch(db, &mut batch, durability, index, &mut spare);
+        // After a failed batch the head cache is empty: compacting now spares each
+        // execution's next step from reading its head back from the tail rows.
+        let pending = read(index).pending_rows() > 0;
+        if (!committed && pending)
+            || stats.compact_requested.swap(false, Ordering::AcqRel)
+            || read(index).compaction_due()
         {
-            compact(db, durability, index, &mut scratch);
+            compact(db, durability, index, &mut scratch, &mut spare.heads);
         }
     }
+}
+
+/// What the writer thread lends each batch's [`Tables`] and takes back after it: the tail
+/// buffer (it keeps its capacity) and the head cache.
+struct Lent {
+    tail: tail::TailBuffer,
+    heads: Heads,
 }
 
 fn read(index: &SharedIndex) -> std::sync::RwLockReadGuard<'_, tail::TailIndex> {
@@ -178,9 +203,16 @@ fn level(durability: Durability) -> redb::Durability {
     }
 }
 
-/// Moves the history tail into `history` in one transaction; on failure the tail stays
-/// (it is durable) and the next attempt retries.
-fn compact(db: &Database, durability: Durability, index: &SharedIndex, scratch: &mut Vec<u8>) {
+/// Moves the tail into the per-execution tables in one transaction; on failure the tail
+/// stays (it is durable) and the next attempt retries. After it, the head cache is
+/// dropped: the tables hold every head again.
+fn compact(
+    db: &Database,
+    durability: Durability,
+    index: &SharedIndex,
+    scratch: &mut tail::Scratch,
+    heads: &mut Heads,
+) {
     let mut attempt = || -> Result<()> {
         let mut txn = db.begin_write()?;
         txn.set_durability(level(durability))?;
@@ -188,6 +220,7 @@ fn compact(db: &Database, durability: Durability, index: &SharedIndex, scratch: 
         let mut guard = index.write().unwrap_or_else(|p| p.into_inner());
         txn.commit()?;
         tail::compacted(&mut guard);
+        heads.clear();
         Ok(())
     };
     if let Err(e) = attempt() {
@@ -200,8 +233,8 @@ fn commit_batch(
     batch: &mut Vec<Job>,
     durability: Durability,
     index: &SharedIndex,
-    spare: &mut tail::TailBuffer,
-) {
+    lent: &mut Lent,
+) -> bool {
     let mut txn = match db.begin_write() {
         Ok(t) => t,
         Err(e) => {
@@ -210,26 +243,35 @@ fn commit_batch(
                 let (_, deliver) = job(None);
                 deliver(Some(&err));
             }
-            return;
+            lent.heads.clear();
+            return false;
         }
     };
     let durability_error = txn.set_durability(level(durability)).err();
     let mut delivers = Vec::with_capacity(batch.len());
     let mut poisoned = false;
-    let mut tail_rows = None;
+    let mut arns = None;
+    let row = read(index).next_row();
     match Tables::open(&txn) {
         Ok(mut tables) => {
-            // The buffer keeps its capacity from batch to batch.
-            std::mem::swap(&mut tables.tail, spare);
+            std::mem::swap(&mut tables.tail, &mut lent.tail);
+            std::mem::swap(&mut tables.heads, &mut lent.heads);
             for job in batch.drain(..) {
                 let (bad, deliver) = job(Some(&mut tables));
                 poisoned |= bad;
                 delivers.push(deliver);
             }
-            if !tables.tail.is_empty() {
-                tail_rows = Some(tables.tail.take());
+            // Every step of the batch goes into one tail row (see `tail`).
+            let mut written = None;
+            if !poisoned && !tables.tail.is_empty() {
+                let bytes = tables.tail.bytes();
+                poisoned = tables.history_tail.insert(row, bytes).is_err();
+                written = Some(bytes.len());
             }
-            std::mem::swap(&mut tables.tail, spare);
+            let batch_arns = tables.tail.finish();
+            arns = written.map(|n| (batch_arns, n));
+            std::mem::swap(&mut tables.tail, &mut lent.tail);
+            std::mem::swap(&mut tables.heads, &mut lent.heads);
         }
         Err(_) => {
             poisoned = true;
@@ -238,19 +280,6 @@ fn commit_batch(
                 delivers.push(deliver);
             }
         }
-    }
-    // Every step's events of the batch go into one tail row (see `tail`).
-    let row = read(index).next_row();
-    if !poisoned && let Some((bytes, _)) = &tail_rows {
-        let written = txn
-            .open_table(HISTORY_TAIL)
-            .map_err(StoreError::from)
-            .and_then(|mut t| {
-                t.insert(row, bytes.as_slice())
-                    .map(drop)
-                    .map_err(StoreError::from)
-            });
-        poisoned = written.is_err();
     }
     let failure = if poisoned {
         drop(txn);
@@ -265,18 +294,20 @@ fn commit_batch(
     } else {
         txn.commit().err().map(StoreError::from)
     };
-    if failure.is_none()
-        && let Some((_, arns)) = &tail_rows
-    {
-        // Before the replies: a caller that saw its commit also sees its events.
-        index
+    match (&failure, &arns) {
+        // Nothing of the batch is durable: the heads its jobs cached are wrong.
+        (Some(_), _) => lent.heads.clear(),
+        // Before the replies: a caller that saw its commit also sees its steps.
+        (None, Some((arns, bytes))) => index
             .write()
             .unwrap_or_else(|p| p.into_inner())
-            .committed(row, arns);
+            .committed(row, arns, *bytes),
+        (None, None) => {}
     }
     for deliver in delivers {
         deliver(failure.as_ref());
     }
+    failure.is_none()
 }
 
 /// Awaits a submitted job's reply.
