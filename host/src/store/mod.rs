@@ -367,4 +367,6 @@ pub fn now_ms() -> i64 {
 }
 
 #[cfg(test)]
+mod tail_tests;
+#[cfg(test)]
 mod tests;
