@@ -6,7 +6,9 @@
 //! The cache is derived state: an entry is loaded on a miss from what is committed (the
 //! tables, plus the execution's tail rows), and updated by a job at the same moment it
 //! writes the matching step. The writer clears it whenever a batch fails (its jobs' updates
-//! never became durable) and after every compaction (which also bounds its size).
+//! never became durable) and whenever a compaction leaves the tail empty (which also
+//! bounds its size; a slice that leaves rows behind changes where heads are stored, not
+//! their values).
 
 use redb::ReadableTable;
 use rustc_hash::FxHashMap;

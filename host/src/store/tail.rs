@@ -6,13 +6,14 @@
 //! steps are. So a group commit writes every step of its batch (its events and frame
 //! updates) as ONE row of `history_tail` (keyed by a batch number, appended at the right
 //! edge of the tree), and the writer thread later moves the tail into the per-execution
-//! tables in one transaction ([`compact`]): each execution's pending events become one
-//! `history` row (a run of consecutive events keyed by its first id), its last event id
-//! goes to `history_heads`, and only the last state of each of its frames reaches
-//! `frames`. Both stages are durable; the move is atomic.
+//! tables, oldest rows first, one slice per transaction ([`compact`]): each execution's
+//! pending events in the slice become one `history` row (a run of consecutive events keyed
+//! by its first id), its last event id goes to `history_heads`, and only the last state of
+//! each of its frames reaches `frames`. Both stages are durable; each slice moves
+//! atomically (its rows leave the tail in the transaction that writes them elsewhere).
 //!
 //! Readers merge both: for each execution, everything in the tail is newer than what the
-//! tables hold (all steps go through the tail and a compaction moves the whole tail). An
+//! tables hold (all steps go through the tail and a compaction moves its oldest rows). An
 //! in-memory index (execution → tail rows holding its steps), rebuilt from the table at
 //! open, lets a reader find its rows without scanning. The index lock is held by a reader
 //! while it opens its read transaction and by the writer while it commits a compaction, so
@@ -40,11 +41,10 @@ const COMPACT_BYTES: usize = 64 << 20;
 /// ... or once this many rows (group commits) are pending, which bounds the index.
 const COMPACT_ROWS: usize = 1024;
 /// ... or once this many executions have steps pending: a compaction's writes grow with
-/// them (about 7 us each), and the writer commits nothing while it compacts, so this bounds
-/// the pause (about 110-140 ms at this bound). Measured with `bench/http-start.sh 10 64`
-/// (one-step executions): p99 start latency 118-135 ms with this bound, 155-179 ms with
-/// the row bound alone, 13-14 ms before the tail carried frames and compacted by volume
-/// (every 64 rows).
+/// them (about 7 us each). With one transaction per compaction this bound made the pause
+/// 110-140 ms (`bench/http-start.sh 10 64`, one-step executions: p99 start latency 114-135
+/// ms); slices ([`SLICE_EXECUTIONS`]) now bound the pause instead (p99 16-22 ms, 12:31-12:34
+/// UTC).
 const COMPACT_EXECUTIONS: usize = 16 * 1024;
 
 /// Length marker of a deleted frame in a tail entry.
@@ -325,6 +325,38 @@ impl TailIndex {
             || self.rows_of.len() >= COMPACT_EXECUTIONS
     }
 
+    /// The last row of the next compaction slice: the first row at which the slice holds
+    /// [`SLICE_EXECUTIONS`] executions and few of them have steps in later rows; the last
+    /// row of the tail if there is no such cut. `None`: the tail is empty.
+    pub(super) fn slice_end(&self) -> Option<u64> {
+        let last = self.next_row.checked_sub(1)?;
+        let first = self
+            .rows_of
+            .values()
+            .filter_map(|rows| rows.first())
+            .min()
+            .copied()?;
+        let span = (last - first + 1) as usize;
+        // Per row: how many executions have their first and their last pending step there.
+        let mut starts = vec![0usize; span];
+        let mut ends = vec![0usize; span];
+        for rows in self.rows_of.values() {
+            if let (Some(a), Some(b)) = (rows.first(), rows.last()) {
+                starts[(a - first) as usize] += 1;
+                ends[(b - first) as usize] += 1;
+            }
+        }
+        let (mut seen, mut done) = (0, 0);
+        for r in 0..span {
+            seen += starts[r];
+            done += ends[r];
+            if seen >= SLICE_EXECUTIONS && (seen - done) * STRADDLE_RATIO <= seen {
+                return Some(first + r as u64);
+            }
+        }
+        Some(last)
+    }
+
     /// The tail rows holding steps of `arn`.
     pub(super) fn rows_of(&self, arn: &str) -> &[u64] {
         self.rows_of.get(arn).map_or(&[], Vec::as_slice)
@@ -351,9 +383,38 @@ struct ItemAt {
     frame: bool,
 }
 
-/// Moves every tail row into the per-execution tables inside `txn` (not committed here).
-/// Returns how many rows it moved.
-pub(super) fn compact(txn: &WriteTransaction, scratch: &mut Scratch) -> Result<usize> {
+/// Executions a compaction slice aims at. Each touched execution costs about 7 us of
+/// writes, and the writer commits nothing while it compacts, so this bounds that pause
+/// (about 15 ms); the writer interleaves slices with group commits until the tail is
+/// empty. An execution whose pending steps straddle a cut is touched by two slices (two
+/// runs, two head writes), so a slice ends only where few executions straddle it
+/// ([`TailIndex::slice_end`]); when executions with many steps fill the whole tail (long
+/// workflows), no cut is cheap and the slice is the whole tail, as before slicing.
+const SLICE_EXECUTIONS: usize = 2048;
+/// A cut is cheap when at most 1/this of the slice's executions straddle it.
+const STRADDLE_RATIO: usize = 8;
+
+/// What one compaction slice moved.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct Moved {
+    /// The last row it moved (every row up to it is gone from the tail).
+    pub last_row: u64,
+    /// How many rows and bytes it moved.
+    pub rows: usize,
+    pub bytes: usize,
+    /// Whether the tail is now empty.
+    pub all: bool,
+}
+
+/// Moves the oldest tail rows, up to row `end` ([`TailIndex::slice_end`]), into the
+/// per-execution tables inside `txn` (not committed here). The rows left are all newer
+/// than the ones moved, so each execution's tail still holds only events newer than its
+/// tables. Returns `None` when there was nothing to move.
+pub(super) fn compact(
+    txn: &WriteTransaction,
+    scratch: &mut Scratch,
+    end: u64,
+) -> Result<Option<Moved>> {
     let tail = txn.open_table(HISTORY_TAIL)?;
     let mut runs = txn.open_table(HISTORY_RUNS)?;
     let mut index = txn.open_table(HISTORY_INDEX)?;
@@ -363,11 +424,13 @@ pub(super) fn compact(txn: &WriteTransaction, scratch: &mut Scratch) -> Result<u
     let mut next_run = runs.last()?.map_or(0, |(k, _)| k.value() + 1);
     let Scratch { run, items } = scratch;
     items.clear();
-    let rows = {
-        let guards = tail
-            .iter()?
-            .map(|row| row.map(|(_, v)| v))
-            .collect::<std::result::Result<Vec<_>, _>>()?;
+    let moved = {
+        let (keys, guards): (Vec<u64>, Vec<_>) = tail
+            .range(..=end)?
+            .map(|row| row.map(|(k, v)| (k.value(), v)))
+            .collect::<std::result::Result<Vec<_>, _>>()?
+            .into_iter()
+            .unzip();
         // Each item tagged with its execution's number (names interned once per entry).
         let mut names: Vec<&str> = Vec::new();
         let mut number: FxHashMap<&str, u32> = FxHashMap::default();
@@ -404,6 +467,9 @@ pub(super) fn compact(txn: &WriteTransaction, scratch: &mut Scratch) -> Result<u
                 });
             })?;
         }
+        let Some(&last_row) = keys.last() else {
+            return Ok(None);
+        };
         let bytes_of = |i: &ItemAt| -> Option<&[u8]> {
             (i.len != DELETED)
                 .then(|| &guards[i.row as usize].value()[i.at as usize..(i.at + i.len) as usize])
@@ -459,23 +525,42 @@ pub(super) fn compact(txn: &WriteTransaction, scratch: &mut Scratch) -> Result<u
                 }
             }
         }
-        guards.len()
+        Moved {
+            last_row,
+            rows: guards.len(),
+            bytes: guards.iter().map(|g| g.value().len()).sum(),
+            all: tail.last()?.is_none_or(|(k, _)| k.value() <= last_row),
+        }
     };
-    // Dropping the whole tree frees its pages without visiting each row.
     drop(tail);
-    txn.delete_table(HISTORY_TAIL)?;
-    txn.open_table(HISTORY_TAIL)?;
-    Ok(rows)
+    if moved.all {
+        // Dropping the whole tree frees its pages without visiting each row.
+        txn.delete_table(HISTORY_TAIL)?;
+        txn.open_table(HISTORY_TAIL)?;
+    } else {
+        let mut tail = txn.open_table(HISTORY_TAIL)?;
+        tail.retain_in(..=moved.last_row, |_, _| false)?;
+    }
+    Ok(Some(moved))
 }
 
-/// Clears the index after a compaction committed (call with the write lock held across
-/// the commit).
-pub(super) fn compacted(index: &mut TailIndex) {
-    // A fresh map, not a cleared one: a burst of executions must not leave its capacity
-    // behind in a server whose executions then wait.
-    index.rows_of = FxHashMap::default();
-    index.pending_rows = 0;
-    index.pending_bytes = 0;
+/// Drops the moved rows from the index after a compaction slice committed (call with the
+/// write lock held across the commit).
+pub(super) fn compacted(index: &mut TailIndex, moved: &Moved) {
+    if moved.all {
+        // A fresh map, not a cleared one: a burst of executions must not leave its
+        // capacity behind in a server whose executions then wait.
+        index.rows_of = FxHashMap::default();
+        index.pending_rows = 0;
+        index.pending_bytes = 0;
+        return;
+    }
+    index.rows_of.retain(|_, rows| {
+        rows.retain(|r| *r > moved.last_row);
+        !rows.is_empty()
+    });
+    index.pending_rows = index.pending_rows.saturating_sub(moved.rows);
+    index.pending_bytes = index.pending_bytes.saturating_sub(moved.bytes);
 }
 
 /// What the tail adds to one execution's tables: its newest events and frame updates.

@@ -353,3 +353,94 @@ async fn a_failed_batch_forgets_the_heads_its_steps_cached() {
     assert_eq!(e.frames, vec![(0, b"two".to_vec())]);
     assert_eq!(all_pages(&store, &arn, 10, false), vec![vec![1, 2]]);
 }
+
+fn names(range: std::ops::Range<usize>) -> Vec<Box<str>> {
+    range.map(|i| format!("e{i}").into()).collect()
+}
+
+#[test]
+fn a_compaction_slice_ends_where_few_executions_straddle_it() {
+    // One-step executions, 64 per row: a slice ends once it holds 2,048 of them.
+    let mut shallow = tail::TailIndex::default();
+    for r in 0..100u64 {
+        let r0 = r as usize * 64;
+        shallow.committed(r, &names(r0..r0 + 64), 1000);
+    }
+    assert_eq!(shallow.slice_end(), Some(31));
+    let moved = tail::Moved {
+        last_row: 31,
+        rows: 32,
+        bytes: 32_000,
+        all: false,
+    };
+    tail::compacted(&mut shallow, &moved);
+    assert_eq!(shallow.pending_rows(), 68);
+    assert!(shallow.rows_of("e0").is_empty());
+    assert_eq!(shallow.rows_of("e2048"), &[32]);
+    assert_eq!(shallow.slice_end(), Some(63));
+    // Executions with a step in every row: no cut is cheap, the slice is the whole tail.
+    let mut long = tail::TailIndex::default();
+    for r in 0..100u64 {
+        long.committed(r, &names(0..3000), 1000);
+    }
+    assert_eq!(long.slice_end(), Some(99));
+    assert_eq!(tail::TailIndex::default().slice_end(), None);
+}
+
+#[tokio::test]
+async fn a_tail_compacted_in_slices_reads_the_same() {
+    let (_dir, store) = temp_store();
+    let arns: Vec<String> = (0..3000)
+        .map(|i| record("t", &format!("s{i}"), "{}").arn)
+        .collect();
+    // 100 executions start together, then take a step together: each execution's steps
+    // lie in two neighbouring rows, so the tail has cheap cuts.
+    for chunk in arns.chunks(100) {
+        futures::future::join_all(chunk.iter().map(|arn| {
+            let name = arn.rsplit(':').next().unwrap_or_default();
+            let rec = record("t", name, "{}");
+            store.start_execution(rec, vec![event(1, "ExecutionStarted")], vec![], BIG)
+        }))
+        .await
+        .into_iter()
+        .for_each(|r| {
+            r.unwrap();
+        });
+        futures::future::join_all(chunk.iter().map(|arn| {
+            store.commit_step(StepCommit {
+                execution_id: arn.clone(),
+                events: vec![event(2, "PassStateEntered"), event(3, "PassStateExited")],
+                frames: vec![],
+                end: None,
+            })
+        }))
+        .await
+        .into_iter()
+        .for_each(|r| r.unwrap());
+    }
+    {
+        let index = store.tail.read().unwrap();
+        let end = index.slice_end().unwrap();
+        assert!(end + 1 < index.next_row(), "one slice: {end}");
+    }
+    // More executions than one slice takes: the writer moves the tail in several.
+    store.compact_history().await.unwrap();
+    assert_eq!(store.tail.read().unwrap().pending_rows(), 0);
+    for arn in &arns {
+        assert_eq!(
+            all_pages(&store, arn, 100, false),
+            vec![vec![1, 2, 3]],
+            "{arn}"
+        );
+    }
+    // The heads reached the table: the next step must follow event 3.
+    let gap = store
+        .commit_step(StepCommit {
+            execution_id: arns[0].clone(),
+            events: vec![event(5, "PassStateEntered")],
+            frames: vec![],
+            end: None,
+        })
+        .await;
+    assert!(gap.is_err(), "{gap:?}");
+}

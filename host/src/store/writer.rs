@@ -76,7 +76,7 @@ impl Writer {
         )
     }
 
-    /// Asks for the history tail to be compacted after the next batch.
+    /// Asks for the whole history tail to be compacted after the next batch.
     pub(super) fn request_compaction(&self) {
         self.stats.compact_requested.store(true, Ordering::Release);
     }
@@ -145,19 +145,38 @@ fn run(
     // A tail left by the last run (a crash, or a stop before the idle compaction) is
     // moved first: until then every execution's first step would have to read its head
     // back from the tail rows.
-    if read(index).pending_rows() > 0 {
-        compact(db, durability, index, &mut scratch, &mut spare.heads);
+    while read(index).pending_rows() > 0 {
+        if !compact(db, durability, index, &mut scratch, &mut spare.heads) {
+            break;
+        }
     }
+    // A compaction under way moves one slice after each batch (and between batches while
+    // the queue is empty) until the tail is empty, so no single pause grows with the tail.
+    let mut compacting = false;
     loop {
-        let first = match rx.recv_timeout(IDLE_COMPACT) {
+        let received = if compacting {
+            match rx.try_recv() {
+                Ok(job) => Ok(job),
+                Err(mpsc::TryRecvError::Empty) => Err(mpsc::RecvTimeoutError::Timeout),
+                Err(mpsc::TryRecvError::Disconnected) => Err(mpsc::RecvTimeoutError::Disconnected),
+            }
+        } else {
+            rx.recv_timeout(IDLE_COMPACT)
+        };
+        let first = match received {
             Ok(job) => job,
             Err(mpsc::RecvTimeoutError::Timeout) => {
                 if read(index).pending_rows() > 0 {
-                    compact(db, durability, index, &mut scratch, &mut spare.heads);
-                    // Idle: give back what the last burst grew (waiting executions keep
-                    // the process small).
-                    scratch = tail::Scratch::default();
-                    spare.tail = tail::TailBuffer::default();
+                    compacting = compact(db, durability, index, &mut scratch, &mut spare.heads)
+                        && read(index).pending_rows() > 0;
+                    if !compacting {
+                        // Idle: give back what the last burst grew (waiting executions
+                        // keep the process small).
+                        scratch = tail::Scratch::default();
+                        spare.tail = tail::TailBuffer::default();
+                    }
+                } else {
+                    compacting = false;
                 }
                 continue;
             }
@@ -176,11 +195,15 @@ fn run(
         // After a failed batch the head cache is empty: compacting now spares each
         // execution's next step from reading its head back from the tail rows.
         let pending = read(index).pending_rows() > 0;
-        if (!committed && pending)
-            || stats.compact_requested.swap(false, Ordering::AcqRel)
-            || read(index).compaction_due()
-        {
-            compact(db, durability, index, &mut scratch, &mut spare.heads);
+        if stats.compact_requested.swap(false, Ordering::AcqRel) {
+            // Asked for (tests): the whole tail, now.
+            while read(index).pending_rows() > 0
+                && compact(db, durability, index, &mut scratch, &mut spare.heads)
+            {}
+            compacting = false;
+        } else if compacting || (!committed && pending) || read(index).compaction_due() {
+            compacting = compact(db, durability, index, &mut scratch, &mut spare.heads)
+                && read(index).pending_rows() > 0;
         }
     }
 }
@@ -203,28 +226,41 @@ fn level(durability: Durability) -> redb::Durability {
     }
 }
 
-/// Moves the tail into the per-execution tables in one transaction; on failure the tail
-/// stays (it is durable) and the next attempt retries. After it, the head cache is
-/// dropped: the tables hold every head again.
+/// Moves one slice of the tail (its oldest rows) into the per-execution tables in one
+/// transaction; on failure the tail stays (it is durable) and the next attempt retries.
+/// Once the tail is empty the head cache is dropped: the tables hold every head again
+/// (until then the cache stays right: a slice changes where a head is stored, not its
+/// value). Returns whether a slice moved and committed.
 fn compact(
     db: &Database,
     durability: Durability,
     index: &SharedIndex,
     scratch: &mut tail::Scratch,
     heads: &mut Heads,
-) {
-    let mut attempt = || -> Result<()> {
+) -> bool {
+    let mut attempt = || -> Result<bool> {
         let mut txn = db.begin_write()?;
         txn.set_durability(level(durability))?;
-        tail::compact(&txn, scratch)?;
+        let Some(end) = read(index).slice_end() else {
+            return Ok(false);
+        };
+        let Some(moved) = tail::compact(&txn, scratch, end)? else {
+            return Ok(false);
+        };
         let mut guard = index.write().unwrap_or_else(|p| p.into_inner());
         txn.commit()?;
-        tail::compacted(&mut guard);
-        heads.clear();
-        Ok(())
+        tail::compacted(&mut guard, &moved);
+        if moved.all {
+            heads.clear();
+        }
+        Ok(true)
     };
-    if let Err(e) = attempt() {
-        eprintln!("stepwasm: history compaction failed (will retry): {e}");
+    match attempt() {
+        Ok(moved) => moved,
+        Err(e) => {
+            eprintln!("stepwasm: history compaction failed (will retry): {e}");
+            false
+        }
     }
 }
 
