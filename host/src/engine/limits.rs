@@ -13,6 +13,36 @@ pub const DEFAULT_MAX_PAYLOAD_BYTES: usize = 262_144;
 /// Express-like runs that keep no history (the CLI by default, `bench`) have no such limit.
 pub const DEFAULT_MAX_HISTORY_EVENTS: u64 = 25_000;
 
+/// The deepest a value may nest, in arrays and objects (`[]` is one level, `[[1]]` two), the
+/// same everywhere: an execution's input, every state's output and result, task input and
+/// result, variables. A frame wraps its values in at most five more levels and serde_json
+/// decodes at most 127, so every value accepted here can be stored and read back; deeper
+/// data fails the execution with `States.Runtime` (as a value AWS could not process).
+pub const MAX_VALUE_DEPTH: usize = 100;
+
+/// Whether `value` nests at most `max` arrays/objects deep. Stops descending past `max`, so
+/// the recursion is bounded whatever the value.
+pub fn depth_within(value: &Value, max: usize) -> bool {
+    match value {
+        Value::Array(items) => max > 0 && items.iter().all(|v| depth_within(v, max - 1)),
+        Value::Object(map) => max > 0 && map.values().all(|v| depth_within(v, max - 1)),
+        _ => true,
+    }
+}
+
+/// `States.Runtime` when `value` nests deeper than [`MAX_VALUE_DEPTH`]; `what` names it.
+pub fn check_depth(value: &Value, what: &str) -> Result<(), StatesError> {
+    if depth_within(value, MAX_VALUE_DEPTH) {
+        return Ok(());
+    }
+    Err(StatesError::new(
+        ErrorName::Runtime,
+        format!(
+            "The {what} nests deeper than the maximum of {MAX_VALUE_DEPTH} levels of arrays and objects"
+        ),
+    ))
+}
+
 /// Limits for one execution.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Limits {
@@ -154,8 +184,10 @@ impl Limits {
     }
 
     /// Fails with `States.DataLimitExceeded` when `value` serializes to more than the payload
-    /// limit. `what` names the payload in the cause.
+    /// limit, and with `States.Runtime` when it nests deeper than [`MAX_VALUE_DEPTH`]. `what`
+    /// names the payload in the cause.
     pub fn check_payload(&self, value: &Value, what: &str) -> Result<(), StatesError> {
+        check_depth(value, what)?;
         let Some(bound) = self.max_payload_bytes else {
             return Ok(());
         };
@@ -194,6 +226,36 @@ mod tests {
             Limits::unlimited()
                 .check_payload(&Value::from("x".repeat(1000)), "o")
                 .is_ok()
+        );
+    }
+
+    fn nested(levels: usize) -> Value {
+        (0..levels).fold(Value::from(1), |v, i| {
+            if i % 2 == 0 {
+                Value::Array(vec![v])
+            } else {
+                serde_json::json!({ "k": v })
+            }
+        })
+    }
+
+    #[test]
+    fn depth_is_bounded_in_payload_checks() {
+        assert!(depth_within(&Value::from(1), 0));
+        assert!(depth_within(&serde_json::json!([]), 1));
+        assert!(!depth_within(&serde_json::json!([]), 0));
+        assert!(depth_within(&nested(MAX_VALUE_DEPTH), MAX_VALUE_DEPTH));
+        assert!(!depth_within(&nested(MAX_VALUE_DEPTH + 1), MAX_VALUE_DEPTH));
+        let limits = Limits::unlimited();
+        assert!(limits.check_payload(&nested(MAX_VALUE_DEPTH), "o").is_ok());
+        let err = limits
+            .check_payload(&nested(MAX_VALUE_DEPTH + 1), "state output")
+            .unwrap_err();
+        assert_eq!(err.name, ErrorName::Runtime);
+        assert!(
+            err.cause.contains("state output nests deeper"),
+            "{}",
+            err.cause
         );
     }
 

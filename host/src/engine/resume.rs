@@ -20,6 +20,7 @@ use super::execution::Execution;
 use super::frame::{Cursor, Frame, FrameId, Outcome};
 use super::limits::Limits;
 use super::ports::{ExecutionEnd, ExecutionStatus, FrameUpdate, StepCommit};
+use crate::asl::error::ErrorName;
 use crate::asl::model::StateMachine;
 
 /// Why committed frames could not be turned back into an execution.
@@ -180,6 +181,66 @@ impl Execution {
                 cause,
             }),
         }
+    }
+}
+
+/// How [`Execution::end_unreadable`] ends an execution whose frames cannot be rebuilt.
+#[derive(Debug)]
+pub enum UnreadableEnd {
+    /// StopExecution: ABORTED with the caller's error and cause.
+    Abort {
+        /// Error name given to stop, if any.
+        error: Option<String>,
+        /// Cause given to stop, if any.
+        cause: Option<String>,
+    },
+    /// Resuming found it unreadable: FAILED with `States.Runtime` and this cause.
+    Fail(String),
+}
+
+impl Execution {
+    /// The final commit of an execution whose committed `frames` do not rebuild (e.g. a
+    /// frame an older build stored with a value nested deeper than serde_json reads back):
+    /// every frame is deleted and the execution ends as `how` says, so it never stays
+    /// RUNNING with nothing able to drive it.
+    pub fn end_unreadable(
+        model: Arc<StateMachine>,
+        info: Arc<ExecutionInfo>,
+        frames: &[(FrameId, Vec<u8>)],
+        last_event_id: u64,
+        now: SystemTime,
+        how: UnreadableEnd,
+    ) -> StepCommit {
+        let mut exec = Execution::new(model, info, Limits::unlimited(), true, now);
+        exec.frames.clear();
+        exec.dirty.clear();
+        exec.events = EventLog::resume(true, last_event_id);
+        let mut commit = match how {
+            UnreadableEnd::Abort { error, cause } => exec.abort(now, error, cause),
+            UnreadableEnd::Fail(cause) => {
+                let error = ErrorName::Runtime.as_str().to_owned();
+                exec.events
+                    .execution_ended_badly(now, "ExecutionFailed", &error, &cause);
+                StepCommit {
+                    execution_id: exec.info.id.clone(),
+                    events: exec.events.take(),
+                    frames: Vec::new(),
+                    end: Some(ExecutionEnd {
+                        status: ExecutionStatus::Failed,
+                        output: None,
+                        error: Some(error),
+                        cause: Some(cause),
+                    }),
+                }
+            }
+        };
+        commit
+            .frames
+            .extend(frames.iter().map(|(id, _)| FrameUpdate {
+                frame: *id,
+                state: None,
+            }));
+        commit
     }
 }
 

@@ -19,6 +19,7 @@ use crate::engine::frame::{from_ms, to_ms};
 use crate::engine::history::HistoryEvent;
 use crate::engine::limits::Limits;
 use crate::engine::ports::{BoxFuture, Clock, FrameUpdate, Journal, StepCommit, TaskRunner};
+use crate::engine::resume::UnreadableEnd;
 
 /// A durable execution whose every frame waits at least this long on a timer is parked:
 /// dropped from memory and resumed from the store when the timer fires.
@@ -132,6 +133,26 @@ impl EngineRuntime {
         })
     }
 
+    /// The final commit of an execution whose frames do not rebuild.
+    fn unreadable(
+        &self,
+        launch: &Launch,
+        frames: &[(u64, Vec<u8>)],
+        last_event_id: u64,
+        how: UnreadableEnd,
+    ) -> Result<StepCommit, RuntimeError> {
+        let model = self.model(launch)?;
+        let info = Self::info(launch)?;
+        Ok(Execution::end_unreadable(
+            model,
+            info,
+            frames,
+            last_event_id,
+            self.clock.now(),
+            how,
+        ))
+    }
+
     fn driver(&self, journal: Option<Arc<dyn Journal>>) -> driver::Runtime {
         driver::Runtime {
             clock: self.clock.clone(),
@@ -163,10 +184,31 @@ impl Runtime for EngineRuntime {
         last_event_id: u64,
         journal: Arc<dyn Journal>,
     ) -> BoxFuture<'static, Result<Driven, RuntimeError>> {
-        let prepared = self.restore(&launch, &frames, last_event_id);
-        let rt = self.driver(Some(journal));
+        let prepared = match self.restore(&launch, &frames, last_event_id) {
+            // Frames that do not rebuild can never run: end the execution with a named
+            // error instead of leaving it RUNNING with nothing driving it.
+            Err(RuntimeError::Resume { message }) => Err(self.unreadable(
+                &launch,
+                &frames,
+                last_event_id,
+                UnreadableEnd::Fail(format!("The execution cannot be resumed: {message}")),
+            )),
+            other => Ok(other),
+        };
+        let rt = self.driver(Some(journal.clone()));
         Box::pin(async move {
-            let mut exec = prepared?;
+            let mut exec = match prepared {
+                Ok(restored) => restored?,
+                Err(end) => {
+                    journal
+                        .commit(end?)
+                        .await
+                        .map_err(|e| RuntimeError::Journal {
+                            message: e.to_string(),
+                        })?;
+                    return Ok(Driven::Ended);
+                }
+            };
             match driver::run_or_park(&mut exec, &rt, Some(PARK_AFTER)).await {
                 Ok(driver::Driven::Finished(_)) => Ok(Driven::Ended),
                 Ok(driver::Driven::Parked { wake_at }) => Ok(Driven::Parked {
@@ -187,8 +229,17 @@ impl Runtime for EngineRuntime {
         error: Option<String>,
         cause: Option<String>,
     ) -> Result<StepCommit, RuntimeError> {
-        let mut exec = self.restore(launch, frames, last_event_id)?;
-        Ok(exec.abort(self.clock.now(), error, cause))
+        match self.restore(launch, frames, last_event_id) {
+            Ok(mut exec) => Ok(exec.abort(self.clock.now(), error, cause)),
+            // Stop always works, even on frames that do not rebuild.
+            Err(RuntimeError::Resume { .. }) => self.unreadable(
+                launch,
+                frames,
+                last_event_id,
+                UnreadableEnd::Abort { error, cause },
+            ),
+            Err(e) => Err(e),
+        }
     }
 
     fn run_express(&self, launch: Launch) -> BoxFuture<'static, Result<ExpressRun, RuntimeError>> {

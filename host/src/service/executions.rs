@@ -18,6 +18,7 @@ use super::runtime::{Driven, Launch, RuntimeError};
 use super::timers::Parked;
 use super::{MAX_PAYLOAD_BYTES, Resource, Service, ServiceError};
 use crate::engine::history::HistoryEvent;
+use crate::engine::limits::{MAX_VALUE_DEPTH, depth_within};
 use crate::engine::ports::{ExecutionStatus, Journal};
 use crate::store::{
     ExecutionFilter, ExecutionRecord, MachineType, StartOutcome, StateMachineVersion, StoreError,
@@ -110,9 +111,20 @@ fn check_input(input: Option<String>) -> Result<String, ServiceError> {
             ),
         });
     }
-    serde_json::from_str::<serde_json::Value>(&input).map_err(|e| ServiceError::InvalidInput {
-        reason: format!("input is not JSON: {e}"),
+    let value = serde_json::from_str::<serde_json::Value>(&input).map_err(|e| {
+        ServiceError::InvalidInput {
+            reason: format!("input is not JSON: {e}"),
+        }
     })?;
+    // The same bound every state's output meets, so an accepted input can always be stored
+    // with its frames and read back.
+    if !depth_within(&value, MAX_VALUE_DEPTH) {
+        return Err(ServiceError::InvalidInput {
+            reason: format!(
+                "input nests deeper than the maximum of {MAX_VALUE_DEPTH} levels of arrays and objects"
+            ),
+        });
+    }
     Ok(input)
 }
 

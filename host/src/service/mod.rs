@@ -118,3 +118,6 @@ impl Service {
         &self.inner.runtime
     }
 }
+
+#[cfg(test)]
+mod unreadable_tests;

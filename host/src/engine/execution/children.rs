@@ -15,6 +15,13 @@ impl Execution {
         now: SystemTime,
     ) -> Option<Effect> {
         let mut children = children;
+        let deep = children
+            .pending
+            .iter()
+            .find_map(|(_, v)| check_depth(v, "branch or iteration input").err());
+        if let Some(error) = deep {
+            return self.fail_frame(id, error);
+        }
         children.input = input;
         children.attempt = attempt;
         children.results = vec![None; children.pending.len()];

@@ -19,7 +19,7 @@ use super::events::EventLog;
 use super::frame::{
     Attempt, Children, Cursor, Frame, FrameId, Outcome, ParentLink, from_ms, to_ms,
 };
-use super::limits::Limits;
+use super::limits::{Limits, check_depth};
 use super::pipeline::{self, Env};
 use super::ports::{FrameUpdate, TaskContext, TaskFailure, TaskOutcome, TaskRequest};
 use super::states;
@@ -511,6 +511,14 @@ impl Execution {
         assigned: Option<Map<String, Value>>,
         now: SystemTime,
     ) -> Option<Effect> {
+        let output = match &work {
+            Work::Output(v) | Work::Goto(_, v) | Work::Sleep(_, v) => Some(v),
+            Work::End(Outcome::Succeeded(v)) => Some(v),
+            Work::End(Outcome::Failed { .. }) | Work::Error { .. } => None,
+        };
+        if let Err(error) = check_output_depth(output, assigned.as_ref()) {
+            return self.fail_frame(id, error);
+        }
         if let Some(vars) = assigned
             && matches!(work, Work::Output(_) | Work::Goto(..) | Work::Sleep(..))
         {
@@ -562,6 +570,13 @@ impl Execution {
         }
     }
 
+    /// Ends frame `id` with `error`, whatever Retry and Catch say (for errors no handler may
+    /// take, such as `States.Runtime`).
+    pub(super) fn fail_frame(&mut self, id: FrameId, error: StatesError) -> Option<Effect> {
+        self.set(id, Cursor::Done(Outcome::failed(error)));
+        Some(Effect::Done)
+    }
+
     /// Stores assigned variables in frame `id`.
     fn store_variables(&mut self, id: FrameId, vars: Map<String, Value>) {
         if let Some(frame) = self.frames.get_mut(&id) {
@@ -596,4 +611,19 @@ impl Execution {
             }
         }
     }
+}
+
+/// `States.Runtime` when a state's output or a variable it assigns nests deeper than
+/// [`super::limits::MAX_VALUE_DEPTH`]: such a value could not be stored with the frame.
+pub(super) fn check_output_depth(
+    output: Option<&Value>,
+    assigned: Option<&Map<String, Value>>,
+) -> Result<(), StatesError> {
+    if let Some(output) = output {
+        check_depth(output, "state output")?;
+    }
+    for value in assigned.into_iter().flat_map(Map::values) {
+        check_depth(value, "assigned variable")?;
+    }
+    Ok(())
 }

@@ -63,6 +63,9 @@ impl Execution {
                 Value::Object(info),
                 now,
             );
+            let caught = caught.and_then(|(output, assigned)| {
+                check_output_depth(Some(&output), assigned.as_ref()).map(|()| (output, assigned))
+            });
             match caught {
                 Ok((output, assigned)) => {
                     if let Some(vars) = assigned {
