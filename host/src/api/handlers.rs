@@ -2,7 +2,6 @@
 //! reply. No rule lives here.
 
 use axum::Json;
-use axum::body::Body;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -112,10 +111,10 @@ pub async fn upload_component(
     TenantCaller(tenant): TenantCaller,
     State(service): State<Service>,
     PathArgs(name): PathArgs<String>,
-    headers: axum::http::HeaderMap,
-    body: Body,
+    req: axum::extract::Request,
 ) -> Reply {
-    if !media_type_is(&headers, &["application/wasm", "application/octet-stream"]) {
+    let headers = req.headers();
+    if !media_type_is(headers, &["application/wasm", "application/octet-stream"]) {
         return Err(ApiError::UnsupportedMediaType {
             found: headers
                 .get(axum::http::header::CONTENT_TYPE)
@@ -128,7 +127,7 @@ pub async fn upload_component(
         .quotas
         .max_component_bytes
         .min(MAX_COMPONENT_UPLOAD_BYTES);
-    let bytes = match read_body(body, usize::try_from(limit).unwrap_or(usize::MAX)).await {
+    let bytes = match read_body(req, usize::try_from(limit).unwrap_or(usize::MAX)).await {
         Err(ApiError::BodyTooLarge { .. }) => {
             return Err(ServiceError::ComponentTooLarge {
                 size: limit + 1,

@@ -5,6 +5,7 @@
 mod error;
 mod extract;
 mod handlers;
+mod listen;
 mod openapi;
 mod views;
 
@@ -14,6 +15,7 @@ use axum::routing::{get, post};
 
 pub use error::ApiError;
 pub use extract::MAX_JSON_BODY_BYTES;
+pub use listen::ServeOptions;
 pub use openapi::{ROUTES, RouteDoc, openapi_document};
 
 use crate::service::Service;
@@ -76,16 +78,15 @@ pub fn router(service: Service) -> Router {
         .with_state(service)
 }
 
-/// Serves the API on `listener` until `shutdown` completes, then finishes in-flight
-/// requests.
+/// Serves the API on `listener` with the connection limits of `options` until `shutdown`
+/// completes, then finishes in-flight requests.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     service: Service,
+    options: ServeOptions,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(service))
-        .with_graceful_shutdown(shutdown)
-        .await
+    listen::serve(listener, router(service), options, shutdown).await
 }
 
 async fn unknown_route(req: Request) -> ApiError {

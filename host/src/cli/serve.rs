@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 
+use crate::api::ServeOptions;
 use crate::engine::limits::Limits;
 use crate::sandbox::{SandboxConfig, SandboxRunner};
 use crate::service::{
@@ -33,6 +34,30 @@ pub struct ServeArgs {
     /// execution that reaches it fails with `States.Runtime`. EXPRESS executions have none.
     #[arg(long, default_value_t = crate::engine::limits::DEFAULT_MAX_HISTORY_EVENTS)]
     pub max_history_events: u64,
+    /// Seconds a client has to send a request's line and headers; a connection idle this
+    /// long between requests is closed too.
+    #[arg(long, default_value_t = ServeOptions::default().header_timeout.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_timeout_secs: u64,
+    /// Seconds a client has to send a request body, counted from its headers (then 408).
+    #[arg(long, default_value_t = ServeOptions::default().body_timeout.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub body_timeout_secs: u64,
+    /// Open connections one client address may hold; past it a connection gets 429 and is
+    /// closed (0: no limit).
+    #[arg(long, default_value_t = ServeOptions::default().max_connections_per_client)]
+    pub max_connections_per_client: usize,
+}
+
+impl ServeArgs {
+    /// The connection limits these flags set.
+    fn serve_options(&self) -> ServeOptions {
+        ServeOptions {
+            header_timeout: Duration::from_secs(self.header_timeout_secs),
+            body_timeout: Duration::from_secs(self.body_timeout_secs),
+            max_connections_per_client: self.max_connections_per_client,
+        }
+    }
 }
 
 /// Environment variable that sets the admin key.
@@ -100,7 +125,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let addr = listener.local_addr()?;
     println!("stepwasm listening on http://{addr}");
-    crate::api::serve(listener, service, shutdown_signal()).await?;
+    crate::api::serve(listener, service, args.serve_options(), shutdown_signal()).await?;
     println!("stepwasm: shut down");
     Ok(())
 }
