@@ -26,6 +26,10 @@ pub fn check_name(name: &str) -> Result<(), ServiceError> {
     if name.is_empty() {
         return bad("must not be empty");
     }
+    // They would address the parent or the same path segment in a URL.
+    if name == "." || name == ".." {
+        return bad("must not be '.' or '..'");
+    }
     if name.chars().count() > MAX_NAME_LEN {
         return bad("must be at most 80 characters");
     }
