@@ -85,7 +85,8 @@ fn deeply_nested_jsonata_gets_a_named_diagnostic_and_the_server_lives() {
     let r = s.post(
         "/v1/state-machines",
         &key,
-        &json!({"name": "sum", "definition": jsonata_pass(&format!("1{}", "+1".repeat(700)))}),
+        &json!({"name": "sum", "type": "EXPRESS",
+                "definition": jsonata_pass(&format!("1{}", "+1".repeat(700)))}),
     );
     assert_eq!(r.status, 201, "{:?}", r.body);
     let r = s.post(

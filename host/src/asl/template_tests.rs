@@ -171,8 +171,7 @@ fn compile_reports_every_error_with_locations() {
 
 #[test]
 fn conformance_templates_compile() {
-    let Some(dir) = crate::asl::shared_or_skip("conformance/cases", "conformance cases")
-    else {
+    let Some(dir) = crate::asl::shared_or_skip("conformance/cases", "conformance cases") else {
         return;
     };
     let mut compiled = 0;

@@ -264,8 +264,7 @@ fn malformed_paths_are_rejected_with_positions() {
 
 #[test]
 fn conformance_paths_parse() {
-    let Some(dir) = crate::asl::shared_or_skip("conformance/cases", "conformance cases")
-    else {
+    let Some(dir) = crate::asl::shared_or_skip("conformance/cases", "conformance cases") else {
         return;
     };
     let Ok(entries) = std::fs::read_dir(&dir) else {

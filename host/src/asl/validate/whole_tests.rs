@@ -22,8 +22,7 @@ fn errors_of(path: &Path) -> Vec<Diagnostic> {
 
 #[test]
 fn conformance_cases_are_judged_like_aws() {
-    let Some(dir) = crate::asl::shared_or_skip("conformance/cases", "conformance cases")
-    else {
+    let Some(dir) = crate::asl::shared_or_skip("conformance/cases", "conformance cases") else {
         return;
     };
     let entries = std::fs::read_dir(&dir)
