@@ -7,6 +7,7 @@ pub mod api;
 pub mod asl;
 pub mod cli;
 pub mod engine;
+pub mod ratelog;
 pub mod sandbox;
 pub mod service;
 pub mod store;

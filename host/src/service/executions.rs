@@ -11,21 +11,26 @@ use std::sync::{Arc, Mutex};
 use serde_json::json;
 use tokio::task::AbortHandle;
 
+use super::express::Claim;
 use super::limits::RunningSlot;
 use super::names::{check_name, execution_arn};
-use super::paging::{self, Page};
+use super::paging::{self, Damaged, Page};
 use super::runtime::{Driven, Launch, RuntimeError};
 use super::timers::Parked;
 use super::{MAX_PAYLOAD_BYTES, Resource, Service, ServiceError};
 use crate::engine::history::HistoryEvent;
 use crate::engine::ports::{ExecutionStatus, Journal};
 use crate::store::{
-    ExecutionFilter, ExecutionRecord, MachineType, StartOutcome, StateMachineVersion, StoreError,
-    TenantRecord, now_ms,
+    ExecutionFilter, ExecutionRecord, ExecutionsPage, MachineType, StartOutcome,
+    StateMachineVersion, StoreError, TenantRecord, now_ms,
 };
 
 /// How long a durable execution whose commit failed waits before it is resumed again.
 const JOURNAL_RETRY_MS: i64 = 1000;
+
+/// Executions paused by failed commits (a full disk pauses all of them, each retrying).
+static LOG_PAUSED: crate::ratelog::Limiter =
+    crate::ratelog::Limiter::new(std::time::Duration::from_secs(1));
 
 /// Result of a start.
 #[derive(Clone, Debug)]
@@ -209,11 +214,14 @@ impl Service {
         let launch = Self::launch(tenant, record, machine);
         if launch.machine.machine_type == MachineType::Express {
             let record = launch.record.clone();
-            self.spawn_express(launch, slot);
-            return Ok(Started {
-                record,
-                created: true,
-            });
+            return match self.spawn_express(launch, slot) {
+                Ok(_) => Ok(Started {
+                    record,
+                    created: true,
+                }),
+                Err(Claim::Taken(existing)) => self.existing(existing, record),
+                Err(Claim::Failed(e)) => Err(e),
+            };
         }
         let (events, frames) = self.runtime().begin(&launch).map_err(runtime_error)?;
         // Event ids are dense from 1, so the first commit's last id is its event count.
@@ -304,7 +312,7 @@ impl Service {
                 // A failed commit leaves the execution RUNNING in the store: it keeps its
                 // slot and is retried from its committed frames (a stop meanwhile ends that).
                 Err(e @ RuntimeError::Journal { .. }) => {
-                    eprintln!("stepwasm: execution {task_arn} paused, retrying: {e}");
+                    LOG_PAUSED.log(|| format!("execution {task_arn} paused, retrying: {e}"));
                     service.park(now_ms() + JOURNAL_RETRY_MS, task_arn, slot);
                 }
                 Err(e) => eprintln!("stepwasm: execution {task_arn} cannot run: {e}"),
@@ -423,17 +431,28 @@ impl Service {
         record.cause = run.end.cause;
         record.stop_ms = Some(now_ms());
         let name = record.name.clone();
-        self.store()
-            .record_express(record, run.events)
-            .await
-            .map_err(|e| match e {
-                StoreError::AlreadyExists { .. } => ServiceError::AlreadyExists {
-                    what: Resource::Execution,
-                    name,
-                    detail: String::new(),
-                },
-                other => other.into(),
-            })
+        // A start was acknowledged: while the disk is full the record waits for space
+        // (visible as RUNNING meanwhile) rather than being lost.
+        let recorded = loop {
+            match self
+                .store()
+                .record_express(record.clone(), &run.events)
+                .await
+            {
+                Err(StoreError::StorageFull { .. }) => {
+                    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                }
+                other => break other,
+            }
+        };
+        recorded.map_err(|e| match e {
+            StoreError::AlreadyExists { .. } => ServiceError::AlreadyExists {
+                what: Resource::Execution,
+                name,
+                detail: String::new(),
+            },
+            other => other.into(),
+        })
     }
 
     /// Runs an EXPRESS execution to its end and returns its record (with output).
@@ -451,16 +470,33 @@ impl Service {
             });
         }
         let record = Self::new_record(tenant, &machine, name, input)?;
+        let taken = || ServiceError::AlreadyExists {
+            what: Resource::Execution,
+            name: record.name.clone(),
+            detail: String::new(),
+        };
         if self.store().execution(&record.arn)?.is_some() {
-            return Err(ServiceError::AlreadyExists {
-                what: Resource::Execution,
-                name: record.name,
-                detail: String::new(),
-            });
+            return Err(taken());
         }
-        let _slot = self.admit(tenant)?;
-        self.run_express(Self::launch(tenant, record, machine))
-            .await
+        let slot = self.admit(tenant)?;
+        let arn = record.arn.clone();
+        // Run like an asynchronous start (so describe, list and stop see it), and wait.
+        let ended = match self.spawn_express(Self::launch(tenant, record.clone(), machine), slot) {
+            Ok(ended) => ended,
+            Err(Claim::Taken(_)) => return Err(taken()),
+            Err(Claim::Failed(e)) => return Err(e),
+        };
+        match ended.await {
+            Ok(result) => result,
+            // Its end was not reported (a stop that could not record it): say what the
+            // store holds.
+            Err(_) => self
+                .store()
+                .execution(&arn)?
+                .ok_or_else(|| ServiceError::Internal {
+                    detail: format!("express execution {arn} ended without a record"),
+                }),
+        }
     }
 
     /// One execution of one of the tenant's state machines.
@@ -523,6 +559,7 @@ impl Service {
                         return Ok(Page {
                             items: running,
                             next_token: next.map(|c| paging::encode(&list, &tenant.id, &c.text())),
+                            damaged: Vec::new(),
                         });
                     }
                     items = running;
@@ -530,17 +567,23 @@ impl Service {
                 None
             }
         };
-        let (stored, next) = if items.len() == limit {
-            (Vec::new(), Some(u64::MAX))
+        let stored = if items.len() == limit {
+            ExecutionsPage {
+                records: Vec::new(),
+                damaged: Vec::new(),
+                next: Some(u64::MAX),
+            }
         } else {
             self.store()
                 .list_executions(&tenant.id, &filter, before, limit - items.len())?
         };
-        items.extend(stored);
+        items.extend(stored.records);
         Ok(Page {
             items,
-            next_token: next
+            next_token: stored
+                .next
                 .map(|seq| paging::encode(&list, &tenant.id, &ListCursor::Store(seq).text())),
+            damaged: stored.damaged.into_iter().map(Damaged::from).collect(),
         })
     }
 
@@ -572,6 +615,7 @@ impl Service {
             next_token: page
                 .next_after
                 .map(|id| paging::encode(&list, &tenant.id, &id.to_string())),
+            damaged: Vec::new(),
         })
     }
 

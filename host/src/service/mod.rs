@@ -30,7 +30,7 @@ pub use error::{ErrorClass, Resource, ServiceError};
 pub use executions::{HistoryQuery, ListExecutionsQuery, Started, StopRequest};
 pub use machines::{DefinitionReport, ReportedDiagnostic};
 pub use names::{execution_arn, state_machine_arn};
-pub use paging::Page;
+pub use paging::{Damaged, Page};
 pub use runtime::{Driven, ExpressRun, Launch, NoRuntime, Runtime, RuntimeError};
 pub use sandbox_wiring::{ARTIFACT_FINGERPRINT, SandboxInspector, StoreComponentSource};
 pub use timefmt::rfc3339_ms;
