@@ -14,6 +14,8 @@ pub mod ports;
 pub mod resume;
 #[cfg(test)]
 mod resume_tests;
+#[cfg(test)]
+mod robust_tests;
 pub(crate) mod states;
 #[cfg(test)]
 pub(crate) mod testkit;

@@ -15,6 +15,8 @@ mod limits;
 mod machines;
 mod names;
 mod paging;
+#[cfg(test)]
+mod robust_tests;
 mod runtime;
 mod sandbox_wiring;
 mod timefmt;
