@@ -3,6 +3,7 @@
 
 pub mod context;
 pub mod driver;
+pub(crate) mod durations;
 pub mod events;
 pub mod execution;
 pub mod frame;
