@@ -114,7 +114,10 @@ mod tests {
         assert_eq!(l.running("t"), 1);
         drop(again);
         assert_eq!(l.running("t"), 0);
-        assert!(l.try_take_slot("t", 5).is_some(), "the tenant is not locked out");
+        assert!(
+            l.try_take_slot("t", 5).is_some(),
+            "the tenant is not locked out"
+        );
     }
 
     #[test]
