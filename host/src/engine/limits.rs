@@ -259,6 +259,62 @@ mod tests {
         );
     }
 
+    /// Every place a frame keeps a value, at the deepest value allowed, reads back: the
+    /// frame wraps values in at most five levels and serde_json reads 127.
+    #[test]
+    fn frames_holding_the_deepest_values_read_back() {
+        use crate::engine::frame::{Attempt, Children, Cursor, Frame, Outcome, encode};
+        let deep = nested(MAX_VALUE_DEPTH);
+        let children = Children {
+            state: 0,
+            input: deep.clone(),
+            attempt: Attempt::default(),
+            pending: vec![(1, deep.clone())],
+            started: 0,
+            running: 0,
+            finished: 0,
+            failed: 0,
+            max_concurrency: 0,
+            tolerated_count: None,
+            tolerated_percentage: None,
+            is_map: true,
+            results: Vec::new(),
+            child_ids: Vec::new(),
+        };
+        let cursors = [
+            Cursor::Enter {
+                state: 0,
+                input: deep.clone(),
+            },
+            Cursor::Task {
+                state: 0,
+                input: deep.clone(),
+                effective: deep.clone(),
+                attempt: Attempt::default(),
+            },
+            Cursor::Waiting {
+                state: 0,
+                output: deep.clone(),
+                until_ms: 0,
+            },
+            Cursor::Children(Box::new(children)),
+            Cursor::Done(Outcome::Succeeded(deep.clone())),
+        ];
+        for cursor in cursors {
+            let mut variables = serde_json::Map::new();
+            variables.insert("v".into(), deep.clone());
+            let frame = Frame {
+                parent: None,
+                machine: 0,
+                cursor,
+                variables,
+            };
+            let bytes = encode(0, &frame).unwrap();
+            let back: Result<Frame, _> = serde_json::from_slice(&bytes);
+            assert!(back.is_ok(), "{:?}", back.err());
+        }
+    }
+
     #[test]
     fn json_len_matches_serde_json() {
         let values = [
