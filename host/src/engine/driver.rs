@@ -296,13 +296,19 @@ impl Execution {
                 } else {
                     ("ExecutionFailed", ExecutionStatus::Failed)
                 };
+                // A Fail state without Error/Cause: AWS's execution has no error or cause
+                // field at all (recorded: localstack/localstack tests/aws/services/
+                // stepfunctions/v2/scenarios/test_base_scenarios.snapshot.json,
+                // map_state_catch_empty_fail); the engine carries them as empty strings.
+                let error = (!error.is_empty()).then_some(error);
+                let cause = (!cause.is_empty()).then_some(cause);
                 self.events
-                    .execution_ended_badly(now, event, &error, &cause);
+                    .execution_ended_badly(now, event, error.as_deref(), cause.as_deref());
                 ExecutionEnd {
                     status,
                     output: None,
-                    error: Some(error),
-                    cause: Some(cause),
+                    error,
+                    cause,
                 }
             }
         }
