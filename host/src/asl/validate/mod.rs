@@ -398,7 +398,8 @@ mod tests {
         assert!(got.contains(&(Code::InvalidTransition, "/States/A".into())));
         assert!(got.contains(&(Code::InvalidStateType, "/States/B/Type".into())));
         assert!(got.contains(&(Code::SchemaValidationFailed, "/States/C/ResultPath".into())));
-        assert!(got.contains(&(Code::SchemaValidationFailed, "/States/D".into())));
+        // A field of the wrong type is reported at the field itself.
+        assert!(got.contains(&(Code::SchemaValidationFailed, "/States/D/Next".into())));
     }
 
     #[test]
