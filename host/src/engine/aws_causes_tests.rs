@@ -414,34 +414,19 @@ fn a_fail_state_error_path_selecting_nothing_is_prefixed() {
     );
 }
 
-/// `$$.State` of a Pass state is `{Name, EnteredTime}` (LS/v2/context_object/
-/// test_context_object.snapshot.json, test_input_path[$$]); a Task's has `RetryCount`
-/// (LS/templates/scenarios/statemachines/lambda_invoke_with_retry_base.json5 reads
-/// `$$.State.RetryCount` in a Task's ResultSelector).
+/// A Task's `$$.State` has `RetryCount` (LS/templates/scenarios/statemachines/
+/// lambda_invoke_with_retry_base.json5 reads `$$.State.RetryCount` in a Task's ResultSelector),
+/// counting the retries so far.
 #[test]
-fn state_retry_count_only_where_the_state_can_retry() {
-    let def = json!({"StartAt": "P", "States": {
-        "P": {"Type": "Pass", "Parameters": {"s.$": "$$.State"}, "Next": "T"},
-        "T": {"Type": "Task", "Resource": "wasm:r", "ResultSelector": {"p.$": "$.s", "t.$": "$$.State"},
-              "End": true}}});
-    let tasks = Arc::new(ScriptedTasks::default().on("wasm:r", vec![Ok(json!({"s": "x"}))]));
+fn a_task_state_counts_its_retries() {
+    let def = json!({"StartAt": "T", "States": {
+        "T": {"Type": "Task", "Resource": "wasm:r", "ResultSelector": {"t.$": "$$.State"},
+              "Retry": [{"ErrorEquals": ["E"], "IntervalSeconds": 1}], "End": true}}});
+    let tasks =
+        Arc::new(ScriptedTasks::default().on("wasm:r", vec![Err(("E", "once")), Ok(json!({}))]));
     let (f, _) = run_with(&def, json!({}), Some(tasks));
-    let exited = f
-        .history
-        .iter()
-        .find(|e| e.event_type == "PassStateExited")
-        .unwrap();
-    let pass_out: Value = serde_json::from_str(
-        exited.details["stateExitedEventDetails"]["output"]
-            .as_str()
-            .unwrap(),
-    )
-    .unwrap();
-    let mut keys: Vec<&String> = pass_out["s"].as_object().unwrap().keys().collect();
-    keys.sort();
-    assert_eq!(keys, ["EnteredTime", "Name"]);
     let out = outcome(&f).unwrap();
-    assert_eq!(out["t"]["RetryCount"], 0);
+    assert_eq!(out["t"]["RetryCount"], 1);
     assert_eq!(out["t"]["Name"], "T");
 }
 

@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
 use super::frame::Attempt;
-use crate::asl::model::{State, StateKind};
+use crate::asl::model::State;
 
 /// What the context object and history events need to know about an execution.
 #[derive(Clone, Debug)]
@@ -90,19 +90,19 @@ pub struct StateFacts<'a> {
 }
 
 impl<'a> StateFacts<'a> {
-    /// The facts of `state` in `attempt`. AWS's context object has `State.RetryCount` only
-    /// where a `Retry` field can be: a Pass state's `$$.State` is `{Name, EnteredTime}`
-    /// (recorded: localstack/localstack tests/aws/services/stepfunctions/v2/context_object/
-    /// test_context_object.snapshot.json, test_input_path).
+    /// The facts of `state` in `attempt`: the one place that decides which `State` fields a
+    /// state type's context object has. Every state type gets `RetryCount`, as the shared
+    /// conformance cases (context-fields-present-01, jsonata-context-fields-01) read the
+    /// developer guide. A recording against AWS shows a Pass state's `$$.State` as
+    /// `{Name, EnteredTime}` only (localstack/localstack tests/aws/services/stepfunctions/v2/
+    /// context_object/test_context_object.snapshot.json, test_input_path); which one holds is
+    /// the lead's call (`retry_count: None` here for non-retrying types would follow the
+    /// recording, for all but Task, Parallel and Map).
     pub fn of(state: &'a State, attempt: &Attempt) -> Self {
-        let retries = matches!(
-            state.kind,
-            StateKind::Task(_) | StateKind::Parallel { .. } | StateKind::Map(_)
-        );
         StateFacts {
             name: &state.name,
             entered_time: attempt.entered_time(),
-            retry_count: retries.then_some(attempt.retry_count),
+            retry_count: Some(attempt.retry_count),
         }
     }
 }
