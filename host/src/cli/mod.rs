@@ -3,6 +3,7 @@
 
 pub mod bench;
 pub mod bench_store;
+pub mod check;
 pub mod run;
 pub mod serve;
 pub mod validate;
@@ -46,6 +47,8 @@ pub enum Command {
     Serve(serve::ServeArgs),
     /// Durable throughput (engine + store, no HTTP) or memory per waiting execution.
     BenchStore(bench_store::BenchStoreArgs),
+    /// Read every record of a store and name the damaged ones (exit 1 if any).
+    Check(check::CheckArgs),
 }
 
 /// Runs a parsed command line; returns the process exit code.
@@ -56,6 +59,7 @@ pub fn main(cli: Cli) -> i32 {
         Command::Bench(args) => bench::main(args),
         Command::Serve(args) => serve::main(args),
         Command::BenchStore(args) => bench_store::main(args),
+        Command::Check(args) => check::main(args),
     }
 }
 

@@ -2,10 +2,11 @@
 //! The deadline is absolute and lives in the frame, so a waiting execution holds no thread and
 //! survives a restart.
 
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use serde_json::Value;
 
+use super::super::durations;
 use super::super::execution::{Cx, Work};
 use super::super::frame::Attempt;
 use super::super::pipeline::{self, Env};
@@ -41,9 +42,9 @@ fn plan(
 ) -> Result<(SystemTime, Value, Option<Value>), StatesError> {
     let effective = pipeline::input_path(&state.io.input_path, &input, env)?;
     let until = match wait {
-        WaitFor::Seconds(Param::Value(s)) => now + Duration::from_secs(*s),
+        WaitFor::Seconds(Param::Value(s)) => durations::wait_until(now, *s, "Seconds")?,
         WaitFor::Seconds(Param::Path(p)) => {
-            now + Duration::from_secs(seconds_at(p, &env.scope(&effective))?)
+            durations::wait_until(now, seconds_at(p, &env.scope(&effective))?, "SecondsPath")?
         }
         WaitFor::Timestamp(Param::Value(t)) => *t,
         WaitFor::Seconds(Param::Expr(_)) | WaitFor::Timestamp(Param::Expr(_)) => {
