@@ -429,18 +429,34 @@ pub(crate) fn record_ending(
             }
         }
         Ending::Failed { error, cause } => {
-            events.execution_ended_badly(now, "ExecutionFailed", &error, &cause);
+            // A Fail state without Error/Cause: AWS's execution has no error or cause field
+            // at all (recorded: localstack/localstack tests/aws/services/stepfunctions/v2/
+            // scenarios/test_base_scenarios.snapshot.json, map_state_catch_empty_fail); the
+            // engine carries them as empty strings.
+            let error = (!error.is_empty()).then_some(error);
+            let cause = (!cause.is_empty()).then_some(cause);
+            events.execution_ended_badly(
+                now,
+                "ExecutionFailed",
+                error.as_deref(),
+                cause.as_deref(),
+            );
             ExecutionEnd {
                 status: ExecutionStatus::Failed,
                 output: None,
-                error: Some(error),
-                cause: Some(cause),
+                error,
+                cause,
             }
         }
         Ending::TimedOut => {
             let name = ErrorName::Timeout;
             let error = name.as_str();
-            events.execution_ended_badly(now, "ExecutionTimedOut", error, TIMEOUT_CAUSE);
+            events.execution_ended_badly(
+                now,
+                "ExecutionTimedOut",
+                Some(error),
+                Some(TIMEOUT_CAUSE),
+            );
             ExecutionEnd {
                 status: ExecutionStatus::TimedOut,
                 output: None,

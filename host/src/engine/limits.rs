@@ -201,6 +201,33 @@ impl Limits {
         }
         Ok(())
     }
+
+    /// Fails with `States.DataLimitExceeded` in AWS's words when a state's (or task's) result
+    /// is over the payload limit: "The state/task '<who>' returned a result with a size
+    /// exceeding the maximum number of bytes service limit." (recorded: localstack/localstack
+    /// tests/aws/services/stepfunctions/v2/error_handling/test_states_errors.snapshot.json).
+    /// `who` is the state's name, or for a Task what it calls (see [`task_subject`]).
+    pub fn check_result(&self, value: &Value, who: &str) -> Result<(), StatesError> {
+        match self.max_payload_bytes {
+            Some(bound) if !fits(value, bound) => Err(StatesError::new(
+                ErrorName::DataLimitExceeded,
+                format!(
+                    "The state/task '{who}' returned a result with a size exceeding the maximum number of bytes service limit."
+                ),
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// What AWS names in a Task's data-limit cause: the service of an optimized integration
+/// (`arn:aws:states:::lambda:invoke` → `lambda`), otherwise the resource itself (a Lambda
+/// function ARN, a component).
+pub fn task_subject(resource: &str) -> &str {
+    match resource.strip_prefix("arn:aws:states:::") {
+        Some(rest) => rest.split([':', '.']).next().unwrap_or(rest),
+        None => resource,
+    }
 }
 
 #[cfg(test)]

@@ -127,6 +127,7 @@ fn every_rule_module_reports_in_one_pass() {
         ),
         (Code::FieldConflict, "/States/Stop/ErrorPath"),
         (Code::UnreachableState, "/States/Orphan"),
+        (Code::NoTerminalState, "/States/Each/ItemProcessor/States"),
     ];
     for (code, location) in expected {
         let n = got

@@ -180,7 +180,7 @@ impl Execution {
             }
             Some(_) if over_threshold => Some(StatesError::new(
                 ErrorName::ExceedToleratedFailureThreshold,
-                "The specified tolerated failure threshold for the Map state was exceeded",
+                "The specified tolerated failure threshold was exceeded",
             )),
             _ => None,
         };

@@ -148,11 +148,7 @@ impl<'a> Cx<'a> {
         }
         context_object(
             self.info,
-            StateFacts {
-                name: &state.name,
-                entered_time: attempt.entered_time(),
-                retry_count: attempt.retry_count,
-            },
+            StateFacts::of(state, attempt),
             None,
             attempt.task_token.as_deref(),
         )
@@ -298,7 +294,8 @@ impl Execution {
                 self.transitions += 1;
                 self.events
                     .state_entered(now, s.type_name(), &s.name, &input);
-                self.run(model, id, machine, state, input, Attempt::entered(now), now)
+                let attempt = Attempt::entered(now, self.events.count());
+                self.run(model, id, machine, state, input, attempt, now)
             }
             Cursor::Run {
                 state,
@@ -601,7 +598,15 @@ impl Execution {
                 input,
                 attempt,
                 from_task,
-            } => self.on_error(id, state_id, state, input, attempt, error, from_task, now),
+            } => {
+                // A task's own error keeps its cause; the state's evaluation errors get AWS's prefix.
+                let error = if from_task {
+                    error
+                } else {
+                    error.in_state(&state.name, attempt.entered_event)
+                };
+                self.on_error(id, state_id, state, input, attempt, error, from_task, now)
+            }
         }
     }
 
