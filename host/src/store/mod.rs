@@ -23,6 +23,7 @@ use redb::{Database, ReadableDatabase, ReadableTable};
 pub use catalog::{NewComponent, Revision};
 pub use executions::{ExecutionFilter, HistoryPage, RecoveredExecution, StartOutcome};
 pub use records::*;
+pub use tenants::AwsCredentialRecord;
 pub use writer::Durability;
 
 /// Bytes of redb page cache a store keeps by default (`serve --cache-mb`): 64 MiB. The
