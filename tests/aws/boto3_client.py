@@ -170,8 +170,8 @@ def lifecycle(sfn, account):
     d = wait_status(sfn, ex["executionArn"], "SUCCEEDED")
     check(d["output"] == '"done"' and d["input"] == '{"a":1}', d)
     check(d["stopDate"] >= d["startDate"], d)
-    again = sfn.start_execution(stateMachineArn=arns[0], name="first", input='{"a":1}')
-    check(again["executionArn"] == ex["executionArn"] or True, again)
+    code, _ = error_of(sfn.start_execution, stateMachineArn=arns[0], name="first", input='{"a":1}')
+    check(code == "ExecutionAlreadyExists", f"reused name of an ended execution: {code}")
     h = sfn.get_execution_history(executionArn=ex["executionArn"])
     types = [e["type"] for e in h["events"]]
     check(types[0] == "ExecutionStarted" and types[-1] == "ExecutionSucceeded", types)

@@ -465,3 +465,24 @@ fn machine_for_execution(
         "tracingConfiguration": s::default_tracing(),
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_action_of_the_model_is_served_or_refused_by_name_once() {
+        // botocore's stepfunctions 2016-11-23 model has 37 operations; the client test
+        // (tests/aws/boto3_client.py) calls each of them against a real server.
+        let mut all: Vec<&str> = ACTIONS
+            .iter()
+            .copied()
+            .chain(NOT_OFFERED.iter().map(|(a, _)| *a))
+            .collect();
+        let n = all.len();
+        all.sort_unstable();
+        all.dedup();
+        assert_eq!(all.len(), n, "an action is both served and refused");
+        assert_eq!(n, 37);
+    }
+}

@@ -187,6 +187,35 @@ fn canonical_value(headers: &HeaderMap, name: &str) -> Result<String, AwsError> 
     Ok(values.join(","))
 }
 
+/// The canonical request SigV4 signs: method, path, query, the signed headers' canonical
+/// values, their names, and the payload hash.
+fn canonical_request(
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    signed_headers: &[&str],
+    payload_hash: &str,
+) -> Result<String, AwsError> {
+    let mut canonical = String::with_capacity(512);
+    canonical.push_str(method.as_str());
+    canonical.push('\n');
+    canonical.push_str(&utf8_percent_encode(uri.path(), PATH).to_string());
+    canonical.push('\n');
+    canonical.push_str(&canonical_query(uri.query()));
+    canonical.push('\n');
+    for name in signed_headers {
+        canonical.push_str(name);
+        canonical.push(':');
+        canonical.push_str(&canonical_value(headers, name)?);
+        canonical.push('\n');
+    }
+    canonical.push('\n');
+    canonical.push_str(&signed_headers.join(";"));
+    canonical.push('\n');
+    canonical.push_str(payload_hash);
+    Ok(canonical)
+}
+
 /// Verifies a request's SigV4 signature; returns the tenant whose key signed it.
 pub fn verify(
     service: &Service,
@@ -248,24 +277,7 @@ pub fn verify(
     let (tenant, signing_key) =
         service.aws_signing_key(auth.access_key_id, auth.date, auth.region, auth.service)?;
 
-    let mut canonical = String::with_capacity(512);
-    canonical.push_str(method.as_str());
-    canonical.push('\n');
-    canonical.push_str(&utf8_percent_encode(uri.path(), PATH).to_string());
-    canonical.push('\n');
-    canonical.push_str(&canonical_query(uri.query()));
-    canonical.push('\n');
-    for name in &auth.signed_headers {
-        canonical.push_str(name);
-        canonical.push(':');
-        canonical.push_str(&canonical_value(headers, name)?);
-        canonical.push('\n');
-    }
-    canonical.push('\n');
-    canonical.push_str(&auth.signed_headers.join(";"));
-    canonical.push('\n');
-    canonical.push_str(&payload_hash);
-
+    let canonical = canonical_request(method, uri, headers, &auth.signed_headers, &payload_hash)?;
     let string_to_sign = format!(
         "{ALGORITHM}\n{amz_date}\n{}/{}/{}/aws4_request\n{}",
         auth.date,
@@ -332,6 +344,48 @@ mod tests {
         );
         let future = amz_time("20240101T121501Z").unwrap_or_else(|_| panic!("time"));
         assert!(check_skew(future, "20240101T121501Z", now).is_err());
+    }
+
+    #[test]
+    fn matches_aws_documented_example() {
+        // AWS's SigV4 example: IAM ListUsers, signed 20150830T123600Z.
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "content-type",
+            "application/x-www-form-urlencoded; charset=utf-8"
+                .parse()
+                .unwrap(),
+        );
+        headers.insert("host", "iam.amazonaws.com".parse().unwrap());
+        headers.insert("x-amz-date", "20150830T123600Z".parse().unwrap());
+        let uri: Uri = "/?Action=ListUsers&Version=2010-05-08".parse().unwrap();
+        let body_hash = hex::encode(Sha256::digest(b""));
+        let canonical = canonical_request(
+            &Method::GET,
+            &uri,
+            &headers,
+            &["content-type", "host", "x-amz-date"],
+            &body_hash,
+        )
+        .unwrap_or_else(|_| panic!("canonical request"));
+        assert_eq!(
+            hex::encode(Sha256::digest(canonical.as_bytes())),
+            "f536975d06c0309214f805bb90ccff089219ecd68b2577efef23edd43b7e1a59"
+        );
+        let key = crate::service::derive_signing_key(
+            "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+            "20150830",
+            "us-east-1",
+            "iam",
+        );
+        let sts = format!(
+            "AWS4-HMAC-SHA256\n20150830T123600Z\n20150830/us-east-1/iam/aws4_request\n{}",
+            hex::encode(Sha256::digest(canonical.as_bytes()))
+        );
+        assert_eq!(
+            hex::encode(hmac_sha256(&key, sts.as_bytes())),
+            "5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7"
+        );
     }
 
     #[test]
