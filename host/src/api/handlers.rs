@@ -13,8 +13,10 @@ use super::extract::{
     AdminCaller, JsonBody, PathArgs, QueryArgs, TenantCaller, media_type_is, read_body,
 };
 use super::{ApiError, views};
-use crate::service::{HistoryQuery, ListExecutionsQuery, Service, ServiceError, StopRequest};
-use crate::store::Quotas;
+use crate::service::{
+    HistoryQuery, ListExecutionsQuery, Service, ServiceError, StopRequest, rfc3339_ms,
+};
+use crate::store::{Quotas, StoreHealth};
 
 type Reply = Result<Response, ApiError>;
 
@@ -37,11 +39,21 @@ fn json_text(v: Option<Value>) -> Option<String> {
 // ---- health ----
 
 pub async fn healthz(State(service): State<Service>) -> Reply {
-    let version = service
-        .store()
-        .schema_version()
-        .map_err(ServiceError::from)?;
-    ok(json!({"status": "ok", "schemaVersion": version}))
+    let store = service.store();
+    let version = store.schema_version().map_err(ServiceError::from)?;
+    match store.health() {
+        StoreHealth::Ok => ok(json!({"status": "ok", "schemaVersion": version})),
+        // Reads still work; writes wait for space (the store reopens itself).
+        StoreHealth::Degraded { reason, since_ms } => Ok((
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({
+                "status": "degraded",
+                "schemaVersion": version,
+                "storage": {"state": "full", "reason": reason, "since": rfc3339_ms(since_ms)},
+            })),
+        )
+            .into_response()),
+    }
 }
 
 // ---- tenants (admin) ----
@@ -361,10 +373,15 @@ pub async fn list_executions(
             next_token: q.next_token,
         },
     )?;
-    ok(json!({
+    let mut body = json!({
         "executions": page.items.iter().map(views::execution).collect::<Vec<_>>(),
         "nextToken": page.next_token,
-    }))
+    });
+    // Named, not silently dropped: the damaged records of this page (left out above).
+    if !page.damaged.is_empty() {
+        body["damaged"] = page.damaged.iter().map(views::damaged).collect();
+    }
+    ok(body)
 }
 
 #[derive(Deserialize, Default)]

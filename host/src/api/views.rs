@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::service::{execution_arn, rfc3339_ms, state_machine_arn};
+use crate::service::{Damaged, execution_arn, rfc3339_ms, state_machine_arn};
 use crate::store::{ComponentVersion, ExecutionRecord, StateMachineVersion, TenantRecord};
 
 /// One component version.
@@ -53,6 +53,11 @@ pub fn state_machine_versions(tenant: &str, versions: &[StateMachineVersion]) ->
         .map(|m| json!({"version": m.version, "creationDate": rfc3339_ms(m.created_ms)}))
         .collect();
     v
+}
+
+/// A damaged record left out of a listing: its name and the error reading it gives.
+pub fn damaged(d: &Damaged) -> Value {
+    json!({ "record": d.record, "error": "RecordCorrupt", "message": d.message })
 }
 
 /// One execution.

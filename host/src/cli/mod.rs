@@ -4,6 +4,7 @@
 pub mod bench;
 pub mod bench_store;
 pub mod credentials;
+pub mod check;
 pub mod run;
 pub mod serve;
 pub mod validate;
@@ -49,6 +50,8 @@ pub enum Command {
     BenchStore(bench_store::BenchStoreArgs),
     /// Issue AWS credentials for a tenant from a running server (prints AWS_* variables).
     AwsCredentials(credentials::CredentialsArgs),
+    /// Read every record of a store and name the damaged ones (exit 1 if any).
+    Check(check::CheckArgs),
 }
 
 /// Runs a parsed command line; returns the process exit code.
@@ -60,6 +63,7 @@ pub fn main(cli: Cli) -> i32 {
         Command::Serve(args) => serve::main(args),
         Command::BenchStore(args) => bench_store::main(args),
         Command::AwsCredentials(args) => credentials::main(args),
+        Command::Check(args) => check::main(args),
     }
 }
 

@@ -1,25 +1,45 @@
-//! EXPRESS executions started asynchronously: they run in memory with no per-transition
-//! writes and are recorded when they end. Meanwhile they live in an in-memory registry so
-//! describe, list and stop see them (RUNNING) like any other execution.
+//! EXPRESS executions, started asynchronously or synchronously: they run in memory with no
+//! per-transition writes and are recorded when they end. Meanwhile they live in an
+//! in-memory registry so describe, list and stop see them (RUNNING) like any other
+//! execution, and their names are taken: the registry entry is claimed (after checking the
+//! store, under the registry's lock) before the execution runs, and dropped only once its
+//! record is in the store, so a name is never free in both places at once.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use serde_json::json;
-use tokio::task::AbortHandle;
+use tokio::sync::oneshot;
 
 use super::limits::RunningSlot;
 use super::runtime::Launch;
-use super::timefmt::rfc3339_ms;
 use super::{Resource, Service, ServiceError, StopRequest};
-use crate::engine::history::HistoryEvent;
-use crate::engine::ports::ExecutionStatus;
-use crate::store::{ExecutionRecord, StoreError, now_ms};
+use crate::engine::driver::StopOrder;
+use crate::engine::ports::BoxFuture;
+use crate::store::ExecutionRecord;
+
+/// How a running EXPRESS execution ends, for whoever waits on it (a start-sync call).
+pub(super) type Ended = oneshot::Receiver<Result<ExecutionRecord, ServiceError>>;
+
+/// Why an EXPRESS execution did not start.
+pub(super) enum Claim {
+    /// The name is taken (by a running or a recorded execution).
+    Taken(ExecutionRecord),
+    /// The store could not be read.
+    Failed(ServiceError),
+}
 
 /// One running EXPRESS execution.
 struct Running {
     launch: Launch,
-    task: AbortHandle,
+    /// Taken by the first stop: the engine ends the run ABORTED and the run's task answers
+    /// on the order's reply channel once the record is stored.
+    stop: Option<oneshot::Sender<Stop>>,
+}
+
+/// A stop handed to a running EXPRESS execution's task.
+struct Stop {
+    order: StopOrder,
+    reply: oneshot::Sender<Result<ExecutionRecord, ServiceError>>,
 }
 
 /// Running EXPRESS executions of this process, by ARN.
@@ -56,79 +76,98 @@ impl ExpressRegistry {
 }
 
 impl Service {
-    /// Runs an EXPRESS execution in the background, visible in the registry until its
-    /// record is in the store.
-    pub(super) fn spawn_express(&self, launch: Launch, slot: RunningSlot) {
+    /// Claims the execution's name and runs it in the background, visible in the registry
+    /// until its record is in the store. The returned receiver gets its end (dropping it is
+    /// fine). A name that a running or recorded execution has is not claimed.
+    pub(super) fn spawn_express(&self, launch: Launch, slot: RunningSlot) -> Result<Ended, Claim> {
         let arn = launch.record.arn.clone();
         let registry = self.inner.express.clone();
         let mut map = registry.lock();
+        if let Some(running) = map.get(&arn) {
+            return Err(Claim::Taken(running.launch.record.clone()));
+        }
+        // Under the lock: a running execution leaves the registry only after its record
+        // is in the store, so one of the two places always has it.
+        match self.store().execution(&arn) {
+            Ok(Some(stored)) => return Err(Claim::Taken(stored)),
+            Ok(None) => {}
+            Err(e) => return Err(Claim::Failed(e.into())),
+        }
+        let (done, ended) = oneshot::channel();
         let service = self.clone();
         let task_launch = launch.clone();
         let task_arn = arn.clone();
-        let handle = tokio::spawn(async move {
-            let _slot = slot;
-            if let Err(e) = service.run_express(task_launch).await {
-                eprintln!("stepwasm: express execution failed to run: {e}");
+        let (stop_tx, stop_rx) = oneshot::channel::<Stop>();
+        // Where the stop's reply goes once the run has ended (the stop future hands it over).
+        let reply: Arc<Mutex<Option<oneshot::Sender<_>>>> = Arc::default();
+        let reply_slot = Arc::clone(&reply);
+        let stop: BoxFuture<'static, StopOrder> = Box::pin(async move {
+            match stop_rx.await {
+                Ok(stop) => {
+                    *reply_slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(stop.reply);
+                    stop.order
+                }
+                // The registry entry went without a stop: run to the end.
+                Err(_) => futures::future::pending().await,
             }
+        });
+        tokio::spawn(async move {
+            let _slot = slot;
+            let result = service.run_express(task_launch, Some(stop)).await;
             // After the store has it, so it is never invisible.
             service.inner.express.lock().remove(&task_arn);
+            let stopped = reply.lock().unwrap_or_else(|p| p.into_inner()).take();
+            // A start-sync call waiting on it gets the same end as a stop does.
+            let to_waiter = match &result {
+                Ok(record) => Ok(record.clone()),
+                Err(e) => Err(ServiceError::Internal {
+                    detail: e.to_string(),
+                }),
+            };
+            let waited = done.send(to_waiter).is_ok();
+            match (stopped, result) {
+                (Some(reply), result) => {
+                    let _ = reply.send(result);
+                }
+                (None, Ok(_)) => {}
+                (None, Err(e)) => {
+                    if !waited {
+                        eprintln!("stepwasm: express execution {task_arn} was not recorded: {e}");
+                    }
+                }
+            }
         });
         map.insert(
             arn,
             Running {
                 launch,
-                task: handle.abort_handle(),
+                stop: Some(stop_tx),
             },
         );
+        Ok(ended)
     }
 
-    /// Stops a running EXPRESS execution: its task is cancelled and it is recorded
-    /// ABORTED with its start and abort events. `None` if it is not running here.
+    /// Stops a running EXPRESS execution: the engine ends it ABORTED (with a
+    /// `WaitStateAborted` for a Wait it is in) and it is recorded. `None` if it is not
+    /// running here (or ended before the stop reached it).
     pub(super) async fn stop_express(
         &self,
         arn: &str,
         stop: &StopRequest,
     ) -> Option<Result<ExecutionRecord, ServiceError>> {
-        let running = self.inner.express.lock().remove(arn)?;
-        running.task.abort();
-        let launch = running.launch;
-        let mut events = match self.runtime().begin(&launch) {
-            Ok((events, _)) => events,
-            Err(e) => {
-                return Some(Err(ServiceError::Internal {
-                    detail: e.to_string(),
-                }));
-            }
+        let sender = self.inner.express.lock().get_mut(arn)?.stop.take()?;
+        let (reply, answer) = oneshot::channel();
+        let order = StopOrder {
+            error: stop.error.clone(),
+            cause: stop.cause.clone(),
         };
-        let id = events.len() as u64 + 1;
-        events.push(HistoryEvent {
-            id,
-            previous_event_id: id - 1,
-            timestamp: rfc3339_ms(now_ms()),
-            event_type: "ExecutionAborted".into(),
-            details: [(
-                "executionAbortedEventDetails".to_string(),
-                json!({"error": stop.error, "cause": stop.cause}),
-            )]
-            .into_iter()
-            .collect(),
-        });
-        let mut record = launch.record;
-        record.status = ExecutionStatus::Aborted;
-        record.error.clone_from(&stop.error);
-        record.cause.clone_from(&stop.cause);
-        record.stop_ms = Some(now_ms());
-        let name = record.name.clone();
-        Some(
-            self.store()
-                .record_express(record, events)
-                .await
-                .map_err(|e| match e {
-                    // It ended and recorded itself just before the cancel.
-                    StoreError::AlreadyExists { .. } => ServiceError::NotRunning { name },
-                    other => other.into(),
-                }),
-        )
+        sender.send(Stop { order, reply }).ok()?;
+        let record = answer.await.ok()?;
+        Some(record.map_err(|e| match e {
+            // It ended and recorded itself just before the stop.
+            ServiceError::AlreadyExists { name, .. } => ServiceError::NotRunning { name },
+            other => other,
+        }))
     }
 
     /// A running EXPRESS execution's record, or NotFound.

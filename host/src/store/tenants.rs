@@ -2,7 +2,7 @@
 //! sealed by the service; this file stores the sealed bytes), the admin key hash, and the
 //! per-tenant stored-bytes counter.
 
-use redb::{ReadableDatabase, ReadableTable};
+use redb::ReadableTable;
 
 use super::records::{Quotas, TenantRecord};
 use super::schema::Tables;
@@ -66,7 +66,7 @@ impl Store {
         wait(self.writer.submit(move |tb| {
             let t = &mut tb.tenants;
             let mut rec: TenantRecord = match t.get(id.as_str())? {
-                Some(v) => decode(v.value(), "tenants")?,
+                Some(v) => decode(v.value(), "tenants", &id)?,
                 None => {
                     return Err(StoreError::NotFound {
                         what: "tenant",
@@ -83,19 +83,21 @@ impl Store {
 
     /// One tenant.
     pub fn tenant(&self, id: &str) -> Result<Option<TenantRecord>> {
-        let txn = self.db.begin_read()?;
+        let txn = self.slot.begin_read()?;
         let t = txn.open_table(TENANTS)?;
-        t.get(id)?.map(|v| decode(v.value(), "tenants")).transpose()
+        t.get(id)?
+            .map(|v| decode(v.value(), "tenants", id))
+            .transpose()
     }
 
     /// Every tenant, by id.
     pub fn tenants(&self) -> Result<Vec<TenantRecord>> {
-        let txn = self.db.begin_read()?;
+        let txn = self.slot.begin_read()?;
         let t = txn.open_table(TENANTS)?;
         let mut out = Vec::new();
         for row in t.iter()? {
-            let (_, v) = row?;
-            out.push(decode(v.value(), "tenants")?);
+            let (k, v) = row?;
+            out.push(decode(v.value(), "tenants", k.value())?);
         }
         Ok(out)
     }
@@ -118,7 +120,7 @@ impl Store {
 
     /// The tenant a key hash belongs to.
     pub fn tenant_for_key(&self, hash: &KeyHash) -> Result<Option<String>> {
-        let txn = self.db.begin_read()?;
+        let txn = self.slot.begin_read()?;
         let t = txn.open_table(API_KEYS)?;
         Ok(t.get(&hash[..])?.map(|v| v.value().to_string()))
     }
@@ -145,17 +147,17 @@ impl Store {
 
     /// One AWS credential by access key id.
     pub fn aws_credential(&self, access_key_id: &str) -> Result<Option<AwsCredentialRecord>> {
-        let txn = self.db.begin_read()?;
+        let txn = self.slot.begin_read()?;
         let t = txn.open_table(META)?;
         let key = format!("{AWS_CREDENTIAL_PREFIX}{access_key_id}");
         t.get(key.as_str())?
-            .map(|v| decode(v.value(), "meta"))
+            .map(|v| decode(v.value(), "meta", &key))
             .transpose()
     }
 
     /// Every AWS credential, by access key id (for resealing under a new server key).
     pub fn aws_credentials(&self) -> Result<Vec<(String, AwsCredentialRecord)>> {
-        let txn = self.db.begin_read()?;
+        let txn = self.slot.begin_read()?;
         let t = txn.open_table(META)?;
         let mut out = Vec::new();
         for row in t.range(AWS_CREDENTIAL_PREFIX..)? {
@@ -163,14 +165,14 @@ impl Store {
             let Some(id) = k.value().strip_prefix(AWS_CREDENTIAL_PREFIX) else {
                 break;
             };
-            out.push((id.to_string(), decode(v.value(), "meta")?));
+            out.push((id.to_string(), decode(v.value(), "meta", k.value())?));
         }
         Ok(out)
     }
 
     /// The admin key's hash, if one was ever set.
     pub fn admin_key_hash(&self) -> Result<Option<KeyHash>> {
-        let txn = self.db.begin_read()?;
+        let txn = self.slot.begin_read()?;
         let t = txn.open_table(META)?;
         Ok(t.get("admin_key_hash")?
             .and_then(|v| <KeyHash>::try_from(v.value()).ok()))
@@ -187,7 +189,7 @@ impl Store {
 
     /// Bytes stored for a tenant.
     pub fn usage(&self, tenant: &str) -> Result<u64> {
-        let txn = self.db.begin_read()?;
+        let txn = self.slot.begin_read()?;
         let t = txn.open_table(USAGE)?;
         Ok(t.get(tenant)?.map(|v| v.value()).unwrap_or(0))
     }

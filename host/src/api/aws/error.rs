@@ -79,7 +79,10 @@ fn service_code(e: &ServiceError) -> (&'static str, StatusCode) {
         }
         E::ExecutionLimitExceeded { .. } => "ExecutionLimitExceeded",
         E::Throttled { .. } => "ThrottlingException",
-        E::Unavailable { .. } => return ("ServiceUnavailable", StatusCode::SERVICE_UNAVAILABLE),
+        E::Unavailable { .. } | E::StorageFull { .. } => {
+            return ("ServiceUnavailable", StatusCode::SERVICE_UNAVAILABLE);
+        }
+        E::RecordCorrupt { .. } => return ("InternalFailure", StatusCode::INTERNAL_SERVER_ERROR),
         E::Internal { .. } => return ("InternalFailure", StatusCode::INTERNAL_SERVER_ERROR),
     };
     (code, bad)
