@@ -94,6 +94,24 @@ def wait_status(sfn, arn, want):
     raise AssertionError(f"{arn} never reached {want}: {d['status']}")
 
 
+def fake(shape):
+    """The smallest value botocore accepts for a shape: required members only."""
+    t = shape.type_name
+    if t == "structure":
+        return {m: fake(shape.members[m]) for m in shape.required_members}
+    if t == "list":
+        return [fake(shape.member)]
+    if t == "map":
+        return {}
+    if t in ("integer", "long"):
+        return max(1, shape.metadata.get("min", 1))
+    if t == "boolean":
+        return False
+    if shape.enum:
+        return shape.enum[0]
+    return "arn:aws:states:us-east-1:nobody:stateMachine:x"
+
+
 def walk_model(sfn):
     """Every operation of botocore's model answers: done, or a named refusal."""
     model = sfn.meta.service_model
@@ -102,12 +120,7 @@ def walk_model(sfn):
     refused = []
     for op in names:
         shape = model.operation_model(op).input_shape
-        params = {}
-        for member in (shape.required_members if shape else []):
-            t = shape.members[member].type_name
-            params[member] = {"string": "arn:aws:states:us-east-1:nobody:stateMachine:x",
-                              "integer": 1, "long": 1, "boolean": False,
-                              "list": [], "map": {}, "structure": {}}.get(t, "x")
+        params = fake(shape) if shape else {}
         if op == "ValidateStateMachineDefinition":
             params["definition"] = PASS
         method = getattr(sfn, botocore.xform_name(op))

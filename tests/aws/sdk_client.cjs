@@ -14,8 +14,9 @@ async function admin(path, body) {
     headers: { Authorization: "Bearer " + ADMIN, "Content-Type": "application/json" },
     body: JSON.stringify(body ?? {}),
   });
-  assert.ok(r.ok, `${path}: ${r.status} ${await r.text()}`);
-  return r.json();
+  const text = await r.text();
+  assert.ok(r.ok, `${path}: ${r.status} ${text}`);
+  return JSON.parse(text);
 }
 
 function client(creds) {
