@@ -114,6 +114,22 @@ pub async fn create_key(
     created(json!({ "tenant": id, "apiKey": key }))
 }
 
+/// Issues AWS credentials (SigV4, for the AWS wire protocol) for a tenant; the secret is
+/// in this response only.
+pub async fn create_aws_credentials(
+    _: AdminCaller,
+    State(service): State<Service>,
+    PathArgs(id): PathArgs<String>,
+) -> Reply {
+    let c = service.create_aws_credentials(&id).await?;
+    created(json!({
+        "tenant": c.tenant,
+        "accessKeyId": c.access_key_id,
+        "secretAccessKey": c.secret_access_key,
+        "region": crate::service::region(),
+    }))
+}
+
 // ---- components ----
 
 /// Absolute cap on an upload, whatever a tenant's quota says.

@@ -1,7 +1,9 @@
-//! The HTTP API under `/v1`: a thin layer over the service. This is the only module that
+//! The HTTP API under `/v1`, and AWS's own protocol on `POST /` ([`aws`]): two thin
+//! layers over the service. This is the only module that
 //! imports axum. Every route is listed once in [`ROUTES`], which the router and
 //! `openapi.json` are both checked against.
 
+pub mod aws;
 mod error;
 mod extract;
 mod handlers;
@@ -24,12 +26,17 @@ use crate::service::Service;
 pub fn router(service: Service) -> Router {
     use handlers as h;
     Router::new()
+        .route("/", post(aws::handle))
         .route("/healthz", get(h::healthz))
         .route("/v1/openapi.json", get(openapi::serve))
         .route("/v1/tenants", post(h::create_tenant).get(h::list_tenants))
         .route("/v1/tenants/{id}", get(h::describe_tenant))
         .route("/v1/tenants/{id}/quotas", axum::routing::put(h::set_quotas))
         .route("/v1/tenants/{id}/keys", post(h::create_key))
+        .route(
+            "/v1/tenants/{id}/aws-credentials",
+            post(h::create_aws_credentials),
+        )
         .route("/v1/components", get(h::list_components))
         .route(
             "/v1/components/{name}",

@@ -13,7 +13,7 @@ use crate::api::ServeOptions;
 use crate::engine::limits::Limits;
 use crate::sandbox::{SandboxConfig, SandboxRunner};
 use crate::service::{
-    AdminBootstrap, EngineRuntime, SandboxInspector, Service, StoreComponentSource,
+    AdminBootstrap, EngineRuntime, Keyring, SandboxInspector, Service, StoreComponentSource,
 };
 use crate::store::Store;
 
@@ -47,6 +47,10 @@ pub struct ServeArgs {
     /// closed (0: no limit).
     #[arg(long, default_value_t = ServeOptions::default().max_connections_per_client)]
     pub max_connections_per_client: usize,
+    /// AWS region: in every ARN, and the region SigV4 requests must be signed for. A data
+    /// directory keeps the region it was first served with (ARNs are stored).
+    #[arg(long, default_value = crate::service::DEFAULT_REGION)]
+    pub region: String,
 }
 
 impl ServeArgs {
@@ -87,6 +91,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    crate::service::set_region(&args.region)?;
     let store =
         Store::open_dir_with_cache(&args.data_dir, args.cache_mb.saturating_mul(1024 * 1024))
             .with_context(|| format!("cannot open the store in {}", args.data_dir.display()))?;
@@ -117,6 +122,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         }
         AdminBootstrap::FromEnvironment => println!("admin key: from {ADMIN_KEY_ENV}"),
         AdminBootstrap::Existing => println!("admin key: as set on an earlier start"),
+    }
+    let keyring = Keyring::load(&args.data_dir).map_err(anyhow::Error::msg)?;
+    let resealed = service.install_keyring(keyring).await?;
+    if resealed > 0 {
+        println!("resealed {resealed} AWS secret(s) under the current server key");
     }
     let resumed = service.resume_running()?;
     println!("resumed {resumed} running execution(s)");

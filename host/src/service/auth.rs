@@ -193,6 +193,7 @@ impl Service {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clear();
+        self.forget_signing_keys();
         Ok(rec)
     }
 }

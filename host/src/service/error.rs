@@ -113,6 +113,20 @@ pub enum ServiceError {
         /// What is wrong with it.
         reason: String,
     },
+    /// A string that is not a Step Functions ARN of the expected kind.
+    #[error("invalid ARN: '{arn}'")]
+    InvalidArn {
+        /// The ARN as sent.
+        arn: String,
+    },
+    /// An AWS action this server does not offer (yet); named, never silent.
+    #[error("{action} is not supported by this server: {reason}")]
+    Unsupported {
+        /// The action.
+        action: String,
+        /// Why, and what to use instead.
+        reason: String,
+    },
     /// A pagination token this call did not issue.
     #[error("invalid pagination token: {reason}")]
     InvalidToken {
@@ -230,6 +244,8 @@ impl ServiceError {
             ServiceError::InvalidDefinition { .. } => "InvalidDefinition",
             ServiceError::InvalidComponent { .. } => "InvalidComponent",
             ServiceError::InvalidInput { .. } => "InvalidExecutionInput",
+            ServiceError::InvalidArn { .. } => "InvalidArn",
+            ServiceError::Unsupported { .. } => "UnsupportedOperation",
             ServiceError::InvalidToken { .. } => "InvalidToken",
             ServiceError::Validation { .. } => "ValidationException",
             ServiceError::InUse { .. } => "ResourceInUse",
@@ -272,6 +288,8 @@ impl ServiceError {
             | ServiceError::InvalidComponent { .. }
             | ServiceError::InvalidInput { .. }
             | ServiceError::InvalidToken { .. }
+            | ServiceError::InvalidArn { .. }
+            | ServiceError::Unsupported { .. }
             | ServiceError::Validation { .. }
             | ServiceError::WrongMachineType { .. } => ErrorClass::BadRequest,
         }

@@ -349,6 +349,28 @@ impl Service {
     }
 }
 
+impl Service {
+    /// The state machine version an execution of the caller's runs (or ran).
+    pub fn state_machine_of_execution(
+        &self,
+        tenant: &TenantRecord,
+        state_machine: &str,
+        execution: &str,
+    ) -> Result<StateMachineVersion, ServiceError> {
+        let record = self.describe_execution(tenant, state_machine, execution)?;
+        self.store()
+            .state_machine(
+                &tenant.id,
+                &record.state_machine,
+                Some(record.state_machine_version),
+            )?
+            .ok_or_else(|| ServiceError::NotFound {
+                what: Resource::StateMachine,
+                name: record.state_machine,
+            })
+    }
+}
+
 fn machine_error(e: StoreError, name: &str) -> ServiceError {
     match e {
         StoreError::NotFound { .. } => ServiceError::NotFound {

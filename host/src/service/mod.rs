@@ -7,6 +7,7 @@
 
 mod auth;
 mod components;
+mod credentials;
 mod engine_runtime;
 mod error;
 mod executions;
@@ -27,11 +28,17 @@ use std::sync::{Arc, Mutex};
 
 pub use auth::{AdminBootstrap, KEY_PREFIX, Principal, generate_key, hash_key};
 pub use components::{BasicInspector, ComponentInfo, ComponentInspector};
+pub use credentials::{
+    AwsCredentials, Keyring, PREVIOUS_SECRET_KEYS_ENV, SECRET_KEY_ENV, SECRET_KEY_FILE,
+    derive_signing_key, hmac_sha256,
+};
 pub use engine_runtime::EngineRuntime;
 pub use error::{ErrorClass, Resource, ServiceError};
 pub use executions::{HistoryQuery, ListExecutionsQuery, Started, StopRequest};
 pub use machines::{DefinitionReport, ReportedDiagnostic};
-pub use names::{execution_arn, state_machine_arn};
+pub use names::{
+    ArnTarget, DEFAULT_REGION, execution_arn, parse_arn, region, set_region, state_machine_arn,
+};
 pub use paging::{Damaged, Page};
 pub use runtime::{Driven, ExpressRun, Launch, NoRuntime, Runtime, RuntimeError};
 pub use sandbox_wiring::{ARTIFACT_FINGERPRINT, SandboxInspector, StoreComponentSource};
@@ -62,6 +69,10 @@ struct Inner {
     inspector: Arc<dyn ComponentInspector>,
     /// Key hash → tenant, so a request costs no read transaction once its key is known.
     key_cache: Mutex<HashMap<[u8; 32], Arc<TenantRecord>>>,
+    /// Server keys sealing AWS secrets at rest (set once at start-up).
+    keyring: std::sync::OnceLock<credentials::Keyring>,
+    /// Derived SigV4 signing keys, per access key, day, region and service.
+    signing_keys: credentials::SigningKeys,
     limits: limits::Limits,
     drivers: executions::Drivers,
     /// Durable executions parked on a long timer (nothing of them in memory but this).
@@ -103,6 +114,8 @@ impl Service {
                 runtime,
                 inspector,
                 key_cache: Mutex::new(HashMap::new()),
+                keyring: std::sync::OnceLock::new(),
+                signing_keys: credentials::SigningKeys::default(),
                 limits,
                 drivers: executions::Drivers::default(),
                 timers: timers::Timers::default(),

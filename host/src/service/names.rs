@@ -1,7 +1,42 @@
-//! Naming rules (AWS's for state machines and executions), tenant ids, ARNs, and the
-//! `wasm:NAME[:VERSION]` Task resource syntax.
+//! Naming rules (AWS's for state machines and executions), tenant ids, ARNs (built and
+//! parsed here only), the server's region, and the `wasm:NAME[:VERSION]` Task resource
+//! syntax.
+
+use std::sync::OnceLock;
 
 use super::ServiceError;
+
+/// The region when `serve --region` does not say: what AWS clients default to.
+pub const DEFAULT_REGION: &str = "us-east-1";
+
+static REGION: OnceLock<String> = OnceLock::new();
+
+/// Sets the server's region, once, before anything builds an ARN. ARNs are store keys, so
+/// a data directory keeps the region it was first served with.
+pub fn set_region(region: &str) -> Result<(), ServiceError> {
+    let ok = !region.is_empty()
+        && region.len() <= 32
+        && region
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if !ok {
+        return Err(ServiceError::Validation {
+            message: format!("region '{region}' is not of the form us-east-1"),
+        });
+    }
+    let set = REGION.get_or_init(|| region.to_string());
+    if set != region {
+        return Err(ServiceError::Validation {
+            message: format!("the region is already {set}"),
+        });
+    }
+    Ok(())
+}
+
+/// The server's region: in every ARN, and the region SigV4 credential scopes must name.
+pub fn region() -> &'static str {
+    REGION.get().map_or(DEFAULT_REGION, String::as_str)
+}
 
 /// Longest state machine, execution or component name (AWS: 80).
 pub const MAX_NAME_LEN: usize = 80;
@@ -62,12 +97,72 @@ pub fn check_tenant_id(id: &str) -> Result<(), ServiceError> {
 
 /// A state machine's ARN (the tenant stands where AWS puts the account).
 pub fn state_machine_arn(tenant: &str, name: &str) -> String {
-    format!("arn:aws:states:local:{tenant}:stateMachine:{name}")
+    format!("arn:aws:states:{}:{tenant}:stateMachine:{name}", region())
 }
 
 /// An execution's ARN.
 pub fn execution_arn(tenant: &str, state_machine: &str, name: &str) -> String {
-    format!("arn:aws:states:local:{tenant}:execution:{state_machine}:{name}")
+    format!(
+        "arn:aws:states:{}:{tenant}:execution:{state_machine}:{name}",
+        region()
+    )
+}
+
+/// What a Step Functions ARN names, for the caller's tenant.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ArnTarget {
+    /// `...:stateMachine:NAME`.
+    StateMachine(String),
+    /// `...:stateMachine:NAME:QUALIFIER` (a version number or an alias name).
+    QualifiedStateMachine(String, String),
+    /// `...:execution:MACHINE:NAME`.
+    Execution(String, String),
+}
+
+/// Parses an ARN a tenant sent. Not a Step Functions ARN of this server's shape:
+/// `InvalidArn`. Another account's (tenant's) or another region's: `Ok(None)`, which
+/// callers answer as "does not exist", exactly as for a name that is not there.
+pub fn parse_arn(tenant: &str, arn: &str) -> Result<Option<ArnTarget>, ServiceError> {
+    let invalid = || ServiceError::InvalidArn {
+        arn: arn.chars().take(2048).collect(),
+    };
+    let parts: Vec<&str> = arn.splitn(8, ':').collect();
+    let [
+        head,
+        partition,
+        service,
+        arn_region,
+        account,
+        kind,
+        rest @ ..,
+    ] = parts.as_slice()
+    else {
+        return Err(invalid());
+    };
+    if *head != "arn" || partition.is_empty() || *service != "states" || account.is_empty() {
+        return Err(invalid());
+    }
+    let target = match (*kind, rest) {
+        ("stateMachine", [name]) => ArnTarget::StateMachine(name.to_string()),
+        ("stateMachine", [name, qualifier]) if !qualifier.is_empty() => {
+            ArnTarget::QualifiedStateMachine(name.to_string(), qualifier.to_string())
+        }
+        ("execution", [machine, name]) => {
+            ArnTarget::Execution(machine.to_string(), name.to_string())
+        }
+        _ => return Err(invalid()),
+    };
+    let names = match &target {
+        ArnTarget::StateMachine(n) | ArnTarget::QualifiedStateMachine(n, _) => [n, n],
+        ArnTarget::Execution(m, n) => [m, n],
+    };
+    if names.iter().any(|n| n.is_empty()) {
+        return Err(invalid());
+    }
+    if *account != tenant || *arn_region != region() || *partition != "aws" {
+        return Ok(None);
+    }
+    Ok(Some(target))
 }
 
 /// A parsed `wasm:NAME[:VERSION]` resource.
@@ -117,6 +212,42 @@ mod tests {
         assert!(check_tenant_id("acme-1").is_ok());
         for bad in ["", "-a", "Acme", "a_b", &"a".repeat(64)] {
             assert!(check_tenant_id(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn arns_parse_for_their_tenant_only() {
+        let sm = state_machine_arn("acme", "flow");
+        assert_eq!(
+            parse_arn("acme", &sm).unwrap(),
+            Some(ArnTarget::StateMachine("flow".into()))
+        );
+        assert_eq!(parse_arn("other", &sm).unwrap(), None);
+        assert_eq!(
+            parse_arn("acme", &format!("{sm}:3")).unwrap(),
+            Some(ArnTarget::QualifiedStateMachine("flow".into(), "3".into()))
+        );
+        let ex = execution_arn("acme", "flow", "run-1");
+        assert_eq!(
+            parse_arn("acme", &ex).unwrap(),
+            Some(ArnTarget::Execution("flow".into(), "run-1".into()))
+        );
+        let wrong_region = sm.replace(region(), "eu-west-9");
+        assert_eq!(parse_arn("acme", &wrong_region).unwrap(), None);
+        for bad in [
+            "",
+            "flow",
+            "arn:aws:lambda:us-east-1:acme:function:f",
+            "arn:aws:states:us-east-1:acme:stateMachine",
+            "arn:aws:states:us-east-1:acme:stateMachine:",
+            "arn:aws:states:us-east-1:acme:execution:flow",
+            "arn:aws:states:us-east-1:acme:activity:a",
+            "arn:aws:states:us-east-1::stateMachine:flow",
+        ] {
+            assert!(
+                matches!(parse_arn("acme", bad), Err(ServiceError::InvalidArn { .. })),
+                "{bad:?} accepted"
+            );
         }
     }
 

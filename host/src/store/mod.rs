@@ -29,6 +29,7 @@ pub use executions::{
     ExecutionFilter, ExecutionsPage, HistoryPage, RecoveredExecution, StartOutcome,
 };
 pub use records::*;
+pub use tenants::AwsCredentialRecord;
 pub use slot::StoreHealth;
 pub use writer::Durability;
 

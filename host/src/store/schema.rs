@@ -11,7 +11,8 @@ use redb::TableDefinition;
 /// Version of the on-disk layout this build reads and writes.
 pub const SCHEMA_VERSION: u64 = 4;
 
-/// `meta`: small named values: `schema_version`, `admin_key_hash`, `next_execution_seq`.
+/// `meta`: small named values: `schema_version`, `admin_key_hash`, `next_execution_seq`,
+/// and `aws_credential:<access key id>` → JSON [`super::AwsCredentialRecord`].
 pub const META: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("meta");
 
 /// `tenants`: tenant id → JSON [`super::TenantRecord`].
