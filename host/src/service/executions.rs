@@ -254,7 +254,7 @@ impl Service {
                     record,
                     created: true,
                 }),
-                Err(Claim::Taken(existing)) => self.existing(existing, record),
+                Err(Claim::Taken(existing)) => self.existing(*existing, record),
                 Err(Claim::Failed(e)) => Err(e),
             };
         }

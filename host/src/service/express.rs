@@ -23,7 +23,7 @@ pub(super) type Ended = oneshot::Receiver<Result<ExecutionRecord, ServiceError>>
 /// Why an EXPRESS execution did not start.
 pub(super) enum Claim {
     /// The name is taken (by a running or a recorded execution).
-    Taken(ExecutionRecord),
+    Taken(Box<ExecutionRecord>),
     /// The store could not be read.
     Failed(ServiceError),
 }
@@ -84,12 +84,12 @@ impl Service {
         let registry = self.inner.express.clone();
         let mut map = registry.lock();
         if let Some(running) = map.get(&arn) {
-            return Err(Claim::Taken(running.launch.record.clone()));
+            return Err(Claim::Taken(Box::new(running.launch.record.clone())));
         }
         // Under the lock: a running execution leaves the registry only after its record
         // is in the store, so one of the two places always has it.
         match self.store().execution(&arn) {
-            Ok(Some(stored)) => return Err(Claim::Taken(stored)),
+            Ok(Some(stored)) => return Err(Claim::Taken(Box::new(stored))),
             Ok(None) => {}
             Err(e) => return Err(Claim::Failed(e.into())),
         }
