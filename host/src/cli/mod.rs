@@ -3,8 +3,8 @@
 
 pub mod bench;
 pub mod bench_store;
-pub mod credentials;
 pub mod check;
+pub mod credentials;
 pub mod run;
 pub mod serve;
 pub mod validate;

@@ -29,8 +29,8 @@ pub use executions::{
     ExecutionFilter, ExecutionsPage, HistoryPage, RecoveredExecution, StartOutcome,
 };
 pub use records::*;
-pub use tenants::AwsCredentialRecord;
 pub use slot::StoreHealth;
+pub use tenants::AwsCredentialRecord;
 pub use writer::Durability;
 
 /// Bytes of redb page cache a store keeps by default (`serve --cache-mb`): 64 MiB. The
