@@ -455,7 +455,7 @@ fn lambda_resources_run_the_tenants_components() {
     assert_eq!(done["status"], "SUCCEEDED", "{done}");
     let out: Value = serde_json::from_str(done["output"].as_str().unwrap()).unwrap();
     assert_eq!(out["direct"], json!({"n": 5}));
-    assert_eq!(out["pinned"], json!({"n": 5}));
+    assert_eq!(out["pinned"], json!({"n": 5, "direct": {"n": 5}}));
     assert_eq!(out["invoked"]["payload"], json!({"n": 5}));
     assert_eq!(out["invoked"]["version"], "$LATEST");
     assert_eq!(out["invoked"]["status"], 200);

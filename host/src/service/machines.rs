@@ -12,6 +12,7 @@ use super::components::page_by_name;
 use super::names::{ComponentRef, check_name, parse_component_ref};
 use super::paging::{self, Page};
 use super::{Resource, Service, ServiceError};
+use crate::asl::model::StateMachine;
 use crate::asl::raw::{RawError, RawStateMachine};
 use crate::asl::resource::{TaskResource, classify, function_ref};
 use crate::asl::validate::{self, Diagnostic};
@@ -291,6 +292,17 @@ impl Service {
         tenant: Option<&TenantRecord>,
         definition: &str,
     ) -> Result<DefinitionReport, ServiceError> {
+        self.compile_definition(tenant, definition)
+            .map(|(report, _)| report)
+    }
+
+    /// [`Service::check_definition`], and the compiled model when the definition is valid:
+    /// validation and compilation are one check, so a definition accepted here also runs.
+    fn compile_definition(
+        &self,
+        tenant: Option<&TenantRecord>,
+        definition: &str,
+    ) -> Result<(DefinitionReport, Option<Arc<StateMachine>>), ServiceError> {
         if definition.len() > MAX_DEFINITION_BYTES {
             return Err(ServiceError::Validation {
                 message: format!(
@@ -300,6 +312,7 @@ impl Service {
             });
         }
         let mut diagnostics = Vec::new();
+        let mut model = None;
         match RawStateMachine::from_json(definition) {
             Err(e) => {
                 let code = match e {
@@ -309,11 +322,9 @@ impl Service {
                 diagnostics.push(ReportedDiagnostic::error(code, "", e.to_string()));
             }
             Ok(raw) => {
-                diagnostics.extend(
-                    validate::validate(&raw)
-                        .iter()
-                        .map(ReportedDiagnostic::from),
-                );
+                let (found, compiled) = StateMachine::check(&raw);
+                model = compiled;
+                diagnostics.extend(found.iter().map(ReportedDiagnostic::from));
                 for task in task_resources(definition) {
                     match task.component {
                         ComponentUse::Invalid(msg) => diagnostics.push(ReportedDiagnostic::error(
@@ -340,20 +351,38 @@ impl Service {
             }
         }
         let failed = diagnostics.iter().any(|d| d.severity == "ERROR");
-        Ok(DefinitionReport {
+        let report = DefinitionReport {
             result: if failed { "FAIL" } else { "OK" },
             diagnostics,
-        })
+        };
+        Ok((report, model.filter(|_| !failed)))
     }
 
-    fn checked(&self, tenant: &TenantRecord, definition: &str) -> Result<(), ServiceError> {
-        let report = self.check_definition(Some(tenant), definition)?;
-        if report.result == "FAIL" {
-            return Err(ServiceError::InvalidDefinition {
+    /// The compiled model of a definition that passes every check.
+    fn checked(
+        &self,
+        tenant: &TenantRecord,
+        definition: &str,
+    ) -> Result<Arc<StateMachine>, ServiceError> {
+        match self.compile_definition(Some(tenant), definition)? {
+            (_, Some(model)) => Ok(model),
+            (report, None) => Err(ServiceError::InvalidDefinition {
                 diagnostics: report.diagnostics,
-            });
+            }),
         }
-        Ok(())
+    }
+
+    /// Hands a stored version's compiled model to the runtime, so its first start does
+    /// not compile it again.
+    fn keep_model<T>(
+        &self,
+        tenant: &str,
+        stored: &Result<(StateMachineVersion, T), ServiceError>,
+        model: Arc<StateMachine>,
+    ) {
+        if let Ok((v, _)) = stored {
+            self.runtime().keep_model(tenant, v, model);
+        }
     }
 
     /// Creates a state machine (revision 1), with its tags, publishing version 1 when
@@ -370,7 +399,7 @@ impl Service {
         check_role_arn(new.role_arn.as_deref())?;
         let logging = checked_logging(new.logging)?;
         super::tags::check_tags(&new.name, &new.tags)?;
-        self.checked(tenant, &new.definition)?;
+        let model = self.checked(tenant, &new.definition)?;
         let revision = NewRevision {
             definition: new.definition,
             machine_type: kind,
@@ -390,6 +419,9 @@ impl Service {
                 tenant.quotas.max_stored_bytes,
             )
             .await;
+        if let Ok((stored, _)) = &created {
+            self.runtime().keep_model(&tenant.id, stored, model);
+        }
         self.forget_latest(&tenant.id, &new.name);
         match created {
             Ok((revision, version)) => Ok(Written { revision, version }),
@@ -465,12 +497,20 @@ impl Service {
             Some(l) => checked_logging(Some(l))?,
             None => current.logging.clone(),
         };
-        let definition = match update.definition {
+        let (definition, model) = match update.definition {
             Some(d) => {
-                self.checked(tenant, &d)?;
-                d
+                let model = self.checked(tenant, &d)?;
+                (d, model)
             }
-            None => current.definition.clone(),
+            // The definition stays: compiled again, without re-checking its components.
+            None => match self.compile_definition(None, &current.definition)? {
+                (_, Some(model)) => (current.definition.clone(), model),
+                (report, None) => {
+                    return Err(ServiceError::InvalidDefinition {
+                        diagnostics: report.diagnostics,
+                    });
+                }
+            },
         };
         let revision = NewRevision {
             definition,
@@ -492,6 +532,7 @@ impl Service {
             )
             .await
             .map_err(|e| machine_error(e, name));
+        self.keep_model(&tenant.id, &updated, model);
         self.forget_latest(&tenant.id, name);
         let (revision, version) = updated?;
         Ok(Written { revision, version })

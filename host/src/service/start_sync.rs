@@ -5,6 +5,8 @@ use super::executions::runtime_error;
 use super::names::MachineRef;
 use super::runtime::Launch;
 use super::{Resource, Service, ServiceError};
+use crate::engine::driver::StopOrder;
+use crate::engine::ports::BoxFuture;
 use crate::store::{ExecutionRecord, MachineType, StoreError, TenantRecord, now_ms};
 
 /// A finished synchronous EXPRESS execution.
@@ -46,11 +48,12 @@ impl Service {
     pub(super) async fn run_express(
         &self,
         launch: Launch,
+        stop: Option<BoxFuture<'static, StopOrder>>,
     ) -> Result<(ExecutionRecord, u64), ServiceError> {
         let mut record = launch.record.clone();
         let run = self
             .runtime()
-            .run_express(launch)
+            .run_express(launch, stop)
             .await
             .map_err(runtime_error)?;
         record.status = run.end.status;
@@ -100,7 +103,7 @@ impl Service {
         }
         let _slot = self.admit(tenant)?;
         let (record, peak) = self
-            .run_express(Self::launch(tenant, record, machine))
+            .run_express(Self::launch(tenant, record, machine), None)
             .await?;
         let duration = record.stop_ms.unwrap_or(record.start_ms) - record.start_ms;
         Ok(SyncRun {

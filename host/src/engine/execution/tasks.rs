@@ -8,13 +8,13 @@ impl Execution {
         state: &State,
         effective: &Value,
         attempt: &Attempt,
-    ) -> TaskRequest {
+    ) -> Result<TaskRequest, StatesError> {
         let StateKind::Task(task) = &state.kind else {
             unreachable!("task_request is only called for Task states")
         };
-        let (timeout, heartbeat) = states::task::limits(task, effective);
+        let (timeout, heartbeat) = states::task::limits(task, effective)?;
         let (resource, input) = crate::engine::lambda::request(&task.resource, effective);
-        TaskRequest {
+        Ok(TaskRequest {
             tenant: self.info.tenant.clone(),
             resource,
             input,
@@ -27,7 +27,7 @@ impl Execution {
                 retry_count: attempt.retry_count,
                 task_token: attempt.task_token.clone(),
             },
-        }
+        })
     }
 
     /// A task finished: its result goes through the pipeline, or its error through Retry/Catch.
