@@ -36,7 +36,7 @@ fn names(list: &Value, field: &str) -> Vec<String> {
 #[test]
 fn versions_revisions_and_aliases() {
     let (_dir, s, key) = setup();
-    let arn = "arn:aws:states:local:acme:stateMachine:m";
+    let arn = "arn:aws:states:us-east-1:acme:stateMachine:m";
     // Create with publish: version 1, no revisionId yet (AWS's INITIAL).
     let r = s.post(
         "/v1/state-machines",
@@ -134,7 +134,7 @@ fn versions_revisions_and_aliases() {
         assert_eq!(r.status, 201, "{:?}", r.body);
         assert_eq!(
             r.body["executionArn"],
-            format!("arn:aws:states:local:acme:execution:m:{exec}")
+            format!("arn:aws:states:us-east-1:acme:execution:m:{exec}")
         );
     }
     let on_v1 = s.wait_done(&key, "m", "on-v1", Duration::from_secs(30));

@@ -436,3 +436,77 @@ fn the_history_limit_caps_standard_executions_only_and_can_be_lifted() {
     assert_eq!(standard["status"], "SUCCEEDED", "{standard:?}");
     assert!(s.terminate());
 }
+
+#[test]
+fn a_running_sync_express_execution_owns_its_name_and_is_visible_and_stoppable() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path());
+    let key = s.tenant("acme");
+    let r = s.post(
+        "/v1/state-machines",
+        &key,
+        &json!({"name": "nap", "type": "EXPRESS", "definition": wait_then_pass(3)}),
+    );
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let visible = |name: &str| {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let r = s.get(
+                &format!("/v1/state-machines/nap/executions/{name}"),
+                Some(&key),
+            );
+            if r.status == 200 {
+                return r.body;
+            }
+            assert!(Instant::now() < deadline, "{name} never visible: {r:?}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    std::thread::scope(|scope| {
+        let sync = |name: &'static str| {
+            let (s, key) = (&s, &key);
+            scope.spawn(move || {
+                s.post(
+                    "/v1/state-machines/nap/start-sync",
+                    key,
+                    &json!({"name": name, "input": {"n": 1}}),
+                )
+            })
+        };
+        let runs = sync("held");
+        let stopped = sync("halted");
+        // Visible to describe and list while the sync call waits.
+        assert_eq!(visible("held")["status"], "RUNNING");
+        let listed = names_listed(&s, &key, "?statusFilter=RUNNING");
+        assert!(listed.contains(&"held".to_string()), "{listed:?}");
+        // Its name is taken: another input and another sync start are refused.
+        let other = json!({"name": "held", "input": {"n": 2}});
+        let r = s.post("/v1/state-machines/nap/executions", &key, &other);
+        assert_eq!(r.status, 409, "{:?}", r.body);
+        assert_eq!(r.body["error"], "ExecutionAlreadyExists", "{:?}", r.body);
+        let r = s.post("/v1/state-machines/nap/start-sync", &key, &other);
+        assert_eq!(r.status, 409, "{:?}", r.body);
+        // A stop ends the other one; its sync call answers with the aborted record.
+        assert_eq!(visible("halted")["status"], "RUNNING");
+        let r = s.post(
+            "/v1/state-machines/nap/executions/halted/stop",
+            &key,
+            &json!({"error": "Halt"}),
+        );
+        assert_eq!(r.status, 200, "{:?}", r.body);
+        let halted = stopped.join().unwrap();
+        assert_eq!(halted.status, 200, "{:?}", halted.body);
+        assert_eq!(halted.body["status"], "ABORTED", "{:?}", halted.body);
+        let held = runs.join().unwrap();
+        assert_eq!(held.status, 200, "{:?}", held.body);
+        assert_eq!(held.body["status"], "SUCCEEDED", "{:?}", held.body);
+    });
+    // The one execution named `held` is the sync one, with its input.
+    let r = s.get("/v1/state-machines/nap/executions/held", Some(&key));
+    assert_eq!(r.body["status"], "SUCCEEDED", "{:?}", r.body);
+    let input: Value = serde_json::from_str(r.body["input"].as_str().unwrap()).unwrap();
+    assert_eq!(input, json!({"n": 1}), "{:?}", r.body);
+    let r = s.get("/v1/state-machines/nap/executions/halted", Some(&key));
+    assert_eq!(r.body["status"], "ABORTED", "{:?}", r.body);
+    assert!(s.terminate());
+}

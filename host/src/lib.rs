@@ -8,6 +8,7 @@ pub mod asl;
 pub mod cache;
 pub mod cli;
 pub mod engine;
+pub mod ratelog;
 pub mod sandbox;
 pub mod service;
 pub mod store;

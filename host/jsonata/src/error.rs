@@ -196,6 +196,7 @@ fn template(code: &str) -> &'static str {
             "Stack overflow error: Check for non-terminating recursive function.  Consider rewriting as tail-recursive."
         }
         "U1002" => "String of {{value}} bytes exceeds the evaluation's size limit",
+        "U1003" => "Expression nests deeper than {{value}} levels",
         _ => "Error {{value}}",
     }
 }

@@ -45,6 +45,7 @@ use serde_json::Value as Json;
 
 pub use error::Error;
 pub use merge::{MergeBase, merge_objects};
+pub use parser::MAX_NESTING;
 
 /// Variables an [`Environment`] reads on demand from the caller (nothing is copied into the
 /// environment; a lookup happens only when an expression names the variable).
@@ -204,5 +205,7 @@ impl<'a> Environment<'a> {
     }
 }
 
+#[cfg(test)]
+mod depth_tests;
 #[cfg(test)]
 mod tests;

@@ -1,9 +1,20 @@
 //! Pratt parser: tokens to a raw syntax tree, with jsonata-js's binding powers and S02xx
 //! syntax errors. `process` then turns the raw tree into the evaluator's AST.
+//!
+//! Nesting is bounded ([`MAX_NESTING`], error U1003): both the parser's own recursion and the
+//! height of the tree it builds (a left-associative chain such as `1+1+...+1` or a long path
+//! adds height without recursion here), so every later walk of the tree (processing,
+//! evaluation, drop) stays shallow.
 
 use crate::Error;
 use crate::lexer::{Lexer, Literal, Tok};
 use crate::signature::Signature;
+
+/// The deepest an expression may nest: parentheses, blocks, array and object constructors,
+/// unary minus, operator chains, path steps, conditions and calls all count a level each.
+/// A parse past it fails with U1003 (a 1.5 KB expression could otherwise overflow a small
+/// thread stack in the parser, the processor or the evaluator).
+pub const MAX_NESTING: usize = 1000;
 
 /// A raw node, as parsed.
 #[derive(Debug)]
@@ -11,6 +22,8 @@ pub(crate) struct Raw {
     pub kind: RawKind,
     pub pos: usize,
     pub keep_array: bool,
+    /// Levels of the tree this node heads (a leaf is 1).
+    pub height: usize,
 }
 
 /// Raw node kinds (one per parser production).
@@ -52,10 +65,56 @@ pub(crate) enum RawKind {
 
 impl Raw {
     fn new(kind: RawKind, pos: usize) -> Raw {
+        let height = 1 + kind.child_height();
         Raw {
             kind,
             pos,
             keep_array: false,
+            height,
+        }
+    }
+}
+
+impl RawKind {
+    /// The height of the tallest child (0 for a leaf).
+    fn child_height(&self) -> usize {
+        fn max<'r>(nodes: impl IntoIterator<Item = &'r Raw>) -> usize {
+            nodes.into_iter().map(|r| r.height).max().unwrap_or(0)
+        }
+        fn pairs(pairs: &[(Raw, Raw)]) -> usize {
+            max(pairs.iter().flat_map(|(k, v)| [k, v]))
+        }
+        match self {
+            RawKind::Name(_)
+            | RawKind::Var(_)
+            | RawKind::Str(_)
+            | RawKind::Num(_)
+            | RawKind::Lit(_)
+            | RawKind::Regex(..)
+            | RawKind::Wildcard
+            | RawKind::Descendant
+            | RawKind::Parent
+            | RawKind::Placeholder
+            | RawKind::OperatorName(_) => 0,
+            RawKind::Binary(_, a, b)
+            | RawKind::Predicate(a, b)
+            | RawKind::Elvis(a, b)
+            | RawKind::Coalesce(a, b)
+            | RawKind::Apply(a, b) => a.height.max(b.height),
+            RawKind::GroupBy(a, p) => a.height.max(pairs(p)),
+            RawKind::Sort(a, terms) => a.height.max(max(terms.iter().map(|(_, t)| t))),
+            RawKind::Focus(a, _)
+            | RawKind::Index(a, _)
+            | RawKind::Bind(_, a)
+            | RawKind::Negate(a)
+            | RawKind::Lambda(_, _, a) => a.height,
+            RawKind::Array(items) | RawKind::Block(items) => max(items),
+            RawKind::Object(p) => pairs(p),
+            RawKind::Condition(a, b, c) | RawKind::Transform(a, b, c) => a
+                .height
+                .max(b.height)
+                .max(c.as_ref().map_or(0, |c| c.height)),
+            RawKind::Call(p, args, _) => p.height.max(max(args)),
         }
     }
 }
@@ -101,6 +160,7 @@ pub(crate) fn parse(src: &str) -> Result<Raw, Error> {
         lexer: Lexer::new(src),
         tok: Tok::End,
         pos: 0,
+        depth: 0,
     };
     p.advance(None, false)?;
     let expr = p.expression(0)?;
@@ -114,6 +174,13 @@ struct Parser<'s> {
     lexer: Lexer<'s>,
     tok: Tok,
     pos: usize,
+    /// Nested `expression` calls in progress.
+    depth: usize,
+}
+
+/// U1003: the expression nests deeper than [`MAX_NESTING`].
+fn too_deep(pos: usize) -> Error {
+    Error::at("U1003", pos, None).with_value(&MAX_NESTING.to_string())
 }
 
 impl Parser<'_> {
@@ -141,7 +208,24 @@ impl Parser<'_> {
         matches!(&self.tok, Tok::Op(o) if *o == op)
     }
 
+    /// An expression binding tighter than `rbp`, within the nesting bound.
     fn expression(&mut self, rbp: u8) -> Result<Raw, Error> {
+        self.depth += 1;
+        if self.depth > MAX_NESTING {
+            return Err(too_deep(self.pos));
+        }
+        // The bound keeps the recursion shallow; growing the stack on demand keeps it safe
+        // on small thread stacks too.
+        let result = stacker::maybe_grow(64 * 1024, 1024 * 1024, || self.expression_at(rbp));
+        self.depth -= 1;
+        let raw = result?;
+        if raw.height > MAX_NESTING {
+            return Err(too_deep(raw.pos));
+        }
+        Ok(raw)
+    }
+
+    fn expression_at(&mut self, rbp: u8) -> Result<Raw, Error> {
         let tok = std::mem::replace(&mut self.tok, Tok::End);
         let pos = self.pos;
         self.advance(None, true)?;
@@ -151,6 +235,9 @@ impl Parser<'_> {
             let pos = self.pos;
             self.advance(None, false)?;
             left = self.led(op, pos, left)?;
+            if left.height > MAX_NESTING {
+                return Err(too_deep(pos));
+            }
         }
         Ok(left)
     }

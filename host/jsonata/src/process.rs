@@ -199,7 +199,13 @@ impl Processor {
         Ok(Box::new(self.node(raw)?))
     }
 
+    /// Processes one raw node. The parser bounds the tree's height; the stack grows on
+    /// demand because each level here takes a large frame.
     pub(crate) fn node(&mut self, raw: Raw) -> Result<Node, Error> {
+        stacker::maybe_grow(64 * 1024, 1024 * 1024, || self.node_at(raw))
+    }
+
+    fn node_at(&mut self, raw: Raw) -> Result<Node, Error> {
         let pos = raw.pos;
         let keep_array = raw.keep_array;
         let is_elvis = matches!(raw.kind, RawKind::Elvis(..));
@@ -450,6 +456,7 @@ impl Processor {
                     kind: RawKind::Name(op.to_string()),
                     pos,
                     keep_array,
+                    height: 1,
                 };
                 self.node(raw)?
             }

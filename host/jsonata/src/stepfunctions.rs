@@ -61,7 +61,10 @@ pub(crate) fn range<'a>(_: &Call<'_, 'a>, args: Vec<Value<'a>>) -> R<'a> {
     if count > MAX_ITEMS {
         return Err(Error::new("D2014").with_value(&crate::value::js_number(count)));
     }
-    Ok(Value::array(
+    // A sequence: one item is that item, not a one-item array, as AWS returns it
+    // ($range(1, 9, 9) is 1; recorded: localstack/localstack tests/aws/services/stepfunctions/
+    // v2/intrinsic_functions/test_array_jsonata.snapshot.json, test_array_range).
+    Ok(Value::seq(
         (0..count as usize)
             .map(|i| Value::Num(start + step * i as f64))
             .collect(),
@@ -142,6 +145,29 @@ mod tests {
         assert_eq!(sf("$range(5, 1, -2)").unwrap(), Some(json!([5, 3, 1])));
         assert_eq!(sf("$range(1, 3)").unwrap(), Some(json!([1, 2, 3])));
         assert!(sf("$range(0, 1e9, 1)").is_err());
+    }
+
+    /// AWS's recorded answers (localstack/localstack tests/aws/services/stepfunctions/v2/
+    /// intrinsic_functions/test_array_jsonata.snapshot.json, test_array_range): a one-item
+    /// range is the item; an end between steps stops before it.
+    #[test]
+    fn range_as_aws_returns_it() {
+        assert_eq!(sf("$range(1, 9, 9)").unwrap(), Some(json!(1)));
+        assert_eq!(sf("$range(0, 10, 3)").unwrap(), Some(json!([0, 3, 6, 9])));
+        assert_eq!(sf("$range(1, 9, 2)").unwrap(), Some(json!([1, 3, 5, 7, 9])));
+        assert_eq!(sf("$count($range(1, 9, 9))").unwrap(), Some(json!(1)));
+    }
+
+    /// `$randomSeeded` is no function in AWS: it fails with T1006 "Attempted to invoke a
+    /// non-function" (recorded: localstack/localstack tests/aws/services/stepfunctions/v2/
+    /// intrinsic_functions/test_math_operations_jsonata.snapshot.json, test_math_random_seeded);
+    /// the seeded form is `$random(seed)` (AWS developer guide, "Transforming data with JSONata
+    /// in Step Functions").
+    #[test]
+    fn random_seeded_is_not_a_function() {
+        let err = sf("$randomSeeded(3)").unwrap_err();
+        assert_eq!(err.to_string(), "T1006: Attempted to invoke a non-function");
+        assert_eq!(sf("$random(3) = $random(3)").unwrap(), Some(json!(true)));
     }
 
     #[test]

@@ -43,6 +43,9 @@ pub enum ApiError {
         /// The limit.
         limit: usize,
     },
+    /// The body did not arrive within the server's body read timeout.
+    #[error("the request body did not arrive in time")]
+    BodyTimeout,
     /// No route has this path.
     #[error("no route for {method} {path}")]
     UnknownRoute {
@@ -71,6 +74,7 @@ impl ApiError {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "UnsupportedMediaType")
             }
             ApiError::BodyTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "PayloadTooLarge"),
+            ApiError::BodyTimeout => (StatusCode::REQUEST_TIMEOUT, "RequestTimeout"),
             ApiError::UnknownRoute { .. } => (StatusCode::NOT_FOUND, "UnknownOperation"),
             ApiError::MethodNotAllowed { .. } => {
                 (StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed")

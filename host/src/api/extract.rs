@@ -7,6 +7,7 @@ use axum::http::{HeaderMap, header, request::Parts};
 use serde::de::DeserializeOwned;
 
 use super::ApiError;
+use super::listen::BodyDeadline;
 use crate::service::{Principal, Service, ServiceError};
 use crate::store::TenantRecord;
 
@@ -77,17 +78,38 @@ pub fn media_type_is(headers: &HeaderMap, accepted: &[&str]) -> bool {
     })
 }
 
+/// The `charset` parameter of the content type, if any (lowercase, unquoted).
+fn charset(headers: &HeaderMap) -> Option<String> {
+    let ct = content_type(headers)?;
+    ct.split(';').skip(1).find_map(|param| {
+        let (name, value) = param.split_once('=')?;
+        name.trim()
+            .eq_ignore_ascii_case("charset")
+            .then(|| value.trim().trim_matches('"').to_ascii_lowercase())
+    })
+}
+
 /// Past the limit, this much more of a body is still read (and discarded) so the client
 /// finishes sending and can read the 413; beyond it the connection is simply dropped.
 const DRAIN_BYTES: usize = 64 * 1024 * 1024;
 
-/// Reads a body up to `limit` bytes; a larger one is `BodyTooLarge`.
-pub async fn read_body(body: Body, limit: usize) -> Result<Vec<u8>, ApiError> {
+/// Reads a request's body up to `limit` bytes; a larger one is `BodyTooLarge`, one that has
+/// not arrived by the connection's [`BodyDeadline`] is `BodyTimeout`.
+pub async fn read_body(req: Request, limit: usize) -> Result<Vec<u8>, ApiError> {
     use http_body_util::BodyExt;
-    let mut body = body;
+    let deadline = req.extensions().get::<BodyDeadline>().copied();
+    let mut body: Body = req.into_body();
     let mut out = Vec::new();
     let mut total = 0usize;
-    while let Some(frame) = body.frame().await {
+    loop {
+        let next = body.frame();
+        let frame = match deadline {
+            Some(BodyDeadline(at)) => tokio::time::timeout_at(at, next)
+                .await
+                .map_err(|_| ApiError::BodyTimeout)?,
+            None => next.await,
+        };
+        let Some(frame) = frame else { break };
         let frame = frame.map_err(|_| ApiError::BadBody {
             detail: "the request body could not be read".into(),
         })?;
@@ -123,7 +145,17 @@ impl<T: DeserializeOwned> FromRequest<Service> for JsonBody<T> {
                 expected: "application/json",
             });
         }
-        let bytes = read_body(req.into_body(), MAX_JSON_BODY_BYTES).await?;
+        // JSON is UTF-8 (RFC 8259): a body declared in another charset would be misread.
+        if let Some(cs) = charset(req.headers())
+            && cs != "utf-8"
+            && cs != "utf8"
+        {
+            return Err(ApiError::UnsupportedMediaType {
+                found: content_type(req.headers()),
+                expected: "application/json (UTF-8)",
+            });
+        }
+        let bytes = read_body(req, MAX_JSON_BODY_BYTES).await?;
         serde_json::from_slice(&bytes)
             .map(JsonBody)
             .map_err(|e| ApiError::BadBody {

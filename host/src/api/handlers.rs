@@ -2,7 +2,6 @@
 //! reply. No rule lives here.
 
 use axum::Json;
-use axum::body::Body;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -15,9 +14,9 @@ use super::extract::{
 use super::{ApiError, views};
 use crate::service::{
     HistoryQuery, ListExecutionsQuery, MachineRef, NewStateMachine, Service, ServiceError,
-    StateMachineUpdate, StopRequest,
+    StateMachineUpdate, StopRequest, rfc3339_ms,
 };
-use crate::store::{LoggingConfiguration, Quotas, Tag, TracingConfiguration};
+use crate::store::{LoggingConfiguration, Quotas, StoreHealth, Tag, TracingConfiguration};
 
 pub(super) type Reply = Result<Response, ApiError>;
 
@@ -40,11 +39,21 @@ fn json_text(v: Option<Value>) -> Option<String> {
 // ---- health ----
 
 pub async fn healthz(State(service): State<Service>) -> Reply {
-    let version = service
-        .store()
-        .schema_version()
-        .map_err(ServiceError::from)?;
-    ok(json!({"status": "ok", "schemaVersion": version}))
+    let store = service.store();
+    let version = store.schema_version().map_err(ServiceError::from)?;
+    match store.health() {
+        StoreHealth::Ok => ok(json!({"status": "ok", "schemaVersion": version})),
+        // Reads still work; writes wait for space (the store reopens itself).
+        StoreHealth::Degraded { reason, since_ms } => Ok((
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({
+                "status": "degraded",
+                "schemaVersion": version,
+                "storage": {"state": "full", "reason": reason, "since": rfc3339_ms(since_ms)},
+            })),
+        )
+            .into_response()),
+    }
 }
 
 // ---- tenants (admin) ----
@@ -106,6 +115,22 @@ pub async fn create_key(
     created(json!({ "tenant": id, "apiKey": key }))
 }
 
+/// Issues AWS credentials (SigV4, for the AWS wire protocol) for a tenant; the secret is
+/// in this response only.
+pub async fn create_aws_credentials(
+    _: AdminCaller,
+    State(service): State<Service>,
+    PathArgs(id): PathArgs<String>,
+) -> Reply {
+    let c = service.create_aws_credentials(&id).await?;
+    created(json!({
+        "tenant": c.tenant,
+        "accessKeyId": c.access_key_id,
+        "secretAccessKey": c.secret_access_key,
+        "region": crate::service::region(),
+    }))
+}
+
 // ---- components ----
 
 /// Absolute cap on an upload, whatever a tenant's quota says.
@@ -115,10 +140,10 @@ pub async fn upload_component(
     TenantCaller(tenant): TenantCaller,
     State(service): State<Service>,
     PathArgs(name): PathArgs<String>,
-    headers: axum::http::HeaderMap,
-    body: Body,
+    req: axum::extract::Request,
 ) -> Reply {
-    if !media_type_is(&headers, &["application/wasm", "application/octet-stream"]) {
+    let headers = req.headers();
+    if !media_type_is(headers, &["application/wasm", "application/octet-stream"]) {
         return Err(ApiError::UnsupportedMediaType {
             found: headers
                 .get(axum::http::header::CONTENT_TYPE)
@@ -131,7 +156,7 @@ pub async fn upload_component(
         .quotas
         .max_component_bytes
         .min(MAX_COMPONENT_UPLOAD_BYTES);
-    let bytes = match read_body(body, usize::try_from(limit).unwrap_or(usize::MAX)).await {
+    let bytes = match read_body(req, usize::try_from(limit).unwrap_or(usize::MAX)).await {
         Err(ApiError::BodyTooLarge { .. }) => {
             return Err(ServiceError::ComponentTooLarge {
                 size: limit + 1,
@@ -405,10 +430,15 @@ pub async fn list_executions(
             next_token: q.next_token,
         },
     )?;
-    ok(json!({
+    let mut body = json!({
         "executions": page.items.iter().map(views::execution).collect::<Vec<_>>(),
         "nextToken": page.next_token,
-    }))
+    });
+    // Named, not silently dropped: the damaged records of this page (left out above).
+    if !page.damaged.is_empty() {
+        body["damaged"] = page.damaged.iter().map(views::damaged).collect();
+    }
+    ok(body)
 }
 
 #[derive(Deserialize, Default)]

@@ -1,10 +1,13 @@
-//! The HTTP API under `/v1`: a thin layer over the service. This is the only module that
+//! The HTTP API under `/v1`, and AWS's own protocol on `POST /` ([`aws`]): two thin
+//! layers over the service. This is the only module that
 //! imports axum. Every route is listed once in [`ROUTES`], which the router and
 //! `openapi.json` are both checked against.
 
+pub mod aws;
 mod error;
 mod extract;
 mod handlers;
+mod listen;
 mod openapi;
 mod versions;
 mod views;
@@ -15,6 +18,7 @@ use axum::routing::{get, post};
 
 pub use error::ApiError;
 pub use extract::MAX_JSON_BODY_BYTES;
+pub use listen::ServeOptions;
 pub use openapi::{ROUTES, RouteDoc, openapi_document};
 
 use crate::service::Service;
@@ -24,12 +28,17 @@ pub fn router(service: Service) -> Router {
     use handlers as h;
     use versions as v;
     Router::new()
+        .route("/", post(aws::handle))
         .route("/healthz", get(h::healthz))
         .route("/v1/openapi.json", get(openapi::serve))
         .route("/v1/tenants", post(h::create_tenant).get(h::list_tenants))
         .route("/v1/tenants/{id}", get(h::describe_tenant))
         .route("/v1/tenants/{id}/quotas", axum::routing::put(h::set_quotas))
         .route("/v1/tenants/{id}/keys", post(h::create_key))
+        .route(
+            "/v1/tenants/{id}/aws-credentials",
+            post(h::create_aws_credentials),
+        )
         .route("/v1/components", get(h::list_components))
         .route(
             "/v1/components/{name}",
@@ -108,16 +117,15 @@ pub fn router(service: Service) -> Router {
         .with_state(service)
 }
 
-/// Serves the API on `listener` until `shutdown` completes, then finishes in-flight
-/// requests.
+/// Serves the API on `listener` with the connection limits of `options` until `shutdown`
+/// completes, then finishes in-flight requests.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     service: Service,
+    options: ServeOptions,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(service))
-        .with_graceful_shutdown(shutdown)
-        .await
+    listen::serve(listener, router(service), options, shutdown).await
 }
 
 async fn unknown_route(req: Request) -> ApiError {

@@ -13,6 +13,8 @@ pub enum Auth {
     Admin,
     /// A tenant key.
     Tenant,
+    /// A tenant's AWS credentials (SigV4).
+    AwsSigV4,
 }
 
 /// One route, as documented.
@@ -54,6 +56,14 @@ const JSON: Option<&str> = Some("application/json");
 
 /// Every route of the API.
 pub const ROUTES: &[RouteDoc] = &[
+    r(
+        "post",
+        "/",
+        "AWS Step Functions' own API (AWS JSON 1.0, X-Amz-Target: AWSStepFunctions.<Action>)",
+        Auth::AwsSigV4,
+        Some("application/x-amz-json-1.0"),
+        200,
+    ),
     r(
         "get",
         "/healthz",
@@ -99,6 +109,14 @@ pub const ROUTES: &[RouteDoc] = &[
         "post",
         "/v1/tenants/{id}/keys",
         "Issue another API key for a tenant",
+        Auth::Admin,
+        None,
+        201,
+    ),
+    r(
+        "post",
+        "/v1/tenants/{id}/aws-credentials",
+        "Issue AWS credentials (accessKeyId, secretAccessKey) for a tenant",
         Auth::Admin,
         None,
         201,
@@ -359,6 +377,7 @@ pub fn openapi_document() -> Value {
         op["security"] = match route.auth {
             Auth::None => json!([]),
             Auth::Admin | Auth::Tenant => json!([{"bearer": []}]),
+            Auth::AwsSigV4 => json!([{"sigv4": []}]),
         };
         op["x-stepwasm-caller"] = json!(format!("{:?}", route.auth).to_lowercase());
         if let Some(media) = route.body {
@@ -374,7 +393,11 @@ pub fn openapi_document() -> Value {
         "info": {"title": "Stepwasm", "version": env!("CARGO_PKG_VERSION")},
         "paths": paths,
         "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "sigv4": {"type": "apiKey", "in": "header", "name": "Authorization",
+                          "description": "AWS Signature Version 4 (service 'states')"},
+            },
             "schemas": {"Error": {
                 "type": "object",
                 "required": ["error", "message"],

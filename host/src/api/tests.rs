@@ -470,7 +470,7 @@ async fn components_and_state_machines_lifecycle() {
     assert_eq!(s, StatusCode::CREATED, "{v}");
     assert_eq!(
         v["stateMachineArn"],
-        "arn:aws:states:local:acme:stateMachine:flow"
+        "arn:aws:states:us-east-1:acme:stateMachine:flow"
     );
     let (s, v) = app
         .json(

@@ -4,8 +4,8 @@
 use serde_json::{Value, json};
 
 use crate::service::{
-    MachineDescription, Written, execution_arn, rfc3339_ms, role_arn, state_machine_alias_arn,
-    state_machine_arn, state_machine_version_arn,
+    Damaged, MachineDescription, Written, execution_arn, rfc3339_ms, role_arn,
+    state_machine_alias_arn, state_machine_arn, state_machine_version_arn,
 };
 use crate::store::{
     AliasRecord, ComponentVersion, ExecutionRecord, PublishedVersion, StateMachineVersion,
@@ -120,6 +120,11 @@ pub fn alias(tenant: &str, a: &AliasRecord) -> Value {
         "creationDate": rfc3339_ms(a.created_ms),
         "updateDate": rfc3339_ms(a.updated_ms),
     })
+}
+
+/// A damaged record left out of a listing: its name and the error reading it gives.
+pub fn damaged(d: &Damaged) -> Value {
+    json!({ "record": d.record, "error": "RecordCorrupt", "message": d.message })
 }
 
 /// One execution.

@@ -119,6 +119,26 @@ impl StatesError {
             cause: cause.into(),
         }
     }
+
+    /// The error as AWS reports a runtime failure raised while `state` executes: its cause
+    /// gets the prefix
+    /// `An error occurred while executing the state '<State>' (entered at the event id #<N>). `.
+    /// (Recorded against AWS, e.g. localstack/localstack
+    /// tests/aws/services/stepfunctions/v2/scenarios/test_base_scenarios.snapshot.json.)
+    /// `States.DataLimitExceeded` keeps its own wording: AWS raises it outside the state's
+    /// evaluation ("The state/task '...' returned a result with a size exceeding ...").
+    pub fn in_state(self, state: &str, entered_event: u64) -> StatesError {
+        if self.name == ErrorName::DataLimitExceeded {
+            return self;
+        }
+        StatesError {
+            cause: format!(
+                "An error occurred while executing the state '{state}' (entered at the event id #{entered_event}). {}",
+                self.cause
+            ),
+            name: self.name,
+        }
+    }
 }
 
 impl fmt::Display for StatesError {

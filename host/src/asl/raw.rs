@@ -63,18 +63,98 @@ pub struct RawStateMachine {
     /// Fields ASL does not define here.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+    /// Fields whose JSON did not fit their type: left out above, reported by validation.
+    #[serde(skip)]
+    pub bad_fields: Vec<BadField>,
+}
+
+/// A field whose JSON value does not have the field's type (say `"Next": 5`): the rest of its
+/// object is still read, so one bad field hides no other problem.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BadField {
+    /// The field's name.
+    pub field: String,
+    /// What was wrong, in ASL's words (no Rust type names).
+    pub message: String,
+}
+
+/// Deserializes `value` as `T`; when that fails on an object, reads it without the fields
+/// that do not fit (each tried alone) and names those. `None` when even that fails.
+fn lenient<T: serde::de::DeserializeOwned>(value: Value) -> Result<(T, Vec<BadField>), String> {
+    let Value::Object(map) = value else {
+        return T::deserialize(value)
+            .map(|t| (t, Vec::new()))
+            .map_err(|e| readable(&e.to_string()));
+    };
+    let whole = Value::Object(map);
+    if let Ok(t) = T::deserialize(&whole) {
+        return Ok((t, Vec::new()));
+    }
+    let Value::Object(map) = whole else {
+        unreachable!("matched an object above")
+    };
+    let mut good = Map::new();
+    let mut bad = Vec::new();
+    for (field, v) in map {
+        let alone = Value::Object(Map::from_iter([(field.clone(), v)]));
+        match T::deserialize(&alone) {
+            Ok(_) => {
+                let Value::Object(mut m) = alone else {
+                    unreachable!("built as an object")
+                };
+                good.extend(std::mem::take(&mut m));
+            }
+            Err(e) => bad.push(BadField {
+                message: format!("The field '{field}' {}", readable(&e.to_string())),
+                field,
+            }),
+        }
+    }
+    T::deserialize(Value::Object(good))
+        .map(|t| (t, bad))
+        .map_err(|e| readable(&e.to_string()))
+}
+
+/// A serde message in ASL's words: "invalid type: integer `5`, expected a string" becomes
+/// "has the wrong type: integer `5`, expected a string"; Rust type names become what they are.
+pub fn readable(message: &str) -> String {
+    let names = [
+        ("struct RawStateMachine", "a state machine object"),
+        ("struct RawState", "a state object"),
+        ("struct RawRetrier", "a Retry object"),
+        ("struct RawCatcher", "a Catch object"),
+        ("struct RawChoiceRule", "a Choice rule object"),
+        ("struct RawItemBatcher", "an ItemBatcher object"),
+    ];
+    let mut out = message.replace("invalid type: ", "has the wrong type: ");
+    for (rust, asl) in names {
+        out = out.replace(rust, asl);
+    }
+    // Any other `struct RawX` left (a type added later) still shows no Rust name.
+    while let Some(i) = out.find("struct Raw") {
+        let end = out[i + 7..]
+            .find(|c: char| !c.is_alphanumeric())
+            .map_or(out.len(), |e| i + 7 + e);
+        out.replace_range(i..end, "an object");
+    }
+    out
 }
 
 impl RawStateMachine {
     /// Parses a definition's text. Reads straight from the text (not through a [`Value`]) so a
     /// state name repeated in the top-level `States` object is kept and can be reported.
+    /// A top-level field of the wrong type is kept as a [`BadField`] (read through a
+    /// [`Value`], so that definition's duplicate names are not kept).
     pub fn from_json(text: &str) -> Result<RawStateMachine, RawError> {
-        serde_json::from_str::<RawStateMachine>(text).map_err(|source| match source.classify() {
-            serde_json::error::Category::Data => RawError::Shape {
-                message: source.to_string(),
-            },
-            _ => RawError::Json { source },
-        })
+        match serde_json::from_str::<RawStateMachine>(text) {
+            Ok(raw) => Ok(raw),
+            Err(source) if source.classify() == serde_json::error::Category::Data => {
+                let value: Value =
+                    serde_json::from_str(text).map_err(|source| RawError::Json { source })?;
+                RawStateMachine::from_value(value)
+            }
+            Err(source) => Err(RawError::Json { source }),
+        }
     }
 
     /// Reads a definition from an already parsed JSON value.
@@ -84,9 +164,10 @@ impl RawStateMachine {
                 message: "the top level must be a JSON object".into(),
             });
         }
-        RawStateMachine::deserialize(value).map_err(|e| RawError::Shape {
-            message: e.to_string(),
-        })
+        let (mut raw, bad) =
+            lenient::<RawStateMachine>(value).map_err(|message| RawError::Shape { message })?;
+        raw.bad_fields = bad;
+        Ok(raw)
     }
 }
 
@@ -141,15 +222,15 @@ impl<'de> Deserialize<'de> for RawStates {
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawStates, A::Error> {
                 let mut out = Vec::new();
                 while let Some((name, value)) = map.next_entry::<String, Value>()? {
-                    let entry = match RawState::deserialize(value) {
-                        Ok(state) => RawStateEntry::State {
-                            name,
-                            state: Box::new(state),
-                        },
-                        Err(e) => RawStateEntry::Malformed {
-                            name,
-                            message: e.to_string(),
-                        },
+                    let entry = match lenient::<RawState>(value) {
+                        Ok((mut state, bad)) => {
+                            state.bad_fields = bad;
+                            RawStateEntry::State {
+                                name,
+                                state: Box::new(state),
+                            }
+                        }
+                        Err(message) => RawStateEntry::Malformed { name, message },
                     };
                     out.push(entry);
                 }
@@ -306,6 +387,17 @@ pub struct RawState {
     /// Fields ASL does not define.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+    /// Fields whose JSON did not fit their type: left out above, reported by validation.
+    #[serde(skip)]
+    pub bad_fields: Vec<BadField>,
+}
+
+impl RawState {
+    /// Whether `field` was present with a value of the wrong type (so its absence above is
+    /// not a second problem).
+    pub fn is_bad(&self, field: &str) -> bool {
+        self.bad_fields.iter().any(|b| b.field == field)
+    }
 }
 
 /// One `Retry` entry.
@@ -440,7 +532,15 @@ mod tests {
         .unwrap();
         let states = raw.states.unwrap().0;
         assert_eq!(states.len(), 3, "duplicates are kept");
-        assert!(matches!(states[0], RawStateEntry::Malformed { .. }));
+        let a = states[0].state().unwrap();
+        assert_eq!(
+            a.state_type.as_deref(),
+            Some("Pass"),
+            "the good fields are read"
+        );
+        assert_eq!(a.bad_fields.len(), 1);
+        assert_eq!(a.bad_fields[0].field, "Next");
+        assert!(!a.bad_fields[0].message.contains("Raw"));
         assert_eq!(
             states[1].state().unwrap().state_type.as_deref(),
             Some("Succeed")
@@ -470,9 +570,15 @@ mod tests {
             RawStateMachine::from_json("[1]"),
             Err(RawError::Shape { .. })
         ));
-        assert!(matches!(
-            RawStateMachine::from_json(r#"{"StartAt":1}"#),
-            Err(RawError::Shape { .. })
-        ));
+        let raw = RawStateMachine::from_json(r#"{"StartAt":1,"States":{"A":5}}"#).unwrap();
+        assert_eq!(raw.bad_fields[0].field, "StartAt");
+        let states = raw.states.unwrap().0;
+        let RawStateEntry::Malformed { message, .. } = &states[0] else {
+            panic!("a state that is not an object is malformed")
+        };
+        assert_eq!(
+            message,
+            "has the wrong type: integer `5`, expected a state object"
+        );
     }
 }

@@ -64,10 +64,11 @@ pub fn classify(resource: &str) -> TaskResource {
             version,
         });
     }
-    if resource.starts_with("arn:") && resource.contains(":lambda:") {
-        if let Some(f) = function_ref(resource) {
-            return TaskResource::Component(f);
-        }
+    if resource.starts_with("arn:")
+        && resource.contains(":lambda:")
+        && let Some(f) = function_ref(resource)
+    {
+        return TaskResource::Component(f);
     }
     TaskResource::Unsupported
 }

@@ -209,7 +209,7 @@ async fn run(mut args: BenchStoreArgs) -> anyhow::Result<Value> {
             None,
             usize::MAX,
         )?
-        .0
+        .records
         .len() as u64;
     let transitions = succeeded * transitions_per_exec;
     Ok(json!({

@@ -3,6 +3,8 @@
 
 pub mod bench;
 pub mod bench_store;
+pub mod check;
+pub mod credentials;
 pub mod run;
 pub mod serve;
 pub mod validate;
@@ -46,6 +48,10 @@ pub enum Command {
     Serve(serve::ServeArgs),
     /// Durable throughput (engine + store, no HTTP) or memory per waiting execution.
     BenchStore(bench_store::BenchStoreArgs),
+    /// Issue AWS credentials for a tenant from a running server (prints AWS_* variables).
+    AwsCredentials(credentials::CredentialsArgs),
+    /// Read every record of a store and name the damaged ones (exit 1 if any).
+    Check(check::CheckArgs),
 }
 
 /// Runs a parsed command line; returns the process exit code.
@@ -56,6 +62,8 @@ pub fn main(cli: Cli) -> i32 {
         Command::Bench(args) => bench::main(args),
         Command::Serve(args) => serve::main(args),
         Command::BenchStore(args) => bench_store::main(args),
+        Command::AwsCredentials(args) => credentials::main(args),
+        Command::Check(args) => check::main(args),
     }
 }
 

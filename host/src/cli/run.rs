@@ -113,7 +113,15 @@ fn report(finished: &Finished, json_out: bool, history: bool) -> i32 {
         } else {
             // The command's contract has two outcomes; a timed-out execution is FAILED with
             // error States.Timeout.
-            json!({"status": "FAILED", "error": end.error, "cause": end.cause})
+            // error/cause a Fail state left out are absent, as in AWS's DescribeExecution.
+            let mut failed = json!({"status": "FAILED"});
+            if let Some(error) = &end.error {
+                failed["error"] = json!(error);
+            }
+            if let Some(cause) = &end.cause {
+                failed["cause"] = json!(cause);
+            }
+            failed
         };
         if history {
             obj["history"] = serde_json::to_value(&finished.history).unwrap_or(Value::Null);

@@ -9,10 +9,11 @@ use std::time::Duration;
 
 use anyhow::Context;
 
+use crate::api::ServeOptions;
 use crate::engine::limits::Limits;
 use crate::sandbox::{SandboxConfig, SandboxRunner};
 use crate::service::{
-    AdminBootstrap, EngineRuntime, SandboxInspector, Service, StoreComponentSource,
+    AdminBootstrap, EngineRuntime, Keyring, SandboxInspector, Service, StoreComponentSource,
 };
 use crate::store::Store;
 
@@ -33,6 +34,34 @@ pub struct ServeArgs {
     /// execution that reaches it fails with `States.Runtime`. EXPRESS executions have none.
     #[arg(long, default_value_t = crate::engine::limits::DEFAULT_MAX_HISTORY_EVENTS)]
     pub max_history_events: u64,
+    /// Seconds a client has to send a request's line and headers; a connection idle this
+    /// long between requests is closed too.
+    #[arg(long, default_value_t = ServeOptions::default().header_timeout.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_timeout_secs: u64,
+    /// Seconds a client has to send a request body, counted from its headers (then 408).
+    #[arg(long, default_value_t = ServeOptions::default().body_timeout.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub body_timeout_secs: u64,
+    /// Open connections one client address may hold; past it a connection gets 429 and is
+    /// closed (0: no limit).
+    #[arg(long, default_value_t = ServeOptions::default().max_connections_per_client)]
+    pub max_connections_per_client: usize,
+    /// AWS region: in every ARN, and the region SigV4 requests must be signed for. A data
+    /// directory keeps the region it was first served with (ARNs are stored).
+    #[arg(long, default_value = crate::service::DEFAULT_REGION)]
+    pub region: String,
+}
+
+impl ServeArgs {
+    /// The connection limits these flags set.
+    fn serve_options(&self) -> ServeOptions {
+        ServeOptions {
+            header_timeout: Duration::from_secs(self.header_timeout_secs),
+            body_timeout: Duration::from_secs(self.body_timeout_secs),
+            max_connections_per_client: self.max_connections_per_client,
+        }
+    }
 }
 
 /// Environment variable that sets the admin key.
@@ -62,6 +91,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    crate::service::set_region(&args.region)?;
     let store =
         Store::open_dir_with_cache(&args.data_dir, args.cache_mb.saturating_mul(1024 * 1024))
             .with_context(|| format!("cannot open the store in {}", args.data_dir.display()))?;
@@ -93,6 +123,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         AdminBootstrap::FromEnvironment => println!("admin key: from {ADMIN_KEY_ENV}"),
         AdminBootstrap::Existing => println!("admin key: as set on an earlier start"),
     }
+    let keyring = Keyring::load(&args.data_dir).map_err(anyhow::Error::msg)?;
+    let resealed = service.install_keyring(keyring).await?;
+    if resealed > 0 {
+        println!("resealed {resealed} AWS secret(s) under the current server key");
+    }
     let resumed = service.resume_running()?;
     println!("resumed {resumed} running execution(s)");
     let listener = tokio::net::TcpListener::bind(args.listen)
@@ -100,7 +135,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let addr = listener.local_addr()?;
     println!("stepwasm listening on http://{addr}");
-    crate::api::serve(listener, service, shutdown_signal()).await?;
+    crate::api::serve(listener, service, args.serve_options(), shutdown_signal()).await?;
     println!("stepwasm: shut down");
     Ok(())
 }

@@ -353,11 +353,8 @@ impl Execution {
     /// The commit that ends the execution (after [`Execution::finish`]): its last events,
     /// and every frame it had, deleted (nothing is left to encode).
     pub fn final_commit(&mut self, end: ExecutionEnd) -> StepCommit {
-        let frames = match self.frame_updates(false) {
-            Ok(frames) => frames,
-            // Not encoding, so nothing can fail; keep the deletes we know of.
-            Err(_) => Vec::new(),
-        };
+        // Not encoding, so nothing can fail.
+        let frames = self.frame_updates(false).unwrap_or_default();
         StepCommit {
             execution_id: self.info.id.clone(),
             events: self.events.take(),
@@ -433,18 +430,34 @@ pub(crate) fn record_ending(
             }
         }
         Ending::Failed { error, cause } => {
-            events.execution_ended_badly(now, "ExecutionFailed", &error, &cause);
+            // A Fail state without Error/Cause: AWS's execution has no error or cause field
+            // at all (recorded: localstack/localstack tests/aws/services/stepfunctions/v2/
+            // scenarios/test_base_scenarios.snapshot.json, map_state_catch_empty_fail); the
+            // engine carries them as empty strings.
+            let error = (!error.is_empty()).then_some(error);
+            let cause = (!cause.is_empty()).then_some(cause);
+            events.execution_ended_badly(
+                now,
+                "ExecutionFailed",
+                error.as_deref(),
+                cause.as_deref(),
+            );
             ExecutionEnd {
                 status: ExecutionStatus::Failed,
                 output: None,
-                error: Some(error),
-                cause: Some(cause),
+                error,
+                cause,
             }
         }
         Ending::TimedOut => {
             let name = ErrorName::Timeout;
             let error = name.as_str();
-            events.execution_ended_badly(now, "ExecutionTimedOut", error, TIMEOUT_CAUSE);
+            events.execution_ended_badly(
+                now,
+                "ExecutionTimedOut",
+                Some(error),
+                Some(TIMEOUT_CAUSE),
+            );
             ExecutionEnd {
                 status: ExecutionStatus::TimedOut,
                 output: None,

@@ -24,6 +24,19 @@ pub struct TaskLogs<'a> {
     pub truncated: bool,
 }
 
+/// `{"error": ..., "cause": ...}` with only the fields that exist (AWS leaves out an absent
+/// one rather than writing an empty string).
+fn error_fields(error: Option<&str>, cause: Option<&str>) -> Value {
+    let mut fields = Map::new();
+    if let Some(error) = error {
+        fields.insert("error".into(), Value::from(error));
+    }
+    if let Some(cause) = cause {
+        fields.insert("cause".into(), Value::from(cause));
+    }
+    Value::Object(fields)
+}
+
 /// The events of one execution, in order, with dense ids.
 #[derive(Debug, Default)]
 pub struct EventLog {
@@ -123,16 +136,9 @@ impl EventLog {
     /// `ExecutionAborted` (StopExecution): AWS leaves out the error and cause the caller
     /// did not give, rather than writing empty strings.
     pub fn execution_aborted(&mut self, now: SystemTime, error: Option<&str>, cause: Option<&str>) {
-        let details = self.record.then(|| {
-            let mut fields = Map::new();
-            if let Some(error) = error {
-                fields.insert("error".into(), Value::from(error));
-            }
-            if let Some(cause) = cause {
-                fields.insert("cause".into(), Value::from(cause));
-            }
-            ("executionAbortedEventDetails", Value::Object(fields))
-        });
+        let details = self
+            .record
+            .then(|| ("executionAbortedEventDetails", error_fields(error, cause)));
         self.push(now, "ExecutionAborted", details);
     }
 
@@ -141,16 +147,14 @@ impl EventLog {
         &mut self,
         now: SystemTime,
         event_type: &str,
-        error: &str,
-        cause: &str,
+        error: Option<&str>,
+        cause: Option<&str>,
     ) {
         let key = match event_type {
             "ExecutionTimedOut" => "executionTimedOutEventDetails",
             _ => "executionFailedEventDetails",
         };
-        let details = self
-            .record
-            .then(|| (key, json!({"error": error, "cause": cause})));
+        let details = self.record.then(|| (key, error_fields(error, cause)));
         self.push(now, event_type, details);
     }
 

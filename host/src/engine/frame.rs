@@ -47,6 +47,9 @@ pub struct Attempt {
     pub per_retrier: Vec<u32>,
     /// `$$.State.EnteredTime`, in Unix milliseconds.
     pub entered_ms: i64,
+    /// The id of the state's `...StateEntered` event (AWS names it in runtime error causes).
+    #[serde(default)]
+    pub entered_event: u64,
     /// `$$.Task.Token` of the current Task attempt: a fresh random token per attempt, kept
     /// in the frame so a resumed invocation sees the same one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -54,12 +57,13 @@ pub struct Attempt {
 }
 
 impl Attempt {
-    /// A first attempt entered at `now`.
-    pub fn entered(now: SystemTime) -> Self {
+    /// A first attempt entered at `now` with the event `entered_event`.
+    pub fn entered(now: SystemTime, entered_event: u64) -> Self {
         Attempt {
             retry_count: 0,
             per_retrier: Vec::new(),
             entered_ms: to_ms(now),
+            entered_event,
             task_token: None,
         }
     }

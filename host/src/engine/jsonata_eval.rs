@@ -271,9 +271,15 @@ impl<'a> Evaluator<'a> {
                     .and_then(parse_timestamp)
                     .map(|ts| timestamp_to_system(ts.unix_nanos()))
                     .ok_or_else(|| {
+                        // AWS's wording (recorded: localstack/localstack tests/aws/services/
+                        // stepfunctions/v2/scenarios/test_base_scenarios.snapshot.json,
+                        // test_wait_timestamp_jsonata).
+                        let shown = match &v {
+                            Value::String(s) => s.clone(),
+                            other => short(other),
+                        };
                         query_error(format!(
-                            "The field '{field}' must evaluate to an RFC 3339 timestamp string, but it returned {}",
-                            short(&v)
+                            "The {field} field cannot be parsed as an ISO-8601 extended offset date-time format string: {shown}"
                         ))
                     })
             }
@@ -320,9 +326,12 @@ fn eval_in(t: &JsonataTemplate, field: &str, env: &Environment<'_>) -> Result<Va
     }
 }
 
+/// AWS's wording (recorded: localstack/localstack tests/aws/services/stepfunctions/v2/
+/// scenarios/test_base_scenarios.snapshot.json: "... threw an error during evaluation. T1006:
+/// Attempted to invoke a non-function").
 fn expression_failed(source: &str, field: &str, err: &stepwasm_jsonata::Error) -> StatesError {
     query_error(format!(
-        "An error occurred while evaluating the JSONata expression '{}' specified for the field '{field}': {err}",
+        "The JSONata expression '{}' specified for the field '{field}' threw an error during evaluation. {err}",
         source.trim()
     ))
 }

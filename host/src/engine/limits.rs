@@ -13,6 +13,36 @@ pub const DEFAULT_MAX_PAYLOAD_BYTES: usize = 262_144;
 /// Express-like runs that keep no history (the CLI by default, `bench`) have no such limit.
 pub const DEFAULT_MAX_HISTORY_EVENTS: u64 = 25_000;
 
+/// The deepest a value may nest, in arrays and objects (`[]` is one level, `[[1]]` two), the
+/// same everywhere: an execution's input, every state's output and result, task input and
+/// result, variables. A frame wraps its values in at most five more levels and serde_json
+/// decodes at most 127, so every value accepted here can be stored and read back; deeper
+/// data fails the execution with `States.Runtime` (as a value AWS could not process).
+pub const MAX_VALUE_DEPTH: usize = 100;
+
+/// Whether `value` nests at most `max` arrays/objects deep. Stops descending past `max`, so
+/// the recursion is bounded whatever the value.
+pub fn depth_within(value: &Value, max: usize) -> bool {
+    match value {
+        Value::Array(items) => max > 0 && items.iter().all(|v| depth_within(v, max - 1)),
+        Value::Object(map) => max > 0 && map.values().all(|v| depth_within(v, max - 1)),
+        _ => true,
+    }
+}
+
+/// `States.Runtime` when `value` nests deeper than [`MAX_VALUE_DEPTH`]; `what` names it.
+pub fn check_depth(value: &Value, what: &str) -> Result<(), StatesError> {
+    if depth_within(value, MAX_VALUE_DEPTH) {
+        return Ok(());
+    }
+    Err(StatesError::new(
+        ErrorName::Runtime,
+        format!(
+            "The {what} nests deeper than the maximum of {MAX_VALUE_DEPTH} levels of arrays and objects"
+        ),
+    ))
+}
+
 /// Limits for one execution.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Limits {
@@ -154,8 +184,10 @@ impl Limits {
     }
 
     /// Fails with `States.DataLimitExceeded` when `value` serializes to more than the payload
-    /// limit. `what` names the payload in the cause.
+    /// limit, and with `States.Runtime` when it nests deeper than [`MAX_VALUE_DEPTH`]. `what`
+    /// names the payload in the cause.
     pub fn check_payload(&self, value: &Value, what: &str) -> Result<(), StatesError> {
+        check_depth(value, what)?;
         let Some(bound) = self.max_payload_bytes else {
             return Ok(());
         };
@@ -168,6 +200,33 @@ impl Limits {
             ));
         }
         Ok(())
+    }
+
+    /// Fails with `States.DataLimitExceeded` in AWS's words when a state's (or task's) result
+    /// is over the payload limit: "The state/task '<who>' returned a result with a size
+    /// exceeding the maximum number of bytes service limit." (recorded: localstack/localstack
+    /// tests/aws/services/stepfunctions/v2/error_handling/test_states_errors.snapshot.json).
+    /// `who` is the state's name, or for a Task what it calls (see [`task_subject`]).
+    pub fn check_result(&self, value: &Value, who: &str) -> Result<(), StatesError> {
+        match self.max_payload_bytes {
+            Some(bound) if !fits(value, bound) => Err(StatesError::new(
+                ErrorName::DataLimitExceeded,
+                format!(
+                    "The state/task '{who}' returned a result with a size exceeding the maximum number of bytes service limit."
+                ),
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// What AWS names in a Task's data-limit cause: the service of an optimized integration
+/// (`arn:aws:states:::lambda:invoke` → `lambda`), otherwise the resource itself (a Lambda
+/// function ARN, a component).
+pub fn task_subject(resource: &str) -> &str {
+    match resource.strip_prefix("arn:aws:states:::") {
+        Some(rest) => rest.split([':', '.']).next().unwrap_or(rest),
+        None => resource,
     }
 }
 
@@ -195,6 +254,92 @@ mod tests {
                 .check_payload(&Value::from("x".repeat(1000)), "o")
                 .is_ok()
         );
+    }
+
+    fn nested(levels: usize) -> Value {
+        (0..levels).fold(Value::from(1), |v, i| {
+            if i % 2 == 0 {
+                Value::Array(vec![v])
+            } else {
+                serde_json::json!({ "k": v })
+            }
+        })
+    }
+
+    #[test]
+    fn depth_is_bounded_in_payload_checks() {
+        assert!(depth_within(&Value::from(1), 0));
+        assert!(depth_within(&serde_json::json!([]), 1));
+        assert!(!depth_within(&serde_json::json!([]), 0));
+        assert!(depth_within(&nested(MAX_VALUE_DEPTH), MAX_VALUE_DEPTH));
+        assert!(!depth_within(&nested(MAX_VALUE_DEPTH + 1), MAX_VALUE_DEPTH));
+        let limits = Limits::unlimited();
+        assert!(limits.check_payload(&nested(MAX_VALUE_DEPTH), "o").is_ok());
+        let err = limits
+            .check_payload(&nested(MAX_VALUE_DEPTH + 1), "state output")
+            .unwrap_err();
+        assert_eq!(err.name, ErrorName::Runtime);
+        assert!(
+            err.cause.contains("state output nests deeper"),
+            "{}",
+            err.cause
+        );
+    }
+
+    /// Every place a frame keeps a value, at the deepest value allowed, reads back: the
+    /// frame wraps values in at most five levels and serde_json reads 127.
+    #[test]
+    fn frames_holding_the_deepest_values_read_back() {
+        use crate::engine::frame::{Attempt, Children, Cursor, Frame, Outcome, encode};
+        let deep = nested(MAX_VALUE_DEPTH);
+        let children = Children {
+            state: 0,
+            input: deep.clone(),
+            attempt: Attempt::default(),
+            pending: vec![(1, deep.clone())],
+            started: 0,
+            running: 0,
+            finished: 0,
+            failed: 0,
+            max_concurrency: 0,
+            tolerated_count: None,
+            tolerated_percentage: None,
+            is_map: true,
+            results: Vec::new(),
+            child_ids: Vec::new(),
+        };
+        let cursors = [
+            Cursor::Enter {
+                state: 0,
+                input: deep.clone(),
+            },
+            Cursor::Task {
+                state: 0,
+                input: deep.clone(),
+                effective: deep.clone(),
+                attempt: Attempt::default(),
+            },
+            Cursor::Waiting {
+                state: 0,
+                output: deep.clone(),
+                until_ms: 0,
+            },
+            Cursor::Children(Box::new(children)),
+            Cursor::Done(Outcome::Succeeded(deep.clone())),
+        ];
+        for cursor in cursors {
+            let mut variables = serde_json::Map::new();
+            variables.insert("v".into(), deep.clone());
+            let frame = Frame {
+                parent: None,
+                machine: 0,
+                cursor,
+                variables,
+            };
+            let bytes = encode(0, &frame).unwrap();
+            let back: Result<Frame, _> = serde_json::from_slice(&bytes);
+            assert!(back.is_ok(), "{:?}", back.err());
+        }
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! The interpreter: a step function over the validated model, the shared input/output
 //! pipeline, one file per state type, history events, and the ports it needs from outside.
 
+#[cfg(test)]
+mod aws_causes_tests;
 pub mod context;
 pub mod driver;
 pub(crate) mod durations;

@@ -31,19 +31,21 @@ impl<'a> Env<'a> {
 /// nothing is `States.Runtime`; an indefinite one yields an array.
 pub fn select_path<'v>(
     path: &JsonPath,
-    field: &str,
     input: &'v Value,
     env: Env<'v>,
 ) -> Result<Cow<'v, Value>, StatesError> {
     match select_in(path, &env.scope(input)) {
         Selected::One(v) => Ok(Cow::Borrowed(v)),
         Selected::Many(vs) => Ok(Cow::Owned(Value::Array(vs.into_iter().cloned().collect()))),
+        // AWS names the path in Jayway's bracket form and not the field (recorded:
+        // localstack/localstack tests/aws/services/stepfunctions/v2/scenarios/
+        // test_base_scenarios.snapshot.json, test_invalid_jsonpath).
         Selected::Nothing => Err(StatesError::new(
             ErrorName::Runtime,
             format!(
-                "Invalid path '{}' : No results for path: {} in field {field}",
+                "Invalid path '{}' : No results for path: {}",
                 path.as_str(),
-                path.as_str()
+                path.normalized()
             ),
         )),
     }
@@ -52,14 +54,13 @@ pub fn select_path<'v>(
 /// `InputPath` (or `ItemsPath`): `$` keeps the input, `null` gives `{}`.
 pub fn input_path<'v>(
     spec: &InOutPath,
-    field: &str,
     input: &'v Value,
     env: Env<'v>,
 ) -> Result<Cow<'v, Value>, StatesError> {
     match spec {
         InOutPath::Identity => Ok(Cow::Borrowed(input)),
         InOutPath::Null => Ok(Cow::Owned(Value::Object(Map::new()))),
-        InOutPath::Path(p) => select_path(p, field, input, env),
+        InOutPath::Path(p) => select_path(p, input, env),
     }
 }
 
@@ -80,7 +81,7 @@ pub fn effective_input<'v>(
     input: &'v Value,
     env: Env<'v>,
 ) -> Result<Cow<'v, Value>, StatesError> {
-    let selected = input_path(&io.input_path, "InputPath", input, env)?;
+    let selected = input_path(&io.input_path, input, env)?;
     match &io.parameters {
         None => Ok(selected),
         Some(p) => payload(p, &selected, env).map(Cow::Owned),
@@ -105,7 +106,7 @@ pub fn output_path(spec: &InOutPath, value: Value, env: Env<'_>) -> Result<Value
     match spec {
         InOutPath::Identity => Ok(value),
         InOutPath::Null => Ok(Value::Object(Map::new())),
-        InOutPath::Path(p) => select_path(p, "OutputPath", &value, env).map(Cow::into_owned),
+        InOutPath::Path(p) => select_path(p, &value, env).map(Cow::into_owned),
     }
 }
 
@@ -174,7 +175,7 @@ mod tests {
     fn null_paths_and_discarded_results() {
         let input = json!({"a": 1});
         assert_eq!(
-            input_path(&InOutPath::Null, "InputPath", &input, env())
+            input_path(&InOutPath::Null, &input, env())
                 .unwrap()
                 .into_owned(),
             json!({})
@@ -193,7 +194,6 @@ mod tests {
     fn a_missing_input_path_is_a_runtime_error() {
         let err = input_path(
             &InOutPath::Path(JsonPath::parse("$.nope").unwrap()),
-            "InputPath",
             &json!({}),
             env(),
         )

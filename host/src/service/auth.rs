@@ -73,9 +73,11 @@ impl Service {
         let header = authorization.ok_or_else(|| ServiceError::Unauthenticated {
             reason: "missing Authorization header (expected 'Bearer <key>')".into(),
         })?;
+        // The scheme is case-insensitive (RFC 9110 section 11.1): `bearer` works too.
         let key = header
-            .strip_prefix("Bearer ")
-            .map(str::trim)
+            .split_once(' ')
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("Bearer"))
+            .map(|(_, key)| key.trim())
             .filter(|k| !k.is_empty())
             .ok_or_else(|| ServiceError::Unauthenticated {
                 reason: "Authorization header must be 'Bearer <key>'".into(),
@@ -191,6 +193,7 @@ impl Service {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clear();
+        self.forget_signing_keys();
         Ok(rec)
     }
 }

@@ -274,7 +274,11 @@ pub(super) fn page_by_name<T>(
     } else {
         None
     };
-    Page { items, next_token }
+    Page {
+        items,
+        next_token,
+        damaged: Vec::new(),
+    }
 }
 
 #[cfg(test)]

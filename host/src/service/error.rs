@@ -122,6 +122,14 @@ pub enum ServiceError {
         /// What is wrong with it.
         reason: String,
     },
+    /// An AWS action this server does not offer (yet); named, never silent.
+    #[error("{action} is not supported by this server: {reason}")]
+    Unsupported {
+        /// The action.
+        action: String,
+        /// Why, and what to use instead.
+        reason: String,
+    },
     /// A pagination token this call did not issue.
     #[error("invalid pagination token: {reason}")]
     InvalidToken {
@@ -233,6 +241,22 @@ pub enum ServiceError {
         /// Why.
         reason: String,
     },
+    /// The disk is full: nothing can be written until space is freed (the store then
+    /// reopens itself); reads are still served.
+    #[error("storage is full, retry later: {detail}")]
+    StorageFull {
+        /// What the store said.
+        detail: String,
+    },
+    /// A stored record failed its checksum or did not decode: that record is damaged
+    /// (`stepwasm check` lists every damaged record); the rest of the store is served.
+    #[error("stored record '{record}' is damaged: {detail}")]
+    RecordCorrupt {
+        /// The record (an execution ARN, a tail row, ...).
+        record: String,
+        /// Its table and what is wrong with it.
+        detail: String,
+    },
     /// A failure on our side (storage).
     #[error("internal error: {detail}")]
     Internal {
@@ -273,6 +297,7 @@ impl ServiceError {
             ServiceError::InvalidDefinition { .. } => "InvalidDefinition",
             ServiceError::InvalidComponent { .. } => "InvalidComponent",
             ServiceError::InvalidInput { .. } => "InvalidExecutionInput",
+            ServiceError::Unsupported { .. } => "UnsupportedOperation",
             ServiceError::InvalidToken { .. } => "InvalidToken",
             ServiceError::Validation { .. } => "ValidationException",
             ServiceError::InUse { .. } => "ResourceInUse",
@@ -283,6 +308,8 @@ impl ServiceError {
             ServiceError::ExecutionLimitExceeded { .. } => "ExecutionLimitExceeded",
             ServiceError::Throttled { .. } => "ThrottlingException",
             ServiceError::Unavailable { .. } => "ServiceUnavailable",
+            ServiceError::RecordCorrupt { .. } => "RecordCorrupt",
+            ServiceError::StorageFull { .. } => "StorageFull",
             ServiceError::Internal { .. } => "InternalError",
         }
     }
@@ -303,15 +330,20 @@ impl ServiceError {
             ServiceError::ExecutionLimitExceeded { .. } | ServiceError::Throttled { .. } => {
                 ErrorClass::Throttled
             }
-            ServiceError::Unavailable { .. } => ErrorClass::Unavailable,
-            ServiceError::Internal { .. } => ErrorClass::Internal,
+            ServiceError::Unavailable { .. } | ServiceError::StorageFull { .. } => {
+                ErrorClass::Unavailable
+            }
+            ServiceError::Internal { .. } | ServiceError::RecordCorrupt { .. } => {
+                ErrorClass::Internal
+            }
             ServiceError::InvalidName { .. }
             | ServiceError::InvalidDefinition { .. }
             | ServiceError::InvalidComponent { .. }
             | ServiceError::InvalidInput { .. }
             | ServiceError::InvalidToken { .. }
-            | ServiceError::Validation { .. }
             | ServiceError::InvalidArn { .. }
+            | ServiceError::Unsupported { .. }
+            | ServiceError::Validation { .. }
             | ServiceError::TooManyTags { .. }
             | ServiceError::InvalidLoggingConfiguration { .. }
             | ServiceError::ServiceQuotaExceeded { .. }
@@ -325,6 +357,8 @@ impl ServiceError {
         match self {
             ServiceError::Throttled { retry_after, .. } => Some(*retry_after),
             ServiceError::ExecutionLimitExceeded { .. } => Some(Duration::from_secs(1)),
+            // The store retries its reopen every few seconds at most.
+            ServiceError::StorageFull { .. } => Some(Duration::from_secs(5)),
             _ => None,
         }
     }
@@ -342,6 +376,15 @@ impl From<StoreError> for ServiceError {
             },
             StoreError::ShutDown => ServiceError::Unavailable {
                 reason: "the server is shutting down".into(),
+            },
+            StoreError::StorageFull { detail } => ServiceError::StorageFull { detail },
+            StoreError::Corrupt {
+                table,
+                record,
+                detail,
+            } => ServiceError::RecordCorrupt {
+                record,
+                detail: format!("{table}: {detail}"),
             },
             other => ServiceError::Internal {
                 detail: other.to_string(),

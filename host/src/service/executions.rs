@@ -12,9 +12,10 @@ use std::time::SystemTime;
 use serde_json::json;
 use tokio::task::AbortHandle;
 
+use super::express::Claim;
 use super::limits::RunningSlot;
 use super::names::{MachineRef, Qualifier, check_name, execution_arn};
-use super::paging::{self, Page};
+use super::paging::{self, Damaged, Page};
 use super::runtime::{Driven, Launch, RuntimeError};
 use super::timers::Parked;
 use super::versions::StartTarget;
@@ -22,15 +23,20 @@ use super::{MAX_PAYLOAD_BYTES, Resource, Service, ServiceError};
 use crate::asl::error::ErrorName;
 use crate::engine::execution::Ending;
 use crate::engine::history::HistoryEvent;
+use crate::engine::limits::{MAX_VALUE_DEPTH, depth_within};
 use crate::engine::ports::{ExecutionStatus, Journal};
 use crate::engine::resume::unresumable_commit;
 use crate::store::{
-    ExecutionFilter, ExecutionRecord, MachineType, StartOutcome, StateMachineVersion, StoreError,
-    TenantRecord, now_ms,
+    ExecutionFilter, ExecutionRecord, ExecutionsPage, MachineType, StartOutcome,
+    StateMachineVersion, StoreError, TenantRecord, now_ms,
 };
 
 /// How long a durable execution whose commit failed waits before it is resumed again.
 const JOURNAL_RETRY_MS: i64 = 1000;
+
+/// Executions paused by failed commits (a full disk pauses all of them, each retrying).
+static LOG_PAUSED: crate::ratelog::Limiter =
+    crate::ratelog::Limiter::new(std::time::Duration::from_secs(1));
 
 /// What resuming a stored execution needs: its launch, committed frames and last event id.
 type Resumable = (Launch, Vec<(u64, Vec<u8>)>, u64);
@@ -133,9 +139,20 @@ fn check_input(input: Option<String>) -> Result<String, ServiceError> {
             ),
         });
     }
-    serde_json::from_str::<serde_json::Value>(&input).map_err(|e| ServiceError::InvalidInput {
-        reason: format!("input is not JSON: {e}"),
+    let value = serde_json::from_str::<serde_json::Value>(&input).map_err(|e| {
+        ServiceError::InvalidInput {
+            reason: format!("input is not JSON: {e}"),
+        }
     })?;
+    // The same bound every state's output meets, so an accepted input can always be stored
+    // with its frames and read back.
+    if !depth_within(&value, MAX_VALUE_DEPTH) {
+        return Err(ServiceError::InvalidInput {
+            reason: format!(
+                "input nests deeper than the maximum of {MAX_VALUE_DEPTH} levels of arrays and objects"
+            ),
+        });
+    }
     Ok(input)
 }
 
@@ -249,11 +266,14 @@ impl Service {
         let launch = Self::launch(tenant, record, machine);
         if launch.machine.machine_type == MachineType::Express {
             let record = launch.record.clone();
-            self.spawn_express(launch, slot);
-            return Ok(Started {
-                record,
-                created: true,
-            });
+            return match self.spawn_express(launch, slot) {
+                Ok(_) => Ok(Started {
+                    record,
+                    created: true,
+                }),
+                Err(Claim::Taken(existing)) => self.existing(*existing, record),
+                Err(Claim::Failed(e)) => Err(e),
+            };
         }
         let (events, frames) = self.runtime().begin(&launch).map_err(runtime_error)?;
         // Event ids are dense from 1, so the first commit's last id is its event count.
@@ -344,7 +364,7 @@ impl Service {
                 // A failed commit leaves the execution RUNNING in the store: it keeps its
                 // slot and is retried from its committed frames (a stop meanwhile ends that).
                 Err(e @ RuntimeError::Journal { .. }) => {
-                    eprintln!("stepwasm: execution {task_arn} paused, retrying: {e}");
+                    LOG_PAUSED.log(|| format!("execution {task_arn} paused, retrying: {e}"));
                     service.park(now_ms() + JOURNAL_RETRY_MS, task_arn, slot);
                 }
                 // Its definition or frames do not load: it can never move again.
@@ -595,6 +615,7 @@ impl Service {
                         return Ok(Page {
                             items: running,
                             next_token: next.map(|c| paging::encode(&list, &tenant.id, &c.text())),
+                            damaged: Vec::new(),
                         });
                     }
                     items = running;
@@ -602,17 +623,23 @@ impl Service {
                 None
             }
         };
-        let (stored, next) = if items.len() == limit {
-            (Vec::new(), Some(u64::MAX))
+        let stored = if items.len() == limit {
+            ExecutionsPage {
+                records: Vec::new(),
+                damaged: Vec::new(),
+                next: Some(u64::MAX),
+            }
         } else {
             self.store()
                 .list_executions(&tenant.id, &filter, before, limit - items.len())?
         };
-        items.extend(stored);
+        items.extend(stored.records);
         Ok(Page {
             items,
-            next_token: next
+            next_token: stored
+                .next
                 .map(|seq| paging::encode(&list, &tenant.id, &ListCursor::Store(seq).text())),
+            damaged: stored.damaged.into_iter().map(Damaged::from).collect(),
         })
     }
 
@@ -644,6 +671,7 @@ impl Service {
             next_token: page
                 .next_after
                 .map(|id| paging::encode(&list, &tenant.id, &id.to_string())),
+            damaged: Vec::new(),
         })
     }
 

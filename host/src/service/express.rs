@@ -1,6 +1,9 @@
-//! EXPRESS executions started asynchronously: they run in memory with no per-transition
-//! writes and are recorded when they end. Meanwhile they live in an in-memory registry so
-//! describe, list and stop see them (RUNNING) like any other execution.
+//! EXPRESS executions, started asynchronously or synchronously: they run in memory with no
+//! per-transition writes and are recorded when they end. Meanwhile they live in an
+//! in-memory registry so describe, list and stop see them (RUNNING) like any other
+//! execution, and their names are taken: the registry entry is claimed (after checking the
+//! store, under the registry's lock) before the execution runs, and dropped only once its
+//! record is in the store, so a name is never free in both places at once.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -13,6 +16,17 @@ use super::{Resource, Service, ServiceError, StopRequest};
 use crate::engine::driver::StopOrder;
 use crate::engine::ports::BoxFuture;
 use crate::store::ExecutionRecord;
+
+/// How a running EXPRESS execution ends, for whoever waits on it (a start-sync call).
+pub(super) type Ended = oneshot::Receiver<Result<(ExecutionRecord, u64), ServiceError>>;
+
+/// Why an EXPRESS execution did not start.
+pub(super) enum Claim {
+    /// The name is taken (by a running or a recorded execution).
+    Taken(Box<ExecutionRecord>),
+    /// The store could not be read.
+    Failed(ServiceError),
+}
 
 /// One running EXPRESS execution.
 struct Running {
@@ -62,12 +76,24 @@ impl ExpressRegistry {
 }
 
 impl Service {
-    /// Runs an EXPRESS execution in the background, visible in the registry until its
-    /// record is in the store.
-    pub(super) fn spawn_express(&self, launch: Launch, slot: RunningSlot) {
+    /// Claims the execution's name and runs it in the background, visible in the registry
+    /// until its record is in the store. The returned receiver gets its end (dropping it is
+    /// fine). A name that a running or recorded execution has is not claimed.
+    pub(super) fn spawn_express(&self, launch: Launch, slot: RunningSlot) -> Result<Ended, Claim> {
         let arn = launch.record.arn.clone();
         let registry = self.inner.express.clone();
         let mut map = registry.lock();
+        if let Some(running) = map.get(&arn) {
+            return Err(Claim::Taken(Box::new(running.launch.record.clone())));
+        }
+        // Under the lock: a running execution leaves the registry only after its record
+        // is in the store, so one of the two places always has it.
+        match self.store().execution(&arn) {
+            Ok(Some(stored)) => return Err(Claim::Taken(Box::new(stored))),
+            Ok(None) => {}
+            Err(e) => return Err(Claim::Failed(e.into())),
+        }
+        let (done, ended) = oneshot::channel();
         let service = self.clone();
         let task_launch = launch.clone();
         let task_arn = arn.clone();
@@ -87,20 +113,29 @@ impl Service {
         });
         tokio::spawn(async move {
             let _slot = slot;
-            let result = service
-                .run_express(task_launch, Some(stop))
-                .await
-                .map(|(record, _)| record);
+            let result = service.run_express(task_launch, Some(stop)).await;
             // After the store has it, so it is never invisible.
             service.inner.express.lock().remove(&task_arn);
             let stopped = reply.lock().unwrap_or_else(|p| p.into_inner()).take();
+            // A start-sync call waiting on it gets the same end as a stop does, and the
+            // peak task memory for its billing details.
+            let to_waiter = match &result {
+                Ok(ran) => Ok(ran.clone()),
+                Err(e) => Err(ServiceError::Internal {
+                    detail: e.to_string(),
+                }),
+            };
+            let result = result.map(|(record, _)| record);
+            let waited = done.send(to_waiter).is_ok();
             match (stopped, result) {
                 (Some(reply), result) => {
                     let _ = reply.send(result);
                 }
                 (None, Ok(_)) => {}
                 (None, Err(e)) => {
-                    eprintln!("stepwasm: express execution {task_arn} was not recorded: {e}");
+                    if !waited {
+                        eprintln!("stepwasm: express execution {task_arn} was not recorded: {e}");
+                    }
                 }
             }
         });
@@ -111,6 +146,7 @@ impl Service {
                 stop: Some(stop_tx),
             },
         );
+        Ok(ended)
     }
 
     /// Stops a running EXPRESS execution: the engine ends it ABORTED (with a

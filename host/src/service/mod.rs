@@ -8,6 +8,7 @@
 mod aliases;
 mod auth;
 mod components;
+mod credentials;
 mod engine_runtime;
 mod error;
 mod executions;
@@ -32,6 +33,10 @@ use std::sync::{Arc, Mutex};
 pub use aliases::{Route, check_routing};
 pub use auth::{AdminBootstrap, KEY_PREFIX, Principal, generate_key, hash_key};
 pub use components::{BasicInspector, ComponentInfo, ComponentInspector};
+pub use credentials::{
+    AwsCredentials, Keyring, PREVIOUS_SECRET_KEYS_ENV, SECRET_KEY_ENV, SECRET_KEY_FILE,
+    derive_signing_key, hmac_sha256,
+};
 pub use engine_runtime::EngineRuntime;
 pub use error::{ErrorClass, Resource, ServiceError};
 pub use executions::{HistoryQuery, ListExecutionsQuery, Started, StopRequest};
@@ -39,10 +44,11 @@ pub use machines::{
     DefinitionReport, NewStateMachine, ReportedDiagnostic, StateMachineUpdate, Written,
 };
 pub use names::{
-    ExecutionRef, MachineRef, Qualifier, execution_arn, role_arn, state_machine_alias_arn,
-    state_machine_arn, state_machine_version_arn,
+    ArnTarget, DEFAULT_REGION, ExecutionRef, MachineRef, Qualifier, execution_arn, parse_arn,
+    region, role_arn, set_region, state_machine_alias_arn, state_machine_arn,
+    state_machine_version_arn,
 };
-pub use paging::Page;
+pub use paging::{Damaged, Page};
 pub use runtime::{Driven, ExpressRun, Launch, NoRuntime, Runtime, RuntimeError};
 pub use sandbox_wiring::{ARTIFACT_FINGERPRINT, SandboxInspector, StoreComponentSource};
 pub use start_sync::{BillingDetails, SyncRun};
@@ -75,6 +81,10 @@ struct Inner {
     inspector: Arc<dyn ComponentInspector>,
     /// Key hash → tenant, so a request costs no read transaction once its key is known.
     key_cache: Mutex<HashMap<[u8; 32], Arc<TenantRecord>>>,
+    /// Server keys sealing AWS secrets at rest (set once at start-up).
+    keyring: std::sync::OnceLock<credentials::Keyring>,
+    /// Derived SigV4 signing keys, per access key, day, region and service.
+    signing_keys: credentials::SigningKeys,
     limits: limits::Limits,
     drivers: executions::Drivers,
     /// Durable executions parked on a long timer (nothing of them in memory but this).
@@ -116,6 +126,8 @@ impl Service {
                 runtime,
                 inspector,
                 key_cache: Mutex::new(HashMap::new()),
+                keyring: std::sync::OnceLock::new(),
+                signing_keys: credentials::SigningKeys::default(),
                 limits,
                 drivers: executions::Drivers::default(),
                 timers: timers::Timers::default(),
@@ -137,3 +149,6 @@ impl Service {
         &self.inner.runtime
     }
 }
+
+#[cfg(test)]
+mod unreadable_tests;

@@ -1,9 +1,43 @@
 //! Naming rules (AWS's for state machines, executions and aliases), tenant ids, ARNs of
-//! state machines, versions, aliases and executions, and the component a Task resource
-//! names.
+//! state machines, versions, aliases and executions (built and parsed here only), the
+//! server's region, and the component a Task resource names.
+
+use std::sync::OnceLock;
 
 use super::ServiceError;
 use crate::asl::resource::{FunctionRef, TaskResource, classify};
+
+/// The region when `serve --region` does not say: what AWS clients default to.
+pub const DEFAULT_REGION: &str = "us-east-1";
+
+static REGION: OnceLock<String> = OnceLock::new();
+
+/// Sets the server's region, once, before anything builds an ARN. ARNs are store keys, so
+/// a data directory keeps the region it was first served with.
+pub fn set_region(region: &str) -> Result<(), ServiceError> {
+    let ok = !region.is_empty()
+        && region.len() <= 32
+        && region
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if !ok {
+        return Err(ServiceError::Validation {
+            message: format!("region '{region}' is not of the form us-east-1"),
+        });
+    }
+    let set = REGION.get_or_init(|| region.to_string());
+    if set != region {
+        return Err(ServiceError::Validation {
+            message: format!("the region is already {set}"),
+        });
+    }
+    Ok(())
+}
+
+/// The server's region: in every ARN, and the region SigV4 credential scopes must name.
+pub fn region() -> &'static str {
+    REGION.get().map_or(DEFAULT_REGION, String::as_str)
+}
 
 /// Longest state machine, execution or component name (AWS: 80).
 pub const MAX_NAME_LEN: usize = 80;
@@ -27,6 +61,10 @@ pub fn check_name(name: &str) -> Result<(), ServiceError> {
     };
     if name.is_empty() {
         return bad("must not be empty");
+    }
+    // They would address the parent or the same path segment in a URL.
+    if name == "." || name == ".." {
+        return bad("must not be '.' or '..'");
     }
     if name.chars().count() > MAX_NAME_LEN {
         return bad("must be at most 80 characters");
@@ -60,7 +98,7 @@ pub fn check_tenant_id(id: &str) -> Result<(), ServiceError> {
 
 /// A state machine's ARN (the tenant stands where AWS puts the account).
 pub fn state_machine_arn(tenant: &str, name: &str) -> String {
-    format!("arn:aws:states:local:{tenant}:stateMachine:{name}")
+    format!("arn:aws:states:{}:{tenant}:stateMachine:{name}", region())
 }
 
 /// The role ARN of a revision: the caller's, or a stand-in naming the tenant (AWS always
@@ -139,47 +177,38 @@ impl MachineRef {
         })
     }
 
-    /// Parses a state machine, version or alias ARN of `tenant`. An ARN of another account
-    /// names nothing this tenant has: `StateMachineDoesNotExist`.
+    /// Parses a state machine, version or alias ARN of `tenant` (through [`parse_arn`]).
+    /// An ARN of another account or region names nothing this tenant has:
+    /// `StateMachineDoesNotExist`.
     pub fn from_arn(tenant: &str, arn: &str) -> Result<Self, ServiceError> {
         let invalid = |reason: &str| ServiceError::InvalidArn {
-            arn: arn.to_string(),
+            arn: arn.chars().take(2048).collect(),
             reason: reason.to_string(),
         };
         if arn.len() > MAX_ARN_LEN {
             return Err(invalid("longer than 256 characters"));
         }
-        let mut parts = arn.splitn(7, ':');
-        let fields: Vec<&str> = parts.by_ref().take(6).collect();
-        let rest = parts.next();
-        let (
-            Some(rest),
-            [
-                "arn",
-                _partition,
-                "states",
-                _region,
-                account,
-                "stateMachine",
-            ],
-        ) = (rest, fields.as_slice())
-        else {
-            return Err(invalid(
-                "expected arn:aws:states:REGION:ACCOUNT:stateMachine:NAME[:VERSION|:ALIAS]",
-            ));
+        let text = match parse_arn(tenant, arn)? {
+            None => {
+                return Err(ServiceError::NotFound {
+                    what: super::Resource::StateMachine,
+                    name: arn.to_string(),
+                });
+            }
+            Some(ArnTarget::StateMachine(name)) => name,
+            Some(ArnTarget::QualifiedStateMachine(name, q)) => format!("{name}:{q}"),
+            Some(ArnTarget::Execution(..)) => {
+                return Err(invalid(
+                    "an execution ARN, where a state machine ARN is expected",
+                ));
+            }
         };
-        let parsed = Self::parse(rest).map_err(|e| match e {
-            ServiceError::InvalidName { reason, .. } => invalid(&reason),
-            ServiceError::InvalidArn { reason, .. } => invalid(&reason),
+        Self::parse(&text).map_err(|e| match e {
+            ServiceError::InvalidName { reason, .. } | ServiceError::InvalidArn { reason, .. } => {
+                invalid(&reason)
+            }
             other => other,
-        })?;
-        if *account != tenant {
-            return Err(ServiceError::NotFound {
-                what: super::Resource::StateMachine,
-                name: arn.to_string(),
-            });
-        }
-        Ok(parsed)
+        })
     }
 
     /// The ARN this reference stands for.
@@ -212,45 +241,35 @@ pub struct ExecutionRef {
 }
 
 impl ExecutionRef {
-    /// Parses `arn:aws:states:REGION:ACCOUNT:execution:MACHINE:NAME` of `tenant`. Another
-    /// account's ARN names nothing this tenant has: `ExecutionDoesNotExist`.
+    /// Parses `arn:aws:states:REGION:ACCOUNT:execution:MACHINE:NAME` of `tenant` (through
+    /// [`parse_arn`]). Another account's or region's ARN names nothing this tenant has:
+    /// `ExecutionDoesNotExist`.
     pub fn from_arn(tenant: &str, arn: &str) -> Result<Self, ServiceError> {
         let invalid = |reason: &str| ServiceError::InvalidArn {
-            arn: arn.to_string(),
+            arn: arn.chars().take(2048).collect(),
             reason: reason.to_string(),
         };
         if arn.len() > MAX_ARN_LEN {
             return Err(invalid("longer than 256 characters"));
         }
-        let fields: Vec<&str> = arn.splitn(8, ':').collect();
-        let [
-            "arn",
-            _partition,
-            "states",
-            _region,
-            account,
-            "execution",
-            machine,
-            name,
-        ] = fields.as_slice()
-        else {
-            return Err(invalid(
-                "expected arn:aws:states:REGION:ACCOUNT:execution:STATE_MACHINE:NAME",
-            ));
-        };
-        for n in [machine, name] {
-            check_name(n).map_err(|e| invalid(&e.to_string()))?;
-        }
-        if *account != tenant {
-            return Err(ServiceError::NotFound {
+        match parse_arn(tenant, arn)? {
+            None => Err(ServiceError::NotFound {
                 what: super::Resource::Execution,
                 name: arn.to_string(),
-            });
+            }),
+            Some(ArnTarget::Execution(machine, name)) => {
+                for n in [&machine, &name] {
+                    check_name(n).map_err(|e| invalid(&e.to_string()))?;
+                }
+                Ok(Self {
+                    state_machine: machine,
+                    name,
+                })
+            }
+            Some(_) => Err(invalid(
+                "a state machine ARN, where an execution ARN is expected",
+            )),
         }
-        Ok(Self {
-            state_machine: machine.to_string(),
-            name: name.to_string(),
-        })
     }
 }
 
@@ -277,7 +296,68 @@ pub fn check_alias_name(alias: &str) -> Result<(), ServiceError> {
 
 /// An execution's ARN.
 pub fn execution_arn(tenant: &str, state_machine: &str, name: &str) -> String {
-    format!("arn:aws:states:local:{tenant}:execution:{state_machine}:{name}")
+    format!(
+        "arn:aws:states:{}:{tenant}:execution:{state_machine}:{name}",
+        region()
+    )
+}
+
+/// What a Step Functions ARN names, for the caller's tenant.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ArnTarget {
+    /// `...:stateMachine:NAME`.
+    StateMachine(String),
+    /// `...:stateMachine:NAME:QUALIFIER` (a version number or an alias name).
+    QualifiedStateMachine(String, String),
+    /// `...:execution:MACHINE:NAME`.
+    Execution(String, String),
+}
+
+/// Parses an ARN a tenant sent. Not a Step Functions ARN of this server's shape:
+/// `InvalidArn`. Another account's (tenant's) or another region's: `Ok(None)`, which
+/// callers answer as "does not exist", exactly as for a name that is not there.
+pub fn parse_arn(tenant: &str, arn: &str) -> Result<Option<ArnTarget>, ServiceError> {
+    let invalid = || ServiceError::InvalidArn {
+        arn: arn.chars().take(2048).collect(),
+        reason: "not a Step Functions state machine or execution ARN".into(),
+    };
+    let parts: Vec<&str> = arn.splitn(8, ':').collect();
+    let [
+        head,
+        partition,
+        service,
+        arn_region,
+        account,
+        kind,
+        rest @ ..,
+    ] = parts.as_slice()
+    else {
+        return Err(invalid());
+    };
+    if *head != "arn" || partition.is_empty() || *service != "states" || account.is_empty() {
+        return Err(invalid());
+    }
+    let target = match (*kind, rest) {
+        ("stateMachine", [name]) => ArnTarget::StateMachine(name.to_string()),
+        ("stateMachine", [name, qualifier]) if !qualifier.is_empty() => {
+            ArnTarget::QualifiedStateMachine(name.to_string(), qualifier.to_string())
+        }
+        ("execution", [machine, name]) => {
+            ArnTarget::Execution(machine.to_string(), name.to_string())
+        }
+        _ => return Err(invalid()),
+    };
+    let names = match &target {
+        ArnTarget::StateMachine(n) | ArnTarget::QualifiedStateMachine(n, _) => [n, n],
+        ArnTarget::Execution(m, n) => [m, n],
+    };
+    if names.iter().any(|n| n.is_empty()) {
+        return Err(invalid());
+    }
+    if *account != tenant || *arn_region != region() || *partition != "aws" {
+        return Ok(None);
+    }
+    Ok(Some(target))
 }
 
 /// A component a Task runs, as the store names it.
@@ -352,28 +432,32 @@ mod tests {
         for bad in ["m:0", "m:", "m:a b", "a b:1", ":1"] {
             assert!(MachineRef::parse(bad).is_err(), "{bad} accepted");
         }
-        let arn = "arn:aws:states:us-east-1:acme:stateMachine:m:7";
-        let r = MachineRef::from_arn("acme", arn).unwrap();
+        let arn = format!("{}:7", state_machine_arn("acme", "m"));
+        let r = MachineRef::from_arn("acme", &arn).unwrap();
         assert_eq!(r.qualifier, Some(Qualifier::Version(7)));
-        assert_eq!(r.arn("acme"), "arn:aws:states:local:acme:stateMachine:m:7");
+        assert_eq!(r.arn("acme"), arn);
+        let live = format!("{}:live", state_machine_arn("acme", "m"));
         assert_eq!(
-            MachineRef::from_arn("acme", "arn:aws:states:local:acme:stateMachine:m:live")
-                .unwrap()
-                .to_string(),
+            MachineRef::from_arn("acme", &live).unwrap().to_string(),
             "m:live"
         );
         // Another account's ARN does not exist for this tenant; a malformed one is invalid.
-        let other = MachineRef::from_arn("bob", arn).unwrap_err();
+        let other = MachineRef::from_arn("bob", &arn).unwrap_err();
         assert_eq!(other.code(), "StateMachineDoesNotExist");
+        let region = region();
         for bad in [
-            "arn:aws:states:local:acme:execution:m:e",
-            "arn:aws:lambda:local:acme:stateMachine:m",
-            "m",
-            "arn:aws:states:local:acme:stateMachine:",
-            &format!("arn:aws:states:local:acme:stateMachine:{}", "m".repeat(300)),
+            format!("arn:aws:states:{region}:acme:execution:m:e"),
+            format!("arn:aws:lambda:{region}:acme:stateMachine:m"),
+            "m".to_string(),
+            format!("arn:aws:states:{region}:acme:stateMachine:"),
+            format!("arn:aws:states:{region}:acme:stateMachine:m:0"),
+            format!(
+                "arn:aws:states:{region}:acme:stateMachine:{}",
+                "m".repeat(300)
+            ),
         ] {
             assert_eq!(
-                MachineRef::from_arn("acme", bad).unwrap_err().code(),
+                MachineRef::from_arn("acme", &bad).unwrap_err().code(),
                 "InvalidArn",
                 "{bad}"
             );
@@ -382,21 +466,21 @@ mod tests {
 
     #[test]
     fn execution_refs() {
-        let e = ExecutionRef::from_arn("acme", "arn:aws:states:local:acme:execution:m:e1").unwrap();
+        let arn = execution_arn("acme", "m", "e1");
+        let e = ExecutionRef::from_arn("acme", &arn).unwrap();
         assert_eq!((e.state_machine.as_str(), e.name.as_str()), ("m", "e1"));
         assert_eq!(
-            ExecutionRef::from_arn("bob", "arn:aws:states:local:acme:execution:m:e1")
-                .unwrap_err()
-                .code(),
+            ExecutionRef::from_arn("bob", &arn).unwrap_err().code(),
             "ExecutionDoesNotExist"
         );
+        let sm = state_machine_arn("acme", "m");
         for bad in [
-            "arn:aws:states:local:acme:execution:m",
-            "arn:aws:states:local:acme:stateMachine:m:e",
-            "arn:aws:states:local:acme:execution:m:e:x",
+            format!("{sm}:e"),
+            format!("{arn}:x"),
+            arn.replace(":execution:", ":exec:"),
         ] {
             assert_eq!(
-                ExecutionRef::from_arn("acme", bad).unwrap_err().code(),
+                ExecutionRef::from_arn("acme", &bad).unwrap_err().code(),
                 "InvalidArn",
                 "{bad}"
             );
@@ -417,6 +501,42 @@ mod tests {
         assert!(check_tenant_id("acme-1").is_ok());
         for bad in ["", "-a", "Acme", "a_b", &"a".repeat(64)] {
             assert!(check_tenant_id(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn arns_parse_for_their_tenant_only() {
+        let sm = state_machine_arn("acme", "flow");
+        assert_eq!(
+            parse_arn("acme", &sm).unwrap(),
+            Some(ArnTarget::StateMachine("flow".into()))
+        );
+        assert_eq!(parse_arn("other", &sm).unwrap(), None);
+        assert_eq!(
+            parse_arn("acme", &format!("{sm}:3")).unwrap(),
+            Some(ArnTarget::QualifiedStateMachine("flow".into(), "3".into()))
+        );
+        let ex = execution_arn("acme", "flow", "run-1");
+        assert_eq!(
+            parse_arn("acme", &ex).unwrap(),
+            Some(ArnTarget::Execution("flow".into(), "run-1".into()))
+        );
+        let wrong_region = sm.replace(region(), "eu-west-9");
+        assert_eq!(parse_arn("acme", &wrong_region).unwrap(), None);
+        for bad in [
+            "",
+            "flow",
+            "arn:aws:lambda:us-east-1:acme:function:f",
+            "arn:aws:states:us-east-1:acme:stateMachine",
+            "arn:aws:states:us-east-1:acme:stateMachine:",
+            "arn:aws:states:us-east-1:acme:execution:flow",
+            "arn:aws:states:us-east-1:acme:activity:a",
+            "arn:aws:states:us-east-1::stateMachine:flow",
+        ] {
+            assert!(
+                matches!(parse_arn("acme", bad), Err(ServiceError::InvalidArn { .. })),
+                "{bad:?} accepted"
+            );
         }
     }
 

@@ -14,6 +14,28 @@ pub struct Page<T> {
     pub items: Vec<T>,
     /// Token for the next page, when there is one.
     pub next_token: Option<String>,
+    /// Records of this page that are damaged and left out of `items`.
+    pub damaged: Vec<Damaged>,
+}
+
+/// A damaged record left out of a listing (reading it alone gives `RecordCorrupt`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Damaged {
+    /// The record (for executions, the ARN).
+    pub record: String,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+impl From<crate::store::StoreError> for Damaged {
+    fn from(e: crate::store::StoreError) -> Self {
+        let message = e.to_string();
+        let record = match e {
+            crate::store::StoreError::Corrupt { record, .. } => record,
+            _ => String::new(),
+        };
+        Self { record, message }
+    }
 }
 
 #[derive(Serialize, Deserialize)]

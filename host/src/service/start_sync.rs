@@ -2,6 +2,7 @@
 //! recorded, and answered with AWS's `billingDetails` from our own metering.
 
 use super::executions::runtime_error;
+use super::express::Claim;
 use super::names::MachineRef;
 use super::runtime::Launch;
 use super::{Resource, Service, ServiceError};
@@ -62,11 +63,22 @@ impl Service {
         record.cause = run.end.cause;
         record.stop_ms = Some(now_ms());
         let name = record.name.clone();
-        let peak = run.peak_memory_bytes;
-        self.store()
-            .record_express(record, run.events)
-            .await
-            .map(|r| (r, peak))
+        // A start was acknowledged: while the disk is full the record waits for space
+        // (visible as RUNNING meanwhile) rather than being lost.
+        let recorded = loop {
+            match self
+                .store()
+                .record_express(record.clone(), &run.events)
+                .await
+            {
+                Err(StoreError::StorageFull { .. }) => {
+                    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                }
+                other => break other,
+            }
+        };
+        recorded
+            .map(|r| (r, run.peak_memory_bytes))
             .map_err(|e| match e {
                 StoreError::AlreadyExists { .. } => ServiceError::AlreadyExists {
                     what: Resource::Execution,
@@ -78,7 +90,8 @@ impl Service {
     }
 
     /// Runs an EXPRESS execution (of the latest revision, a version or an alias) to its
-    /// end and returns its record (with output) and billing details.
+    /// end, as an asynchronous start does (so describe, list and stop see it), and returns
+    /// its record (with output) and billing details.
     pub async fn start_sync_execution(
         &self,
         tenant: &TenantRecord,
@@ -94,17 +107,34 @@ impl Service {
             });
         }
         let record = Self::new_record(tenant, &target_run, name, input)?;
+        let taken = || ServiceError::AlreadyExists {
+            what: Resource::Execution,
+            name: record.name.clone(),
+            detail: String::new(),
+        };
         if self.store().execution(&record.arn)?.is_some() {
-            return Err(ServiceError::AlreadyExists {
-                what: Resource::Execution,
-                name: record.name,
-                detail: String::new(),
-            });
+            return Err(taken());
         }
-        let _slot = self.admit(tenant)?;
-        let (record, peak) = self
-            .run_express(Self::launch(tenant, record, machine), None)
-            .await?;
+        let slot = self.admit(tenant)?;
+        let arn = record.arn.clone();
+        let ended = match self.spawn_express(Self::launch(tenant, record.clone(), machine), slot) {
+            Ok(ended) => ended,
+            Err(Claim::Taken(_)) => return Err(taken()),
+            Err(Claim::Failed(e)) => return Err(e),
+        };
+        let (record, peak) = match ended.await {
+            Ok(result) => result?,
+            // Its end was not reported (a stop that could not record it): say what the
+            // store holds (no task memory is known then).
+            Err(_) => (
+                self.store()
+                    .execution(&arn)?
+                    .ok_or_else(|| ServiceError::Internal {
+                        detail: format!("express execution {arn} ended without a record"),
+                    })?,
+                0,
+            ),
+        };
         let duration = record.stop_ms.unwrap_or(record.start_ms) - record.start_ms;
         Ok(SyncRun {
             billing: BillingDetails::from_usage(duration, peak),

@@ -1,14 +1,15 @@
 //! Components (content-addressed bytes, immutable named versions, precompiled artifacts)
 //! and state machines (immutable named versions of a definition).
 
-use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata};
+use redb::{ReadableTable, ReadableTableMetadata};
 
 use super::records::{ComponentVersion, StateMachineVersion};
 use super::schema::{ARTIFACTS, BLOBS, COMPONENTS, STATE_MACHINES};
 use super::tenants::{UsageTable, charge, usage_in};
 use super::versions::{self, NewRevision, PublishedVersion, Tag};
 use super::writer::wait;
-use super::{Result, Store, StoreError, decode, encode, now_ms};
+use super::{Result, Store, StoreError, decode, encode, now_ms, seal};
+use sha2::Digest as _;
 
 /// A new component version to store.
 #[derive(Clone, Debug)]
@@ -58,7 +59,11 @@ fn all_versions<T: serde::de::DeserializeOwned>(
 ) -> Result<Vec<T>> {
     table
         .range((tenant, name, 0u64)..=(tenant, name, u64::MAX))?
-        .map(|row| decode(row?.1.value(), table_name))
+        .map(|row| {
+            let (k, v) = row?;
+            let (_, name, version) = k.value();
+            decode(v.value(), table_name, &format!("{tenant}/{name}:{version}"))
+        })
         .collect()
 }
 
@@ -82,7 +87,7 @@ fn list_latest<T: serde::de::DeserializeOwned>(
         if after.is_some_and(|a| name <= a) {
             continue;
         }
-        let rec: T = decode(v.value(), table_name)?;
+        let rec: T = decode(v.value(), table_name, &format!("{t}/{name}"))?;
         match out.last_mut() {
             Some((n, r)) if n == name => *r = rec,
             _ => {
@@ -160,7 +165,7 @@ impl Store {
         name: &str,
         version: Option<u64>,
     ) -> Result<Option<ComponentVersion>> {
-        let txn = self.db.begin_read()?;
+        let txn = self.slot.begin_read()?;
         let t = txn.open_table(COMPONENTS)?;
         let version = match version {
             Some(v) => v,
@@ -170,13 +175,19 @@ impl Store {
             },
         };
         t.get((tenant, name, version))?
-            .map(|v| decode(v.value(), "components"))
+            .map(|v| {
+                decode(
+                    v.value(),
+                    "components",
+                    &format!("{tenant}/{name}:{version}"),
+                )
+            })
             .transpose()
     }
 
     /// Every version of a component, oldest first.
     pub fn component_versions(&self, tenant: &str, name: &str) -> Result<Vec<ComponentVersion>> {
-        let txn = self.db.begin_read()?;
+        let txn = self.slot.begin_read()?;
         all_versions(&txn.open_table(COMPONENTS)?, tenant, name, "components")
     }
 
@@ -187,7 +198,7 @@ impl Store {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<ComponentVersion>> {
-        let txn = self.db.begin_read()?;
+        let txn = self.slot.begin_read()?;
         let t = txn.open_table(COMPONENTS)?;
         list_latest(&t, tenant, after, limit, "components")
     }
@@ -204,7 +215,11 @@ impl Store {
             let comps = &mut tb.components;
             let rec: ComponentVersion =
                 match comps.get((tenant.as_str(), name.as_str(), version))? {
-                    Some(v) => decode(v.value(), "components")?,
+                    Some(v) => decode(
+                        v.value(),
+                        "components",
+                        &format!("{tenant}/{name}:{version}"),
+                    )?,
                     None => {
                         return Err(StoreError::NotFound {
                             what: "component version",
@@ -235,14 +250,26 @@ impl Store {
 
     /// The bytes of a component, by hash.
     pub fn component_bytes(&self, sha256: &str) -> Result<Option<Vec<u8>>> {
-        let txn = self.db.begin_read()?;
+        let txn = self.slot.begin_read()?;
         let t = txn.open_table(BLOBS)?;
-        Ok(t.get(sha256)?.map(|v| v.value().to_vec()))
+        let Some(v) = t.get(sha256)? else {
+            return Ok(None);
+        };
+        // Content-addressed: the hash is the checksum.
+        let bytes = v.value().to_vec();
+        if hex::encode(sha2::Sha256::digest(&bytes)) != sha256 {
+            return Err(StoreError::Corrupt {
+                table: "blobs",
+                record: sha256.to_string(),
+                detail: "content does not match its sha256".into(),
+            });
+        }
+        Ok(Some(bytes))
     }
 
     /// Number of distinct component blobs stored.
     pub fn blob_count(&self) -> Result<u64> {
-        let txn = self.db.begin_read()?;
+        let txn = self.slot.begin_read()?;
         Ok(txn.open_table(BLOBS)?.len()?)
     }
 
@@ -263,7 +290,7 @@ impl Store {
                 });
             }
             tb.artifacts
-                .insert((sha.as_str(), fp.as_str()), bytes.as_slice())?;
+                .insert((sha.as_str(), fp.as_str()), seal::seal(bytes).as_slice())?;
             Ok(())
         }))
         .await
@@ -271,9 +298,14 @@ impl Store {
 
     /// A cached precompiled artifact.
     pub fn artifact(&self, sha256: &str, fingerprint: &str) -> Result<Option<Vec<u8>>> {
-        let txn = self.db.begin_read()?;
+        let txn = self.slot.begin_read()?;
         let t = txn.open_table(ARTIFACTS)?;
-        Ok(t.get((sha256, fingerprint))?.map(|v| v.value().to_vec()))
+        t.get((sha256, fingerprint))?
+            .map(|v| {
+                seal::open(v.value(), "artifacts", || format!("{sha256}/{fingerprint}"))
+                    .map(<[u8]>::to_vec)
+            })
+            .transpose()
     }
 
     /// Stores a state machine revision: a new name (`Create`, with its tags) or the next
@@ -354,7 +386,7 @@ impl Store {
         name: &str,
         version: Option<u64>,
     ) -> Result<Option<StateMachineVersion>> {
-        let txn = self.db.begin_read()?;
+        let txn = self.slot.begin_read()?;
         let t = txn.open_table(STATE_MACHINES)?;
         let version = match version {
             Some(v) => v,
@@ -364,7 +396,13 @@ impl Store {
             },
         };
         t.get((tenant, name, version))?
-            .map(|v| decode(v.value(), "state_machines"))
+            .map(|v| {
+                decode(
+                    v.value(),
+                    "state_machines",
+                    &format!("{tenant}/{name}:{version}"),
+                )
+            })
             .transpose()
     }
 
@@ -374,7 +412,7 @@ impl Store {
         tenant: &str,
         name: &str,
     ) -> Result<Vec<StateMachineVersion>> {
-        let txn = self.db.begin_read()?;
+        let txn = self.slot.begin_read()?;
         all_versions(
             &txn.open_table(STATE_MACHINES)?,
             tenant,
@@ -390,7 +428,7 @@ impl Store {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<StateMachineVersion>> {
-        let txn = self.db.begin_read()?;
+        let txn = self.slot.begin_read()?;
         let t = txn.open_table(STATE_MACHINES)?;
         list_latest(&t, tenant, after, limit, "state_machines")
     }
@@ -406,7 +444,13 @@ impl Store {
             for row in t.range(
                 (tenant.as_str(), name.as_str(), 0u64)..=(tenant.as_str(), name.as_str(), u64::MAX),
             )? {
-                let rec: StateMachineVersion = decode(row?.1.value(), "state_machines")?;
+                let (k, v) = row?;
+                let version = k.value().2;
+                let rec: StateMachineVersion = decode(
+                    v.value(),
+                    "state_machines",
+                    &format!("{tenant}/{name}:{version}"),
+                )?;
                 freed += rec.definition.len() as u64;
                 found = true;
             }

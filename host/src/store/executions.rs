@@ -5,7 +5,7 @@
 //! execution's last event id exactly (no gap, no repeat), and only a RUNNING execution takes
 //! steps. So a transition is recorded at most once even if a driver replays after a crash.
 
-use redb::{ReadableDatabase, ReadableTable};
+use redb::ReadableTable;
 use tokio::sync::oneshot;
 
 use super::heads::{self, Head};
@@ -18,7 +18,7 @@ use super::schema::{
 use super::tail::{self, TailEntry};
 use super::tenants::{charge, usage_in};
 use super::writer::wait;
-use super::{Result, Store, StoreError, decode, decode_u64, encode, now_ms};
+use super::{Result, Store, StoreError, decode, decode_json, decode_u64, encode, now_ms, seal};
 use crate::engine::history::HistoryEvent;
 use crate::engine::ports::{
     BoxFuture, ExecutionEnd, ExecutionStatus, FrameUpdate, Journal, JournalError, StepCommit,
@@ -40,6 +40,17 @@ pub struct HistoryPage {
     pub events: Vec<HistoryEvent>,
     /// The event id to continue after, when more remain.
     pub next_after: Option<u64>,
+}
+
+/// A page of a tenant's executions.
+#[derive(Debug)]
+pub struct ExecutionsPage {
+    /// The records, newest first.
+    pub records: Vec<ExecutionRecord>,
+    /// Records of the page that are damaged (left out of `records`), each its error.
+    pub damaged: Vec<StoreError>,
+    /// The sequence to continue from, when more remain.
+    pub next: Option<u64>,
 }
 
 /// A RUNNING execution as found at start-up: its record, last event id and frames.
@@ -110,7 +121,7 @@ fn append_step(tb: &mut Tables<'_>, arn: &str, mut head: Head, entry: &TailEntry
 fn load_record(tb: &mut Tables<'_>, arn: &str) -> Result<Option<ExecutionRecord>> {
     let t = &tb.executions;
     t.get(arn)?
-        .map(|v| decode(v.value(), "executions"))
+        .map(|v| decode(v.value(), "executions", arn))
         .transpose()
 }
 
@@ -247,11 +258,10 @@ impl Store {
     pub async fn record_express(
         &self,
         mut record: ExecutionRecord,
-        events: Vec<HistoryEvent>,
+        events: &[HistoryEvent],
     ) -> Result<ExecutionRecord> {
         record.machine_type = MachineType::Express;
-        let entry = TailEntry::encode(&record.arn, &events, &[]);
-        drop(events);
+        let entry = TailEntry::encode(&record.arn, events, &[]);
         wait(self.writer.submit(move |tb| {
             if load_record(tb, &record.arn)?.is_some() {
                 return Err(StoreError::AlreadyExists {
@@ -273,27 +283,29 @@ impl Store {
 
     /// One execution's record.
     pub fn execution(&self, arn: &str) -> Result<Option<ExecutionRecord>> {
-        let txn = self.db.begin_read()?;
+        let txn = self.slot.begin_read()?;
         let t = txn.open_table(EXECUTIONS)?;
         t.get(arn)?
-            .map(|v| decode(v.value(), "executions"))
+            .map(|v| decode(v.value(), "executions", arn))
             .transpose()
     }
 
     /// A tenant's executions, newest first, starting below sequence `before` (exclusive),
-    /// up to `limit`; returns the page and the sequence to continue from.
+    /// up to `limit`; returns the page and the sequence to continue from. A damaged
+    /// record is left out of the page and named in `damaged` (the rest are served).
     pub fn list_executions(
         &self,
         tenant: &str,
         filter: &ExecutionFilter,
         before: Option<u64>,
         limit: usize,
-    ) -> Result<(Vec<ExecutionRecord>, Option<u64>)> {
-        let txn = self.db.begin_read()?;
+    ) -> Result<ExecutionsPage> {
+        let txn = self.slot.begin_read()?;
         let index = txn.open_table(EXECUTIONS_BY_TENANT)?;
         let execs = txn.open_table(EXECUTIONS)?;
         let upper = before.unwrap_or(u64::MAX);
         let mut out = Vec::new();
+        let mut damaged = Vec::new();
         let mut next = None;
         for row in index.range((tenant, 0u64)..(tenant, upper))?.rev() {
             let (k, arn) = row?;
@@ -302,16 +314,32 @@ impl Store {
                 next = Some(seq + 1);
                 break;
             }
-            let Some(v) = execs.get(arn.value())? else {
+            let arn = arn.value();
+            let Some(v) = execs.get(arn)? else {
+                damaged.push(StoreError::Corrupt {
+                    table: "executions_by_tenant",
+                    record: format!("{tenant}#{seq}"),
+                    detail: format!("names {arn}, which has no record"),
+                });
                 continue;
             };
-            let rec: ExecutionRecord = decode(v.value(), "executions")?;
+            let rec: ExecutionRecord = match decode(v.value(), "executions", arn) {
+                Ok(rec) => rec,
+                Err(e) => {
+                    damaged.push(e);
+                    continue;
+                }
+            };
             if !filter.matches(&rec) {
                 continue;
             }
             out.push(rec);
         }
-        Ok((out, next))
+        Ok(ExecutionsPage {
+            records: out,
+            damaged,
+            next,
+        })
     }
 
     /// A page of an execution's history: events after id `after` (ascending) or before id
@@ -323,7 +351,7 @@ impl Store {
         limit: usize,
         reverse: bool,
     ) -> Result<HistoryPage> {
-        let (txn, rows) = tail::begin_read(&self.db, &self.tail, arn)?;
+        let (txn, rows) = tail::begin_read(&self.slot, &self.tail, arn)?;
         // Every id in the tail is newer than every id in `history`.
         let newest = if rows.is_empty() {
             Vec::new()
@@ -335,7 +363,8 @@ impl Store {
         let run_of = |number: u64| -> Result<_> {
             runs.get(number)?.ok_or_else(|| StoreError::Corrupt {
                 table: "history_index",
-                detail: format!("run {number} of {arn} is missing"),
+                record: arn.to_string(),
+                detail: format!("run {number} is missing"),
             })
         };
         // One row past the page tells whether another page follows.
@@ -350,8 +379,12 @@ impl Store {
                 picked.push(bytes);
             }
             'runs: for row in t.range((arn, 0u64)..(arn, before))?.rev() {
-                let run = run_of(row?.1.value())?;
-                for (id, bytes) in tail::run_events(run.value())?.into_iter().rev() {
+                let number = row?.1.value();
+                let run = run_of(number)?;
+                for (id, bytes) in tail::run_events(run.value(), arn, number)?
+                    .into_iter()
+                    .rev()
+                {
                     if picked.len() == want {
                         break 'runs;
                     }
@@ -368,8 +401,9 @@ impl Store {
                 None => from,
             };
             'runs: for row in t.range((arn, start)..=(arn, u64::MAX))? {
-                let run = run_of(row?.1.value())?;
-                for (id, bytes) in tail::run_events(run.value())? {
+                let number = row?.1.value();
+                let run = run_of(number)?;
+                for (id, bytes) in tail::run_events(run.value(), arn, number)? {
                     if picked.len() == want {
                         break 'runs;
                     }
@@ -389,7 +423,7 @@ impl Store {
         picked.truncate(limit);
         let events = picked
             .iter()
-            .map(|b| decode::<HistoryEvent>(b, "history"))
+            .map(|b| decode_json::<HistoryEvent>(b, "history_runs", arn))
             .collect::<Result<Vec<_>>>()?;
         let next_after = if more {
             events.last().map(|e| e.id)
@@ -399,9 +433,10 @@ impl Store {
         Ok(HistoryPage { events, next_after })
     }
 
-    /// Every RUNNING STANDARD execution with its frames, for resuming after a restart.
+    /// Every RUNNING STANDARD execution with its frames, for resuming after a restart
+    /// (except damaged ones, reported on stderr).
     pub fn running_executions(&self) -> Result<Vec<RecoveredExecution>> {
-        let txn = self.db.begin_read()?;
+        let txn = self.slot.begin_read()?;
         let running = txn.open_table(RUNNING)?;
         // One pass over the tail serves every execution.
         let mut overlays = tail::overlays(&txn)?;
@@ -410,8 +445,15 @@ impl Store {
             let (arn, _) = row?;
             let arn = arn.value();
             let overlay = overlays.remove(arn).unwrap_or_default();
-            if let Some(exec) = recovered(&txn, arn, overlay)? {
-                out.push(exec);
+            match recovered(&txn, arn, overlay) {
+                Ok(Some(exec)) => out.push(exec),
+                Ok(None) => {}
+                // One damaged execution stays where it is (`stepwasm check` names it);
+                // the others resume.
+                Err(e @ StoreError::Corrupt { .. }) => {
+                    eprintln!("stepwasm: cannot resume a damaged execution: {e}");
+                }
+                Err(e) => return Err(e),
             }
         }
         Ok(out)
@@ -420,7 +462,7 @@ impl Store {
     /// One RUNNING execution with its frames (`None` once it is no longer RUNNING), for
     /// resuming a parked execution.
     pub fn running_execution(&self, arn: &str) -> Result<Option<RecoveredExecution>> {
-        let (txn, rows) = tail::begin_read(&self.db, &self.tail, arn)?;
+        let (txn, rows) = tail::begin_read(&self.slot, &self.tail, arn)?;
         if txn.open_table(RUNNING)?.get(arn)?.is_none() {
             return Ok(None);
         }
@@ -430,7 +472,7 @@ impl Store {
 
     /// Records of one tenant's RUNNING executions.
     pub fn running_of_tenant(&self, tenant: &str) -> Result<Vec<ExecutionRecord>> {
-        let txn = self.db.begin_read()?;
+        let txn = self.slot.begin_read()?;
         let running = txn.open_table(RUNNING)?;
         let execs = txn.open_table(EXECUTIONS)?;
         let mut out = Vec::new();
@@ -440,7 +482,7 @@ impl Store {
                 continue;
             }
             if let Some(v) = execs.get(arn.value())? {
-                out.push(decode(v.value(), "executions")?);
+                out.push(decode(v.value(), "executions", arn.value())?);
             }
         }
         Ok(out)
@@ -448,7 +490,7 @@ impl Store {
 
     /// Number of RUNNING executions per tenant.
     pub fn running_counts(&self) -> Result<std::collections::HashMap<String, u64>> {
-        let txn = self.db.begin_read()?;
+        let txn = self.slot.begin_read()?;
         let running = txn.open_table(RUNNING)?;
         let mut out = std::collections::HashMap::new();
         for row in running.iter()? {
@@ -470,7 +512,7 @@ fn recovered(
     let Some(v) = execs.get(arn)? else {
         return Ok(None);
     };
-    let record: ExecutionRecord = decode(v.value(), "executions")?;
+    let record: ExecutionRecord = decode(v.value(), "executions", arn)?;
     let compacted_head = txn
         .open_table(HISTORY_HEADS)?
         .get(arn)?
@@ -486,7 +528,9 @@ fn recovered(
         .range((arn, 0u64)..=(arn, u64::MAX))?
     {
         let (k, v) = f?;
-        frames.insert(k.value().1, v.value().to_vec());
+        let id = k.value().1;
+        let state = seal::open(v.value(), "frames", || format!("{arn}#{id}"))?;
+        frames.insert(id, state.to_vec());
     }
     for (id, state) in overlay.frames {
         match state {

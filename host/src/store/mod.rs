@@ -7,10 +7,13 @@
 //! open their own read transactions and never wait for the writer.
 
 mod catalog;
+mod check;
 mod executions;
 mod heads;
 mod records;
 mod schema;
+mod seal;
+mod slot;
 mod tail;
 mod tenants;
 mod versions;
@@ -22,8 +25,13 @@ use std::sync::Arc;
 use redb::{Database, ReadableDatabase, ReadableTable};
 
 pub use catalog::{NewComponent, Revision};
-pub use executions::{ExecutionFilter, HistoryPage, RecoveredExecution, StartOutcome};
+pub use check::{CheckReport, check_file};
+pub use executions::{
+    ExecutionFilter, ExecutionsPage, HistoryPage, RecoveredExecution, StartOutcome,
+};
 pub use records::*;
+pub use slot::StoreHealth;
+pub use tenants::AwsCredentialRecord;
 pub use versions::{AliasRecord, NewRevision, PublishedVersion, RevisionCheck, RouteWeight, Tag};
 pub use writer::Durability;
 
@@ -57,18 +65,27 @@ pub enum StoreError {
         /// Highest version this build reads.
         supported: u64,
     },
+    /// The disk is full (or over quota): writes are refused until space is back, when the
+    /// store reopens itself; reads are still served.
+    #[error("storage full: {detail}")]
+    StorageFull {
+        /// What the OS or redb said.
+        detail: String,
+    },
     /// redb failed while reading or writing.
     #[error("storage error: {detail}")]
     Storage {
         /// What redb said.
         detail: String,
     },
-    /// A stored value did not decode.
-    #[error("corrupt record in table {table}: {detail}")]
+    /// A stored value failed its checksum or did not decode: that one record is damaged.
+    #[error("corrupt record '{record}' in table {table}: {detail}")]
     Corrupt {
         /// The table.
         table: &'static str,
-        /// The decoding error.
+        /// The record's key (an execution ARN, a tail row number, ...).
+        record: String,
+        /// What is wrong with it.
         detail: String,
     },
     /// The write transaction holding this write failed to commit; nothing of it is durable.
@@ -143,11 +160,35 @@ macro_rules! storage_from {
     ($($ty:ty),*) => {$(
         impl From<$ty> for StoreError {
             fn from(e: $ty) -> Self {
-                StoreError::Storage { detail: e.to_string() }
+                classify(redb::Error::from(e))
             }
         }
     )*};
 }
+
+/// A redb error as ours: no space (ENOSPC, EDQUOT), or redb's refusal to write after an
+/// I/O error (which only a reopen clears), is [`StoreError::StorageFull`].
+fn classify(e: redb::Error) -> StoreError {
+    let full = match &e {
+        redb::Error::Io(io) => {
+            io.kind() == std::io::ErrorKind::StorageFull
+                || io.kind() == std::io::ErrorKind::QuotaExceeded
+                || matches!(io.raw_os_error(), Some(28 | 122))
+        }
+        redb::Error::PreviousIo => true,
+        _ => false,
+    };
+    let detail = e.to_string();
+    if full {
+        StoreError::StorageFull { detail }
+    } else {
+        StoreError::Storage { detail }
+    }
+}
+
+/// One stderr line per second at most for repeated storage failures (see [`crate::ratelog`]).
+static LOG_STORAGE: crate::ratelog::Limiter =
+    crate::ratelog::Limiter::new(std::time::Duration::from_secs(1));
 storage_from!(
     redb::Error,
     redb::DatabaseError,
@@ -165,9 +206,15 @@ impl StoreError {
         matches!(
             self,
             StoreError::Storage { .. }
+                | StoreError::StorageFull { .. }
                 | StoreError::Corrupt { .. }
                 | StoreError::CommitFailed { .. }
         )
+    }
+
+    /// Whether this error means the disk is full (see [`classify`]).
+    fn is_full(&self) -> bool {
+        matches!(self, StoreError::StorageFull { .. })
     }
 }
 
@@ -177,7 +224,7 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 /// A handle to the open store; cheap to clone, shared by every task and request.
 #[derive(Clone)]
 pub struct Store {
-    db: Arc<Database>,
+    slot: Arc<slot::Slot>,
     writer: Arc<writer::Writer>,
     /// Which `history_tail` rows hold which execution's newest events.
     tail: tail::SharedIndex,
@@ -286,7 +333,18 @@ impl Store {
                             t.insert(k, row.as_slice())?;
                         }
                     }
-                    // Version 4 adds `machine_versions`, `machine_aliases`, `machine_meta`
+                    if v < 4 {
+                        // Version 4: values carry their checksum (see `seal`).
+                        seal_table(&txn, schema::TENANTS)?;
+                        seal_table(&txn, schema::COMPONENTS)?;
+                        seal_table(&txn, schema::STATE_MACHINES)?;
+                        seal_table(&txn, schema::EXECUTIONS)?;
+                        seal_table(&txn, schema::FRAMES)?;
+                        seal_table(&txn, schema::HISTORY_RUNS)?;
+                        seal_table(&txn, schema::HISTORY_TAIL)?;
+                        seal_table(&txn, schema::ARTIFACTS)?;
+                    }
+                    // Version 5 adds `machine_versions`, `machine_aliases`, `machine_meta`
                     // and `tags` (created empty below): nothing to move.
                     if v < schema::SCHEMA_VERSION {
                         meta.insert("schema_version", &schema::SCHEMA_VERSION.to_be_bytes()[..])?;
@@ -310,6 +368,7 @@ impl Store {
             txn.open_table(schema::HISTORY_HEADS)?;
             txn.open_table(schema::HISTORY_TAIL)?;
             txn.open_table(schema::FRAMES)?;
+            txn.open_table(schema::QUARANTINE)?;
             txn.open_table(schema::MACHINE_VERSIONS)?;
             txn.open_table(schema::MACHINE_ALIASES)?;
             txn.open_table(schema::MACHINE_META)?;
@@ -319,10 +378,14 @@ impl Store {
         let tail: tail::SharedIndex = Arc::new(std::sync::RwLock::new(tail::TailIndex::load(
             &db.begin_read()?,
         )?));
-        let db = Arc::new(db);
-        let writer = Arc::new(writer::Writer::start(db.clone(), durability, tail.clone()));
+        let slot = Arc::new(slot::Slot::new(Arc::new(db), path, cache_bytes));
+        let writer = Arc::new(writer::Writer::start(
+            slot.clone(),
+            durability,
+            tail.clone(),
+        ));
         Ok(Self {
-            db,
+            slot,
             writer,
             tail,
             path: path.to_path_buf(),
@@ -334,15 +397,21 @@ impl Store {
         &self.path
     }
 
+    /// Whether writes work (for `/healthz`).
+    pub fn health(&self) -> StoreHealth {
+        self.slot.health()
+    }
+
     /// The schema version recorded in the file.
     pub fn schema_version(&self) -> Result<u64> {
-        let txn = self.db.begin_read()?;
+        let txn = self.slot.begin_read()?;
         let meta = txn.open_table(schema::META)?;
         match meta.get("schema_version")? {
             Some(v) => decode_u64(v.value(), "meta"),
             None => Err(StoreError::Corrupt {
                 table: "meta",
-                detail: "schema_version missing".into(),
+                record: "schema_version".into(),
+                detail: "missing".into(),
             }),
         }
     }
@@ -361,24 +430,61 @@ impl Store {
     }
 }
 
+/// Appends the checksum to every value of a table (the version 4 migration). The table is
+/// rewritten in one pass, held in memory: stores migrated so far are small.
+fn seal_table<K: redb::Key + 'static>(
+    txn: &redb::WriteTransaction,
+    def: redb::TableDefinition<'static, K, &'static [u8]>,
+) -> Result<()> {
+    let mut t = txn.open_table(def)?;
+    let mut rows: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+    for row in t.iter()? {
+        let (k, v) = row?;
+        let key = K::as_bytes(&k.value()).as_ref().to_vec();
+        rows.push((key, seal::seal(v.value().to_vec())));
+    }
+    for (k, v) in rows {
+        t.insert(K::from_bytes(&k), v.as_slice())?;
+    }
+    Ok(())
+}
+
 fn decode_u64(bytes: &[u8], table: &'static str) -> Result<u64> {
     let arr: [u8; 8] = bytes.try_into().map_err(|_| StoreError::Corrupt {
         table,
+        record: "meta value".into(),
         detail: format!("expected 8 bytes, found {}", bytes.len()),
     })?;
     Ok(u64::from_be_bytes(arr))
 }
 
-fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8], table: &'static str) -> Result<T> {
+/// Decodes a sealed JSON record (see [`seal`]); `record` names it in the error.
+fn decode<T: serde::de::DeserializeOwned>(
+    value: &[u8],
+    table: &'static str,
+    record: &str,
+) -> Result<T> {
+    let bytes = seal::open(value, table, || record.to_string())?;
+    decode_json(bytes, table, record)
+}
+
+/// Decodes unsealed JSON (an event inside a sealed run or tail row).
+fn decode_json<T: serde::de::DeserializeOwned>(
+    bytes: &[u8],
+    table: &'static str,
+    record: &str,
+) -> Result<T> {
     serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
         table,
+        record: record.to_string(),
         detail: e.to_string(),
     })
 }
 
+/// A record as stored: JSON, sealed with its checksum.
 fn encode<T: serde::Serialize>(value: &T) -> Vec<u8> {
     // Serializing these plain structs cannot fail (string keys, no custom Serialize).
-    serde_json::to_vec(value).unwrap_or_default()
+    seal::seal(serde_json::to_vec(value).unwrap_or_default())
 }
 
 /// Current wall-clock time in Unix milliseconds.

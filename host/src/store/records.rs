@@ -20,7 +20,7 @@ pub const DEFAULT_MAX_STORED_BYTES: u64 = 4 * 1024 * 1024 * 1024;
 
 /// Per-tenant limits. Every field has a documented default; the admin may override any.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct Quotas {
     /// Largest component upload, in bytes.
     pub max_component_bytes: u64,

@@ -1,13 +1,18 @@
 //! The store's tables, declared once as consts, and the schema version written at creation
 //! and checked at every open. Changing a table's key/value types or meaning bumps
 //! [`SCHEMA_VERSION`] and adds a migration step in [`super::Store::open`].
+//!
+//! Since version 4 every `&[u8]` value of `tenants`, `components`, `state_machines`,
+//! `executions`, `frames`, `history_runs`, `history_tail` and `artifacts` ends with its
+//! CRC-32 ([`super::seal`]); `blobs` are checked against their sha256 key.
 
 use redb::TableDefinition;
 
 /// Version of the on-disk layout this build reads and writes.
-pub const SCHEMA_VERSION: u64 = 4;
+pub const SCHEMA_VERSION: u64 = 5;
 
-/// `meta`: small named values: `schema_version`, `admin_key_hash`, `next_execution_seq`.
+/// `meta`: small named values: `schema_version`, `admin_key_hash`, `next_execution_seq`,
+/// and `aws_credential:<access key id>` → JSON [`super::AwsCredentialRecord`].
 pub const META: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("meta");
 
 /// `tenants`: tenant id → JSON [`super::TenantRecord`].
@@ -68,7 +73,15 @@ pub const HISTORY_INDEX: TableDefinition<'_, (&str, u64), u64> =
 /// of that batch (see [`super::tail`]); moved by compaction into `history_runs`,
 /// `history_index`, `history_heads` and `frames`. Added in version 2 (events only);
 /// version 3 added the frame updates.
-pub const HISTORY_TAIL: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("history_tail");
+pub const HISTORY_TAIL: TableDefinition<'_, u64, &[u8]> = TableDefinition::new(HISTORY_TAIL_NAME);
+
+/// The name of [`HISTORY_TAIL`] (a [`QUARANTINE`] key names its table).
+pub const HISTORY_TAIL_NAME: &str = "history_tail";
+
+/// `quarantine`: (table, key) → a value that failed its checksum where it could not stay
+/// (a tail row, which compaction must move), kept byte for byte for `stepwasm check`.
+/// Added in version 4.
+pub const QUARANTINE: TableDefinition<'_, (&str, u64), &[u8]> = TableDefinition::new("quarantine");
 
 /// `history_heads`: execution ARN → id of its last history event as of the last compaction
 /// (since version 3; newer events are in `history_tail`), so an append can check that it
@@ -79,7 +92,7 @@ pub const HISTORY_HEADS: TableDefinition<'_, &str, u64> = TableDefinition::new("
 /// compaction (since version 3; newer states are in `history_tail`).
 pub const FRAMES: TableDefinition<'_, (&str, u64), &[u8]> = TableDefinition::new("frames");
 
-// ---- AWS's published versions, aliases and tags (added in version 4) ----
+// ---- AWS's published versions, aliases and tags (added in version 5) ----
 
 /// `machine_versions`: (tenant, state machine, version number) → JSON
 /// [`super::PublishedVersion`]: AWS's immutable published versions, each naming the

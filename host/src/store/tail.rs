@@ -25,8 +25,11 @@ use std::sync::{Arc, RwLock};
 use redb::{ReadTransaction, ReadableTable, WriteTransaction};
 use rustc_hash::FxHashMap;
 
-use super::schema::{FRAMES, HISTORY_HEADS, HISTORY_INDEX, HISTORY_RUNS, HISTORY_TAIL, RUNNING};
-use super::{Result, StoreError};
+use super::schema::{
+    FRAMES, HISTORY_HEADS, HISTORY_INDEX, HISTORY_RUNS, HISTORY_TAIL, HISTORY_TAIL_NAME,
+    QUARANTINE, RUNNING,
+};
+use super::{Result, StoreError, seal};
 use crate::engine::history::HistoryEvent;
 use crate::engine::ports::FrameUpdate;
 
@@ -135,8 +138,9 @@ impl TailBuffer {
         self.bytes.is_empty()
     }
 
-    /// The row's bytes.
-    pub(super) fn bytes(&self) -> &[u8] {
+    /// The row's bytes, sealed with their checksum (call once, before [`Self::finish`]).
+    pub(super) fn sealed(&mut self) -> &[u8] {
+        seal::seal_from(&mut self.bytes, 0);
         &self.bytes
     }
 
@@ -156,22 +160,45 @@ pub(super) fn push_event(run: &mut Vec<u8>, id: u64, bytes: &[u8]) {
     run.extend_from_slice(bytes);
 }
 
-/// The events of a run, in order.
-pub(super) fn run_events(run: &[u8]) -> Result<Vec<(u64, &[u8])>> {
-    let mut rest = run;
+/// The events of a sealed run (number `number`, of `arn`), in order.
+pub(super) fn run_events<'r>(
+    run: &'r [u8],
+    arn: &str,
+    number: u64,
+) -> Result<Vec<(u64, &'r [u8])>> {
+    const T: &str = "history_runs";
+    let record = || format!("{arn} (run {number})");
+    let mut rest = seal::open(run, T, record)?;
     let mut out = Vec::new();
-    while !rest.is_empty() {
-        let id = u64_at(&mut rest, "history")?;
-        let n = u32_at(&mut rest, "history")?;
-        out.push((id, take(&mut rest, n as usize, "history")?));
-    }
+    let parsed = (|| {
+        while !rest.is_empty() {
+            let id = u64_at(&mut rest, T)?;
+            let n = u32_at(&mut rest, T)?;
+            out.push((id, take(&mut rest, n as usize, T)?));
+        }
+        Ok(())
+    })();
+    parsed.map_err(|e: StoreError| named(e, record()))?;
     Ok(out)
+}
+
+/// `e` (a [`StoreError::Corrupt`] from parsing) naming `record`.
+fn named(e: StoreError, record: String) -> StoreError {
+    match e {
+        StoreError::Corrupt { table, detail, .. } => StoreError::Corrupt {
+            table,
+            record,
+            detail,
+        },
+        other => other,
+    }
 }
 
 fn take<'r>(row: &mut &'r [u8], n: usize, table: &'static str) -> Result<&'r [u8]> {
     if row.len() < n {
         return Err(StoreError::Corrupt {
             table,
+            record: String::new(),
             detail: "truncated row".into(),
         });
     }
@@ -201,8 +228,16 @@ pub(super) enum Item<'r> {
     Frame(u64, Option<&'r [u8]>),
 }
 
-/// Calls `f(arn, item)` for every item of one tail row, in order.
-pub(super) fn visit<'r>(row: &'r [u8], mut f: impl FnMut(&'r str, Item<'r>)) -> Result<()> {
+/// Calls `f(arn, item)` for every item of tail row `key` (sealed), in order; nothing is
+/// visited unless the row's checksum matches.
+pub(super) fn visit<'r>(row: &'r [u8], key: u64, f: impl FnMut(&'r str, Item<'r>)) -> Result<()> {
+    let record = || format!("row {key}");
+    let row = seal::open(row, "history_tail", record)?;
+    visit_items(row, f).map_err(|e| named(e, record()))
+}
+
+/// Calls `f(arn, item)` for every item of an unsealed tail row.
+fn visit_items<'r>(row: &'r [u8], mut f: impl FnMut(&'r str, Item<'r>)) -> Result<()> {
     const T: &str = "history_tail";
     let mut row = row;
     while !row.is_empty() {
@@ -210,6 +245,7 @@ pub(super) fn visit<'r>(row: &'r [u8], mut f: impl FnMut(&'r str, Item<'r>)) -> 
         let arn = std::str::from_utf8(take(&mut row, len as usize, T)?).map_err(|_| {
             StoreError::Corrupt {
                 table: T,
+                record: String::new(),
                 detail: "ARN is not UTF-8".into(),
             }
         })?;
@@ -273,13 +309,22 @@ impl TailIndex {
             let (k, v) = row?;
             let key = k.value();
             let mut arns: Vec<&str> = Vec::new();
-            visit(v.value(), |arn, _| {
+            let visited = visit(v.value(), key, |arn, _| {
                 if arns.last() != Some(&arn) {
                     arns.push(arn);
                 }
-            })?;
-            for arn in arns {
-                index.add(arn, key);
+            });
+            match visited {
+                // Readers never look at it; the next compaction quarantines it.
+                Err(e @ StoreError::Corrupt { .. }) => {
+                    eprintln!("stepwasm: {e}; it will be moved to the quarantine table");
+                }
+                Err(e) => return Err(e),
+                Ok(()) => {
+                    for arn in arns {
+                        index.add(arn, key);
+                    }
+                }
             }
             index.pending_rows += 1;
             index.pending_bytes += v.value().len();
@@ -330,12 +375,10 @@ impl TailIndex {
     /// row of the tail if there is no such cut. `None`: the tail is empty.
     pub(super) fn slice_end(&self) -> Option<u64> {
         let last = self.next_row.checked_sub(1)?;
-        let first = self
-            .rows_of
-            .values()
-            .filter_map(|rows| rows.first())
-            .min()
-            .copied()?;
+        let Some(&first) = self.rows_of.values().filter_map(|rows| rows.first()).min() else {
+            // Only damaged rows are left: one slice quarantines them.
+            return (self.pending_rows > 0).then_some(last);
+        };
         let span = (last - first + 1) as usize;
         // Per row: how many executions have their first and their last pending step there.
         let mut starts = vec![0usize; span];
@@ -368,6 +411,7 @@ impl TailIndex {
 #[derive(Default)]
 pub(super) struct Scratch {
     run: Vec<u8>,
+    frame: Vec<u8>,
     items: Vec<ItemAt>,
 }
 
@@ -421,8 +465,9 @@ pub(super) fn compact(
     let mut heads = txn.open_table(HISTORY_HEADS)?;
     let mut frames = txn.open_table(FRAMES)?;
     let running = txn.open_table(RUNNING)?;
+    let mut quarantine = txn.open_table(QUARANTINE)?;
     let mut next_run = runs.last()?.map_or(0, |(k, _)| k.value() + 1);
-    let Scratch { run, items } = scratch;
+    let Scratch { run, frame, items } = scratch;
     items.clear();
     let moved = {
         let (keys, guards): (Vec<u64>, Vec<_>) = tail
@@ -438,7 +483,8 @@ pub(super) fn compact(
             let row = v.value();
             let base = row.as_ptr() as usize;
             let mut last: Option<(&str, u32)> = None;
-            visit(row, |arn, item| {
+            let items_before = items.len();
+            let visited = visit(row, keys[r], |arn, item| {
                 let name = match last {
                     Some((a, n)) if a == arn => n,
                     _ => {
@@ -465,7 +511,18 @@ pub(super) fn compact(
                     id,
                     frame,
                 });
-            })?;
+            });
+            match visited {
+                Ok(()) => {}
+                // Kept aside, byte for byte, for `stepwasm check` to report; none of its
+                // items move.
+                Err(e @ StoreError::Corrupt { .. }) => {
+                    eprintln!("stepwasm: {e}; moved to the quarantine table");
+                    items.truncate(items_before);
+                    quarantine.insert((HISTORY_TAIL_NAME, keys[r]), row)?;
+                }
+                Err(e) => return Err(e),
+            }
         }
         let Some(&last_row) = keys.last() else {
             return Ok(None);
@@ -503,6 +560,7 @@ pub(super) fn compact(
             // Each execution's events become ONE run: one append per execution per
             // compaction, not one per event.
             if let Some((first, last)) = ids {
+                seal::seal_from(run, 0);
                 runs.insert(next_run, run.as_slice())?;
                 index.insert((arn, first), next_run)?;
                 next_run += 1;
@@ -516,7 +574,10 @@ pub(super) fn compact(
                     let (id, state) = same[same.len() - 1];
                     match state {
                         Some(s) => {
-                            frames.insert((arn, id), s)?;
+                            frame.clear();
+                            frame.extend_from_slice(s);
+                            seal::seal_from(frame, 0);
+                            frames.insert((arn, id), frame.as_slice())?;
                         }
                         None => {
                             frames.remove((arn, id))?;
@@ -582,7 +643,7 @@ pub(super) fn overlay_of(
     let mut out = Overlay::default();
     for row in rows {
         let Some(v) = tail.get(*row)? else { continue };
-        visit(v.value(), |a, item| {
+        visit(v.value(), *row, |a, item| {
             if a == arn {
                 match item {
                     Item::Event(id, bytes) => out.events.push((id, bytes.to_vec())),
@@ -600,28 +661,33 @@ pub(super) fn overlays(txn: &ReadTransaction) -> Result<HashMap<Box<str>, Overla
     let t = txn.open_table(HISTORY_TAIL)?;
     let mut out: HashMap<Box<str>, Overlay> = HashMap::new();
     for row in t.iter()? {
-        let (_, v) = row?;
-        visit(v.value(), |arn, item| {
+        let (k, v) = row?;
+        let visited = visit(v.value(), k.value(), |arn, item| {
             // Runs once, at start-up: a key per item is cheap enough.
             let o = out.entry(arn.into()).or_default();
             match item {
                 Item::Event(id, bytes) => o.events.push((id, bytes.to_vec())),
                 Item::Frame(id, state) => o.frames.push((id, state.map(<[u8]>::to_vec))),
             }
-        })?;
+        });
+        // Reported when the index was loaded; the rest of the tail is still good.
+        if let Err(e) = visited
+            && !matches!(e, StoreError::Corrupt { .. })
+        {
+            return Err(e);
+        }
     }
     Ok(out)
 }
 
 /// Begins a read transaction together with the tail rows of `arn`, consistently.
 pub(super) fn begin_read(
-    db: &redb::Database,
+    slot: &super::slot::Slot,
     index: &SharedIndex,
     arn: &str,
 ) -> Result<(ReadTransaction, Vec<u64>)> {
-    use redb::ReadableDatabase;
     let guard = index.read().unwrap_or_else(|p| p.into_inner());
-    let txn = db.begin_read()?;
+    let txn = slot.begin_read()?;
     let rows = guard.rows_of(arn).to_vec();
     Ok((txn, rows))
 }

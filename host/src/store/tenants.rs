@@ -1,7 +1,8 @@
-//! Tenants, their API keys (stored only as sha256 hashes), the admin key hash, and the
+//! Tenants, their API keys (stored only as sha256 hashes), their AWS credentials (secrets
+//! sealed by the service; this file stores the sealed bytes), the admin key hash, and the
 //! per-tenant stored-bytes counter.
 
-use redb::{ReadableDatabase, ReadableTable};
+use redb::ReadableTable;
 
 use super::records::{Quotas, TenantRecord};
 use super::schema::Tables;
@@ -14,6 +15,26 @@ pub(super) type UsageTable<'t> = redb::Table<'t, &'static str, u64>;
 
 /// Length of a key hash (sha256).
 pub type KeyHash = [u8; 32];
+
+/// AWS credentials live in `meta` under this prefix plus the access key id: a handful of
+/// rows per tenant, so no table of their own (and no schema change).
+const AWS_CREDENTIAL_PREFIX: &str = "aws_credential:";
+
+/// One AWS access key: its tenant and its secret, sealed (encrypted and authenticated) by
+/// the service under a server key; the store never sees the secret in the clear.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AwsCredentialRecord {
+    /// Owning tenant.
+    pub tenant: String,
+    /// Which server key sealed it (a fingerprint, not the key).
+    pub key_id: String,
+    /// AEAD nonce.
+    pub nonce: Vec<u8>,
+    /// The sealed secret.
+    pub sealed: Vec<u8>,
+    /// Creation time, Unix milliseconds.
+    pub created_ms: i64,
+}
 
 impl Store {
     /// Creates a tenant with the given quotas.
@@ -45,7 +66,7 @@ impl Store {
         wait(self.writer.submit(move |tb| {
             let t = &mut tb.tenants;
             let mut rec: TenantRecord = match t.get(id.as_str())? {
-                Some(v) => decode(v.value(), "tenants")?,
+                Some(v) => decode(v.value(), "tenants", &id)?,
                 None => {
                     return Err(StoreError::NotFound {
                         what: "tenant",
@@ -62,19 +83,21 @@ impl Store {
 
     /// One tenant.
     pub fn tenant(&self, id: &str) -> Result<Option<TenantRecord>> {
-        let txn = self.db.begin_read()?;
+        let txn = self.slot.begin_read()?;
         let t = txn.open_table(TENANTS)?;
-        t.get(id)?.map(|v| decode(v.value(), "tenants")).transpose()
+        t.get(id)?
+            .map(|v| decode(v.value(), "tenants", id))
+            .transpose()
     }
 
     /// Every tenant, by id.
     pub fn tenants(&self) -> Result<Vec<TenantRecord>> {
-        let txn = self.db.begin_read()?;
+        let txn = self.slot.begin_read()?;
         let t = txn.open_table(TENANTS)?;
         let mut out = Vec::new();
         for row in t.iter()? {
-            let (_, v) = row?;
-            out.push(decode(v.value(), "tenants")?);
+            let (k, v) = row?;
+            out.push(decode(v.value(), "tenants", k.value())?);
         }
         Ok(out)
     }
@@ -97,14 +120,59 @@ impl Store {
 
     /// The tenant a key hash belongs to.
     pub fn tenant_for_key(&self, hash: &KeyHash) -> Result<Option<String>> {
-        let txn = self.db.begin_read()?;
+        let txn = self.slot.begin_read()?;
         let t = txn.open_table(API_KEYS)?;
         Ok(t.get(&hash[..])?.map(|v| v.value().to_string()))
     }
 
+    /// Stores (or replaces, when resealed) an AWS credential for an existing tenant.
+    pub async fn put_aws_credential(
+        &self,
+        access_key_id: &str,
+        record: AwsCredentialRecord,
+    ) -> Result<()> {
+        let key = format!("{AWS_CREDENTIAL_PREFIX}{access_key_id}");
+        wait(self.writer.submit(move |tb| {
+            if tb.tenants.get(record.tenant.as_str())?.is_none() {
+                return Err(StoreError::NotFound {
+                    what: "tenant",
+                    name: record.tenant,
+                });
+            }
+            tb.meta.insert(key.as_str(), encode(&record).as_slice())?;
+            Ok(())
+        }))
+        .await
+    }
+
+    /// One AWS credential by access key id.
+    pub fn aws_credential(&self, access_key_id: &str) -> Result<Option<AwsCredentialRecord>> {
+        let txn = self.slot.begin_read()?;
+        let t = txn.open_table(META)?;
+        let key = format!("{AWS_CREDENTIAL_PREFIX}{access_key_id}");
+        t.get(key.as_str())?
+            .map(|v| decode(v.value(), "meta", &key))
+            .transpose()
+    }
+
+    /// Every AWS credential, by access key id (for resealing under a new server key).
+    pub fn aws_credentials(&self) -> Result<Vec<(String, AwsCredentialRecord)>> {
+        let txn = self.slot.begin_read()?;
+        let t = txn.open_table(META)?;
+        let mut out = Vec::new();
+        for row in t.range(AWS_CREDENTIAL_PREFIX..)? {
+            let (k, v) = row?;
+            let Some(id) = k.value().strip_prefix(AWS_CREDENTIAL_PREFIX) else {
+                break;
+            };
+            out.push((id.to_string(), decode(v.value(), "meta", k.value())?));
+        }
+        Ok(out)
+    }
+
     /// The admin key's hash, if one was ever set.
     pub fn admin_key_hash(&self) -> Result<Option<KeyHash>> {
-        let txn = self.db.begin_read()?;
+        let txn = self.slot.begin_read()?;
         let t = txn.open_table(META)?;
         Ok(t.get("admin_key_hash")?
             .and_then(|v| <KeyHash>::try_from(v.value()).ok()))
@@ -121,7 +189,7 @@ impl Store {
 
     /// Bytes stored for a tenant.
     pub fn usage(&self, tenant: &str) -> Result<u64> {
-        let txn = self.db.begin_read()?;
+        let txn = self.slot.begin_read()?;
         let t = txn.open_table(USAGE)?;
         Ok(t.get(tenant)?.map(|v| v.value()).unwrap_or(0))
     }

@@ -430,17 +430,20 @@ async fn listing_is_newest_first_filtered_and_paged() {
         .await
         .unwrap();
     let f = ExecutionFilter::default();
-    let (p1, next) = store.list_executions("t", &f, None, 2).unwrap();
+    let page = store.list_executions("t", &f, None, 2).unwrap();
+    let (p1, next) = (page.records, page.next);
     assert_eq!(
         p1.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(),
         vec!["e4", "e3"]
     );
-    let (p2, next) = store.list_executions("t", &f, next, 2).unwrap();
+    let page = store.list_executions("t", &f, next, 2).unwrap();
+    let (p2, next) = (page.records, page.next);
     assert_eq!(
         p2.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(),
         vec!["e2", "e1"]
     );
-    let (p3, next) = store.list_executions("t", &f, next, 2).unwrap();
+    let page = store.list_executions("t", &f, next, 2).unwrap();
+    let (p3, next) = (page.records, page.next);
     assert_eq!(
         p3.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(),
         vec!["e0"]
@@ -454,7 +457,7 @@ async fn listing_is_newest_first_filtered_and_paged() {
         store
             .list_executions("t", &done, None, 10)
             .unwrap()
-            .0
+            .records
             .is_empty()
     );
 }

@@ -3,7 +3,7 @@
 //! machines. Rules that need the write transaction (numbering, an alias pinning a version,
 //! count limits) are checked here, inside the writer's job; the rest are the service's.
 
-use redb::{ReadableDatabase, ReadableTable};
+use redb::ReadableTable;
 use serde::{Deserialize, Serialize};
 
 use super::records::{
@@ -93,7 +93,7 @@ pub(super) struct MachineMeta {
 
 fn meta_of(tb: &Tables<'_>, tenant: &str, name: &str) -> Result<MachineMeta> {
     Ok(match tb.machine_meta.get((tenant, name))? {
-        Some(v) => decode(v.value(), "machine_meta")?,
+        Some(v) => decode(v.value(), "machine_meta", name)?,
         None => MachineMeta::default(),
     })
 }
@@ -151,7 +151,7 @@ fn versions_of(
     name: &str,
 ) -> Result<Vec<PublishedVersion>> {
     t.range((tenant, name, 0u64)..=(tenant, name, u64::MAX))?
-        .map(|row| decode(row?.1.value(), "machine_versions"))
+        .map(|row| decode(row?.1.value(), "machine_versions", name))
         .collect()
 }
 
@@ -162,7 +162,7 @@ fn aliases_of(
 ) -> Result<Vec<AliasRecord>> {
     // Alias names are ASCII, so "" .. "\u{7f}" spans them all.
     t.range((tenant, name, "")..=(tenant, name, "\u{7f}"))?
-        .map(|row| decode(row?.1.value(), "machine_aliases"))
+        .map(|row| decode(row?.1.value(), "machine_aliases", name))
         .collect()
 }
 
@@ -225,7 +225,7 @@ fn latest_revision(tb: &Tables<'_>, tenant: &str, name: &str) -> Result<StateMac
         .state_machines
         .range((tenant, name, 0u64)..=(tenant, name, u64::MAX))?;
     match range.next_back() {
-        Some(row) => decode(row?.1.value(), "state_machines"),
+        Some(row) => decode(row?.1.value(), "state_machines", name),
         None => Err(StoreError::NotFound {
             what: "state machine",
             name: name.to_string(),
@@ -285,10 +285,10 @@ impl Store {
         name: &str,
         version: u64,
     ) -> Result<Option<PublishedVersion>> {
-        let txn = self.db.begin_read()?;
+        let txn = self.slot.begin_read()?;
         let t = txn.open_table(MACHINE_VERSIONS)?;
         t.get((tenant, name, version))?
-            .map(|v| decode(v.value(), "machine_versions"))
+            .map(|v| decode(v.value(), "machine_versions", name))
             .transpose()
     }
 
@@ -301,13 +301,13 @@ impl Store {
         before: Option<u64>,
         limit: usize,
     ) -> Result<Vec<PublishedVersion>> {
-        let txn = self.db.begin_read()?;
+        let txn = self.slot.begin_read()?;
         let t = txn.open_table(MACHINE_VERSIONS)?;
         let upper = before.unwrap_or(u64::MAX);
         t.range((tenant, name, 0u64)..(tenant, name, upper))?
             .rev()
             .take(limit)
-            .map(|row| decode(row?.1.value(), "machine_versions"))
+            .map(|row| decode(row?.1.value(), "machine_versions", name))
             .collect()
     }
 
@@ -349,7 +349,7 @@ impl Store {
             let (t, n, a) = (tenant.as_str(), alias.name.clone(), alias.alias.clone());
             latest_revision(tb, t, &n)?;
             if let Some(v) = tb.machine_aliases.get((t, n.as_str(), a.as_str()))? {
-                let found: AliasRecord = decode(v.value(), "machine_aliases")?;
+                let found: AliasRecord = decode(v.value(), "machine_aliases", &n)?;
                 if found.description == alias.description && found.routing == alias.routing {
                     return Ok(found);
                 }
@@ -387,7 +387,7 @@ impl Store {
         wait(self.writer.submit(move |tb| {
             let key = (tenant.as_str(), name.as_str(), alias.as_str());
             let mut rec: AliasRecord = match tb.machine_aliases.get(key)? {
-                Some(v) => decode(v.value(), "machine_aliases")?,
+                Some(v) => decode(v.value(), "machine_aliases", &name)?,
                 None => {
                     return Err(StoreError::NotFound {
                         what: "state machine alias",
@@ -429,25 +429,25 @@ impl Store {
 
     /// One alias.
     pub fn alias(&self, tenant: &str, name: &str, alias: &str) -> Result<Option<AliasRecord>> {
-        let txn = self.db.begin_read()?;
+        let txn = self.slot.begin_read()?;
         let t = txn.open_table(MACHINE_ALIASES)?;
         t.get((tenant, name, alias))?
-            .map(|v| decode(v.value(), "machine_aliases"))
+            .map(|v| decode(v.value(), "machine_aliases", name))
             .transpose()
     }
 
     /// Every alias of a state machine (at most [`MAX_ALIASES`]), by name.
     pub fn aliases(&self, tenant: &str, name: &str) -> Result<Vec<AliasRecord>> {
-        let txn = self.db.begin_read()?;
+        let txn = self.slot.begin_read()?;
         aliases_of(&txn.open_table(MACHINE_ALIASES)?, tenant, name)
     }
 
     /// The tags of a state machine, in the order they were first set.
     pub fn machine_tags(&self, tenant: &str, name: &str) -> Result<Vec<Tag>> {
-        let txn = self.db.begin_read()?;
+        let txn = self.slot.begin_read()?;
         let t = txn.open_table(TAGS)?;
         Ok(match t.get((tenant, machine_tag_key(name).as_str()))? {
-            Some(v) => decode(v.value(), "tags")?,
+            Some(v) => decode(v.value(), "tags", name)?,
             None => Vec::new(),
         })
     }
@@ -470,7 +470,7 @@ impl Store {
             latest_revision(tb, &tenant, &name)?;
             let key = machine_tag_key(&name);
             let mut current: Vec<Tag> = match tb.tags.get((tenant.as_str(), key.as_str()))? {
-                Some(v) => decode(v.value(), "tags")?,
+                Some(v) => decode(v.value(), "tags", &name)?,
                 None => return Ok(()),
             };
             current.retain(|t| !keys.contains(&t.key));
@@ -489,7 +489,7 @@ impl Store {
 /// Merges `tags` into a resource's tags (a key already set takes the new value).
 pub(super) fn set_tags(tb: &mut Tables<'_>, tenant: &str, key: &str, tags: Vec<Tag>) -> Result<()> {
     let mut current: Vec<Tag> = match tb.tags.get((tenant, key))? {
-        Some(v) => decode(v.value(), "tags")?,
+        Some(v) => decode(v.value(), "tags", key)?,
         None => Vec::new(),
     };
     for tag in tags {

@@ -5,18 +5,20 @@
 //!
 //! Rule for jobs: check first, write after. A job that returns a rule error (such as
 //! "already exists") must not have written anything, because its batch still commits.
-//! A storage error aborts the whole batch and every job in it gets the error.
+//! A storage error aborts the whole batch and every job in it gets the error. A write that
+//! fails for lack of space degrades the store ([`super::slot`]): later jobs are refused at
+//! once with `StorageFull`, and the thread reopens the file once space is back.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-use redb::Database;
 use tokio::sync::oneshot;
 
 use super::heads::Heads;
 use super::schema::Tables;
+use super::slot::Slot;
 use super::tail::{self, SharedIndex};
 use super::{Result, StoreError};
 
@@ -35,8 +37,19 @@ pub enum Durability {
 /// A job's answer, delivered once its transaction has committed (or failed).
 type Deliver = Box<dyn FnOnce(Option<&StoreError>) + Send>;
 /// A job: runs inside the batch transaction (or learns there is none), says whether it
-/// hit a storage error.
-type Job = Box<dyn for<'a, 'b> FnOnce(Option<&'a mut Tables<'b>>) -> (bool, Deliver) + Send>;
+/// hit a storage error (and which).
+type Job = Box<dyn for<'a, 'b> FnOnce(Option<&'a mut Tables<'b>>) -> (Poison, Deliver) + Send>;
+
+/// Whether a job's error aborts its batch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Poison {
+    /// It succeeded or broke a rule: the batch commits.
+    No,
+    /// Storage failed.
+    Storage,
+    /// The disk is full.
+    Full,
+}
 
 /// The writer thread and its queue.
 pub(super) struct Writer {
@@ -54,13 +67,13 @@ struct Stats {
 }
 
 impl Writer {
-    pub(super) fn start(db: Arc<Database>, durability: Durability, index: SharedIndex) -> Self {
+    pub(super) fn start(slot: Arc<Slot>, durability: Durability, index: SharedIndex) -> Self {
         let (tx, rx) = mpsc::channel::<Job>();
         let stats = Arc::new(Stats::default());
         let thread_stats = stats.clone();
         let thread = std::thread::Builder::new()
             .name("stepwasm-store-writer".into())
-            .spawn(move || run(&db, &rx, durability, &thread_stats, &index))
+            .spawn(move || run(&slot, &rx, durability, &thread_stats, &index))
             .ok();
         Self {
             queue: Mutex::new(Some(tx)),
@@ -95,9 +108,16 @@ impl Writer {
                     detail: "cannot begin a write transaction".into(),
                 }),
             };
-            let poisoned = matches!(&outcome, Err(e) if e.is_storage());
+            let poisoned = match &outcome {
+                Err(StoreError::StorageFull { .. }) => Poison::Full,
+                Err(e) if e.is_storage() => Poison::Storage,
+                _ => Poison::No,
+            };
             let deliver: Deliver = Box::new(move |commit_error| {
                 let result = match commit_error {
+                    Some(StoreError::StorageFull { detail }) => Err(StoreError::StorageFull {
+                        detail: detail.clone(),
+                    }),
                     Some(e) => Err(StoreError::CommitFailed {
                         detail: e.to_string(),
                     }),
@@ -130,7 +150,7 @@ impl Drop for Writer {
 const IDLE_COMPACT: std::time::Duration = std::time::Duration::from_millis(100);
 
 fn run(
-    db: &Database,
+    slot: &Slot,
     rx: &mpsc::Receiver<Job>,
     durability: Durability,
     stats: &Stats,
@@ -146,7 +166,7 @@ fn run(
     // moved first: until then every execution's first step would have to read its head
     // back from the tail rows.
     while read(index).pending_rows() > 0 {
-        if !compact(db, durability, index, &mut scratch, &mut spare.heads) {
+        if !compact(slot, durability, index, &mut scratch, &mut spare.heads) {
             break;
         }
     }
@@ -166,8 +186,12 @@ fn run(
         let first = match received {
             Ok(job) => job,
             Err(mpsc::RecvTimeoutError::Timeout) => {
+                if slot.is_degraded() {
+                    slot.try_recover();
+                    continue;
+                }
                 if read(index).pending_rows() > 0 {
-                    compacting = compact(db, durability, index, &mut scratch, &mut spare.heads)
+                    compacting = compact(slot, durability, index, &mut scratch, &mut spare.heads)
                         && read(index).pending_rows() > 0;
                     if !compacting {
                         // Idle: give back what the last burst grew (waiting executions
@@ -191,18 +215,21 @@ fn run(
         }
         stats.transactions.fetch_add(1, Ordering::Relaxed);
         stats.jobs.fetch_add(batch.len() as u64, Ordering::Relaxed);
-        let committed = commit_batch(db, &mut batch, durability, index, &mut spare);
+        if slot.is_degraded() {
+            slot.try_recover();
+        }
+        let committed = commit_batch(slot, &mut batch, durability, index, &mut spare);
         // After a failed batch the head cache is empty: compacting now spares each
         // execution's next step from reading its head back from the tail rows.
         let pending = read(index).pending_rows() > 0;
         if stats.compact_requested.swap(false, Ordering::AcqRel) {
             // Asked for (tests): the whole tail, now.
             while read(index).pending_rows() > 0
-                && compact(db, durability, index, &mut scratch, &mut spare.heads)
+                && compact(slot, durability, index, &mut scratch, &mut spare.heads)
             {}
             compacting = false;
         } else if compacting || (!committed && pending) || read(index).compaction_due() {
-            compacting = compact(db, durability, index, &mut scratch, &mut spare.heads)
+            compacting = compact(slot, durability, index, &mut scratch, &mut spare.heads)
                 && read(index).pending_rows() > 0;
         }
     }
@@ -232,13 +259,14 @@ fn level(durability: Durability) -> redb::Durability {
 /// (until then the cache stays right: a slice changes where a head is stored, not its
 /// value). Returns whether a slice moved and committed.
 fn compact(
-    db: &Database,
+    slot: &Slot,
     durability: Durability,
     index: &SharedIndex,
     scratch: &mut tail::Scratch,
     heads: &mut Heads,
 ) -> bool {
     let mut attempt = || -> Result<bool> {
+        let db = slot.writable()?;
         let mut txn = db.begin_write()?;
         txn.set_durability(level(durability))?;
         let Some(end) = read(index).slice_end() else {
@@ -257,24 +285,34 @@ fn compact(
     };
     match attempt() {
         Ok(moved) => moved,
+        // Already reported when the store degraded.
+        Err(StoreError::StorageFull { .. }) if slot.is_degraded() => false,
         Err(e) => {
-            eprintln!("stepwasm: history compaction failed (will retry): {e}");
+            if e.is_full() {
+                slot.mark_degraded(&e);
+            }
+            super::LOG_STORAGE.log(|| format!("history compaction failed (will retry): {e}"));
             false
         }
     }
 }
 
 fn commit_batch(
-    db: &Database,
+    slot: &Slot,
     batch: &mut Vec<Job>,
     durability: Durability,
     index: &SharedIndex,
     lent: &mut Lent,
 ) -> bool {
-    let mut txn = match db.begin_write() {
+    let began = slot
+        .writable()
+        .and_then(|db| db.begin_write().map_err(StoreError::from));
+    let mut txn = match began {
         Ok(t) => t,
-        Err(e) => {
-            let err = StoreError::from(e);
+        Err(err) => {
+            if err.is_full() {
+                slot.mark_degraded(&err);
+            }
             for job in batch.drain(..) {
                 let (_, deliver) = job(None);
                 deliver(Some(&err));
@@ -285,7 +323,7 @@ fn commit_batch(
     };
     let durability_error = txn.set_durability(level(durability)).err();
     let mut delivers = Vec::with_capacity(batch.len());
-    let mut poisoned = false;
+    let mut poisoned = Poison::No;
     let mut arns = None;
     let row = read(index).next_row();
     match Tables::open(&txn) {
@@ -294,14 +332,20 @@ fn commit_batch(
             std::mem::swap(&mut tables.heads, &mut lent.heads);
             for job in batch.drain(..) {
                 let (bad, deliver) = job(Some(&mut tables));
-                poisoned |= bad;
+                poisoned = poisoned.max(bad);
                 delivers.push(deliver);
             }
             // Every step of the batch goes into one tail row (see `tail`).
             let mut written = None;
-            if !poisoned && !tables.tail.is_empty() {
-                let bytes = tables.tail.bytes();
-                poisoned = tables.history_tail.insert(row, bytes).is_err();
+            if poisoned == Poison::No && !tables.tail.is_empty() {
+                let bytes = tables.tail.sealed();
+                if let Err(e) = tables.history_tail.insert(row, bytes) {
+                    poisoned = if StoreError::from(e).is_full() {
+                        Poison::Full
+                    } else {
+                        Poison::Storage
+                    };
+                }
                 written = Some(bytes.len());
             }
             let batch_arns = tables.tail.finish();
@@ -310,14 +354,19 @@ fn commit_batch(
             std::mem::swap(&mut tables.heads, &mut lent.heads);
         }
         Err(_) => {
-            poisoned = true;
+            poisoned = Poison::Storage;
             for job in batch.drain(..) {
                 let (_, deliver) = job(None);
                 delivers.push(deliver);
             }
         }
     }
-    let failure = if poisoned {
+    let failure = if poisoned == Poison::Full {
+        drop(txn);
+        Some(StoreError::StorageFull {
+            detail: "a write in the same group commit found the disk full".into(),
+        })
+    } else if poisoned == Poison::Storage {
         drop(txn);
         Some(StoreError::CommitFailed {
             detail: "a write in the same group commit hit a storage error".into(),
@@ -332,7 +381,12 @@ fn commit_batch(
     };
     match (&failure, &arns) {
         // Nothing of the batch is durable: the heads its jobs cached are wrong.
-        (Some(_), _) => lent.heads.clear(),
+        (Some(e), _) => {
+            if e.is_full() {
+                slot.mark_degraded(e);
+            }
+            lent.heads.clear();
+        }
         // Before the replies: a caller that saw its commit also sees its steps.
         (None, Some((arns, bytes))) => index
             .write()

@@ -274,7 +274,13 @@ impl JsonPath {
                         .get(index + 1)
                         .copied()
                         .unwrap_or(self.src.len());
-                    out.push_str(&self.src[start..end]);
+                    let text = &self.src[start..end];
+                    // `$.[?(...)]` is the bracket alone.
+                    out.push_str(
+                        text.strip_prefix('.')
+                            .filter(|t| t.starts_with('['))
+                            .unwrap_or(text),
+                    );
                 }
             }
         }

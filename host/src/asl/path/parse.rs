@@ -238,6 +238,11 @@ pub(super) fn segment(cursor: &mut Cursor<'_>) -> Result<Segment, PathError> {
         return Ok(Segment::Descendant(selector));
     }
     if cursor.eat(b'.') {
+        // `$.[0]`, `$.['a']`, `$.[?(...)]`: a bracket right after a dot is AWS's (Jayway's)
+        // dialect for the bracket alone.
+        if cursor.peek() == Some(b'[') {
+            return Ok(Segment::Child(bracket(cursor)?));
+        }
         return Ok(Segment::Child(dot_selector(cursor)?));
     }
     if cursor.peek() == Some(b'[') {

@@ -264,7 +264,9 @@ fn malformed_paths_are_rejected_with_positions() {
 
 #[test]
 fn conformance_paths_parse() {
-    let dir = crate::asl::shared_dir().join("conformance/cases");
+    let Some(dir) = crate::asl::shared_or_skip("conformance/cases", "conformance cases") else {
+        return;
+    };
     let Ok(entries) = std::fs::read_dir(&dir) else {
         panic!("conformance cases not found at {}", dir.display());
     };
@@ -457,6 +459,48 @@ fn normalized_form_matches_jayway() {
             "{path}"
         );
     }
+}
+
+/// A bracket right after a dot (`$.[0]`, `$.[?(...)]`) is valid in AWS's dialect and means
+/// the bracket alone: AWS runs `"OutputPath": "$.[?(@.year < 1999)].name"` (recorded:
+/// localstack/localstack tests/aws/services/stepfunctions/templates/base/statemachines/
+/// pass_result_regex_json_path.json5, test_base.py test_state_pass_regex_json_path).
+#[test]
+fn a_bracket_after_a_dot_is_the_bracket() {
+    let root = json!({"a": [{"x": 1}, {"x": 5}], "k y": 2});
+    for (dotted, plain) in [
+        ("$.[0]", "$[0]"),
+        ("$.a.[1]", "$.a[1]"),
+        ("$.['k y']", "$['k y']"),
+        ("$.a.[?(@.x > 2)]", "$.a[?(@.x > 2)]"),
+        ("$.a.[*].x", "$.a[*].x"),
+    ] {
+        assert_eq!(select(dotted, &root), select(plain, &root), "{dotted}");
+        assert_eq!(
+            JsonPath::parse(dotted).unwrap().normalized(),
+            JsonPath::parse(plain).unwrap().normalized(),
+            "{dotted}"
+        );
+    }
+    assert_eq!(select("$.a.[1].x", &root), Some(json!(5)));
+    assert!(ReferencePath::parse("$.a.[0]").is_ok());
+    assert!(JsonPath::parse("$.[").is_err());
+}
+
+/// Bracket names with escaped quotes and backslashes, as AWS (Jayway) reads them: `$['a\"b']`
+/// names `a"b`, `$['it\'s']` names `it's`, `$['back\\slash']` names `back\slash`.
+#[test]
+fn bracket_names_take_escaped_quotes_and_backslashes() {
+    let root = json!({"a\"b": 1, "it's": 2, "back\\slash": 3, "q\"": {"in": 4}});
+    assert_eq!(select(r#"$['a\"b']"#, &root), Some(json!(1)));
+    assert_eq!(select(r#"$["a\"b"]"#, &root), Some(json!(1)));
+    assert_eq!(select(r"$['it\'s']", &root), Some(json!(2)));
+    assert_eq!(select(r"$['back\\slash']", &root), Some(json!(3)));
+    assert_eq!(select(r#"$['q\"'].in"#, &root), Some(json!(4)));
+    assert_eq!(
+        JsonPath::parse(r"$['back\\slash']").unwrap().normalized(),
+        r"$['back\\slash']"
+    );
 }
 
 #[test]

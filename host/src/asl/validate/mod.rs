@@ -12,6 +12,7 @@ mod jsonata;
 mod map;
 mod paths;
 mod structure;
+mod task;
 mod values;
 #[cfg(test)]
 mod whole_tests;
@@ -63,8 +64,12 @@ pub enum Code {
     InvalidErrorHandler,
     /// A JSONata expression (`{% ... %}`) is malformed.
     InvalidJsonata,
-    /// A state cannot be reached from `StartAt` (warning).
+    /// A state cannot be reached from `StartAt`.
     UnreachableState,
+    /// A machine has no terminal state (no `End: true`, no Succeed or Fail).
+    NoTerminalState,
+    /// A Task `Resource` this engine cannot run (a warning: AWS accepts the definition).
+    UnsupportedResource,
     /// Valid ASL that this build cannot run (e.g. an S3 ItemReader).
     Unsupported,
 }
@@ -86,6 +91,8 @@ impl Code {
             Code::InvalidErrorHandler => "INVALID_ERROR_HANDLER",
             Code::InvalidJsonata => "INVALID_JSONATA",
             Code::UnreachableState => "UNREACHABLE_STATE",
+            Code::NoTerminalState => "NO_TERMINAL_STATE",
+            Code::UnsupportedResource => "UNSUPPORTED_RESOURCE",
             Code::Unsupported => "UNSUPPORTED",
         }
     }
@@ -342,6 +349,7 @@ fn fields_and_values(
     choice::check(machines, out);
     handlers::check(machines, out);
     values::check(machines, out);
+    task::check(machines, out);
     map::check(machines, out);
     paths::check(machines, out);
     assign::check(machines, out);
@@ -390,7 +398,8 @@ mod tests {
         assert!(got.contains(&(Code::InvalidTransition, "/States/A".into())));
         assert!(got.contains(&(Code::InvalidStateType, "/States/B/Type".into())));
         assert!(got.contains(&(Code::SchemaValidationFailed, "/States/C/ResultPath".into())));
-        assert!(got.contains(&(Code::SchemaValidationFailed, "/States/D".into())));
+        // A field of the wrong type is reported at the field itself.
+        assert!(got.contains(&(Code::SchemaValidationFailed, "/States/D/Next".into())));
     }
 
     #[test]

@@ -75,8 +75,13 @@ fn state(s: &StateCtx<'_>, out: &mut Vec<Diagnostic>) {
         ("ItemSelector", &st.item_selector),
     ];
     for (name, value) in templates {
-        if let Some(v) = value {
-            template(v, &s.at(name), out);
+        match value {
+            // AWS takes any JSON value as Parameters (an array, a string, ...; its `.$` keys
+            // inside are still paths): aws/amazon-states-language-service#83 "updated to match
+            // the constraints applied in the service" (aws/aws-toolkit-vscode#2459).
+            Some(v) if name == "Parameters" => template_of_any_type(v, &s.at(name), out),
+            Some(v) => template(v, &s.at(name), out),
+            None => {}
         }
     }
     if let Some(b) = &st.item_batcher {
@@ -193,6 +198,11 @@ pub(super) fn template(v: &Value, at: &str, out: &mut Vec<Diagnostic>) {
         ));
         return;
     }
+    template_of_any_type(v, at, out);
+}
+
+/// A payload template of any JSON type (`Parameters`).
+fn template_of_any_type(v: &Value, at: &str, out: &mut Vec<Diagnostic>) {
     let Err(errors) = Template::compile(v) else {
         return;
     };
@@ -322,10 +332,20 @@ mod tests {
         ));
     }
 
+    /// AWS accepts Parameters of any JSON type (aws/amazon-states-language-service#83, "updated
+    /// to match the constraints applied in the service"; aws/aws-toolkit-vscode#2459); `.$`
+    /// keys inside an array are still checked.
+    #[test]
+    fn parameters_may_be_any_json_value() {
+        for v in [r#""$.x""#, "[1, {\"a.$\": \"$.b\"}]", "5", "true"] {
+            assert_valid(&pass(&format!(r#""Parameters":{v}"#)));
+        }
+        let def = pass(r#""Parameters":[{"a.$":"nope"}]"#);
+        assert_error(&def, Code::InvalidJsonPath, "/States/S/Parameters/0/a.$");
+    }
+
     #[test]
     fn templates_are_objects() {
-        let def = pass(r#""Parameters":"$.x""#);
-        assert_error(&def, Code::SchemaValidationFailed, "/States/S/Parameters");
         let task =
             one_state(r#"{"Type":"Task","Resource":"wasm:r","Next":"Done","ResultSelector":[1]}"#);
         assert_error(

@@ -21,12 +21,21 @@ pub(super) fn check(machines: &[MachineCtx<'_>], out: &mut Vec<Diagnostic>) {
         for entry in m.machine.states.iter().flat_map(|s| s.0.iter()) {
             let location = format!("{}/States/{}", m.location, pointer_segment(entry.name()));
             names(entry, &location, &mut seen, out);
-            if let RawStateEntry::Malformed { message, .. } = entry {
-                out.push(Diagnostic::error(
+            match entry {
+                RawStateEntry::Malformed { message, .. } => out.push(Diagnostic::error(
                     Code::SchemaValidationFailed,
                     location,
-                    message.clone(),
-                ));
+                    format!("The state {message}"),
+                )),
+                RawStateEntry::State { state, .. } => {
+                    for bad in &state.bad_fields {
+                        out.push(Diagnostic::error(
+                            Code::SchemaValidationFailed,
+                            format!("{location}/{}", pointer_segment(&bad.field)),
+                            bad.message.clone(),
+                        ));
+                    }
+                }
             }
         }
         let names: HashSet<&str> = m
@@ -57,7 +66,16 @@ pub(super) fn check(machines: &[MachineCtx<'_>], out: &mut Vec<Diagnostic>) {
 fn machine_shape(m: &MachineCtx<'_>, out: &mut Vec<Diagnostic>) {
     let raw = m.machine;
     let at = |f: &str| format!("{}/{}", m.location, f);
+    for bad in &raw.bad_fields {
+        out.push(Diagnostic::error(
+            Code::SchemaValidationFailed,
+            at(&pointer_segment(&bad.field)),
+            bad.message.clone(),
+        ));
+    }
+    let is_bad = |f: &str| raw.bad_fields.iter().any(|b| b.field == f);
     match &raw.start_at {
+        None if is_bad("StartAt") => {}
         None => out.push(Diagnostic::error(
             Code::SchemaValidationFailed,
             at("StartAt"),
@@ -79,6 +97,7 @@ fn machine_shape(m: &MachineCtx<'_>, out: &mut Vec<Diagnostic>) {
         }
     }
     match &raw.states {
+        None if is_bad("States") => {}
         None => out.push(Diagnostic::error(
             Code::SchemaValidationFailed,
             at("States"),
@@ -355,6 +374,9 @@ pub fn allowed_fields(state_type: &str) -> &'static [&'static str] {
 
 fn state_type_and_fields(s: &StateCtx<'_>, out: &mut Vec<Diagnostic>) {
     let Some(state_type) = s.state.state_type.as_deref() else {
+        if s.state.is_bad("Type") {
+            return;
+        }
         out.push(Diagnostic::error(
             Code::InvalidStateType,
             s.at("Type"),
@@ -427,6 +449,7 @@ fn transitions(s: &StateCtx<'_>, names: &HashSet<&str>, out: &mut Vec<Diagnostic
                 s.location.clone(),
                 "a state cannot have both Next and End",
             )),
+            (None, false) if state.is_bad("Next") || state.is_bad("End") => {}
             (None, false) => out.push(Diagnostic::error(
                 Code::InvalidTransition,
                 s.location.clone(),
@@ -486,11 +509,28 @@ pub fn successors(state: &RawState) -> Vec<&str> {
     out
 }
 
+/// Every state reachable from `StartAt`, and at least one terminal state (`End`, Succeed,
+/// Fail). AWS rejects both (its own linter, awslabs/statelint, words them "No terminal state
+/// found in machine" and "... is not reachable"); a machine whose `StartAt` names no state
+/// is already reported, so nothing here piles onto it.
 fn reachability(m: &MachineCtx<'_>, ctxs: &[StateCtx<'_>], out: &mut Vec<Diagnostic>) {
     let Some(start) = m.machine.start_at.as_deref() else {
         return;
     };
     let by_name: HashMap<&str, &StateCtx<'_>> = ctxs.iter().map(|s| (s.name, s)).collect();
+    if !by_name.contains_key(start) {
+        return;
+    }
+    // A state with a field of the wrong type may have lost a transition or its End.
+    let malformed = m
+        .machine
+        .states
+        .iter()
+        .flat_map(|s| s.0.iter())
+        .any(|e| e.state().is_none_or(|s| !s.bad_fields.is_empty()));
+    if malformed {
+        return;
+    }
     let mut reached: HashSet<&str> = HashSet::new();
     let mut stack = vec![start];
     while let Some(name) = stack.pop() {
@@ -503,11 +543,22 @@ fn reachability(m: &MachineCtx<'_>, ctxs: &[StateCtx<'_>], out: &mut Vec<Diagnos
     }
     for s in ctxs {
         if !reached.contains(s.name) {
-            out.push(Diagnostic::warning(
+            out.push(Diagnostic::error(
                 Code::UnreachableState,
                 s.location.clone(),
-                format!("state {:?} cannot be reached from StartAt", s.name),
+                format!("State {:?} is not reachable from StartAt", s.name),
             ));
         }
+    }
+    let terminal = |s: &&StateCtx<'_>| {
+        s.state.end == Some(true)
+            || matches!(s.state.state_type.as_deref(), Some("Succeed" | "Fail"))
+    };
+    if !ctxs.iter().any(|s| terminal(&s)) {
+        out.push(Diagnostic::error(
+            Code::NoTerminalState,
+            format!("{}/States", m.location),
+            "No terminal state found in machine: no state has End: true and none is a Succeed or Fail state",
+        ));
     }
 }

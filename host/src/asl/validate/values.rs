@@ -1,5 +1,5 @@
 //! Field values and field pairs of the Task, Wait and Fail states and of the machine itself:
-//! required fields, field shapes (`Resource` a URI, `Credentials` an object), literal numbers
+//! required fields, field shapes (`Resource` a URI), literal numbers
 //! in AWS's ranges, RFC 3339 timestamps, and the literal vs `*Path` pairs of which at most one
 //! may be set (`Error`/`ErrorPath`, `TimeoutSeconds`/`TimeoutSecondsPath`, ...). Map and
 //! Parallel have their own module.
@@ -58,15 +58,6 @@ fn task(s: &StateCtx<'_>, out: &mut Vec<Diagnostic>) {
             ),
         )),
         Some(_) => {}
-    }
-    if let Some(c) = &st.credentials
-        && !c.is_object()
-    {
-        out.push(Diagnostic::error(
-            Code::SchemaValidationFailed,
-            s.at("Credentials"),
-            format!("Credentials must be a JSON object, not {c}"),
-        ));
     }
     let spec = NumberSpec::int(1, MAX_SECONDS);
     let pairs = [
@@ -304,16 +295,6 @@ mod tests {
                 r#"{{"Type":"Task","Resource":"{good}","Next":"Done"}}"#
             )));
         }
-    }
-
-    #[test]
-    fn task_credentials_are_an_object() {
-        let def =
-            one_state(r#"{"Type":"Task","Resource":"wasm:r","Next":"Done","Credentials":"role"}"#);
-        assert_error(&def, Code::SchemaValidationFailed, "/States/S/Credentials");
-        assert_valid(&one_state(
-            r#"{"Type":"Task","Resource":"wasm:r","Next":"Done","Credentials":{"RoleArn":"x"}}"#,
-        ));
     }
 
     #[test]

@@ -15,6 +15,13 @@ impl Execution {
         now: SystemTime,
     ) -> Option<Effect> {
         let mut children = children;
+        let deep = children
+            .pending
+            .iter()
+            .find_map(|(_, v)| check_depth(v, "branch or iteration input").err());
+        if let Some(error) = deep {
+            return self.fail_frame(id, error);
+        }
         children.input = input;
         children.attempt = attempt;
         children.results = vec![None; children.pending.len()];
@@ -173,7 +180,7 @@ impl Execution {
             }
             Some(_) if over_threshold => Some(StatesError::new(
                 ErrorName::ExceedToleratedFailureThreshold,
-                "The specified tolerated failure threshold for the Map state was exceeded",
+                "The specified tolerated failure threshold was exceeded",
             )),
             _ => None,
         };

@@ -19,7 +19,7 @@ use super::events::EventLog;
 use super::frame::{
     Attempt, Children, Cursor, EncodeError, Frame, FrameId, Outcome, ParentLink, from_ms, to_ms,
 };
-use super::limits::Limits;
+use super::limits::{Limits, check_depth};
 use super::pipeline::{self, Env};
 use super::ports::{FrameUpdate, TaskContext, TaskFailure, TaskOutcome, TaskRequest};
 use super::states;
@@ -148,11 +148,7 @@ impl<'a> Cx<'a> {
         }
         context_object(
             self.info,
-            StateFacts {
-                name: &state.name,
-                entered_time: attempt.entered_time(),
-                retry_count: attempt.retry_count,
-            },
+            StateFacts::of(state, attempt),
             None,
             attempt.task_token.as_deref(),
         )
@@ -298,7 +294,8 @@ impl Execution {
                 self.transitions += 1;
                 self.events
                     .state_entered(now, s.type_name(), &s.name, &input);
-                self.run(model, id, machine, state, input, Attempt::entered(now), now)
+                let attempt = Attempt::entered(now, self.events.count());
+                self.run(model, id, machine, state, input, attempt, now)
             }
             Cursor::Run {
                 state,
@@ -546,6 +543,14 @@ impl Execution {
         assigned: Option<Map<String, Value>>,
         now: SystemTime,
     ) -> Option<Effect> {
+        let output = match &work {
+            Work::Output(v) | Work::Goto(_, v) | Work::Sleep(_, v) => Some(v),
+            Work::End(Outcome::Succeeded(v)) => Some(v),
+            Work::End(Outcome::Failed { .. }) | Work::Error { .. } => None,
+        };
+        if let Err(error) = check_output_depth(output, assigned.as_ref()) {
+            return self.fail_frame(id, error);
+        }
         if let Some(vars) = assigned
             && matches!(work, Work::Output(_) | Work::Goto(..) | Work::Sleep(..))
         {
@@ -593,8 +598,23 @@ impl Execution {
                 input,
                 attempt,
                 from_task,
-            } => self.on_error(id, state_id, state, input, attempt, error, from_task, now),
+            } => {
+                // A task's own error keeps its cause; the state's evaluation errors get AWS's prefix.
+                let error = if from_task {
+                    error
+                } else {
+                    error.in_state(&state.name, attempt.entered_event)
+                };
+                self.on_error(id, state_id, state, input, attempt, error, from_task, now)
+            }
         }
+    }
+
+    /// Ends frame `id` with `error`, whatever Retry and Catch say (for errors no handler may
+    /// take, such as `States.Runtime`).
+    pub(super) fn fail_frame(&mut self, id: FrameId, error: StatesError) -> Option<Effect> {
+        self.set(id, Cursor::Done(Outcome::failed(error)));
+        Some(Effect::Done)
     }
 
     /// Stores assigned variables in frame `id`.
@@ -631,4 +651,19 @@ impl Execution {
             }
         }
     }
+}
+
+/// `States.Runtime` when a state's output or a variable it assigns nests deeper than
+/// [`super::limits::MAX_VALUE_DEPTH`]: such a value could not be stored with the frame.
+pub(super) fn check_output_depth(
+    output: Option<&Value>,
+    assigned: Option<&Map<String, Value>>,
+) -> Result<(), StatesError> {
+    if let Some(output) = output {
+        check_depth(output, "state output")?;
+    }
+    for value in assigned.into_iter().flat_map(Map::values) {
+        check_depth(value, "assigned variable")?;
+    }
+    Ok(())
 }

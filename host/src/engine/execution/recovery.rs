@@ -67,6 +67,9 @@ impl Execution {
                 Value::Object(info),
                 now,
             );
+            let caught = caught.and_then(|(output, assigned)| {
+                check_output_depth(Some(&output), assigned.as_ref()).map(|()| (output, assigned))
+            });
             match caught {
                 Ok((output, assigned)) => {
                     if let Some(vars) = assigned {
@@ -84,6 +87,7 @@ impl Execution {
                     return None;
                 }
                 Err(e) => {
+                    let e = e.in_state(&state.name, attempt.entered_event);
                     self.set(id, Cursor::Done(Outcome::failed(e)));
                     return Some(Effect::Done);
                 }
@@ -107,16 +111,7 @@ impl Execution {
     ) -> Result<(Value, Option<Map<String, Value>>), StatesError> {
         let vars = VarScope::of(&self.frames, id);
         let ctx = if state.needs_context {
-            context_object(
-                &self.info,
-                StateFacts {
-                    name: &state.name,
-                    entered_time: attempt.entered_time(),
-                    retry_count: attempt.retry_count,
-                },
-                None,
-                None,
-            )
+            context_object(&self.info, StateFacts::of(state, attempt), None, None)
         } else {
             Value::Null
         };

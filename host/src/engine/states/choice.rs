@@ -9,7 +9,7 @@ use std::cmp::Ordering;
 use serde_json::Value;
 
 use super::super::execution::{Cx, Work};
-use super::super::frame::{Attempt, Outcome};
+use super::super::frame::Attempt;
 use super::super::pipeline::{self, Env};
 use super::super::variables::{checked_assignment, merge};
 use crate::asl::compare::{compare_numbers, compare_strings, parse_timestamp, string_matches};
@@ -45,7 +45,7 @@ pub(crate) fn run(
             cx.assigned = assigned;
             Work::Goto(next, output)
         }
-        Err(e) => Work::End(Outcome::failed(e)),
+        Err(e) => super::raised(e, attempt),
     }
 }
 
@@ -59,7 +59,7 @@ fn decide(
     input: &Value,
     env: Env<'_>,
 ) -> Result<(StateId, Value, Assigns), StatesError> {
-    let effective = pipeline::input_path(&state.io.input_path, "InputPath", input, env)?;
+    let effective = pipeline::input_path(&state.io.input_path, input, env)?;
     let mut chosen = None;
     for branch in branches {
         if holds(&branch.rule, &effective, env)? {

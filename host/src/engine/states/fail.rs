@@ -24,7 +24,7 @@ pub(crate) fn run(
         .and_then(|e| Ok((e, text(cause, "CausePath", &input, env)?)));
     match texts {
         Ok((error, cause)) => Work::End(Outcome::Failed { error, cause }),
-        Err(e) => Work::End(Outcome::failed(e)),
+        Err(e) => super::raised(e, attempt),
     }
 }
 

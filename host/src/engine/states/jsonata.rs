@@ -12,8 +12,8 @@ use super::super::jsonata_eval::{Evaluator, StatesView, query_error};
 use super::super::variables::{VarScope, checked_assignment, merge};
 use crate::asl::error::{ErrorName, StatesError};
 use crate::asl::model::{
-    Catcher, ChoiceBranch, MachineId, MapState, Param, Payload, Rule, State, StateId, StateKind,
-    TextSource, WaitFor,
+    Catcher, ChoiceBranch, JsonataTemplate, MachineId, MapState, Param, Payload, Rule, State,
+    StateId, StateKind, TextSource, WaitFor,
 };
 
 /// Output and Assign of a state whose work gave `result` (or, with `None`, of a state with
@@ -62,7 +62,7 @@ pub(crate) fn run(cx: &mut Cx<'_>, state: &State, input: Value, attempt: &Attemp
         ),
         StateKind::Succeed => match finish(cx, state, input, None, attempt) {
             Ok(output) => Work::End(Outcome::Succeeded(output)),
-            Err(e) => Work::End(Outcome::failed(e)),
+            Err(e) => super::raised(e, attempt),
         },
         StateKind::Fail { error, cause } => {
             let ctx = cx.context(state, attempt);
@@ -77,17 +77,17 @@ pub(crate) fn run(cx: &mut Cx<'_>, state: &State, input: Value, attempt: &Attemp
                 .and_then(|e| Ok((e, text(cause.as_ref(), "Cause")?)))
             {
                 Ok((error, cause)) => Work::End(Outcome::Failed { error, cause }),
-                Err(e) => Work::End(Outcome::failed(e)),
+                Err(e) => super::raised(e, attempt),
             }
         }
         StateKind::Wait(wait) => match wait_until(cx, state, wait, input, attempt) {
             Ok((until, output)) => Work::Sleep(until, output),
-            Err(e) => Work::End(Outcome::failed(e)),
+            Err(e) => super::raised(e, attempt),
         },
         StateKind::Choice { branches, default } => {
             match choose(cx, state, branches, *default, &input, attempt) {
                 Ok((next, output)) => Work::Goto(next, output),
-                Err(e) => Work::End(Outcome::failed(e)),
+                Err(e) => super::raised(e, attempt),
             }
         }
         StateKind::Task(_) | StateKind::Parallel { .. } | StateKind::Map(_) => {
@@ -248,11 +248,7 @@ pub(crate) fn map(
         (items, max_concurrency, count, pct, batching)
     };
     let Value::Array(list) = items else {
-        return Err(query_error(format!(
-            "The Items field of Map state '{}' must evaluate to a JSON array, but it returned {}",
-            state.name,
-            type_name(&items)
-        )));
+        return Err(items_not_an_array(map.items.as_ref(), &items));
     };
     let mut inputs = match &map.item_selector {
         None => list,
@@ -308,15 +304,25 @@ fn set_map_item(ctx: &mut Value, index: usize, item: Value) {
     }
 }
 
-fn type_name(v: &Value) -> &'static str {
-    match v {
+/// AWS's cause for Map items that are not an array (recorded: localstack/localstack
+/// tests/aws/services/stepfunctions/v2/scenarios/test_base_scenarios.snapshot.json,
+/// test_map_state_items_eval_jsonata_fail and test_map_state_items_input_types).
+fn items_not_an_array(items_field: Option<&JsonataTemplate>, items: &Value) -> StatesError {
+    let Some(JsonataTemplate::Expr(e)) = items_field else {
+        return super::map::not_an_array(ErrorName::QueryEvaluationError, items);
+    };
+    let kind = match items {
         Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    };
+    query_error(format!(
+        "The JSONata expression '{}' specified for the field 'Items' returned an unexpected result type. Expected 'array', but was '{kind}' for value: {items}",
+        e.source.trim()
+    ))
 }
 
 /// A Catcher of a JSONata state: `(output, assigned variables)` from `$states.errorOutput`.

@@ -12,6 +12,7 @@ use super::super::frame::{Attempt, Children};
 use super::super::pipeline::{self, Env};
 use crate::asl::error::{ErrorName, StatesError};
 use crate::asl::model::{ItemBatcher, MapState, Param, QueryLanguage, State, StateId};
+use crate::asl::path::JsonPath;
 use crate::asl::scope::resolve_field;
 
 pub(crate) fn start(
@@ -27,33 +28,14 @@ pub(crate) fn start(
     }
     // The base context object is built once; each item only swaps in `Map.Item`.
     let ctx = if state.needs_context {
-        context_object(
-            cx.info,
-            StateFacts {
-                name: &state.name,
-                entered_time: attempt.entered_time(),
-                retry_count: attempt.retry_count,
-            },
-            None,
-            None,
-        )
+        context_object(cx.info, StateFacts::of(state, attempt), None, None)
     } else {
         Value::Null
     };
-    let effective = pipeline::input_path(&state.io.input_path, "InputPath", input, cx.env(&ctx))?;
-    let items = pipeline::input_path(&map.items_path, "ItemsPath", &effective, cx.env(&ctx))?;
+    let effective = pipeline::input_path(&state.io.input_path, input, cx.env(&ctx))?;
+    let items = pipeline::input_path(&map.items_path, &effective, cx.env(&ctx))?;
     let Value::Array(_) = items.as_ref() else {
-        return Err(StatesError::new(
-            ErrorName::Runtime,
-            format!(
-                "Invalid path '{}': the ItemsPath of Map state '{}' must point to a JSON array",
-                match &map.items_path {
-                    crate::asl::model::InOutPath::Path(p) => p.as_str(),
-                    _ => "$",
-                },
-                state.name
-            ),
-        ));
+        return Err(not_an_array(ErrorName::Runtime, &items));
     };
     let max_concurrency = number(
         &map.max_concurrency,
@@ -64,19 +46,12 @@ pub(crate) fn start(
     let tolerated_count = map
         .tolerated_count
         .as_ref()
-        .map(|p| float(p, "ToleratedFailureCountPath", &effective, cx.env(&ctx)))
+        .map(|p| tolerated_count(p, &effective, cx.env(&ctx)))
         .transpose()?;
     let tolerated_percentage = map
         .tolerated_percentage
         .as_ref()
-        .map(|p| {
-            float(
-                p,
-                "ToleratedFailurePercentagePath",
-                &effective,
-                cx.env(&ctx),
-            )
-        })
+        .map(|p| tolerated_percentage(p, &effective, cx.env(&ctx)))
         .transpose()?;
     let mut inputs: Vec<Value> = match (&map.item_selector, items) {
         (None, Cow::Owned(Value::Array(v))) => v,
@@ -213,42 +188,94 @@ pub(crate) fn batch_with(
     out
 }
 
+// AWS's wording for a `*Path` field of a Map that selects no usable number, recorded
+// against AWS in localstack/localstack tests/aws/services/stepfunctions/v2/scenarios/
+// test_base_scenarios.snapshot.json (test_max_concurrency_path,
+// test_map_state_tolerated_failure_count_path, test_map_state_tolerated_failure_percentage_path):
+// the value is shown as text ("NoNumber", "{}"), as AWS parses that text.
+
+/// A non-negative integer from a literal or a `*Path` field.
 fn number(p: &Param<u64>, field: &str, input: &Value, env: Env<'_>) -> Result<u64, StatesError> {
     match p {
         Param::Value(n) => Ok(*n),
         Param::Expr(_) => Err(jsonata_in_jsonpath(field)),
         Param::Path(path) => {
             let v = resolve_field(path, field, &env.scope(input))?;
-            v.as_u64().ok_or_else(|| {
-                StatesError::new(
-                    ErrorName::Runtime,
-                    format!(
-                        "The {field} '{}' must point to a non-negative integer, got {v}",
-                        path.as_str()
-                    ),
-                )
-            })
+            parsed::<i64>(&v)
+                .and_then(|n| u64::try_from(n).ok())
+                .ok_or_else(|| not_valid(field, &v, "integer", path))
         }
     }
 }
 
-fn float(p: &Param<f64>, field: &str, input: &Value, env: Env<'_>) -> Result<f64, StatesError> {
-    match p {
-        Param::Value(n) => Ok(*n),
-        Param::Expr(_) => Err(jsonata_in_jsonpath(field)),
+/// `ToleratedFailureCount(Path)`: a non-negative integer, kept as a float for the threshold.
+fn tolerated_count(p: &Param<f64>, input: &Value, env: Env<'_>) -> Result<f64, StatesError> {
+    let n = match p {
+        Param::Value(n) => *n,
+        Param::Expr(_) => return Err(jsonata_in_jsonpath("ToleratedFailureCountPath")),
         Param::Path(path) => {
-            let v = resolve_field(path, field, &env.scope(input))?;
-            v.as_f64().filter(|n| *n >= 0.0).ok_or_else(|| {
-                StatesError::new(
-                    ErrorName::Runtime,
-                    format!(
-                        "The {field} '{}' must point to a non-negative number, got {v}",
-                        path.as_str()
-                    ),
-                )
-            })
+            let v = resolve_field(path, "ToleratedFailureCountPath", &env.scope(input))?;
+            parsed::<i64>(&v)
+                .ok_or_else(|| not_valid("ToleratedFailureCountPath", &v, "integer", path))?
+                as f64
         }
+    };
+    if n < 0.0 {
+        return Err(runtime("ToleratedFailureCount cannot be negative."));
     }
+    Ok(n)
+}
+
+/// `ToleratedFailurePercentage(Path)`: a number from 0 to 100.
+fn tolerated_percentage(p: &Param<f64>, input: &Value, env: Env<'_>) -> Result<f64, StatesError> {
+    let n = match p {
+        Param::Value(n) => *n,
+        Param::Expr(_) => return Err(jsonata_in_jsonpath("ToleratedFailurePercentagePath")),
+        Param::Path(path) => {
+            let v = resolve_field(path, "ToleratedFailurePercentagePath", &env.scope(input))?;
+            parsed::<f64>(&v)
+                .ok_or_else(|| not_valid("ToleratedFailurePercentagePath", &v, "float", path))?
+        }
+    };
+    if !(0.0..=100.0).contains(&n) {
+        return Err(runtime(
+            "ToleratedFailurePercentage must be between 0 and 100.",
+        ));
+    }
+    Ok(n)
+}
+
+/// A number, or a string holding one, parsed as AWS parses the value's text.
+fn parsed<T: std::str::FromStr>(v: &Value) -> Option<T> {
+    match v {
+        Value::Number(n) => n.to_string().parse().ok(),
+        Value::String(s) => s.parse().ok(),
+        _ => None,
+    }
+}
+
+fn not_valid(field: &str, v: &Value, kind: &str, path: &JsonPath) -> StatesError {
+    let text = match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    runtime(format!(
+        "The {field} field refers to value \"{text}\" which is not a valid {kind}: {path}"
+    ))
+}
+
+fn runtime(cause: impl Into<String>) -> StatesError {
+    StatesError::new(ErrorName::Runtime, cause)
+}
+
+/// The Map's items are not an array: AWS's wording (recorded: localstack/localstack
+/// tests/aws/services/stepfunctions/v2/scenarios/test_base_scenarios.snapshot.json,
+/// test_map_state_items_input_types; `States.QueryEvaluationError` under JSONata).
+pub(crate) fn not_an_array(name: ErrorName, items: &Value) -> StatesError {
+    StatesError::new(
+        name,
+        format!("Map state input must be an array but was: {items}"),
+    )
 }
 
 /// A JSONata value reached JSONPath evaluation (the compiler never builds this).

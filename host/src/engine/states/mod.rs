@@ -58,6 +58,17 @@ pub(crate) fn output_or_error(
     }
 }
 
+/// A runtime error of a state that has no Retry or Catch (Choice, Wait, Succeed, Fail): it
+/// goes the same way as any other (AWS's cause prefix, then the frame fails).
+pub(crate) fn raised(error: StatesError, attempt: &Attempt) -> Work {
+    Work::Error {
+        error,
+        input: Value::Null,
+        attempt: attempt.clone(),
+        from_task: false,
+    }
+}
+
 /// A Parallel or Map state's results: payload limit, ResultSelector, ResultPath, OutputPath.
 pub(crate) fn finish_children(
     cx: &mut Cx<'_>,
@@ -69,7 +80,7 @@ pub(crate) fn finish_children(
     let keep = (!state.catch.is_empty() || !state.retry.is_empty()).then(|| input.clone());
     let result = cx
         .limits
-        .check_payload(&results, "state result")
+        .check_result(&results, &state.name)
         .and_then(|()| finish_result(cx, state, input, results, &attempt));
     output_or_error(result, keep, attempt)
 }

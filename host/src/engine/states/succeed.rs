@@ -10,12 +10,12 @@ use crate::asl::model::State;
 pub(crate) fn run(cx: &mut Cx<'_>, state: &State, input: Value, attempt: &Attempt) -> Work {
     let ctx = cx.context(state, attempt);
     let env = cx.env(&ctx);
-    let result = pipeline::input_path(&state.io.input_path, "InputPath", &input, env)
+    let result = pipeline::input_path(&state.io.input_path, &input, env)
         .map(|v| v.into_owned())
         .and_then(|v| pipeline::output_path(&state.io.output_path, v, env));
     match result {
         Ok(output) => Work::End(Outcome::Succeeded(output)),
-        Err(e) => Work::End(Outcome::failed(e)),
+        Err(e) => super::raised(e, attempt),
     }
 }
 

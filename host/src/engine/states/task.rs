@@ -9,6 +9,7 @@ use super::super::events::TaskLogs;
 use super::super::execution::{Cx, Work};
 use super::super::frame::Attempt;
 use super::super::jsonata_eval::{Evaluator, StatesView};
+use super::super::limits::task_subject;
 use super::super::pipeline;
 use super::super::variables::VarScope;
 use crate::asl::error::{ErrorName, StatesError};
@@ -87,7 +88,7 @@ pub(crate) fn finish(
             let keep = (!state.catch.is_empty() || !state.retry.is_empty()).then(|| input.clone());
             let result = cx
                 .limits
-                .check_payload(&output, "task result")
+                .check_result(&output, task_subject(&task.resource))
                 .and_then(|()| super::finish_result(cx, state, input, output, &attempt));
             super::output_or_error(result, keep, attempt)
         }

@@ -8,12 +8,13 @@ use serde_json::Value;
 
 use super::super::durations;
 use super::super::execution::{Cx, Work};
-use super::super::frame::{Attempt, Outcome};
+use super::super::frame::Attempt;
 use super::super::pipeline::{self, Env};
 use crate::asl::compare::parse_timestamp;
 use crate::asl::error::{ErrorName, StatesError};
 use crate::asl::model::{Param, State, WaitFor, timestamp_to_system};
-use crate::asl::scope::resolve_field;
+use crate::asl::path::JsonPath;
+use crate::asl::scope::{Scope, resolve, resolve_field};
 
 pub(crate) fn run(
     cx: &mut Cx<'_>,
@@ -28,7 +29,7 @@ pub(crate) fn run(
         .and_then(|(until, output, a)| super::store_assign(cx, a).map(|()| (until, output)));
     match planned {
         Ok((until, output)) => Work::Sleep(until, output),
-        Err(e) => Work::End(Outcome::failed(e)),
+        Err(e) => super::raised(e, attempt),
     }
 }
 
@@ -39,23 +40,11 @@ fn plan(
     input: Value,
     env: Env<'_>,
 ) -> Result<(SystemTime, Value, Option<Value>), StatesError> {
-    let effective = pipeline::input_path(&state.io.input_path, "InputPath", &input, env)?;
+    let effective = pipeline::input_path(&state.io.input_path, &input, env)?;
     let until = match wait {
         WaitFor::Seconds(Param::Value(s)) => durations::wait_until(now, *s, "Seconds")?,
         WaitFor::Seconds(Param::Path(p)) => {
-            let v = resolve_field(p, "SecondsPath", &env.scope(&effective))?;
-            match v.as_u64() {
-                Some(s) => durations::wait_until(now, s, "SecondsPath")?,
-                None => {
-                    return Err(StatesError::new(
-                        ErrorName::Runtime,
-                        format!(
-                            "The SecondsPath '{}' must point to a non-negative integer, got {v}",
-                            p.as_str()
-                        ),
-                    ));
-                }
-            }
+            durations::wait_until(now, seconds_at(p, &env.scope(&effective))?, "SecondsPath")?
         }
         WaitFor::Timestamp(Param::Value(t)) => *t,
         WaitFor::Seconds(Param::Expr(_)) | WaitFor::Timestamp(Param::Expr(_)) => {
@@ -66,13 +55,10 @@ fn plan(
             match v.as_str().and_then(parse_timestamp) {
                 Some(ts) => timestamp_to_system(ts.unix_nanos()),
                 None => {
-                    return Err(StatesError::new(
-                        ErrorName::Runtime,
-                        format!(
-                            "The TimestampPath '{}' must point to an RFC 3339 timestamp, got {v}",
-                            p.as_str()
-                        ),
-                    ));
+                    return Err(runtime(format!(
+                        "The TimestampPath parameter does not reference a valid ISO-8601 extended offset date-time format string: {p} == {}",
+                        shown(&v)
+                    )));
                 }
             }
         }
@@ -85,6 +71,44 @@ fn plan(
         .transpose()?;
     let output = pipeline::output_path(&state.io.output_path, effective.into_owned(), env)?;
     Ok((until, output, assigned))
+}
+
+// AWS's wording for a bad SecondsPath/TimestampPath, recorded against AWS in
+// localstack/localstack tests/aws/services/stepfunctions/v2/base/test_wait.snapshot.json and
+// v2/scenarios/test_base_scenarios.snapshot.json (test_base_wait_seconds_path,
+// test_wait_timestamp_path).
+
+/// The seconds `SecondsPath` selects: a non-negative integer (a long, as AWS parses it).
+fn seconds_at(p: &JsonPath, scope: &Scope<'_>) -> Result<u64, StatesError> {
+    let Some(v) = resolve(p, scope) else {
+        return Err(runtime(format!(
+            "The SecondsPath parameter does not reference an input value: {p}"
+        )));
+    };
+    match &v {
+        Value::Number(n) if n.is_i64() || n.is_u64() => match n.as_u64() {
+            Some(s) => Ok(s),
+            None => Err(runtime(format!(
+                "The SecondsPath parameter references a negative value: {p} == {n}"
+            ))),
+        },
+        other => Err(runtime(format!(
+            "The SecondsPath parameter cannot be parsed as a long value: {p} == {}",
+            shown(other)
+        ))),
+    }
+}
+
+/// A value as AWS shows it after `==`: a string's text, anything else as JSON.
+fn shown(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn runtime(cause: String) -> StatesError {
+    StatesError::new(ErrorName::Runtime, cause)
 }
 
 #[cfg(test)]

@@ -1,0 +1,150 @@
+//! What a Task state calls and as whom: its `Resource` (a warning, with a hint, for what this
+//! engine cannot run, since AWS accepts those definitions) and its `Credentials` (AWS's shape:
+//! an object with exactly one `RoleArn`, or `RoleArn.$` in a JSONPath state).
+
+use serde_json::Value;
+
+use super::common::{is_jsonata_expr, state_type, typed_states};
+use super::{Code, Diagnostic, MachineCtx, StateCtx};
+
+pub(super) fn check(machines: &[MachineCtx<'_>], out: &mut Vec<Diagnostic>) {
+    for s in typed_states(machines) {
+        if state_type(&s) != "Task" {
+            continue;
+        }
+        if let Some(r) = s.state.resource.as_deref()
+            && let Some(hint) = unsupported(r)
+        {
+            out.push(Diagnostic::warning(
+                Code::UnsupportedResource,
+                s.at("Resource"),
+                format!("Resource {r:?} cannot run in Stepwasm: {hint}"),
+            ));
+        }
+        if let Some(c) = &s.state.credentials {
+            credentials(&s, c, out);
+        }
+    }
+}
+
+/// Why a `Resource` cannot run here (`None` when it can). Stepwasm runs a Task as a
+/// WebAssembly component: `wasm:NAME`, a Lambda function ARN or `arn:aws:states:::lambda:invoke`
+/// (mapped to components), an activity, or a nested execution (`states:startExecution`).
+pub(crate) fn unsupported(resource: &str) -> Option<String> {
+    const HINT: &str = "run the work as a WebAssembly component instead \
+        (Resource \"wasm:NAME\", or a Lambda function ARN / arn:aws:states:::lambda:invoke \
+        mapped to a component)";
+    if resource.starts_with("wasm:") {
+        return None;
+    }
+    let Some(parts) = Arn::parse(resource) else {
+        return Some(format!(
+            "only wasm:NAME and AWS ARNs are Task resources here; {HINT}"
+        ));
+    };
+    match (parts.service, parts.resource) {
+        ("lambda", r) if r.starts_with("function:") => None,
+        ("states", "lambda:invoke") => None,
+        ("states", r) if r.starts_with("lambda:invoke.") => None,
+        ("states", r) if r.starts_with("states:startExecution") => None,
+        ("states", r) if r.starts_with("activity:") => None,
+        ("states", r) if parts.region.is_empty() && parts.account.is_empty() => {
+            let service = r.split([':', '.']).next().unwrap_or(r);
+            Some(format!(
+                "the AWS service integration {service:?} is not available (Stepwasm calls no \
+                 AWS service); {HINT}"
+            ))
+        }
+        (service, _) => Some(format!(
+            "an ARN of the AWS service {service:?} is not a Task resource here; {HINT}"
+        )),
+    }
+}
+
+/// `arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE`.
+struct Arn<'a> {
+    service: &'a str,
+    region: &'a str,
+    account: &'a str,
+    resource: &'a str,
+}
+
+impl<'a> Arn<'a> {
+    fn parse(text: &'a str) -> Option<Arn<'a>> {
+        let mut parts = text.splitn(6, ':');
+        let (arn, partition) = (parts.next()?, parts.next()?);
+        if arn != "arn" || !partition.starts_with("aws") {
+            return None;
+        }
+        Some(Arn {
+            service: parts.next()?,
+            region: parts.next()?,
+            account: parts.next()?,
+            resource: parts.next()?,
+        })
+    }
+}
+
+/// AWS's `Credentials`: `{"RoleArn": "<role ARN>"}`, or `{"RoleArn.$": "<path or intrinsic>"}`
+/// in a JSONPath state, or a `{% %}` RoleArn in a JSONata state. AWS's wording for a missing
+/// RoleArn is recorded in localstack/localstack tests/aws/services/stepfunctions/v2/
+/// credentials/test_credentials_base.snapshot.json (test_invalid_credentials_field): "The field
+/// 'RoleArn' is required but was missing at /States/State0/Credentials".
+fn credentials(s: &StateCtx<'_>, c: &Value, out: &mut Vec<Diagnostic>) {
+    let at = s.at("Credentials");
+    let Value::Object(fields) = c else {
+        out.push(Diagnostic::error(
+            Code::SchemaValidationFailed,
+            at,
+            format!("Credentials must be a JSON object, not {c}"),
+        ));
+        return;
+    };
+    let literal = fields.get("RoleArn");
+    let path = fields.get("RoleArn.$");
+    for key in fields.keys() {
+        let allowed = key == "RoleArn" || (key == "RoleArn.$" && !s.is_jsonata());
+        if !allowed {
+            out.push(Diagnostic::error(
+                Code::SchemaValidationFailed,
+                format!("{at}/{}", super::pointer_segment(key)),
+                format!("The field '{key}' is not supported in Credentials"),
+            ));
+        }
+    }
+    match (literal, path) {
+        (None, None) => out.push(Diagnostic::error(
+            Code::SchemaValidationFailed,
+            at,
+            "The field 'RoleArn' is required but was missing",
+        )),
+        (Some(_), Some(_)) => out.push(Diagnostic::error(
+            Code::FieldConflict,
+            format!("{at}/RoleArn.$"),
+            "Credentials may have RoleArn or RoleArn.$, not both",
+        )),
+        (Some(v), None) => role_arn(v, s.is_jsonata(), &format!("{at}/RoleArn"), out),
+        (None, Some(_)) => {
+            if !s.is_jsonata() {
+                // The same rules as a payload template's `.$` field.
+                super::paths::template(c, &at, out);
+            }
+        }
+    }
+}
+
+fn role_arn(v: &Value, jsonata: bool, at: &str, out: &mut Vec<Diagnostic>) {
+    if jsonata && is_jsonata_expr(v) {
+        return; // Checked with the state's other JSONata expressions.
+    }
+    let is_role = v.as_str().and_then(Arn::parse).is_some_and(|arn| {
+        arn.service == "iam" && arn.region.is_empty() && arn.resource.starts_with("role/")
+    });
+    if !is_role {
+        out.push(Diagnostic::error(
+            Code::InvalidValue,
+            at,
+            format!("RoleArn must be an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME), not {v}"),
+        ));
+    }
+}

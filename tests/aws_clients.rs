@@ -1,0 +1,145 @@
+//! AWS's own clients against the real `stepwasm serve`: boto3 and the AWS CLI
+//! (`tests/aws/boto3_client.py`) and the AWS SDK for JavaScript v3
+//! (`tests/aws/sdk_client.cjs`), unchanged, with `--endpoint-url` and SigV4 credentials
+//! from the admin API. `.ci/run` installs them under `target/` (pip venv `target/aws-venv`,
+//! npm folder `target/aws-npm`); outside CI a missing one skips with a named reason, under
+//! `CI=true` it fails.
+
+mod server;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use server::{ADMIN_KEY, Server};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf()
+}
+
+/// The tool at `path`, or `None` (with the reason printed) when it is missing outside CI.
+fn tool(path: PathBuf, what: &str) -> Option<PathBuf> {
+    if path.exists() {
+        return Some(path);
+    }
+    let reason = format!(
+        "{what} not installed at {} (.ci/run installs it)",
+        path.display()
+    );
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("{reason}");
+    }
+    eprintln!("SKIPPED: {reason}");
+    None
+}
+
+fn run_script(program: &Path, script: &Path, server: &Server, env: &[(&str, &str)]) {
+    let out = Command::new(program)
+        .arg(script)
+        .env("STEPWASM_URL", &server.base)
+        .env("STEPWASM_ADMIN_KEY", ADMIN_KEY)
+        .envs(env.iter().copied())
+        .output()
+        .expect("running the client script");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    println!("{stdout}");
+    assert!(
+        out.status.success(),
+        "{} failed ({}):\n{stdout}\n{stderr}",
+        script.display(),
+        out.status
+    );
+}
+
+#[test]
+fn boto3_and_aws_cli_work_unchanged() {
+    let Some(python) = tool(
+        root().join("target/aws-venv/bin/python"),
+        "boto3 + awscli venv",
+    ) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    run_script(
+        &python,
+        &root().join("tests/aws/boto3_client.py"),
+        &server,
+        &[],
+    );
+}
+
+#[test]
+fn aws_sdk_for_javascript_works_unchanged() {
+    let Some(modules) = tool(
+        root().join("target/aws-npm/node_modules/@aws-sdk/client-sfn"),
+        "@aws-sdk/client-sfn",
+    ) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let node_path = modules
+        .parent()
+        .and_then(Path::parent)
+        .expect("node_modules")
+        .to_string_lossy()
+        .into_owned();
+    run_script(
+        Path::new("node"),
+        &root().join("tests/aws/sdk_client.cjs"),
+        &server,
+        &[("NODE_PATH", &node_path)],
+    );
+}
+
+#[test]
+fn secrets_are_sealed_at_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    server.tenant("acme");
+    let r = server.post(
+        "/v1/tenants/acme/aws-credentials",
+        ADMIN_KEY,
+        &serde_json::json!({}),
+    );
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let secret = r.body["secretAccessKey"].as_str().unwrap().to_string();
+    let key_file = dir.path().join("secret.key");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key_file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "key file mode {mode:o}");
+    }
+    assert!(server.terminate());
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            let bytes = std::fs::read(&path).unwrap();
+            assert!(
+                !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+                "the secret is in the clear in {}",
+                path.display()
+            );
+        }
+    }
+    // A tenant key may not issue AWS credentials; an unknown tenant gets none.
+    let server = Server::start(dir.path());
+    let key = server.tenant("other");
+    let r = server.post(
+        "/v1/tenants/other/aws-credentials",
+        &key,
+        &serde_json::json!({}),
+    );
+    assert_eq!(r.status, 403, "{:?}", r.body);
+    let r = server.post(
+        "/v1/tenants/nobody/aws-credentials",
+        ADMIN_KEY,
+        &serde_json::json!({}),
+    );
+    assert_eq!(r.status, 404, "{:?}", r.body);
+}
