@@ -16,9 +16,9 @@ use super::{ApiError, views};
 use crate::service::{HistoryQuery, ListExecutionsQuery, Service, ServiceError, StopRequest};
 use crate::store::Quotas;
 
-type Reply = Result<Response, ApiError>;
+pub(super) type Reply = Result<Response, ApiError>;
 
-fn ok(v: Value) -> Reply {
+pub(super) fn ok(v: Value) -> Reply {
     Ok(Json(v).into_response())
 }
 
@@ -27,7 +27,7 @@ fn created(v: Value) -> Reply {
 }
 
 /// Text of a field that may be given as a JSON string (AWS style) or as JSON itself.
-fn json_text(v: Option<Value>) -> Option<String> {
+pub(super) fn json_text(v: Option<Value>) -> Option<String> {
     v.map(|v| match v {
         Value::String(s) => s,
         other => other.to_string(),

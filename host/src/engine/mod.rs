@@ -1,6 +1,9 @@
 //! The interpreter: a step function over the validated model, the shared input/output
 //! pipeline, one file per state type, history events, and the ports it needs from outside.
 
+pub mod callback;
+#[cfg(test)]
+mod callback_tests;
 pub mod context;
 pub mod driver;
 pub mod events;

@@ -17,6 +17,7 @@ use super::paging::{self, Page};
 use super::runtime::{Driven, Launch, RuntimeError};
 use super::timers::Parked;
 use super::{MAX_PAYLOAD_BYTES, Resource, Service, ServiceError};
+use crate::engine::callback::Inbox;
 use crate::engine::history::HistoryEvent;
 use crate::engine::ports::{ExecutionStatus, Journal};
 use crate::store::{
@@ -69,12 +70,20 @@ pub struct StopRequest {
     pub cause: Option<String>,
 }
 
-/// Driver tasks of RUNNING executions in this process, so stop can cancel them.
+/// Driver tasks of RUNNING executions in this process, so stop can cancel them and
+/// signals for callback tasks reach them.
 #[derive(Clone, Default)]
-pub(super) struct Drivers(Arc<Mutex<HashMap<String, AbortHandle>>>);
+pub(super) struct Drivers(Arc<Mutex<HashMap<String, Driving>>>);
+
+/// One driver task.
+pub(super) struct Driving {
+    abort: AbortHandle,
+    /// Where signals for its callback tasks go.
+    pub(super) inbox: Arc<Inbox>,
+}
 
 impl Drivers {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, AbortHandle>> {
+    pub(super) fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Driving>> {
         self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
@@ -249,7 +258,7 @@ impl Service {
                     record: record.clone(),
                     ..launch
                 };
-                self.spawn_driver(launch, frames, last_event_id, slot);
+                self.spawn_driver(launch, frames, last_event_id, slot, Arc::default());
                 Ok(Started {
                     record,
                     created: true,
@@ -280,12 +289,13 @@ impl Service {
         })
     }
 
-    fn spawn_driver(
+    pub(super) fn spawn_driver(
         &self,
         launch: Launch,
         frames: Vec<(u64, Vec<u8>)>,
         last_event_id: u64,
         slot: RunningSlot,
+        inbox: Arc<Inbox>,
     ) {
         let arn = launch.record.arn.clone();
         let runtime = self.runtime().clone();
@@ -293,14 +303,30 @@ impl Service {
         let service = self.clone();
         let mut map = self.inner.drivers.lock();
         let task_arn = arn.clone();
+        let task_inbox = inbox.clone();
         let handle = tokio::spawn(async move {
-            let driven = runtime.drive(launch, frames, last_event_id, journal).await;
-            // Removed before parking, so a stop either aborts this task or finds the entry
-            // in the timers.
-            service.inner.drivers.lock().remove(&task_arn);
+            let inbox = task_inbox;
+            let driven = runtime
+                .drive(launch, frames, last_event_id, journal, inbox.clone())
+                .await;
+            // Removed before parking, under the same lock, so a stop either aborts this
+            // task or finds the entry in the timers, and a signal finds one or the other.
+            let mut drivers = service.inner.drivers.lock();
+            drivers.remove(&task_arn);
             match driven {
                 Ok(Driven::Ended) => drop(slot),
-                Ok(Driven::Parked { wake_at_ms }) => service.park(wake_at_ms, task_arn, slot),
+                Ok(Driven::Parked { wake_at_ms }) if inbox.is_empty() => {
+                    service.park(wake_at_ms, task_arn, slot);
+                }
+                // A signal came as it parked: drive it again, with that signal.
+                Ok(Driven::Parked { .. }) => {
+                    drop(drivers);
+                    let parked = Parked {
+                        arn: task_arn.into_boxed_str(),
+                        slot,
+                    };
+                    service.wake(parked, inbox);
+                }
                 // A failed commit leaves the execution RUNNING in the store: it keeps its
                 // slot and is retried from its committed frames (a stop meanwhile ends that).
                 Err(e @ RuntimeError::Journal { .. }) => {
@@ -310,7 +336,13 @@ impl Service {
                 Err(e) => eprintln!("stepwasm: execution {task_arn} cannot run: {e}"),
             }
         });
-        map.insert(arn, handle.abort_handle());
+        map.insert(
+            arn,
+            Driving {
+                abort: handle.abort_handle(),
+                inbox,
+            },
+        );
     }
 
     /// Leaves a parked execution to the timers; the first park starts their task.
@@ -332,7 +364,7 @@ impl Service {
             let sleep = match self.inner.timers.next_due() {
                 Some(t) if t <= now => {
                     for parked in self.inner.timers.take_due(now) {
-                        self.wake(parked);
+                        self.wake(parked, Arc::default());
                     }
                     continue;
                 }
@@ -346,18 +378,19 @@ impl Service {
         }
     }
 
-    /// Reloads a parked execution from the store and drives it again.
-    fn wake(&self, parked: Parked) {
+    /// Reloads a parked execution from the store and drives it again, with the signals
+    /// queued in `inbox`.
+    pub(super) fn wake(&self, parked: Parked, inbox: Arc<Inbox>) {
         let service = self.clone();
         tokio::spawn(async move {
             let arn = parked.arn.clone();
-            if let Err(e) = service.resume_parked(parked) {
+            if let Err(e) = service.resume_parked(parked, inbox) {
                 eprintln!("stepwasm: cannot resume {arn}: {e}");
             }
         });
     }
 
-    fn resume_parked(&self, parked: Parked) -> Result<(), ServiceError> {
+    fn resume_parked(&self, parked: Parked, inbox: Arc<Inbox>) -> Result<(), ServiceError> {
         // Gone from the RUNNING set: it was stopped meanwhile; dropping the entry frees
         // its slot.
         let Some(exec) = self.store().running_execution(&parked.arn)? else {
@@ -368,7 +401,7 @@ impl Service {
         };
         let machine = self.machine_version(&exec.record)?;
         let launch = Self::launch(&tenant, exec.record, machine);
-        self.spawn_driver(launch, exec.frames, exec.last_event_id, parked.slot);
+        self.spawn_driver(launch, exec.frames, exec.last_event_id, parked.slot, inbox);
         Ok(())
     }
 
@@ -617,8 +650,8 @@ impl Service {
             name: name.to_string(),
         };
         for _ in 0..ATTEMPTS {
-            if let Some(handle) = self.inner.drivers.lock().remove(arn) {
-                handle.abort();
+            if let Some(driving) = self.inner.drivers.lock().remove(arn) {
+                driving.abort.abort();
             }
             self.inner.timers.remove(arn);
             let Some(exec) = self.store().running_execution(arn)? else {
@@ -648,7 +681,13 @@ impl Service {
                 Err(e) => {
                     // Still RUNNING in the store, and nothing drives it now: drive it again.
                     let slot = self.inner.limits.adopt_slot(&tenant.id);
-                    self.spawn_driver(launch, exec.frames, exec.last_event_id, slot);
+                    self.spawn_driver(
+                        launch,
+                        exec.frames,
+                        exec.last_event_id,
+                        slot,
+                        Arc::default(),
+                    );
                     return Err(e.into());
                 }
             }
@@ -677,7 +716,13 @@ impl Service {
             };
             let slot = self.inner.limits.adopt_slot(&rec.tenant);
             let launch = Self::launch(&tenant, exec.record.clone(), machine);
-            self.spawn_driver(launch, exec.frames, exec.last_event_id, slot);
+            self.spawn_driver(
+                launch,
+                exec.frames,
+                exec.last_event_id,
+                slot,
+                Arc::default(),
+            );
             resumed += 1;
         }
         Ok(resumed)

@@ -6,9 +6,12 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+mod callbacks;
 mod children;
 mod recovery;
 mod tasks;
+
+pub use callbacks::Applied;
 
 use rand::Rng;
 use rustc_hash::FxHashMap;
@@ -349,6 +352,7 @@ impl Execution {
                 );
                 Some(Effect::Invoke(Box::new(request)))
             }
+            cursor @ Cursor::Callback { .. } => self.callback_step(model, id, machine, cursor, now),
             Cursor::Children(children) => {
                 let total = children.pending.len();
                 let done = children.finished == total;
@@ -416,7 +420,7 @@ impl Execution {
                 &attempt,
             ),
             StateKind::Task(task) => {
-                let attempt = attempt.with_new_task_token();
+                let attempt = Self::task_attempt(cx.info, task, id, attempt);
                 match states::task::start(&mut cx, state, task, &input, &attempt) {
                     Ok(effective) => {
                         drop(vars);
