@@ -6,6 +6,7 @@ pub mod callback;
 mod callback_tests;
 pub mod context;
 pub mod driver;
+pub(crate) mod durations;
 pub mod events;
 pub mod execution;
 pub mod frame;
@@ -17,6 +18,8 @@ pub mod ports;
 pub mod resume;
 #[cfg(test)]
 mod resume_tests;
+#[cfg(test)]
+mod robust_tests;
 pub(crate) mod states;
 #[cfg(test)]
 pub(crate) mod testkit;

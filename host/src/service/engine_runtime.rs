@@ -2,8 +2,7 @@
 //! starts durable executions by resuming from their first committed frames (one code path
 //! for fresh and recovered executions), and runs EXPRESS executions in memory.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -12,14 +11,20 @@ use super::names::state_machine_arn;
 use super::runtime::{Driven, ExpressRun, Launch, Runtime, RuntimeError};
 use crate::asl::model::StateMachine;
 use crate::asl::raw::RawStateMachine;
+use crate::cache::ByteLru;
 use crate::engine::callback::Inbox;
 use crate::engine::context::ExecutionInfo;
-use crate::engine::driver::{self, SystemClock};
+use crate::engine::driver::{self, StopOrder, SystemClock};
 use crate::engine::execution::Execution;
 use crate::engine::frame::{from_ms, to_ms};
 use crate::engine::history::HistoryEvent;
 use crate::engine::limits::Limits;
 use crate::engine::ports::{BoxFuture, Clock, FrameUpdate, Journal, StepCommit, TaskRunner};
+use crate::store::StateMachineVersion;
+
+/// Compiled models kept in memory, weighed by their definitions' length, least recently
+/// used evicted first (an evicted one is compiled again from its stored definition).
+pub const MODEL_CACHE_BYTES: usize = 64 << 20;
 
 /// A durable execution whose every frame waits at least this long on a timer is parked:
 /// dropped from memory and resumed from the store when the timer fires.
@@ -31,7 +36,7 @@ pub struct EngineRuntime {
     tasks: Option<Arc<dyn TaskRunner>>,
     limits: Limits,
     /// Compiled models by (tenant, state machine, version): versions are immutable.
-    models: Mutex<HashMap<(String, String, u64), Arc<StateMachine>>>,
+    models: ByteLru<(String, String, u64), Arc<StateMachine>>,
 }
 
 impl std::fmt::Debug for EngineRuntime {
@@ -54,7 +59,7 @@ impl EngineRuntime {
             clock,
             tasks,
             limits: Limits::default(),
-            models: Mutex::new(HashMap::new()),
+            models: ByteLru::new(MODEL_CACHE_BYTES),
         }
     }
 
@@ -72,13 +77,8 @@ impl EngineRuntime {
             r.state_machine.clone(),
             r.state_machine_version,
         );
-        if let Some(m) = self
-            .models
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&key)
-        {
-            return Ok(m.clone());
+        if let Some(m) = self.models.get(&key) {
+            return Ok(m);
         }
         let raw = RawStateMachine::from_json(&launch.machine.definition).map_err(|e| {
             RuntimeError::Definition {
@@ -92,10 +92,8 @@ impl EngineRuntime {
                 .collect::<Vec<_>>()
                 .join("; "),
         })?;
-        self.models
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(key, model.clone());
+        let weight = launch.machine.definition.len();
+        self.models.insert(key, model.clone(), weight);
         Ok(model)
     }
 
@@ -145,6 +143,11 @@ impl EngineRuntime {
 }
 
 impl Runtime for EngineRuntime {
+    fn keep_model(&self, tenant: &str, version: &StateMachineVersion, model: Arc<StateMachine>) {
+        let key = (tenant.to_owned(), version.name.clone(), version.version);
+        self.models.insert(key, model, version.definition.len());
+    }
+
     fn begin(
         &self,
         launch: &Launch,
@@ -153,7 +156,9 @@ impl Runtime for EngineRuntime {
         let info = Self::info(launch)?;
         let start = info.start_time;
         let mut exec = Execution::new(model, info, self.limits.clone(), true, start);
-        let commit = exec.take_commit(None);
+        let commit = exec.take_commit().map_err(|e| RuntimeError::Definition {
+            message: e.to_string(),
+        })?;
         Ok((commit.events, commit.frames))
     }
 
@@ -193,7 +198,11 @@ impl Runtime for EngineRuntime {
         Ok(exec.abort(self.clock.now(), error, cause))
     }
 
-    fn run_express(&self, launch: Launch) -> BoxFuture<'static, Result<ExpressRun, RuntimeError>> {
+    fn run_express(
+        &self,
+        launch: Launch,
+        stop: Option<BoxFuture<'static, StopOrder>>,
+    ) -> BoxFuture<'static, Result<ExpressRun, RuntimeError>> {
         let prepared = self.model(&launch).and_then(|model| {
             let info = Self::info(&launch)?;
             let start = info.start_time;
@@ -207,12 +216,11 @@ impl Runtime for EngineRuntime {
         let rt = self.driver(None);
         Box::pin(async move {
             let mut exec = prepared?;
-            let finished =
-                driver::run(&mut exec, &rt)
-                    .await
-                    .map_err(|e| RuntimeError::Journal {
-                        message: e.to_string(),
-                    })?;
+            let finished = driver::run_until_stopped(&mut exec, &rt, stop)
+                .await
+                .map_err(|e| RuntimeError::Journal {
+                    message: e.to_string(),
+                })?;
             Ok(ExpressRun {
                 end: finished.end,
                 events: finished.history,

@@ -66,7 +66,8 @@ impl Execution {
     ) {
         self.events
             .task_submitted(now, &task.resource, output, logs);
-        let (timeout, heartbeat) = states::task::limits(task, effective);
+        // They were read when the task was invoked, so they read again.
+        let (timeout, heartbeat) = states::task::limits(task, effective).unwrap_or_default();
         let now_ms = to_ms(now);
         let secs_ms = |s: u64| secs_after(now_ms, s);
         self.set(

@@ -1,6 +1,7 @@
 //! Retry and Catch: what happens to a frame when its state fails.
 
 use super::*;
+use crate::engine::durations;
 
 impl Execution {
     /// Retry, then Catch, then fail the frame.
@@ -29,11 +30,14 @@ impl Execution {
             if used < retrier.max_attempts {
                 attempt.per_retrier[i] = used + 1;
                 attempt.retry_count += 1;
-                let mut delay = retrier.delay_seconds(used + 1);
-                if retrier.jitter == Jitter::Full {
-                    delay = rand::rng().random_range(0.0..=delay.max(0.0));
-                }
-                let until = now + Duration::from_secs_f64(delay.max(0.0));
+                let full_jitter = retrier.jitter == Jitter::Full;
+                let until = durations::backoff_until(now, retrier.delay_seconds(used + 1), |d| {
+                    if full_jitter {
+                        rand::rng().random_range(0.0..=d)
+                    } else {
+                        d
+                    }
+                });
                 self.set(
                     id,
                     Cursor::Backoff {

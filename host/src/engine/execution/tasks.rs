@@ -9,18 +9,18 @@ impl Execution {
         state: &State,
         effective: &Value,
         attempt: &Attempt,
-    ) -> TaskRequest {
+    ) -> Result<TaskRequest, StatesError> {
         let StateKind::Task(task) = &state.kind else {
             unreachable!("task_request is only called for Task states")
         };
-        let (timeout, heartbeat) = states::task::limits(task, effective);
+        let (timeout, heartbeat) = states::task::limits(task, effective)?;
         // A callback task's component is invoked like any other (it gets the token in its
         // context); the heartbeat applies to the wait for the token, not to the invocation.
         let (resource, heartbeat) = match callback::base_resource(&task.resource) {
             Some(base) => (base.to_owned(), None),
             None => (task.resource.clone(), heartbeat),
         };
-        TaskRequest {
+        Ok(TaskRequest {
             tenant: self.info.tenant.clone(),
             resource,
             input: effective.clone(),
@@ -33,7 +33,7 @@ impl Execution {
                 retry_count: attempt.retry_count,
                 task_token: attempt.task_token.clone(),
             },
-        }
+        })
     }
 
     /// A task finished: its result goes through the pipeline, or its error through Retry/Catch.
