@@ -278,7 +278,7 @@ fn heartbeats_move_the_heartbeat_deadline_and_silence_times_out() {
     assert_eq!(wake_at, at(60), "parked until the heartbeat deadline");
     let token = h.token(0);
     // A heartbeat 30 s in: the next deadline is 60 s after it.
-    let _ = h.clock.sleep_until(at(30));
+    drop(h.clock.sleep_until(at(30)));
     let (driven, answers) = h.resume(vec![(token.clone(), Signal::Heartbeat)]);
     assert_eq!(answers, vec![Ok(())]);
     let Driven::Parked { wake_at } = driven else {
@@ -286,7 +286,7 @@ fn heartbeats_move_the_heartbeat_deadline_and_silence_times_out() {
     };
     assert_eq!(wake_at, at(90));
     // Nothing by 90 s: States.HeartbeatTimeout.
-    let _ = h.clock.sleep_until(at(90));
+    drop(h.clock.sleep_until(at(90)));
     let (driven, answers) = h.resume(vec![(token, Signal::Success(json!(1)))]);
     assert!(matches!(driven, Driven::Finished(_)));
     assert_eq!(answers, vec![Err(Refusal::TimedOut)], "too late");

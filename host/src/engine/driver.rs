@@ -433,11 +433,8 @@ impl Execution {
     /// The commit that ends the execution (after [`Execution::finish`]): its last events,
     /// and every frame it had, deleted (nothing is left to encode).
     pub fn final_commit(&mut self, end: ExecutionEnd) -> StepCommit {
-        let frames = match self.frame_updates(false) {
-            Ok(frames) => frames,
-            // Not encoding, so nothing can fail; keep the deletes we know of.
-            Err(_) => Vec::new(),
-        };
+        // Not encoding, so nothing can fail.
+        let frames = self.frame_updates(false).unwrap_or_default();
         StepCommit {
             execution_id: self.info.id.clone(),
             events: self.events.take(),

@@ -334,31 +334,43 @@ impl Service {
                 .await;
             // Removed before parking, under the same lock, so a stop either aborts this
             // task or finds the entry in the timers, and a signal finds one or the other.
-            let mut drivers = service.inner.drivers.lock();
-            drivers.remove(&task_arn);
-            match driven {
-                Ok(Driven::Ended) => drop(slot),
-                Ok(Driven::Parked { wake_at_ms }) if inbox.is_empty() => {
-                    service.park(wake_at_ms, task_arn, slot);
+            // What needs the lock let go of (waking, failing) comes out of the block.
+            let after = {
+                let mut drivers = service.inner.drivers.lock();
+                drivers.remove(&task_arn);
+                match driven {
+                    Ok(Driven::Ended) => {
+                        drop(slot);
+                        None
+                    }
+                    Ok(Driven::Parked { wake_at_ms }) if inbox.is_empty() => {
+                        service.park(wake_at_ms, task_arn.clone(), slot);
+                        None
+                    }
+                    // A signal came as it parked: drive it again, with that signal.
+                    Ok(Driven::Parked { .. }) => Some(Ok(slot)),
+                    // A failed commit leaves the execution RUNNING in the store: it keeps
+                    // its slot and is retried from its committed frames (a stop meanwhile
+                    // ends that).
+                    Err(e @ RuntimeError::Journal { .. }) => {
+                        eprintln!("stepwasm: execution {task_arn} paused, retrying: {e}");
+                        service.park(now_ms() + JOURNAL_RETRY_MS, task_arn.clone(), slot);
+                        None
+                    }
+                    Err(e) => Some(Err((e, slot))),
                 }
-                // A signal came as it parked: drive it again, with that signal.
-                Ok(Driven::Parked { .. }) => {
-                    drop(drivers);
+            };
+            match after {
+                None => {}
+                Some(Ok(slot)) => {
                     let parked = Parked {
                         arn: task_arn.into_boxed_str(),
                         slot,
                     };
                     service.wake(parked, inbox);
                 }
-                // A failed commit leaves the execution RUNNING in the store: it keeps its
-                // slot and is retried from its committed frames (a stop meanwhile ends that).
-                Err(e @ RuntimeError::Journal { .. }) => {
-                    eprintln!("stepwasm: execution {task_arn} paused, retrying: {e}");
-                    service.park(now_ms() + JOURNAL_RETRY_MS, task_arn, slot);
-                }
                 // Its definition or frames do not load: it can never move again.
-                Err(e) => {
-                    drop(drivers);
+                Some(Err((e, slot))) => {
                     service
                         .fail_unrunnable(task_arn, last_event_id, &e.to_string(), slot)
                         .await;
