@@ -28,6 +28,8 @@ pub struct ExecutionInfo {
     pub state_machine_name: String,
     /// The owning tenant, passed on to task runners (`None` in the CLI).
     pub tenant: Option<String>,
+    /// `$$.Execution.RedriveCount`: how many times it was redriven.
+    pub redrive_count: u32,
 }
 
 impl ExecutionInfo {
@@ -50,6 +52,7 @@ impl ExecutionInfo {
             ),
             state_machine_name: machine_name.to_owned(),
             tenant: None,
+            redrive_count: 0,
         }
     }
 }
@@ -102,7 +105,7 @@ pub fn context_object(
         "StartTime".into(),
         Value::from(format_time(info.start_time)),
     );
-    execution.insert("RedriveCount".into(), Value::from(0));
+    execution.insert("RedriveCount".into(), Value::from(info.redrive_count));
     let mut st = Map::new();
     st.insert(
         "EnteredTime".into(),

@@ -270,11 +270,15 @@ impl Execution {
             }
             other => other,
         };
-        let ids: Vec<FrameId> = self.frames.keys().copied().collect();
-        for id in ids {
-            self.frames.remove(&id);
-            if self.track {
-                self.dirty.push((id, false));
+        // A successful end drops every frame; a failed one keeps them as they stand
+        // (with where each failed), for RedriveExecution.
+        if matches!(ending, Ending::Succeeded(_)) {
+            let ids: Vec<FrameId> = self.frames.keys().copied().collect();
+            for id in ids {
+                self.frames.remove(&id);
+                if self.track {
+                    self.dirty.push((id, false));
+                }
             }
         }
         match ending {

@@ -2,6 +2,7 @@
 
 use serde_json::Value;
 
+use super::time_scale::TimeScale;
 use crate::asl::error::{ErrorName, StatesError};
 
 /// AWS's payload quota: 256 KiB of UTF-8 per state input/output, task result and execution
@@ -20,6 +21,8 @@ pub struct Limits {
     pub max_payload_bytes: Option<usize>,
     /// Largest history in events (`None`: unlimited); checked only while recording history.
     pub max_history_events: Option<u64>,
+    /// Test-only factor on Wait and Retry durations (`--wait-time-scale`).
+    pub time_scale: TimeScale,
 }
 
 impl Default for Limits {
@@ -27,6 +30,7 @@ impl Default for Limits {
         Limits {
             max_payload_bytes: Some(DEFAULT_MAX_PAYLOAD_BYTES),
             max_history_events: Some(DEFAULT_MAX_HISTORY_EVENTS),
+            time_scale: TimeScale::default(),
         }
     }
 }
@@ -150,6 +154,7 @@ impl Limits {
         Limits {
             max_payload_bytes: None,
             max_history_events: None,
+            time_scale: TimeScale::default(),
         }
     }
 

@@ -6,6 +6,7 @@ use std::borrow::Cow;
 
 use serde_json::{Map, Value};
 
+use super::inspect::{self, Stage};
 use crate::asl::error::{ErrorName, StatesError};
 use crate::asl::model::{InOutPath, Io, Payload, ResultPathSpec};
 use crate::asl::path::{JsonPath, Selected};
@@ -56,11 +57,15 @@ pub fn input_path<'v>(
     input: &'v Value,
     env: Env<'v>,
 ) -> Result<Cow<'v, Value>, StatesError> {
-    match spec {
+    let selected = match spec {
         InOutPath::Identity => Ok(Cow::Borrowed(input)),
         InOutPath::Null => Ok(Cow::Owned(Value::Object(Map::new()))),
         InOutPath::Path(p) => select_path(p, field, input, env),
+    }?;
+    if field == "InputPath" {
+        inspect::note(Stage::InputPath, &selected);
     }
+    Ok(selected)
 }
 
 /// Evaluates a payload (Parameters, ResultSelector, ItemSelector, ...) against `input`.
@@ -81,10 +86,12 @@ pub fn effective_input<'v>(
     env: Env<'v>,
 ) -> Result<Cow<'v, Value>, StatesError> {
     let selected = input_path(&io.input_path, "InputPath", input, env)?;
-    match &io.parameters {
-        None => Ok(selected),
-        Some(p) => payload(p, &selected, env).map(Cow::Owned),
-    }
+    let effective = match &io.parameters {
+        None => selected,
+        Some(p) => Cow::Owned(payload(p, &selected, env)?),
+    };
+    inspect::note(Stage::Parameters, &effective);
+    Ok(effective)
 }
 
 /// `ResultPath`: places `result` into the state's raw `input`.
@@ -93,11 +100,13 @@ pub fn result_path(
     input: Value,
     result: Value,
 ) -> Result<Value, StatesError> {
-    match spec {
-        ResultPathSpec::Replace => Ok(result),
-        ResultPathSpec::Discard => Ok(input),
-        ResultPathSpec::Path(p) => p.set(input, result),
-    }
+    let merged = match spec {
+        ResultPathSpec::Replace => result,
+        ResultPathSpec::Discard => input,
+        ResultPathSpec::Path(p) => p.set(input, result)?,
+    };
+    inspect::note(Stage::ResultPath, &merged);
+    Ok(merged)
 }
 
 /// `OutputPath`: `$` keeps the value, `null` gives `{}`.
@@ -124,10 +133,12 @@ pub fn finish_assigning(
     result: Value,
     env: Env<'_>,
 ) -> Result<(Value, Option<Value>), StatesError> {
+    inspect::note(Stage::Result, &result);
     let result = match &io.result_selector {
         None => result,
         Some(p) => payload(p, &result, env)?,
     };
+    inspect::note(Stage::ResultSelector, &result);
     let assigned = assign.map(|a| payload(a, &result, env)).transpose()?;
     let merged = result_path(&io.result_path, input, result)?;
     Ok((output_path(&io.output_path, merged, env)?, assigned))

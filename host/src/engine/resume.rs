@@ -123,6 +123,7 @@ impl Execution {
                     ch.finished += 1;
                     if matches!(outcome, Outcome::Failed { .. }) {
                         ch.failed += 1;
+                        ch.failed_indexes.push(link.index);
                     }
                     ch.results[link.index] = Some(result_value(outcome));
                     live.remove(&child);
@@ -160,15 +161,11 @@ impl Execution {
                 self.events.plain(now, "WaitStateAborted");
             }
         }
-        self.frames.clear();
         self.events
             .execution_aborted(now, error.as_deref(), cause.as_deref());
         self.dirty.clear();
-        let mut frames: Vec<FrameUpdate> = std::mem::take(&mut self.final_frames);
-        frames.extend(
-            ids.into_iter()
-                .map(|frame| FrameUpdate { frame, state: None }),
-        );
+        // The committed frames stay as they are (kept for RedriveExecution).
+        let frames: Vec<FrameUpdate> = std::mem::take(&mut self.final_frames);
         StepCommit {
             execution_id: self.info.id.clone(),
             events: self.events.take(),

@@ -150,10 +150,12 @@ impl Service {
             start_ms: now_ms(),
             stop_ms: None,
             seq: 0,
+            redrive_count: 0,
+            redrive_ms: None,
         })
     }
 
-    fn admit(&self, tenant: &TenantRecord) -> Result<RunningSlot, ServiceError> {
+    pub(super) fn admit(&self, tenant: &TenantRecord) -> Result<RunningSlot, ServiceError> {
         let q = &tenant.quotas;
         self.inner
             .limits
@@ -170,7 +172,7 @@ impl Service {
             })
     }
 
-    fn launch(
+    pub(super) fn launch(
         tenant: &TenantRecord,
         record: ExecutionRecord,
         machine: Arc<StateMachineVersion>,
@@ -193,9 +195,22 @@ impl Service {
         name: Option<String>,
         input: Option<String>,
     ) -> Result<Started, ServiceError> {
+        let (state_machine, test_case) = super::split_test_case(state_machine);
         let machine = self.latest_machine(tenant, state_machine)?;
         let named = name.is_some();
         let record = Self::new_record(tenant, &machine, name, input)?;
+        if let Some(case) = test_case {
+            let mocks = self.mocks().ok_or_else(|| ServiceError::Validation {
+                message: format!(
+                    "test case '{case}' given, but the server has no mock configuration (serve --mock-config)"
+                ),
+            })?;
+            mocks
+                .register(&record.arn, state_machine, case)
+                .map_err(|e| ServiceError::Validation {
+                    message: e.to_string(),
+                })?;
+        }
         // A generated name is new; a caller's name may be an idempotent repeat.
         if named {
             if let Some(existing) = self.store().execution(&record.arn)? {
@@ -280,7 +295,7 @@ impl Service {
         })
     }
 
-    fn spawn_driver(
+    pub(super) fn spawn_driver(
         &self,
         launch: Launch,
         frames: Vec<(u64, Vec<u8>)>,
@@ -373,7 +388,7 @@ impl Service {
     }
 
     /// The state machine version an execution runs, cached (versions are immutable).
-    fn machine_version(
+    pub(super) fn machine_version(
         &self,
         rec: &ExecutionRecord,
     ) -> Result<Arc<StateMachineVersion>, ServiceError> {

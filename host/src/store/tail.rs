@@ -25,7 +25,9 @@ use std::sync::{Arc, RwLock};
 use redb::{ReadTransaction, ReadableTable, WriteTransaction};
 use rustc_hash::FxHashMap;
 
-use super::schema::{FRAMES, HISTORY_HEADS, HISTORY_INDEX, HISTORY_RUNS, HISTORY_TAIL, RUNNING};
+use super::schema::{
+    FRAMES, HISTORY_HEADS, HISTORY_INDEX, HISTORY_RUNS, HISTORY_TAIL, REDRIVABLE, RUNNING,
+};
 use super::{Result, StoreError};
 use crate::engine::history::HistoryEvent;
 use crate::engine::ports::FrameUpdate;
@@ -421,6 +423,7 @@ pub(super) fn compact(
     let mut heads = txn.open_table(HISTORY_HEADS)?;
     let mut frames = txn.open_table(FRAMES)?;
     let running = txn.open_table(RUNNING)?;
+    let redrivable = txn.open_table(REDRIVABLE)?;
     let mut next_run = runs.last()?.map_or(0, |(k, _)| k.value() + 1);
     let Scratch { run, items } = scratch;
     items.clear();
@@ -508,9 +511,11 @@ pub(super) fn compact(
                 next_run += 1;
                 heads.insert(arn, last)?;
             }
-            // Only a RUNNING execution keeps frames (its end removed the rest), and only
-            // the last state of each frame matters.
-            if !latest.is_empty() && running.get(arn)?.is_some() {
+            // Only a RUNNING execution keeps frames (its end removed the rest), or one
+            // that ended badly (kept for redrive); only the last state of each frame
+            // matters.
+            if !latest.is_empty() && (running.get(arn)?.is_some() || redrivable.get(arn)?.is_some())
+            {
                 latest.sort_by_key(|(id, _)| *id);
                 for same in latest.chunk_by(|a, b| a.0 == b.0) {
                     let (id, state) = same[same.len() - 1];

@@ -34,11 +34,17 @@ impl Execution {
         let Some(Frame {
             cursor: Cursor::Children(ch),
             machine,
+            failed_at,
             ..
         }) = self.frames.get_mut(&id)
         else {
             return started;
         };
+        // A redriven Parallel/Map: children that had succeeded start finished.
+        let seeds = failed_at
+            .as_ref()
+            .filter(|at| at.state == ch.state)
+            .and_then(|at| at.results.as_ref());
         let state_name = Arc::clone(&model.machine(*machine).state(ch.state).name);
         let limit = if ch.max_concurrency == 0 {
             usize::MAX
@@ -55,16 +61,21 @@ impl Execution {
             ch.started += 1;
             ch.running += 1;
             let start = model.machine(child_machine).start;
+            let cursor = match seeds.and_then(|s| s.get(index)).cloned().flatten() {
+                Some(output) => Cursor::Done(Outcome::Succeeded(output)),
+                None => Cursor::Enter {
+                    state: start,
+                    input,
+                },
+            };
             new_frames.push((
                 index,
                 Frame {
                     parent: Some(ParentLink { frame: id, index }),
                     machine: child_machine,
-                    cursor: Cursor::Enter {
-                        state: start,
-                        input,
-                    },
+                    cursor,
                     variables: Map::new(),
+                    failed_at: None,
                 },
             ));
         }
@@ -98,11 +109,10 @@ impl Execution {
         };
         if self.track {
             // A child's final frame carries its result until the parent gathers them all.
-            let state = frame
-                .parent
-                .is_some()
-                .then(|| serde_json::to_vec(&frame).ok())
-                .flatten();
+            // The top-level frame's failure is kept too: it says where to redrive from.
+            let keep = frame.parent.is_some()
+                || matches!(frame.cursor, Cursor::Done(Outcome::Failed { .. }));
+            let state = keep.then(|| serde_json::to_vec(&frame).ok()).flatten();
             self.final_frames.push(FrameUpdate { frame: id, state });
         }
         let Cursor::Done(outcome) = frame.cursor else {
@@ -145,6 +155,7 @@ impl Execution {
             }
             Outcome::Failed { error, cause } => {
                 ch.failed += 1;
+                ch.failed_indexes.push(link.index);
                 let mut info = Map::new();
                 info.insert("Error".into(), Value::from(error.as_str()));
                 info.insert("Cause".into(), Value::from(cause.as_str()));
@@ -176,6 +187,7 @@ impl Execution {
             _ => None,
         };
         if let Some(error) = fail_now {
+            let succeeded = redrive::succeeded_children(ch);
             self.cancel_children(parent, now);
             let Some(Frame {
                 cursor: Cursor::Children(ch),
@@ -195,6 +207,7 @@ impl Execution {
             };
             self.events.plain(now, kind);
             self.on_error(parent, state_id, state, input, attempt, error, false, now);
+            redrive::keep_children(self, parent, state_id, succeeded);
             self.mark(parent);
             return Ok(vec![parent]);
         }
@@ -258,6 +271,9 @@ impl Execution {
         now: SystemTime,
     ) -> Option<Effect> {
         self.forget_children(id);
+        if let Some(frame) = self.frames.get_mut(&id) {
+            frame.failed_at = None;
+        }
         let model = Arc::clone(&self.model);
         let Some(Frame {
             cursor: Cursor::Children(ch),

@@ -1,6 +1,8 @@
 //! Retry and Catch: what happens to a frame when its state fails.
 
+use super::redrive;
 use super::*;
+use crate::engine::inspect;
 
 impl Execution {
     /// Retry, then Catch, then fail the frame.
@@ -33,7 +35,9 @@ impl Execution {
                 if retrier.jitter == Jitter::Full {
                     delay = rand::rng().random_range(0.0..=delay.max(0.0));
                 }
-                let until = now + Duration::from_secs_f64(delay.max(0.0));
+                inspect::note_handled(error.name.as_str(), &error.cause, Some((i, delay)), None);
+                let written = now + Duration::from_secs_f64(delay.max(0.0));
+                let until = self.limits.time_scale.deadline(now, written);
                 self.set(
                     id,
                     Cursor::Backoff {
@@ -46,14 +50,18 @@ impl Execution {
                 return Some(Effect::Sleep(until));
             }
         }
-        if let Some(catcher) = state
+        if let Some((index, catcher)) = state
             .catch
             .iter()
-            .find(|c| c.errors.matches(&error.name, from_task))
+            .enumerate()
+            .find(|(_, c)| c.errors.matches(&error.name, from_task))
         {
+            inspect::note_handled(error.name.as_str(), &error.cause, None, Some(index));
             let mut info = Map::new();
             info.insert("Error".into(), Value::from(error.name.as_str()));
             info.insert("Cause".into(), Value::from(error.cause.as_str()));
+            // Kept in case the Catcher itself fails (rare): that failure is redriven here.
+            let kept = input.clone();
             let caught = self.catch_output(
                 id,
                 state,
@@ -81,11 +89,13 @@ impl Execution {
                 }
                 Err(e) => {
                     self.set(id, Cursor::Done(Outcome::failed(e)));
+                    redrive::keep_failure(self, id, state_id, kept);
                     return Some(Effect::Done);
                 }
             }
         }
         self.set(id, Cursor::Done(Outcome::failed(error)));
+        redrive::keep_failure(self, id, state_id, input);
         Some(Effect::Done)
     }
 
