@@ -113,7 +113,8 @@ fn run_scales_waits_and_retry_backoffs_and_refuses_silly_factors() {
     }
     for bad in ["0", "-2", "1e9", "soon"] {
         let out = Command::new(env!("CARGO_BIN_EXE_stepwasm"))
-            .args(["run", "--wait-time-scale", bad])
+            .arg("run")
+            .arg(format!("--wait-time-scale={bad}"))
             .arg(&def)
             .output()
             .unwrap();

@@ -54,7 +54,7 @@ pub struct TestStateArgs {
 /// Runs `test-state`.
 pub fn main(args: TestStateArgs) -> i32 {
     match run(args) {
-        Ok(status) if status == TestStatus::Succeeded => EXIT_OK,
+        Ok(TestStatus::Succeeded) => EXIT_OK,
         Ok(_) => EXIT_FAILED,
         Err(message) => {
             eprintln!("stepwasm: {message}");
