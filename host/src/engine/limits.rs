@@ -185,6 +185,7 @@ mod tests {
         let limits = Limits {
             max_payload_bytes: Some(7),
             max_history_events: None,
+            ..Limits::default()
         };
         assert!(
             limits
