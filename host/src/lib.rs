@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod asl;
+pub mod cache;
 pub mod cli;
 pub mod engine;
 pub mod sandbox;

@@ -14,13 +14,16 @@ use futures::FutureExt;
 use futures::stream::{FuturesUnordered, StreamExt};
 use serde_json::Value;
 
-use super::execution::{Effect, Ending, Execution};
-use super::frame::FrameId;
+use crate::asl::error::ErrorName;
+
+use super::events::EventLog;
+use super::execution::{Effect, Ending, Execution, TIMEOUT_CAUSE};
+use super::frame::{self, Cursor, EncodeError, Frame, FrameId};
 use super::history::HistoryEvent;
 use super::limits::Limits;
 use super::ports::{
-    BoxFuture, Clock, ExecutionEnd, ExecutionStatus, Journal, JournalError, StepCommit,
-    TaskFailure, TaskOutcome, TaskRequest, TaskRunner,
+    BoxFuture, Clock, ExecutionEnd, ExecutionStatus, FrameUpdate, Journal, JournalError,
+    StepCommit, TaskFailure, TaskOutcome, TaskRequest, TaskRunner,
 };
 
 /// The ports and settings executions run with.
@@ -106,9 +109,29 @@ pub enum Driven {
     },
 }
 
+/// StopExecution for an execution a driver is running: the caller's error and cause.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct StopOrder {
+    /// Error name, if given.
+    pub error: Option<String>,
+    /// Cause, if given.
+    pub cause: Option<String>,
+}
+
 /// Runs an execution to its end.
 pub async fn run(exec: &mut Execution, rt: &Runtime) -> Result<Finished, JournalError> {
-    match run_or_park(exec, rt, None).await? {
+    run_until_stopped(exec, rt, None).await
+}
+
+/// Runs an execution to its end, or until `stop` resolves: then the engine ends it ABORTED
+/// (`WaitStateAborted` for each Wait in progress, `ExecutionAborted`), as a stop of a
+/// durable execution does.
+pub async fn run_until_stopped(
+    exec: &mut Execution,
+    rt: &Runtime,
+    stop: Option<BoxFuture<'_, StopOrder>>,
+) -> Result<Finished, JournalError> {
+    match drive(exec, rt, None, stop).await? {
         Driven::Finished(f) => Ok(f),
         // Without `park_after` the loop never parks.
         Driven::Parked { .. } => Err(JournalError("internal error: parked unasked".into())),
@@ -121,6 +144,15 @@ pub async fn run_or_park(
     exec: &mut Execution,
     rt: &Runtime,
     park_after: Option<Duration>,
+) -> Result<Driven, JournalError> {
+    drive(exec, rt, park_after, None).await
+}
+
+async fn drive(
+    exec: &mut Execution,
+    rt: &Runtime,
+    park_after: Option<Duration>,
+    mut stop: Option<BoxFuture<'_, StopOrder>>,
 ) -> Result<Driven, JournalError> {
     let journal = rt.journal.clone();
     exec.track = journal.is_some();
@@ -137,13 +169,16 @@ pub async fn run_or_park(
         while let Some(id) = ready.pop_front() {
             let now = clock.now();
             if deadline.is_some_and(|d| now >= d) {
-                break 'run timed_out();
+                break 'run Ending::TimedOut;
             }
             match exec.advance(id, now) {
                 Effect::Continue => {
                     ready.push_back(id);
                     if !exec.single_step {
                         tokio::task::yield_now().await;
+                        if let Some(order) = stop.as_mut().and_then(FutureExt::now_or_never) {
+                            break 'run aborted(order);
+                        }
                     }
                 }
                 Effect::Sleep(until) => timers.push(Reverse((until, id))),
@@ -172,7 +207,10 @@ pub async fn run_or_park(
                 };
             }
             if let Some(j) = &journal {
-                j.commit(exec.take_commit(None)).await?;
+                match exec.take_commit() {
+                    Ok(commit) => j.commit(commit).await?,
+                    Err(e) => break 'run Ending::unstorable(&e),
+                }
             }
         }
         // Nothing can run now: wait for a timer, a task or the execution timeout.
@@ -201,7 +239,14 @@ pub async fn run_or_park(
                 None => futures::future::pending::<()>().await,
             }
         };
+        let stopped = async {
+            match stop.as_mut() {
+                Some(order) => order.await,
+                None => futures::future::pending().await,
+            }
+        };
         tokio::select! {
+            order = stopped => break 'run aborted(order),
             Some((id, outcome)) = tasks.next(), if !tasks.is_empty() => {
                 exec.task_done(id, outcome, clock.now());
                 ready.push_back(id);
@@ -209,7 +254,7 @@ pub async fn run_or_park(
             () = sleep => {
                 let now = clock.now();
                 if deadline.is_some_and(|d| now >= d) {
-                    break 'run timed_out();
+                    break 'run Ending::TimedOut;
                 }
                 while let Some(Reverse((t, id))) = timers.peek().copied() {
                     if t > now {
@@ -225,7 +270,7 @@ pub async fn run_or_park(
     let end = exec.finish(ending, clock.now());
     let event_count = exec.events.count();
     if let Some(j) = &journal {
-        j.commit(exec.take_commit(Some(end.clone()))).await?;
+        j.commit(exec.final_commit(end.clone())).await?;
         return Ok(Driven::Finished(Finished {
             end,
             history: Vec::new(),
@@ -239,10 +284,10 @@ pub async fn run_or_park(
     }))
 }
 
-fn timed_out() -> Ending {
-    Ending::Failed {
-        error: "States.Timeout".into(),
-        cause: "The execution ran longer than the state machine's TimeoutSeconds".into(),
+fn aborted(order: StopOrder) -> Ending {
+    Ending::Aborted {
+        error: order.error,
+        cause: order.cause,
     }
 }
 
@@ -270,10 +315,23 @@ impl Execution {
             }
             other => other,
         };
-        // A successful end drops every frame; a failed one keeps them as they stand
-        // (with where each failed), for RedriveExecution.
+        let mut ids: Vec<FrameId> = self.frames.keys().copied().collect();
+        if matches!(ending, Ending::Aborted { .. }) {
+            // A stop interrupts every Wait in progress, in frame order.
+            ids.sort_unstable();
+            for id in &ids {
+                if let Some(Frame {
+                    cursor: Cursor::Waiting { .. },
+                    ..
+                }) = self.frames.get(id)
+                {
+                    self.events.plain(now, "WaitStateAborted");
+                }
+            }
+        }
+        // A successful end drops every frame; a failed, timed-out or aborted one keeps
+        // them as they stand (with where each failed), for RedriveExecution.
         if matches!(ending, Ending::Succeeded(_)) {
-            let ids: Vec<FrameId> = self.frames.keys().copied().collect();
             for id in ids {
                 self.frames.remove(&id);
                 if self.track {
@@ -281,72 +339,133 @@ impl Execution {
                 }
             }
         }
-        match ending {
-            Ending::Succeeded(output) => {
-                self.events.execution_succeeded(now, &output);
-                ExecutionEnd {
-                    status: ExecutionStatus::Succeeded,
-                    output: Some(output),
-                    error: None,
-                    cause: None,
-                }
-            }
-            Ending::Failed { error, cause } => {
-                let timed_out = error == "States.Timeout"
-                    && self.model.timeout.is_some()
-                    && cause.starts_with("The execution ran longer");
-                let (event, status) = if timed_out {
-                    ("ExecutionTimedOut", ExecutionStatus::TimedOut)
-                } else {
-                    ("ExecutionFailed", ExecutionStatus::Failed)
-                };
-                self.events
-                    .execution_ended_badly(now, event, &error, &cause);
-                ExecutionEnd {
-                    status,
-                    output: None,
-                    error: Some(error),
-                    cause: Some(cause),
-                }
-            }
-        }
+        record_ending(&mut self.events, now, ending)
     }
 
     /// Everything since the last commit: events and changed frames.
-    pub fn take_commit(&mut self, end: Option<ExecutionEnd>) -> StepCommit {
+    pub fn take_commit(&mut self) -> Result<StepCommit, EncodeError> {
+        let frames = self.frame_updates(true)?;
+        Ok(StepCommit {
+            execution_id: self.info.id.clone(),
+            events: self.events.take(),
+            frames,
+            end: None,
+        })
+    }
+
+    /// The commit that ends the execution (after [`Execution::finish`]): its last events;
+    /// after a success every frame it had, deleted; after a failure, timeout or stop the
+    /// frames as they stand (where each failed), kept for RedriveExecution.
+    pub fn final_commit(&mut self, end: ExecutionEnd) -> StepCommit {
+        let keep = end.status != ExecutionStatus::Succeeded;
+        let frames = match self.frame_updates(keep) {
+            Ok(frames) => frames,
+            // A frame that cannot be encoded is not kept (the store keeps the last
+            // committed states instead).
+            Err(_) => Vec::new(),
+        };
+        StepCommit {
+            execution_id: self.info.id.clone(),
+            events: self.events.take(),
+            frames,
+            end: Some(end),
+        }
+    }
+
+    /// The frames changed since the last commit, each once, in order: encoded when `encode`
+    /// and live, else deleted.
+    fn frame_updates(&mut self, encode: bool) -> Result<Vec<FrameUpdate>, EncodeError> {
         let mut dirty = std::mem::take(&mut self.dirty);
         let mut frames = Vec::with_capacity(dirty.len() + self.final_frames.len());
         // A step usually dirties one or two frames: a linear check beats hashing them; a
         // fork or gather of many children uses a set.
         let mut seen = (dirty.len() > 16).then(rustc_hash::FxHashSet::default);
+        let mut failed = None;
         for (id, live) in dirty.drain(..).rev() {
             let repeat = match &mut seen {
                 Some(seen) => !seen.insert(id),
-                None => frames
-                    .iter()
-                    .any(|f: &super::ports::FrameUpdate| f.frame == id),
+                None => frames.iter().any(|f: &FrameUpdate| f.frame == id),
             };
             if repeat {
                 continue;
             }
-            let state = if live {
-                self.frames
-                    .get(&id)
-                    .and_then(|f| serde_json::to_vec(f).ok())
-            } else {
-                None
+            let state = match self.frames.get(&id) {
+                Some(f) if live && encode => match frame::encode(id, f) {
+                    Ok(bytes) => Some(bytes),
+                    Err(e) => {
+                        failed.get_or_insert(e);
+                        None
+                    }
+                },
+                _ => None,
             };
-            frames.push(super::ports::FrameUpdate { frame: id, state });
+            frames.push(FrameUpdate { frame: id, state });
         }
         frames.reverse();
         // The list keeps its capacity for the next step.
         self.dirty = dirty;
-        frames.extend(std::mem::take(&mut self.final_frames));
-        StepCommit {
-            execution_id: self.info.id.clone(),
-            events: self.events.take(),
-            frames,
-            end,
+        let finals = std::mem::take(&mut self.final_frames);
+        if encode {
+            frames.extend(finals);
+        } else {
+            frames.extend(finals.into_iter().map(|f| FrameUpdate {
+                frame: f.frame,
+                state: None,
+            }));
+        }
+        match failed {
+            Some(e) => Err(e),
+            None => Ok(frames),
+        }
+    }
+}
+
+/// Records an execution's final event (`ExecutionSucceeded`, `ExecutionFailed`,
+/// `ExecutionTimedOut` or `ExecutionAborted`) and returns its end: one place decides how
+/// each ending is recorded.
+pub(crate) fn record_ending(
+    events: &mut EventLog,
+    now: SystemTime,
+    ending: Ending,
+) -> ExecutionEnd {
+    match ending {
+        Ending::Succeeded(output) => {
+            events.execution_succeeded(now, &output);
+            ExecutionEnd {
+                status: ExecutionStatus::Succeeded,
+                output: Some(output),
+                error: None,
+                cause: None,
+            }
+        }
+        Ending::Failed { error, cause } => {
+            events.execution_ended_badly(now, "ExecutionFailed", &error, &cause);
+            ExecutionEnd {
+                status: ExecutionStatus::Failed,
+                output: None,
+                error: Some(error),
+                cause: Some(cause),
+            }
+        }
+        Ending::TimedOut => {
+            let name = ErrorName::Timeout;
+            let error = name.as_str();
+            events.execution_ended_badly(now, "ExecutionTimedOut", error, TIMEOUT_CAUSE);
+            ExecutionEnd {
+                status: ExecutionStatus::TimedOut,
+                output: None,
+                error: Some(error.to_owned()),
+                cause: Some(TIMEOUT_CAUSE.to_owned()),
+            }
+        }
+        Ending::Aborted { error, cause } => {
+            events.execution_aborted(now, error.as_deref(), cause.as_deref());
+            ExecutionEnd {
+                status: ExecutionStatus::Aborted,
+                output: None,
+                error,
+                cause,
+            }
         }
     }
 }

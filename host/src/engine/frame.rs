@@ -215,6 +215,25 @@ pub struct Children {
     pub failed_indexes: Vec<usize>,
 }
 
+/// A frame that could not be encoded for the journal. Nothing in a [`Frame`] should fail to
+/// encode, but if one did, the execution must end with a named error, not lose the frame.
+#[derive(Debug, thiserror::Error)]
+#[error("frame {frame} cannot be stored: {detail}")]
+pub struct EncodeError {
+    /// The frame.
+    pub frame: FrameId,
+    /// The encoder's message.
+    pub detail: String,
+}
+
+/// A frame's stored bytes (what [`super::resume`] decodes).
+pub fn encode(frame: FrameId, state: &Frame) -> Result<Vec<u8>, EncodeError> {
+    serde_json::to_vec(state).map_err(|e| EncodeError {
+        frame,
+        detail: e.to_string(),
+    })
+}
+
 /// Unix milliseconds of a time (negative before 1970).
 pub fn to_ms(t: SystemTime) -> i64 {
     match t.duration_since(UNIX_EPOCH) {

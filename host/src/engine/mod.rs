@@ -3,6 +3,7 @@
 
 pub mod context;
 pub mod driver;
+pub(crate) mod durations;
 pub mod events;
 pub mod execution;
 pub mod frame;
@@ -15,6 +16,8 @@ pub mod ports;
 pub mod resume;
 #[cfg(test)]
 mod resume_tests;
+#[cfg(test)]
+mod robust_tests;
 pub(crate) mod states;
 pub mod test_state;
 #[cfg(test)]

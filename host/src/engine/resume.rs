@@ -16,10 +16,10 @@ use serde_json::{Map, Value};
 
 use super::context::ExecutionInfo;
 use super::events::EventLog;
-use super::execution::Execution;
+use super::execution::{Ending, Execution};
 use super::frame::{Cursor, Frame, FrameId, Outcome};
 use super::limits::Limits;
-use super::ports::{ExecutionEnd, ExecutionStatus, FrameUpdate, StepCommit};
+use super::ports::StepCommit;
 use crate::asl::model::StateMachine;
 
 /// Why committed frames could not be turned back into an execution.
@@ -142,41 +142,37 @@ impl Execution {
         Ok(exec)
     }
 
-    /// Stops the execution (StopExecution): drops every frame and returns the final commit
-    /// with status ABORTED. The caller first stops driving it (drops the `run` future).
+    /// Stops the execution (StopExecution): the engine's own ending (`WaitStateAborted`
+    /// for each Wait in progress, then `ExecutionAborted`) and the final commit, with
+    /// status ABORTED. The caller first stops driving it (drops the `run` future).
     pub fn abort(
         &mut self,
         now: SystemTime,
         error: Option<String>,
         cause: Option<String>,
     ) -> StepCommit {
-        let mut ids: Vec<FrameId> = self.frames.keys().copied().collect();
-        ids.sort_unstable();
-        for id in &ids {
-            if let Some(Frame {
-                cursor: Cursor::Waiting { .. },
-                ..
-            }) = self.frames.get(id)
-            {
-                self.events.plain(now, "WaitStateAborted");
-            }
-        }
-        self.events
-            .execution_aborted(now, error.as_deref(), cause.as_deref());
-        self.dirty.clear();
-        // The committed frames stay as they are (kept for RedriveExecution).
-        let frames: Vec<FrameUpdate> = std::mem::take(&mut self.final_frames);
-        StepCommit {
-            execution_id: self.info.id.clone(),
-            events: self.events.take(),
-            frames,
-            end: Some(ExecutionEnd {
-                status: ExecutionStatus::Aborted,
-                output: None,
-                error,
-                cause,
-            }),
-        }
+        let end = self.finish(Ending::Aborted { error, cause }, now);
+        self.final_commit(end)
+    }
+}
+
+/// The commit that ends an execution which cannot be rebuilt (its frames or its definition
+/// do not load), after event `last_event_id`, every frame dropped: `Ending::Failed` for
+/// one that can never move again, `Ending::Aborted` for a stop. An execution must end with
+/// a named error, never stay RUNNING unable to move.
+pub fn unresumable_commit(
+    execution_id: &str,
+    last_event_id: u64,
+    now: SystemTime,
+    ending: Ending,
+) -> StepCommit {
+    let mut events = EventLog::resume(true, last_event_id);
+    let end = super::driver::record_ending(&mut events, now, ending);
+    StepCommit {
+        execution_id: execution_id.to_owned(),
+        events: events.take(),
+        frames: Vec::new(),
+        end: Some(end),
     }
 }
 

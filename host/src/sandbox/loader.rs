@@ -1,6 +1,7 @@
 //! Compile once, instantiate fresh: the one wasmtime `Engine` (pooling allocator, fuel,
 //! epochs), the linker granting the world's imports, the world check, and the cache of
-//! compiled components (in memory by content hash, and optionally on disk as artifacts).
+//! compiled components (in memory by content hash, bounded by bytes with LRU eviction, and
+//! optionally on disk as artifacts).
 
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
@@ -15,11 +16,26 @@ use super::bindings::{Task, TaskPre};
 use super::component::{ComponentBytes, ComponentInfo, LoadError, RUN_EXPORT, is_granted_import};
 use super::limits::PoolConfig;
 use super::state::HostState;
+use crate::cache::ByteLru;
 
 /// A component ready to instantiate.
 pub(crate) struct Loaded {
     pub(crate) pre: TaskPre<HostState>,
+    /// Bytes of compiled code it holds in memory (its weight in the cache).
+    bytes: usize,
 }
+
+impl Loaded {
+    fn new(component: &Component, pre: TaskPre<HostState>) -> Arc<Self> {
+        let range = component.image_range();
+        let bytes = (range.end as usize).saturating_sub(range.start as usize);
+        Arc::new(Loaded { pre, bytes })
+    }
+}
+
+/// Compiled code kept in memory across all components, least recently used evicted first
+/// (an evicted component is loaded again from its artifact when next used).
+pub(crate) const LOADED_CACHE_BYTES: usize = 512 << 20;
 
 /// Builds the engine every component of a runner is compiled with.
 pub(crate) fn build_engine(pool: &PoolConfig) -> Result<Engine, wasmtime::Error> {
@@ -64,7 +80,10 @@ pub(crate) struct Loader {
     cache_dir: Option<PathBuf>,
     /// Hash of everything that makes an artifact loadable by this engine.
     compat: String,
-    loaded: Mutex<HashMap<String, Arc<OnceCell<Arc<Loaded>>>>>,
+    /// Loads in progress, one per content hash (concurrent callers share one compile).
+    loading: Mutex<HashMap<String, Arc<OnceCell<Arc<Loaded>>>>>,
+    /// Loaded components by content hash.
+    loaded: ByteLru<String, Arc<Loaded>>,
 }
 
 impl Loader {
@@ -81,7 +100,8 @@ impl Loader {
             linker,
             cache_dir,
             compat,
-            loaded: Mutex::new(HashMap::new()),
+            loading: Mutex::new(HashMap::new()),
+            loaded: ByteLru::new(LOADED_CACHE_BYTES),
         })
     }
 
@@ -175,7 +195,7 @@ impl Loader {
             && let Ok(component) = self.deserialize(artifact)
         {
             let (_, pre) = self.check(&component)?;
-            return Ok(Arc::new(Loaded { pre }));
+            return Ok(Loaded::new(&component, pre));
         }
         let disk = self.disk_path(&source.sha256);
         if let Some(path) = &disk
@@ -183,7 +203,7 @@ impl Loader {
             && let Ok(component) = self.deserialize(&artifact)
         {
             let (_, pre) = self.check(&component)?;
-            return Ok(Arc::new(Loaded { pre }));
+            return Ok(Loaded::new(&component, pre));
         }
         let component = self.compile(&source.bytes)?;
         let (_, pre) = self.check(&component)?;
@@ -199,27 +219,32 @@ impl Loader {
                 let _ = std::fs::rename(&tmp, &path);
             }
         }
-        Ok(Arc::new(Loaded { pre }))
+        Ok(Loaded::new(&component, pre))
     }
 
     fn cell(&self, sha256: &str) -> Arc<OnceCell<Arc<Loaded>>> {
-        let mut loaded = self.loaded.lock().unwrap_or_else(|p| p.into_inner());
-        match loaded.get(sha256) {
-            Some(cell) => cell.clone(),
-            None => loaded.entry(sha256.to_owned()).or_default().clone(),
-        }
+        let mut loading = self.loading.lock().unwrap_or_else(|p| p.into_inner());
+        loading.entry(sha256.to_owned()).or_default().clone()
+    }
+
+    /// Moves a finished load from the in-progress map into the bounded cache.
+    fn keep_loaded(&self, sha256: &str, loaded: &Arc<Loaded>) {
+        self.loaded
+            .insert(sha256.to_owned(), Arc::clone(loaded), loaded.bytes);
+        self.loading
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(sha256);
     }
 
     /// Loads `source` into the cache now, so that no attempt pays for compiling it (an
     /// attempt's TimeoutSeconds counts loading). Blocking.
     pub(crate) fn preload(&self, source: &ComponentBytes) -> Result<(), LoadError> {
-        let cell = self.cell(&source.sha256);
-        if cell.initialized() {
+        if self.loaded.get(source.sha256.as_str()).is_some() {
             return Ok(());
         }
         let loaded = self.load_blocking(source)?;
-        // Another caller may have won the race: either value is the same component.
-        let _ = cell.set(loaded);
+        self.keep_loaded(&source.sha256, &loaded);
         Ok(())
     }
 
@@ -228,18 +253,24 @@ impl Loader {
         self: &Arc<Self>,
         source: &ComponentBytes,
     ) -> Result<Arc<Loaded>, LoadError> {
+        if let Some(loaded) = self.loaded.get(source.sha256.as_str()) {
+            return Ok(loaded);
+        }
         let cell = self.cell(&source.sha256);
-        cell.get_or_try_init(|| async {
-            let this = self.clone();
-            let source = source.clone();
-            // Compiling takes CPU for a while: keep it off the async workers.
-            tokio::task::spawn_blocking(move || this.load_blocking(&source))
-                .await
-                .map_err(|e| LoadError::NotAComponent {
-                    reason: format!("compilation did not finish: {e}"),
-                })?
-        })
-        .await
-        .cloned()
+        let loaded = cell
+            .get_or_try_init(|| async {
+                let this = self.clone();
+                let source = source.clone();
+                // Compiling takes CPU for a while: keep it off the async workers.
+                tokio::task::spawn_blocking(move || this.load_blocking(&source))
+                    .await
+                    .map_err(|e| LoadError::NotAComponent {
+                        reason: format!("compilation did not finish: {e}"),
+                    })?
+            })
+            .await
+            .cloned()?;
+        self.keep_loaded(&source.sha256, &loaded);
+        Ok(loaded)
     }
 }

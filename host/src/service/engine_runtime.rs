@@ -2,8 +2,7 @@
 //! starts durable executions by resuming from their first committed frames (one code path
 //! for fresh and recovered executions), and runs EXPRESS executions in memory.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -12,8 +11,9 @@ use super::names::state_machine_arn;
 use super::runtime::{Driven, ExpressRun, Launch, Runtime, RuntimeError};
 use crate::asl::model::StateMachine;
 use crate::asl::raw::RawStateMachine;
+use crate::cache::ByteLru;
 use crate::engine::context::ExecutionInfo;
-use crate::engine::driver::{self, SystemClock};
+use crate::engine::driver::{self, StopOrder, SystemClock};
 use crate::engine::execution::Execution;
 use crate::engine::frame::{from_ms, to_ms};
 use crate::engine::history::HistoryEvent;
@@ -22,6 +22,11 @@ use crate::engine::ports::{
     BoxFuture, Clock, FrameUpdate, Journal, StepCommit, TaskFailure, TaskRunner,
 };
 use crate::engine::test_state::{self, StateTest, StateTestResult, TestTask};
+use crate::store::StateMachineVersion;
+
+/// Compiled models kept in memory, weighed by their definitions' length, least recently
+/// used evicted first (an evicted one is compiled again from its stored definition).
+pub const MODEL_CACHE_BYTES: usize = 64 << 20;
 
 /// A durable execution whose every frame waits at least this long on a timer is parked:
 /// dropped from memory and resumed from the store when the timer fires.
@@ -33,7 +38,7 @@ pub struct EngineRuntime {
     tasks: Option<Arc<dyn TaskRunner>>,
     limits: Limits,
     /// Compiled models by (tenant, state machine, version): versions are immutable.
-    models: Mutex<HashMap<(String, String, u64), Arc<StateMachine>>>,
+    models: ByteLru<(String, String, u64), Arc<StateMachine>>,
 }
 
 impl std::fmt::Debug for EngineRuntime {
@@ -56,7 +61,7 @@ impl EngineRuntime {
             clock,
             tasks,
             limits: Limits::default(),
-            models: Mutex::new(HashMap::new()),
+            models: ByteLru::new(MODEL_CACHE_BYTES),
         }
     }
 
@@ -74,13 +79,8 @@ impl EngineRuntime {
             r.state_machine.clone(),
             r.state_machine_version,
         );
-        if let Some(m) = self
-            .models
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&key)
-        {
-            return Ok(m.clone());
+        if let Some(m) = self.models.get(&key) {
+            return Ok(m);
         }
         let raw = RawStateMachine::from_json(&launch.machine.definition).map_err(|e| {
             RuntimeError::Definition {
@@ -94,10 +94,8 @@ impl EngineRuntime {
                 .collect::<Vec<_>>()
                 .join("; "),
         })?;
-        self.models
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(key, model.clone());
+        let weight = launch.machine.definition.len();
+        self.models.insert(key, model.clone(), weight);
         Ok(model)
     }
 
@@ -148,6 +146,11 @@ impl EngineRuntime {
 }
 
 impl Runtime for EngineRuntime {
+    fn keep_model(&self, tenant: &str, version: &StateMachineVersion, model: Arc<StateMachine>) {
+        let key = (tenant.to_owned(), version.name.clone(), version.version);
+        self.models.insert(key, model, version.definition.len());
+    }
+
     fn begin(
         &self,
         launch: &Launch,
@@ -156,7 +159,9 @@ impl Runtime for EngineRuntime {
         let info = Self::info(launch)?;
         let start = info.start_time;
         let mut exec = Execution::new(model, info, self.limits.clone(), true, start);
-        let commit = exec.take_commit(None);
+        let commit = exec.take_commit().map_err(|e| RuntimeError::Definition {
+            message: e.to_string(),
+        })?;
         Ok((commit.events, commit.frames))
     }
 
@@ -230,7 +235,11 @@ impl Runtime for EngineRuntime {
         Box::pin(async move { Ok(test_state::run(test, task).await) })
     }
 
-    fn run_express(&self, launch: Launch) -> BoxFuture<'static, Result<ExpressRun, RuntimeError>> {
+    fn run_express(
+        &self,
+        launch: Launch,
+        stop: Option<BoxFuture<'static, StopOrder>>,
+    ) -> BoxFuture<'static, Result<ExpressRun, RuntimeError>> {
         let prepared = self.model(&launch).and_then(|model| {
             let info = Self::info(&launch)?;
             let start = info.start_time;
@@ -244,12 +253,11 @@ impl Runtime for EngineRuntime {
         let rt = self.driver(None);
         Box::pin(async move {
             let mut exec = prepared?;
-            let finished =
-                driver::run(&mut exec, &rt)
-                    .await
-                    .map_err(|e| RuntimeError::Journal {
-                        message: e.to_string(),
-                    })?;
+            let finished = driver::run_until_stopped(&mut exec, &rt, stop)
+                .await
+                .map_err(|e| RuntimeError::Journal {
+                    message: e.to_string(),
+                })?;
             Ok(ExpressRun {
                 end: finished.end,
                 events: finished.history,

@@ -7,6 +7,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
 
 use serde_json::json;
 use tokio::task::AbortHandle;
@@ -17,8 +18,13 @@ use super::paging::{self, Page};
 use super::runtime::{Driven, Launch, RuntimeError};
 use super::timers::Parked;
 use super::{MAX_PAYLOAD_BYTES, Resource, Service, ServiceError};
+use crate::asl::error::ErrorName;
+use crate::engine::driver::StopOrder;
+use crate::engine::execution::Ending;
 use crate::engine::history::HistoryEvent;
+use crate::engine::ports::BoxFuture;
 use crate::engine::ports::{ExecutionStatus, Journal};
+use crate::engine::resume::unresumable_commit;
 use crate::store::{
     ExecutionFilter, ExecutionRecord, MachineType, StartOutcome, StateMachineVersion, StoreError,
     TenantRecord, now_ms,
@@ -26,6 +32,23 @@ use crate::store::{
 
 /// How long a durable execution whose commit failed waits before it is resumed again.
 const JOURNAL_RETRY_MS: i64 = 1000;
+
+/// What resuming a stored execution needs: its launch, committed frames and last event id.
+type Resumable = (Launch, Vec<(u64, Vec<u8>)>, u64);
+
+/// Why a RUNNING execution could not be loaded to run.
+enum Unloadable {
+    /// For now (a store read failed): try again later.
+    Retry(ServiceError),
+    /// For good (its state machine version is gone): fail it.
+    Gone { last_event_id: u64, reason: String },
+}
+
+impl From<StoreError> for Unloadable {
+    fn from(e: StoreError) -> Self {
+        Unloadable::Retry(e.into())
+    }
+}
 
 /// Result of a start.
 #[derive(Clone, Debug)]
@@ -322,10 +345,42 @@ impl Service {
                     eprintln!("stepwasm: execution {task_arn} paused, retrying: {e}");
                     service.park(now_ms() + JOURNAL_RETRY_MS, task_arn, slot);
                 }
-                Err(e) => eprintln!("stepwasm: execution {task_arn} cannot run: {e}"),
+                // Its definition or frames do not load: it can never move again.
+                Err(e) => {
+                    service
+                        .fail_unrunnable(task_arn, last_event_id, &e.to_string(), slot)
+                        .await;
+                }
             }
         });
         map.insert(arn, handle.abort_handle());
+    }
+
+    /// Ends an execution that cannot run with `States.Runtime` and the reason; if even that
+    /// commit fails, it is retried like any failed commit.
+    async fn fail_unrunnable(
+        &self,
+        arn: String,
+        last_event_id: u64,
+        reason: &str,
+        slot: RunningSlot,
+    ) {
+        eprintln!("stepwasm: execution {arn} cannot run, failing it: {reason}");
+        let ending = Ending::Failed {
+            error: ErrorName::Runtime.as_str().to_owned(),
+            cause: format!("The execution cannot be resumed: {reason}"),
+        };
+        let commit = unresumable_commit(&arn, last_event_id, SystemTime::now(), ending);
+        match self.store().commit_step(commit).await {
+            // Ended (by this commit or by a stop meanwhile).
+            Ok(()) | Err(StoreError::NotRunning { .. }) => drop(slot),
+            // It moved on since (another driver): its own run decides.
+            Err(StoreError::HistoryOutOfOrder { .. }) => drop(slot),
+            Err(e) => {
+                eprintln!("stepwasm: cannot fail {arn}, retrying: {e}");
+                self.park(now_ms() + JOURNAL_RETRY_MS, arn, slot);
+            }
+        }
     }
 
     /// Leaves a parked execution to the timers; the first park starts their task.
@@ -361,30 +416,58 @@ impl Service {
         }
     }
 
-    /// Reloads a parked execution from the store and drives it again.
+    /// Reloads a parked execution from the store and drives it again. A read that fails is
+    /// retried later (the execution stays parked, with its slot); a state machine version
+    /// that is gone fails the execution.
     fn wake(&self, parked: Parked) {
         let service = self.clone();
         tokio::spawn(async move {
-            let arn = parked.arn.clone();
-            if let Err(e) = service.resume_parked(parked) {
-                eprintln!("stepwasm: cannot resume {arn}: {e}");
+            let arn = parked.arn.to_string();
+            let loaded = service.load_parked(&parked.arn);
+            match loaded {
+                // Gone from the RUNNING set: it was stopped meanwhile; dropping the entry
+                // frees its slot.
+                Ok(None) => {}
+                Ok(Some((launch, frames, last_event_id))) => {
+                    service.spawn_driver(launch, frames, last_event_id, parked.slot);
+                }
+                Err(Unloadable::Gone {
+                    last_event_id,
+                    reason,
+                }) => {
+                    service
+                        .fail_unrunnable(arn, last_event_id, &reason, parked.slot)
+                        .await;
+                }
+                Err(Unloadable::Retry(e)) => {
+                    eprintln!("stepwasm: cannot resume {arn} now, retrying: {e}");
+                    service.park(now_ms() + JOURNAL_RETRY_MS, arn, parked.slot);
+                }
             }
         });
     }
 
-    fn resume_parked(&self, parked: Parked) -> Result<(), ServiceError> {
-        // Gone from the RUNNING set: it was stopped meanwhile; dropping the entry frees
-        // its slot.
-        let Some(exec) = self.store().running_execution(&parked.arn)? else {
-            return Ok(());
+    /// A parked execution's launch, frames and last event id; `None` once it is no longer
+    /// RUNNING.
+    fn load_parked(&self, arn: &str) -> Result<Option<Resumable>, Unloadable> {
+        let Some(exec) = self.store().running_execution(arn)? else {
+            return Ok(None);
         };
         let Some(tenant) = self.store().tenant(&exec.record.tenant)? else {
-            return Ok(());
+            return Ok(None);
         };
-        let machine = self.machine_version(&exec.record)?;
+        let machine = match self.machine_version(&exec.record) {
+            Ok(m) => m,
+            Err(e @ ServiceError::NotFound { .. }) => {
+                return Err(Unloadable::Gone {
+                    last_event_id: exec.last_event_id,
+                    reason: e.to_string(),
+                });
+            }
+            Err(e) => return Err(Unloadable::Retry(e)),
+        };
         let launch = Self::launch(&tenant, exec.record, machine);
-        self.spawn_driver(launch, exec.frames, exec.last_event_id, parked.slot);
-        Ok(())
+        Ok(Some((launch, exec.frames, exec.last_event_id)))
     }
 
     /// The state machine version an execution runs, cached (versions are immutable).
@@ -397,14 +480,8 @@ impl Service {
             rec.state_machine.clone(),
             rec.state_machine_version,
         );
-        if let Some(m) = self
-            .inner
-            .machines
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&key)
-        {
-            return Ok(m.clone());
+        if let Some(m) = self.inner.machines.get(&key) {
+            return Ok(m);
         }
         let m = self
             .store()
@@ -414,22 +491,20 @@ impl Service {
                 name: format!("{}:{}", key.1, key.2),
             })?;
         let m = Arc::new(m);
-        self.inner
-            .machines
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(key, m.clone());
+        let weight = m.definition.len();
+        self.inner.machines.insert(key, m.clone(), weight);
         Ok(m)
     }
 
     pub(super) async fn run_express(
         &self,
         launch: Launch,
+        stop: Option<BoxFuture<'static, StopOrder>>,
     ) -> Result<ExecutionRecord, ServiceError> {
         let mut record = launch.record.clone();
         let run = self
             .runtime()
-            .run_express(launch)
+            .run_express(launch, stop)
             .await
             .map_err(runtime_error)?;
         record.status = run.end.status;
@@ -474,7 +549,7 @@ impl Service {
             });
         }
         let _slot = self.admit(tenant)?;
-        self.run_express(Self::launch(tenant, record, machine))
+        self.run_express(Self::launch(tenant, record, machine), None)
             .await
     }
 
@@ -644,16 +719,24 @@ impl Service {
             };
             let machine = self.machine_version(&exec.record)?;
             let launch = Self::launch(&tenant, exec.record, machine);
-            let commit = self
-                .runtime()
-                .abort(
-                    &launch,
-                    &exec.frames,
-                    exec.last_event_id,
-                    stop.error.clone(),
-                    stop.cause.clone(),
-                )
-                .map_err(runtime_error)?;
+            let commit = match self.runtime().abort(
+                &launch,
+                &exec.frames,
+                exec.last_event_id,
+                stop.error.clone(),
+                stop.cause.clone(),
+            ) {
+                Ok(commit) => commit,
+                // Its frames or definition do not load: it is stopped all the same.
+                Err(RuntimeError::Resume { .. } | RuntimeError::Definition { .. }) => {
+                    let ending = Ending::Aborted {
+                        error: stop.error.clone(),
+                        cause: stop.cause.clone(),
+                    };
+                    unresumable_commit(arn, exec.last_event_id, SystemTime::now(), ending)
+                }
+                Err(e) => return Err(runtime_error(e)),
+            };
             match self.store().commit_step(commit).await {
                 Ok(()) => {
                     return self.store().execution(arn)?.ok_or_else(not_running);
@@ -662,7 +745,9 @@ impl Service {
                 Err(StoreError::NotRunning { .. }) => return Err(not_running()),
                 Err(e) => {
                     // Still RUNNING in the store, and nothing drives it now: drive it again.
-                    let slot = self.inner.limits.adopt_slot(&tenant.id);
+                    // The cancelled driver or timer entry gave its slot back: take a new one
+                    // (adopting would give it back twice).
+                    let slot = self.inner.limits.retake_slot(&tenant.id);
                     self.spawn_driver(launch, exec.frames, exec.last_event_id, slot);
                     return Err(e.into());
                 }
@@ -680,17 +765,19 @@ impl Service {
         let mut resumed = 0;
         for exec in running {
             let rec = &exec.record;
-            let machine = match self.machine_version(rec) {
-                Ok(m) => m,
-                Err(e) => {
-                    eprintln!("stepwasm: cannot resume {}: {e}", rec.arn);
-                    continue;
-                }
-            };
             let Some(tenant) = self.store().tenant(&rec.tenant)? else {
                 continue;
             };
             let slot = self.inner.limits.adopt_slot(&rec.tenant);
+            let machine = match self.machine_version(rec) {
+                Ok(m) => m,
+                Err(e) => {
+                    // Through the timers: retried, or failed when the version is gone.
+                    eprintln!("stepwasm: cannot resume {} yet: {e}", rec.arn);
+                    self.park(now_ms(), rec.arn.clone(), slot);
+                    continue;
+                }
+            };
             let launch = Self::launch(&tenant, exec.record.clone(), machine);
             self.spawn_driver(launch, exec.frames, exec.last_event_id, slot);
             resumed += 1;

@@ -5,21 +5,27 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use serde_json::json;
-use tokio::task::AbortHandle;
+use tokio::sync::oneshot;
 
 use super::limits::RunningSlot;
 use super::runtime::Launch;
-use super::timefmt::rfc3339_ms;
 use super::{Resource, Service, ServiceError, StopRequest};
-use crate::engine::history::HistoryEvent;
-use crate::engine::ports::ExecutionStatus;
-use crate::store::{ExecutionRecord, StoreError, now_ms};
+use crate::engine::driver::StopOrder;
+use crate::engine::ports::BoxFuture;
+use crate::store::ExecutionRecord;
 
 /// One running EXPRESS execution.
 struct Running {
     launch: Launch,
-    task: AbortHandle,
+    /// Taken by the first stop: the engine ends the run ABORTED and the run's task answers
+    /// on the order's reply channel once the record is stored.
+    stop: Option<oneshot::Sender<Stop>>,
+}
+
+/// A stop handed to a running EXPRESS execution's task.
+struct Stop {
+    order: StopOrder,
+    reply: oneshot::Sender<Result<ExecutionRecord, ServiceError>>,
 }
 
 /// Running EXPRESS executions of this process, by ARN.
@@ -65,70 +71,66 @@ impl Service {
         let service = self.clone();
         let task_launch = launch.clone();
         let task_arn = arn.clone();
-        let handle = tokio::spawn(async move {
-            let _slot = slot;
-            if let Err(e) = service.run_express(task_launch).await {
-                eprintln!("stepwasm: express execution failed to run: {e}");
+        let (stop_tx, stop_rx) = oneshot::channel::<Stop>();
+        // Where the stop's reply goes once the run has ended (the stop future hands it over).
+        let reply: Arc<Mutex<Option<oneshot::Sender<_>>>> = Arc::default();
+        let reply_slot = Arc::clone(&reply);
+        let stop: BoxFuture<'static, StopOrder> = Box::pin(async move {
+            match stop_rx.await {
+                Ok(stop) => {
+                    *reply_slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(stop.reply);
+                    stop.order
+                }
+                // The registry entry went without a stop: run to the end.
+                Err(_) => futures::future::pending().await,
             }
+        });
+        tokio::spawn(async move {
+            let _slot = slot;
+            let result = service.run_express(task_launch, Some(stop)).await;
             // After the store has it, so it is never invisible.
             service.inner.express.lock().remove(&task_arn);
+            let stopped = reply.lock().unwrap_or_else(|p| p.into_inner()).take();
+            match (stopped, result) {
+                (Some(reply), result) => {
+                    let _ = reply.send(result);
+                }
+                (None, Ok(_)) => {}
+                (None, Err(e)) => {
+                    eprintln!("stepwasm: express execution {task_arn} was not recorded: {e}");
+                }
+            }
         });
         map.insert(
             arn,
             Running {
                 launch,
-                task: handle.abort_handle(),
+                stop: Some(stop_tx),
             },
         );
     }
 
-    /// Stops a running EXPRESS execution: its task is cancelled and it is recorded
-    /// ABORTED with its start and abort events. `None` if it is not running here.
+    /// Stops a running EXPRESS execution: the engine ends it ABORTED (with a
+    /// `WaitStateAborted` for a Wait it is in) and it is recorded. `None` if it is not
+    /// running here (or ended before the stop reached it).
     pub(super) async fn stop_express(
         &self,
         arn: &str,
         stop: &StopRequest,
     ) -> Option<Result<ExecutionRecord, ServiceError>> {
-        let running = self.inner.express.lock().remove(arn)?;
-        running.task.abort();
-        let launch = running.launch;
-        let mut events = match self.runtime().begin(&launch) {
-            Ok((events, _)) => events,
-            Err(e) => {
-                return Some(Err(ServiceError::Internal {
-                    detail: e.to_string(),
-                }));
-            }
+        let sender = self.inner.express.lock().get_mut(arn)?.stop.take()?;
+        let (reply, answer) = oneshot::channel();
+        let order = StopOrder {
+            error: stop.error.clone(),
+            cause: stop.cause.clone(),
         };
-        let id = events.len() as u64 + 1;
-        events.push(HistoryEvent {
-            id,
-            previous_event_id: id - 1,
-            timestamp: rfc3339_ms(now_ms()),
-            event_type: "ExecutionAborted".into(),
-            details: [(
-                "executionAbortedEventDetails".to_string(),
-                json!({"error": stop.error, "cause": stop.cause}),
-            )]
-            .into_iter()
-            .collect(),
-        });
-        let mut record = launch.record;
-        record.status = ExecutionStatus::Aborted;
-        record.error.clone_from(&stop.error);
-        record.cause.clone_from(&stop.cause);
-        record.stop_ms = Some(now_ms());
-        let name = record.name.clone();
-        Some(
-            self.store()
-                .record_express(record, events)
-                .await
-                .map_err(|e| match e {
-                    // It ended and recorded itself just before the cancel.
-                    StoreError::AlreadyExists { .. } => ServiceError::NotRunning { name },
-                    other => other.into(),
-                }),
-        )
+        sender.send(Stop { order, reply }).ok()?;
+        let record = answer.await.ok()?;
+        Some(record.map_err(|e| match e {
+            // It ended and recorded itself just before the stop.
+            ServiceError::AlreadyExists { name, .. } => ServiceError::NotRunning { name },
+            other => other,
+        }))
     }
 
     /// A running EXPRESS execution's record, or NotFound.

@@ -53,6 +53,14 @@ impl Limits {
         Some(RunningSlot(c))
     }
 
+    /// A slot for an execution that is counted again after it gave its slot back, past
+    /// the quota if need be (it was RUNNING all along).
+    pub(super) fn retake_slot(&self, tenant: &str) -> RunningSlot {
+        let c = self.counter(tenant);
+        c.fetch_add(1, Ordering::AcqRel);
+        RunningSlot(c)
+    }
+
     /// A slot for an execution that is already counted (recovered at start-up).
     pub(super) fn adopt_slot(&self, tenant: &str) -> RunningSlot {
         RunningSlot(self.counter(tenant))
@@ -93,6 +101,23 @@ mod tests {
         drop(a);
         assert_eq!(l.running("t"), 1);
         assert!(l.try_take_slot("t", 2).is_some());
+    }
+
+    /// Issue 16: a stop whose commit failed gives the execution a slot again after its
+    /// driver gave one back; adopting (not counting) it wrapped the count below zero.
+    #[test]
+    fn a_retaken_slot_is_counted_so_dropping_it_never_wraps() {
+        let l = Limits::default();
+        let driver = l.try_take_slot("t", 5).unwrap();
+        drop(driver);
+        let again = l.retake_slot("t");
+        assert_eq!(l.running("t"), 1);
+        drop(again);
+        assert_eq!(l.running("t"), 0);
+        assert!(
+            l.try_take_slot("t", 5).is_some(),
+            "the tenant is not locked out"
+        );
     }
 
     #[test]

@@ -12,6 +12,7 @@ use super::components::page_by_name;
 use super::names::{check_name, parse_component_ref};
 use super::paging::{self, Page};
 use super::{Resource, Service, ServiceError};
+use crate::asl::model::StateMachine;
 use crate::asl::raw::{RawError, RawStateMachine};
 use crate::asl::validate::{self, Diagnostic};
 use crate::store::{MachineType, Revision, StateMachineVersion, StoreError, TenantRecord};
@@ -107,6 +108,17 @@ impl Service {
         tenant: Option<&TenantRecord>,
         definition: &str,
     ) -> Result<DefinitionReport, ServiceError> {
+        self.compile_definition(tenant, definition)
+            .map(|(report, _)| report)
+    }
+
+    /// [`Service::check_definition`], and the compiled model when the definition is valid:
+    /// validation and compilation are one check, so a definition accepted here also runs.
+    fn compile_definition(
+        &self,
+        tenant: Option<&TenantRecord>,
+        definition: &str,
+    ) -> Result<(DefinitionReport, Option<Arc<StateMachine>>), ServiceError> {
         if definition.len() > MAX_DEFINITION_BYTES {
             return Err(ServiceError::Validation {
                 message: format!(
@@ -116,6 +128,7 @@ impl Service {
             });
         }
         let mut diagnostics = Vec::new();
+        let mut model = None;
         match RawStateMachine::from_json(definition) {
             Err(e) => {
                 let code = match e {
@@ -125,11 +138,9 @@ impl Service {
                 diagnostics.push(ReportedDiagnostic::error(code, "", e.to_string()));
             }
             Ok(raw) => {
-                diagnostics.extend(
-                    validate::validate(&raw)
-                        .iter()
-                        .map(ReportedDiagnostic::from),
-                );
+                let (found, compiled) = StateMachine::check(&raw);
+                model = compiled;
+                diagnostics.extend(found.iter().map(ReportedDiagnostic::from));
                 for (at, resource) in task_resources(definition) {
                     match parse_component_ref(&resource) {
                         // A server with a mock configuration takes AWS's resources too (as
@@ -153,20 +164,38 @@ impl Service {
             }
         }
         let failed = diagnostics.iter().any(|d| d.severity == "ERROR");
-        Ok(DefinitionReport {
+        let report = DefinitionReport {
             result: if failed { "FAIL" } else { "OK" },
             diagnostics,
-        })
+        };
+        Ok((report, model.filter(|_| !failed)))
     }
 
-    fn checked(&self, tenant: &TenantRecord, definition: &str) -> Result<(), ServiceError> {
-        let report = self.check_definition(Some(tenant), definition)?;
-        if report.result == "FAIL" {
-            return Err(ServiceError::InvalidDefinition {
+    /// The compiled model of a definition that passes every check.
+    fn checked(
+        &self,
+        tenant: &TenantRecord,
+        definition: &str,
+    ) -> Result<Arc<StateMachine>, ServiceError> {
+        match self.compile_definition(Some(tenant), definition)? {
+            (_, Some(model)) => Ok(model),
+            (report, None) => Err(ServiceError::InvalidDefinition {
                 diagnostics: report.diagnostics,
-            });
+            }),
         }
-        Ok(())
+    }
+
+    /// Hands a stored version's compiled model to the runtime, so its first start does
+    /// not compile it again.
+    fn keep_model(
+        &self,
+        tenant: &str,
+        stored: &Result<StateMachineVersion, ServiceError>,
+        model: Arc<StateMachine>,
+    ) {
+        if let Ok(v) = stored {
+            self.runtime().keep_model(tenant, v, model);
+        }
     }
 
     /// Creates a state machine (version 1).
@@ -179,7 +208,7 @@ impl Service {
     ) -> Result<StateMachineVersion, ServiceError> {
         check_name(name)?;
         let kind = parse_machine_type(machine_type)?;
-        self.checked(tenant, &definition)?;
+        let model = self.checked(tenant, &definition)?;
         let created = self
             .store()
             .put_state_machine(
@@ -192,6 +221,7 @@ impl Service {
             )
             .await
             .map_err(|e| machine_error(e, name));
+        self.keep_model(&tenant.id, &created, model);
         self.forget_latest(&tenant.id, name);
         created
     }
@@ -204,7 +234,7 @@ impl Service {
         definition: String,
     ) -> Result<StateMachineVersion, ServiceError> {
         let current = self.latest_machine(tenant, name)?;
-        self.checked(tenant, &definition)?;
+        let model = self.checked(tenant, &definition)?;
         let updated = self
             .store()
             .put_state_machine(
@@ -217,6 +247,7 @@ impl Service {
             )
             .await
             .map_err(|e| machine_error(e, name));
+        self.keep_model(&tenant.id, &updated, model);
         self.forget_latest(&tenant.id, name);
         updated
     }

@@ -17,6 +17,8 @@ mod mock_tasks;
 mod names;
 mod paging;
 mod redrive;
+#[cfg(test)]
+mod robust_tests;
 mod runtime;
 mod sandbox_wiring;
 mod test_state;
@@ -48,6 +50,9 @@ use crate::store::{Store, TenantRecord};
 
 /// Largest execution input or output, as in AWS (256 KiB).
 pub const MAX_PAYLOAD_BYTES: usize = 256 * 1024;
+/// State machine versions kept in memory for resuming executions, weighed by their
+/// definitions' length.
+const MACHINE_CACHE_BYTES: usize = 64 << 20;
 /// Default page size for list and history calls.
 pub const DEFAULT_PAGE_SIZE: usize = 100;
 /// Largest page size a caller may ask for.
@@ -76,8 +81,9 @@ struct Inner {
     machine_changes: std::sync::atomic::AtomicU64,
     /// Latest version by (tenant, name), for starts.
     latest_machines: Mutex<HashMap<(String, String), Arc<crate::store::StateMachineVersion>>>,
-    /// State machine versions by (tenant, name, version), for resuming executions.
-    machines: Mutex<HashMap<(String, String, u64), Arc<crate::store::StateMachineVersion>>>,
+    /// State machine versions by (tenant, name, version), for resuming executions; bounded
+    /// by their definitions' bytes (every update adds a version).
+    machines: crate::cache::ByteLru<(String, String, u64), Arc<crate::store::StateMachineVersion>>,
     /// The mock configuration's task runner (`serve --mock-config`), for `#TestCase` starts.
     mocks: Option<Arc<MockTasks>>,
 }
@@ -112,7 +118,7 @@ impl Service {
                 drivers: executions::Drivers::default(),
                 timers: timers::Timers::default(),
                 express: express::ExpressRegistry::default(),
-                machines: Mutex::new(HashMap::new()),
+                machines: crate::cache::ByteLru::new(MACHINE_CACHE_BYTES),
                 machine_changes: std::sync::atomic::AtomicU64::new(0),
                 latest_machines: Mutex::new(HashMap::new()),
                 mocks: None,

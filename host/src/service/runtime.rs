@@ -5,6 +5,8 @@
 
 use std::sync::Arc;
 
+use crate::asl::model::StateMachine;
+use crate::engine::driver::StopOrder;
 use crate::engine::history::HistoryEvent;
 use crate::engine::ports::{
     BoxFuture, ExecutionEnd, FrameUpdate, Journal, StepCommit, TaskFailure,
@@ -87,6 +89,11 @@ pub enum RuntimeError {
 /// Runs executions. The engine's driver implements it; the service never looks inside
 /// frames or definitions beyond validation.
 pub trait Runtime: Send + Sync {
+    /// Keeps the model compiled when a state machine version was created, for its
+    /// executions (versions are immutable).
+    fn keep_model(&self, _tenant: &str, _version: &StateMachineVersion, _model: Arc<StateMachine>) {
+    }
+
     /// The events and frames that begin an execution (`ExecutionStarted`, frame 0).
     fn begin(&self, launch: &Launch)
     -> Result<(Vec<HistoryEvent>, Vec<FrameUpdate>), RuntimeError>;
@@ -114,8 +121,13 @@ pub trait Runtime: Send + Sync {
         cause: Option<String>,
     ) -> Result<StepCommit, RuntimeError>;
 
-    /// Runs an EXPRESS execution in memory to its end.
-    fn run_express(&self, launch: Launch) -> BoxFuture<'static, Result<ExpressRun, RuntimeError>>;
+    /// Runs an EXPRESS execution in memory to its end, or until `stop` resolves (then the
+    /// engine ends it ABORTED, with its own abort events).
+    fn run_express(
+        &self,
+        launch: Launch,
+        stop: Option<BoxFuture<'static, StopOrder>>,
+    ) -> BoxFuture<'static, Result<ExpressRun, RuntimeError>>;
 
     /// RedriveExecution: the commit that starts a FAILED, TIMED_OUT or ABORTED execution
     /// again from its kept `frames` (`launch.record` carries the new redrive count).
@@ -178,7 +190,11 @@ impl Runtime for NoRuntime {
         Err(no_engine())
     }
 
-    fn run_express(&self, _: Launch) -> BoxFuture<'static, Result<ExpressRun, RuntimeError>> {
+    fn run_express(
+        &self,
+        _: Launch,
+        _: Option<BoxFuture<'static, StopOrder>>,
+    ) -> BoxFuture<'static, Result<ExpressRun, RuntimeError>> {
         Box::pin(async { Err(no_engine()) })
     }
 }

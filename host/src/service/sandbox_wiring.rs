@@ -2,10 +2,10 @@
 //! kept in memory once read, with the precompiled artifact beside them), uploads are
 //! validated and precompiled by the sandbox, and tenant quotas become task policies.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use super::components::{ComponentInfo, ComponentInspector};
+use crate::cache::ByteLru;
 use crate::engine::ports::BoxFuture;
 use crate::sandbox::{
     ComponentBytes, ComponentSource, Limits, ResourceError, ResourceName, SandboxRunner, TaskPolicy,
@@ -15,11 +15,15 @@ use crate::store::Store;
 /// Names the engine artifacts are made for; a different build compiles afresh.
 pub const ARTIFACT_FINGERPRINT: &str = concat!("wasmtime-48/stepwasm-", env!("CARGO_PKG_VERSION"));
 
+/// Component bytes and artifacts kept in memory, least recently used evicted first (an
+/// evicted one is read from the store again).
+pub const BLOB_CACHE_BYTES: usize = 256 << 20;
+
 /// Resolves `wasm:NAME[:VERSION]` for a tenant from the store.
 pub struct StoreComponentSource {
     store: Store,
-    /// Bytes (and artifact) by content hash: immutable, so cached for good.
-    blobs: Mutex<HashMap<String, ComponentBytes>>,
+    /// Bytes (and artifact) by content hash: immutable, so they never go stale.
+    blobs: ByteLru<String, ComponentBytes>,
 }
 
 impl std::fmt::Debug for StoreComponentSource {
@@ -34,7 +38,7 @@ impl StoreComponentSource {
     pub fn new(store: Store) -> Self {
         Self {
             store,
-            blobs: Mutex::new(HashMap::new()),
+            blobs: ByteLru::new(BLOB_CACHE_BYTES),
         }
     }
 
@@ -64,13 +68,8 @@ impl StoreComponentSource {
             .component(tenant_id, &resource.name, version)
             .map_err(source_err)?
             .ok_or_else(not_found)?;
-        if let Some(found) = self
-            .blobs
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&rec.sha256)
-        {
-            return Ok(found.clone());
+        if let Some(found) = self.blobs.get(rec.sha256.as_str()) {
+            return Ok(found);
         }
         let bytes = self
             .store
@@ -86,10 +85,8 @@ impl StoreComponentSource {
             sha256: rec.sha256.clone(),
             precompiled: artifact.map(Into::into),
         };
-        self.blobs
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(rec.sha256, found.clone());
+        let weight = found.bytes.len() + found.precompiled.as_ref().map_or(0, |a| a.len());
+        self.blobs.insert(rec.sha256, found.clone(), weight);
         Ok(found)
     }
 }

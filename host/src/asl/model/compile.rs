@@ -34,6 +34,30 @@ pub(super) fn compile(raw: &RawStateMachine) -> Result<StateMachine, Vec<Diagnos
     compile_validated(raw, validate_definition(raw))
 }
 
+/// Validates and compiles in one pass: every diagnostic (warnings too, and what only the
+/// compiler finds), and the model when there is no error.
+pub(super) fn check(raw: &RawStateMachine) -> (Vec<Diagnostic>, Option<StateMachine>) {
+    let Validated {
+        diagnostics,
+        expressions,
+    } = validate_definition(raw);
+    if has_errors(&diagnostics) {
+        return (diagnostics, None);
+    }
+    let validated = Validated {
+        diagnostics: Vec::new(),
+        expressions,
+    };
+    match compile_validated(raw, validated) {
+        Ok(model) => (diagnostics, Some(model)),
+        Err(errors) => {
+            let mut all = diagnostics;
+            all.extend(errors);
+            (all, None)
+        }
+    }
+}
+
 /// Builds the model from a definition and what validating it found (its JSONata
 /// expressions are moved into the model, not parsed again).
 fn compile_validated(

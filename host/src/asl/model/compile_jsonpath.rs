@@ -211,7 +211,7 @@ impl Compiler {
     }
 
     pub(super) fn positive_int(&mut self, v: &Value, at: &str) -> Option<u64> {
-        match v.as_u64() {
+        match integral(v) {
             Some(n) if n >= 1 => Some(n),
             _ => {
                 self.err(Code::InvalidValue, at, "must be a positive integer");
@@ -255,7 +255,7 @@ impl Compiler {
         min: u64,
         max: u64,
     ) -> Option<Param<u64>> {
-        let check = |c: &mut Self, v: &Value| match v.as_u64() {
+        let check = |c: &mut Self, v: &Value| match integral(v) {
             Some(n) if (min..=max).contains(&n) => Some(Param::Value(n)),
             _ => {
                 let range = if max == u64::MAX {
@@ -340,4 +340,14 @@ pub(super) fn reads_context(s: &RawState, kind: &StateKind) -> bool {
     shallow.item_processor = None;
     shallow.iterator = None;
     serde_json::to_string(&shallow).is_ok_and(|text| text.contains("$$"))
+}
+
+/// An integer literal as the validator accepts it: `10` or `10.0` (JSON does not tell them
+/// apart by value, and a field the validator accepts must compile).
+fn integral(v: &Value) -> Option<u64> {
+    v.as_u64().or_else(|| {
+        v.as_f64()
+            .filter(|x| x.fract() == 0.0 && *x >= 0.0 && *x <= u64::MAX as f64)
+            .map(|x| x as u64)
+    })
 }

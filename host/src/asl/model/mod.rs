@@ -46,6 +46,13 @@ impl StateMachine {
         compile::compile(raw).map(Arc::new)
     }
 
+    /// Validates and compiles a raw definition in one pass: every diagnostic (warnings
+    /// too), and the model when there is no error.
+    pub fn check(raw: &RawStateMachine) -> (Vec<Diagnostic>, Option<Arc<StateMachine>>) {
+        let (diagnostics, model) = compile::check(raw);
+        (diagnostics, model.map(Arc::new))
+    }
+
     /// The top-level machine.
     pub fn root(&self) -> &Machine {
         &self.machines[0]

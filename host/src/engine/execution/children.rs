@@ -112,7 +112,13 @@ impl Execution {
             // The top-level frame's failure is kept too: it says where to redrive from.
             let keep = frame.parent.is_some()
                 || matches!(frame.cursor, Cursor::Done(Outcome::Failed { .. }));
-            let state = keep.then(|| serde_json::to_vec(&frame).ok()).flatten();
+            let state = match keep {
+                true => match super::super::frame::encode(id, &frame) {
+                    Ok(bytes) => Some(bytes),
+                    Err(e) => return Err(Ending::unstorable(&e)),
+                },
+                false => None,
+            };
             self.final_frames.push(FrameUpdate { frame: id, state });
         }
         let Cursor::Done(outcome) = frame.cursor else {
@@ -235,30 +241,39 @@ impl Execution {
         }
     }
 
-    /// Removes every descendant of `parent`.
+    /// Removes every descendant of `parent`, walking each frame's own list of children
+    /// (O(descendants), not a scan of every frame per cancelled frame).
     pub(super) fn cancel_children(&mut self, parent: FrameId, now: SystemTime) {
+        let mut pending = match self.frames.get(&parent) {
+            Some(Frame {
+                cursor: Cursor::Children(ch),
+                ..
+            }) => ch.child_ids.clone(),
+            _ => Vec::new(),
+        };
         self.forget_children(parent);
-        let mut doomed = vec![parent];
-        let mut i = 0;
-        while i < doomed.len() {
-            let p = doomed[i];
-            let kids: Vec<FrameId> = self
-                .frames
-                .iter()
-                .filter(|(_, f)| f.parent.is_some_and(|l| l.frame == p))
-                .map(|(id, _)| *id)
-                .collect();
-            doomed.extend(kids);
-            i += 1;
-        }
-        for id in doomed.into_iter().skip(1) {
-            if let Some(f) = self.frames.remove(&id) {
-                if matches!(f.cursor, Cursor::Waiting { .. }) {
-                    self.events.plain(now, "WaitStateAborted");
+        while let Some(id) = pending.pop() {
+            // Finished children are gone already.
+            let Some(f) = self.frames.remove(&id) else {
+                continue;
+            };
+            match &f.cursor {
+                Cursor::Waiting { .. } => self.events.plain(now, "WaitStateAborted"),
+                Cursor::Children(ch) => {
+                    pending.extend_from_slice(&ch.child_ids);
+                    // A nested Map/Parallel's stored children go with it.
+                    if self.track {
+                        self.final_frames.extend(
+                            ch.child_ids
+                                .iter()
+                                .map(|&frame| FrameUpdate { frame, state: None }),
+                        );
+                    }
                 }
-                if self.track {
-                    self.dirty.push((id, false));
-                }
+                _ => {}
+            }
+            if self.track {
+                self.dirty.push((id, false));
             }
         }
     }

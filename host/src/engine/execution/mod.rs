@@ -18,7 +18,7 @@ use serde_json::{Map, Value};
 use super::context::{ExecutionInfo, StateFacts, context_object};
 use super::events::EventLog;
 use super::frame::{
-    Attempt, Children, Cursor, Frame, FrameId, Outcome, ParentLink, from_ms, to_ms,
+    Attempt, Children, Cursor, EncodeError, Frame, FrameId, Outcome, ParentLink, from_ms, to_ms,
 };
 use super::limits::Limits;
 use super::pipeline::{self, Env};
@@ -50,7 +50,8 @@ pub enum Effect {
     Done,
 }
 
-/// Why an execution ended, as the driver reports it.
+/// Why an execution ended. Each way has its own variant, so an ending is never recognised
+/// by its text (a Fail state may name any error and cause, `States.Timeout` included).
 #[derive(Clone, Debug, PartialEq)]
 pub enum Ending {
     /// The top-level frame succeeded with this output.
@@ -62,7 +63,29 @@ pub enum Ending {
         /// Cause.
         cause: String,
     },
+    /// The state machine's `TimeoutSeconds` passed.
+    TimedOut,
+    /// StopExecution, with the caller's error and cause.
+    Aborted {
+        /// Error name, if given.
+        error: Option<String>,
+        /// Cause, if given.
+        cause: Option<String>,
+    },
 }
+
+impl Ending {
+    /// The ending of an execution whose state cannot be stored.
+    pub(crate) fn unstorable(e: &EncodeError) -> Self {
+        Ending::Failed {
+            error: ErrorName::Runtime.as_str().to_owned(),
+            cause: e.to_string(),
+        }
+    }
+}
+
+/// The cause recorded when the state machine's `TimeoutSeconds` passes.
+pub const TIMEOUT_CAUSE: &str = "The execution ran longer than the state machine's TimeoutSeconds";
 
 /// An execution in memory: the model, its facts, its frames and its event log.
 pub struct Execution {
@@ -339,17 +362,22 @@ impl Execution {
                 attempt,
             } => {
                 // Only reached when resuming: the invocation is repeated (at least once).
-                let request = self.task_request(m.state(state), &effective, &attempt);
-                self.set(
-                    id,
-                    Cursor::Task {
-                        state,
-                        input,
-                        effective,
-                        attempt,
-                    },
-                );
-                Some(Effect::Invoke(Box::new(request)))
+                let s = m.state(state);
+                match self.task_request(s, &effective, &attempt) {
+                    Ok(request) => {
+                        self.set(
+                            id,
+                            Cursor::Task {
+                                state,
+                                input,
+                                effective,
+                                attempt,
+                            },
+                        );
+                        Some(Effect::Invoke(Box::new(request)))
+                    }
+                    Err(error) => self.on_error(id, state, s, input, attempt, error, false, now),
+                }
             }
             Cursor::Children(children) => {
                 let total = children.pending.len();
@@ -422,7 +450,14 @@ impl Execution {
                 match states::task::start(&mut cx, state, task, &input, &attempt) {
                     Ok(effective) => {
                         drop(vars);
-                        let request = self.task_request(state, &effective, &attempt);
+                        let request = match self.task_request(state, &effective, &attempt) {
+                            Ok(request) => request,
+                            Err(error) => {
+                                return self.on_error(
+                                    id, state_id, state, input, attempt, error, false, now,
+                                );
+                            }
+                        };
                         self.set(
                             id,
                             Cursor::Task {

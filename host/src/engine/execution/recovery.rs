@@ -2,6 +2,7 @@
 
 use super::redrive;
 use super::*;
+use crate::engine::durations;
 use crate::engine::inspect;
 
 impl Execution {
@@ -31,12 +32,21 @@ impl Execution {
             if used < retrier.max_attempts {
                 attempt.per_retrier[i] = used + 1;
                 attempt.retry_count += 1;
-                let mut delay = retrier.delay_seconds(used + 1);
-                if retrier.jitter == Jitter::Full {
-                    delay = rand::rng().random_range(0.0..=delay.max(0.0));
-                }
-                inspect::note_handled(error.name.as_str(), &error.cause, Some((i, delay)), None);
-                let written = now + Duration::from_secs_f64(delay.max(0.0));
+                let full_jitter = retrier.jitter == Jitter::Full;
+                let written = durations::backoff_until(now, retrier.delay_seconds(used + 1), |d| {
+                    if full_jitter {
+                        rand::rng().random_range(0.0..=d)
+                    } else {
+                        d
+                    }
+                });
+                let backoff = written.duration_since(now).unwrap_or_default();
+                inspect::note_handled(
+                    error.name.as_str(),
+                    &error.cause,
+                    Some((i, backoff.as_secs_f64())),
+                    None,
+                );
                 let until = self.limits.time_scale.deadline(now, written);
                 self.set(
                     id,

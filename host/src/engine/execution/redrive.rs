@@ -132,7 +132,10 @@ impl Execution {
         ids.sort_unstable();
         exec.track = true;
         exec.dirty = ids.into_iter().map(|id| (id, true)).collect();
-        let commit = exec.take_commit(None);
+        let commit = exec.take_commit().map_err(|e| ResumeError::Mismatch {
+            frame: 0,
+            detail: e.to_string(),
+        })?;
         Ok((exec, commit))
     }
 }

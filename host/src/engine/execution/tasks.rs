@@ -8,12 +8,12 @@ impl Execution {
         state: &State,
         effective: &Value,
         attempt: &Attempt,
-    ) -> TaskRequest {
+    ) -> Result<TaskRequest, StatesError> {
         let StateKind::Task(task) = &state.kind else {
             unreachable!("task_request is only called for Task states")
         };
-        let (timeout, heartbeat) = states::task::limits(task, effective);
-        TaskRequest {
+        let (timeout, heartbeat) = states::task::limits(task, effective)?;
+        Ok(TaskRequest {
             tenant: self.info.tenant.clone(),
             resource: task.resource.clone(),
             input: effective.clone(),
@@ -26,7 +26,7 @@ impl Execution {
                 retry_count: attempt.retry_count,
                 task_token: attempt.task_token.clone(),
             },
-        }
+        })
     }
 
     /// A task finished: its result goes through the pipeline, or its error through Retry/Catch.

@@ -4,8 +4,6 @@
 //! `ItemSelector`, the number and time fields as expressions, and Catcher `Output`/`Assign`
 //! over `$states.errorOutput`. Evaluation failures are `States.QueryEvaluationError`.
 
-use std::time::Duration;
-
 use serde_json::{Map, Value};
 
 use super::super::execution::{Cx, Work};
@@ -112,7 +110,9 @@ fn wait_until(
         let ctx = cx.context(state, attempt);
         let ev = Evaluator::new(StatesView::before(&input, &ctx), cx.vars);
         match wait {
-            WaitFor::Seconds(p) => cx.now + Duration::from_secs(ev.integer(p, "Seconds")?),
+            WaitFor::Seconds(p) => {
+                super::super::durations::wait_until(cx.now, ev.integer(p, "Seconds")?, "Seconds")?
+            }
             WaitFor::Timestamp(p) => ev.timestamp(p, "Timestamp")?,
         }
     };

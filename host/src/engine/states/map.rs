@@ -138,6 +138,9 @@ pub(crate) fn children(
 }
 
 /// Whether the failures so far exceed what the Map tolerates (strictly more than allowed).
+/// With both thresholds, exceeding either fails the Map: "If you specify both values, the
+/// workflow fails when it exceeds either value"
+/// (<https://docs.aws.amazon.com/step-functions/latest/dg/maprun-fail-threshold.html>).
 pub(crate) fn over_threshold(ch: &Children, total: usize) -> bool {
     let failed = ch.failed as f64;
     let by_count = ch.tolerated_count.map(|c| failed > c);
@@ -145,10 +148,8 @@ pub(crate) fn over_threshold(ch: &Children, total: usize) -> bool {
         .tolerated_percentage
         .map(|p| total > 0 && failed * 100.0 / total as f64 > p);
     match (by_count, by_percentage) {
-        (Some(a), Some(b)) => a && b,
-        (Some(a), None) => a,
-        (None, Some(b)) => b,
         (None, None) => ch.failed > 0,
+        (a, b) => a.unwrap_or(false) || b.unwrap_or(false),
     }
 }
 

@@ -4,6 +4,7 @@
 
 use serde_json::Value;
 
+use super::super::durations;
 use super::super::events::TaskLogs;
 use super::super::execution::{Cx, Work};
 use super::super::frame::Attempt;
@@ -12,7 +13,7 @@ use super::super::pipeline;
 use super::super::variables::VarScope;
 use crate::asl::error::{ErrorName, StatesError};
 use crate::asl::model::{Param, QueryLanguage, State, TaskState};
-use crate::asl::scope::{NoVariables, Scope, resolve};
+use crate::asl::scope::{NoVariables, Scope, resolve_field};
 
 /// InputPath → Parameters, and the TaskScheduled/TaskStarted events.
 pub(crate) fn start(
@@ -29,8 +30,9 @@ pub(crate) fn start(
         pipeline::effective_input(&state.io, input, cx.env(&ctx))?.into_owned()
     };
     cx.limits.check_payload(&effective, "task input")?;
+    // Checked before anything is scheduled: an out-of-range timeout fails the state.
+    let (timeout, heartbeat) = limits(task, &effective)?;
     if cx.events.recording() {
-        let (timeout, heartbeat) = limits(task, &effective);
         cx.events
             .task_scheduled(cx.now, &task.resource, &effective, timeout, heartbeat);
         cx.events.task_started(cx.now, &task.resource);
@@ -38,26 +40,34 @@ pub(crate) fn start(
     Ok(effective)
 }
 
-/// TimeoutSeconds and HeartbeatSeconds, reading their `*Path` forms from the effective input.
-pub(crate) fn limits(task: &TaskState, effective: &Value) -> (Option<u64>, Option<u64>) {
-    let read = |p: &Option<Param<u64>>| match p {
-        None => None,
-        Some(Param::Value(n)) => Some(*n),
+/// TimeoutSeconds and HeartbeatSeconds, reading their `*Path` (or JSONata) forms from the
+/// effective input: positive integers up to [`durations::MAX_SECONDS`], else
+/// `States.Runtime`.
+pub(crate) fn limits(
+    task: &TaskState,
+    effective: &Value,
+) -> Result<(Option<u64>, Option<u64>), StatesError> {
+    let read = |p: &Option<Param<u64>>, field: &str| match p {
+        None => Ok(None),
+        Some(Param::Value(n)) => Ok(Some(*n)),
         Some(Param::Path(path)) => {
             let scope = Scope::new(effective, &Value::Null, &NoVariables);
-            resolve(path, &scope).and_then(|v| v.as_u64())
+            let v = resolve_field(path, &format!("{field}Path"), &scope)?;
+            durations::task_limit(&format!("{field}Path"), &v).map(Some)
         }
         // Evaluated against the effective input (the raw input is gone by the time a
         // resumed task is re-invoked).
         Some(Param::Expr(t)) => {
             let vars = VarScope::default();
             let view = StatesView::before(effective, &Value::Null);
-            Evaluator::new(view, &vars)
-                .integer(&Param::Expr(t.clone()), "TimeoutSeconds")
-                .ok()
+            let n = Evaluator::new(view, &vars).integer(&Param::Expr(t.clone()), field)?;
+            durations::task_limit(field, &Value::from(n)).map(Some)
         }
     };
-    (read(&task.timeout), read(&task.heartbeat))
+    Ok((
+        read(&task.timeout, "TimeoutSeconds")?,
+        read(&task.heartbeat, "HeartbeatSeconds")?,
+    ))
 }
 
 /// The task's result (or failure) through the rest of the pipeline.

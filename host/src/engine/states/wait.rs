@@ -2,10 +2,11 @@
 //! The deadline is absolute and lives in the frame, so a waiting execution holds no thread and
 //! survives a restart.
 
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use serde_json::Value;
 
+use super::super::durations;
 use super::super::execution::{Cx, Work};
 use super::super::frame::{Attempt, Outcome};
 use super::super::pipeline::{self, Env};
@@ -40,11 +41,11 @@ fn plan(
 ) -> Result<(SystemTime, Value, Option<Value>), StatesError> {
     let effective = pipeline::input_path(&state.io.input_path, "InputPath", &input, env)?;
     let until = match wait {
-        WaitFor::Seconds(Param::Value(s)) => now + Duration::from_secs(*s),
+        WaitFor::Seconds(Param::Value(s)) => durations::wait_until(now, *s, "Seconds")?,
         WaitFor::Seconds(Param::Path(p)) => {
             let v = resolve_field(p, "SecondsPath", &env.scope(&effective))?;
             match v.as_u64() {
-                Some(s) => now + Duration::from_secs(s),
+                Some(s) => durations::wait_until(now, s, "SecondsPath")?,
                 None => {
                     return Err(StatesError::new(
                         ErrorName::Runtime,
