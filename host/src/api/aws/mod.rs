@@ -20,6 +20,7 @@ pub use ops::{ACTIONS, NOT_OFFERED};
 pub use sigv4::SIGNING_SERVICE;
 
 use super::extract::{MAX_JSON_BODY_BYTES, media_type_is, read_body};
+use super::listen::BodyDeadline;
 use crate::service::Service;
 
 /// `X-Amz-Target` is this plus the action name.
@@ -69,7 +70,12 @@ async fn call(service: &Service, request: Request<Body>) -> Result<Value, AwsErr
             "Content-Type must be {CONTENT_TYPE}"
         )));
     }
-    let body = read_body(body, MAX_JSON_BODY_BYTES)
+    // The body alone, with the connection's body deadline, so `parts` stays whole for SigV4.
+    let mut body_only = Request::new(body);
+    if let Some(deadline) = parts.extensions.get::<BodyDeadline>().copied() {
+        body_only.extensions_mut().insert(deadline);
+    }
+    let body = read_body(body_only, MAX_JSON_BODY_BYTES)
         .await
         .map_err(|e| AwsError::Serialization(e.to_string()))?;
     let tenant = sigv4::verify(
