@@ -33,7 +33,7 @@ fn shapes(n: usize) -> Vec<(&'static str, String, Value)> {
         (
             "unary minus",
             format!("{}1", "-".repeat(n)),
-            json!(if n % 2 == 0 { 1 } else { -1 }),
+            json!(if n.is_multiple_of(2) { 1 } else { -1 }),
         ),
         ("path", format!("a{}", ".a".repeat(n - 1)), Value::Null),
         (

@@ -197,17 +197,18 @@ fn aad(access_key_id: &str, tenant: &str) -> Vec<u8> {
     format!("stepwasm-aws-credential\0{access_key_id}\0{tenant}").into_bytes()
 }
 
+/// Derived signing keys with the tenant they sign for, by scope.
+type SigningMap = HashMap<SigningScope, (Arc<TenantRecord>, [u8; 32])>;
+
 /// Derived SigV4 signing keys with their tenant.
 #[derive(Default)]
-pub(super) struct SigningKeys(Mutex<HashMap<SigningScope, (Arc<TenantRecord>, [u8; 32])>>);
+pub(super) struct SigningKeys(Mutex<SigningMap>);
 
 /// (access key id, yyyymmdd, region, service).
 type SigningScope = (String, String, String, String);
 
 impl SigningKeys {
-    fn lock(
-        &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<SigningScope, (Arc<TenantRecord>, [u8; 32])>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, SigningMap> {
         self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
 }

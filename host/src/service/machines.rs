@@ -364,7 +364,7 @@ impl Service {
                 &record.state_machine,
                 Some(record.state_machine_version),
             )?
-            .ok_or_else(|| ServiceError::NotFound {
+            .ok_or(ServiceError::NotFound {
                 what: Resource::StateMachine,
                 name: record.state_machine,
             })

@@ -281,13 +281,14 @@ fn with_token(mut v: Value, token: Option<String>) -> Value {
 const MAX_DIAGNOSTICS: usize = 100;
 
 fn validate(service: &Service, tenant: &TenantRecord, req: s::Validate) -> Result<Value, AwsError> {
-    if let Some(t) = req.machine_type.as_deref() {
-        if t != "STANDARD" && t != "EXPRESS" {
-            return Err(ServiceError::Validation {
-                message: format!("type must be STANDARD or EXPRESS, got '{t}'"),
-            }
-            .into());
+    if let Some(t) = req.machine_type.as_deref()
+        && t != "STANDARD"
+        && t != "EXPRESS"
+    {
+        return Err(ServiceError::Validation {
+            message: format!("type must be STANDARD or EXPRESS, got '{t}'"),
         }
+        .into());
     }
     let with_warnings = match req.severity.as_deref() {
         None | Some("ERROR") => false,

@@ -218,12 +218,10 @@ pub fn history_event(e: HistoryEvent, include_data: bool) -> Value {
         "type": e.event_type,
     });
     for (key, mut details) in e.details {
-        if !include_data {
-            if let Some(d) = details.as_object_mut() {
-                for field in ["input", "output"] {
-                    if d.remove(field).is_some() {
-                        d.insert(format!("{field}Details"), json!({"included": false}));
-                    }
+        if !include_data && let Some(d) = details.as_object_mut() {
+            for field in ["input", "output"] {
+                if d.remove(field).is_some() {
+                    d.insert(format!("{field}Details"), json!({"included": false}));
                 }
             }
         }
