@@ -209,6 +209,7 @@ impl Service {
         Ok(Page {
             items: all,
             next_token,
+            damaged: Vec::new(),
         })
     }
 }

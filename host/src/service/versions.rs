@@ -132,7 +132,11 @@ impl Service {
         } else {
             None
         };
-        Ok(Page { items, next_token })
+        Ok(Page {
+            items,
+            next_token,
+            damaged: Vec::new(),
+        })
     }
 
     /// Deletes a published version (its running executions go on). `ConflictException`

@@ -425,7 +425,8 @@ fn list_executions(
             message: "ListExecutions needs a stateMachineArn or a mapRunArn".into(),
         })?;
     let query = ListExecutionsQuery {
-        state_machine: Some(machine_name(tenant, &arn)?),
+        // A version or alias ARN lists the executions of that version or alias.
+        state_machine: Some(crate::service::MachineRef::from_arn(&tenant.id, &arn)?),
         status: req.status_filter,
         max_results: req.max_results,
         next_token: req.next_token,
