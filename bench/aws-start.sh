@@ -8,29 +8,10 @@
 # and the server's CPU time per start, and the ratio of the two.
 # Usage: bench/aws-start.sh [SECONDS] [CONNECTIONS]
 set -euo pipefail
-root="$(cd "$(dirname "$0")/.." && pwd)"
-bin="${STEPWASM_BIN:-$root/target/release/stepwasm}"
 secs="${1:-10}"
 conns="${2:-64}"
-if ! command -v wrk >/dev/null; then
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get install -y -qq wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk; }
-fi
-command -v wrk >/dev/null || { echo "wrk is not installed and apt-get could not install it" >&2; exit 2; }
-data="$(mktemp -d)"
-out="$data/server.out"
-STEPWASM_ADMIN_KEY=bench-admin "$bin" serve --listen 127.0.0.1:0 --data-dir "$data/db" >"$out" 2>&1 &
-pid=$!
-trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$data"' EXIT
-for _ in $(seq 100); do grep -q "listening on" "$out" && break; sleep 0.1; done
-base="$(grep -o 'http://127.0.0.1:[0-9]*' "$out")"
-admin() { curl -sf -X POST "$base$1" -H 'authorization: Bearer bench-admin' -H 'content-type: application/json' -d "${2:-{\}}"; }
-key="$(admin /v1/tenants '{"id":"bench","quotas":{"startRatePerSecond":100000000,"maxConcurrentExecutions":100000000}}' \
-  | grep -o 'swk_[A-Za-z0-9_-]*')"
+source "$(dirname "$0")/lib.sh"
 creds="$(admin /v1/tenants/bench/aws-credentials)"
-curl -sf -X POST "$base/v1/state-machines" -H "authorization: Bearer $key" \
-  -H 'content-type: application/json' \
-  -d '{"name":"bench","definition":{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}}' >/dev/null
 # Sign one StartExecution with SigV4 (Python's standard library only).
 eval "$(BASE="$base" CREDS="$creds" python3 - <<'PY'
 import datetime, hashlib, hmac, json, os, shlex, urllib.parse
@@ -61,8 +42,6 @@ curl -sf -X POST "$base/" -H "content-type: application/x-amz-json-1.0" \
   -H "x-amz-target: AWSStepFunctions.StartExecution" -H "x-amz-date: $AMZ_DATE" \
   -H "authorization: $AMZ_AUTHORIZATION" -d "$AMZ_BODY" | grep -q executionArn \
   || { echo "FAIL: the signed StartExecution was refused" >&2; exit 1; }
-cpu() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
-ticks="$(getconf CLK_TCK)"
 run() { # route label, wrk script
   local before after
   before="$(cpu)"

@@ -82,13 +82,11 @@ fn deeply_nested_jsonata_gets_a_named_diagnostic_and_the_server_lives() {
         assert_alive(&s);
     }
     // Within the bound it is an ordinary expression.
-    let r = s.post(
-        "/v1/state-machines",
+    s.create_machine(
         &key,
         &json!({"name": "sum", "type": "EXPRESS",
                 "definition": jsonata_pass(&format!("1{}", "+1".repeat(700)))}),
     );
-    assert_eq!(r.status, 201, "{:?}", r.body);
     let r = s.post(
         "/v1/state-machines/sum/start-sync",
         &key,
@@ -107,12 +105,7 @@ fn one_depth_limit_for_input_state_output_and_stored_frames() {
         "StartAt": "Nap",
         "States": {"Nap": {"Type": "Wait", "Seconds": 1, "End": true}}
     });
-    let r = s.post(
-        "/v1/state-machines",
-        &key,
-        &json!({"name": "nap", "definition": nap}),
-    );
-    assert_eq!(r.status, 201, "{:?}", r.body);
+    s.create_machine(&key, &json!({"name": "nap", "definition": nap}));
     let r = s.post(
         "/v1/state-machines/nap/executions",
         &key,
@@ -149,12 +142,7 @@ fn one_depth_limit_for_input_state_output_and_stored_frames() {
     });
     let reduce = jsonata_pass("$reduce([1..150], function($a, $x){ {'a': $a} }, 0)");
     for (name, definition) in [("grow", grow), ("reduce", reduce)] {
-        let r = s.post(
-            "/v1/state-machines",
-            &key,
-            &json!({"name": name, "definition": definition}),
-        );
-        assert_eq!(r.status, 201, "{:?}", r.body);
+        s.create_machine(&key, &json!({"name": name, "definition": definition}));
         let r = s.post(
             &format!("/v1/state-machines/{name}/executions"),
             &key,
@@ -197,12 +185,7 @@ fn a_stored_frame_that_does_not_decode_fails_its_execution_at_restart() {
         "StartAt": "Nap",
         "States": {"Nap": {"Type": "Wait", "Seconds": 100000, "End": true}}
     });
-    let r = s.post(
-        "/v1/state-machines",
-        &key,
-        &json!({"name": "nap", "definition": nap}),
-    );
-    assert_eq!(r.status, 201, "{:?}", r.body);
+    s.create_machine(&key, &json!({"name": "nap", "definition": nap}));
     let r = s.post(
         "/v1/state-machines/nap/executions",
         &key,

@@ -36,18 +36,15 @@ fn a_running_express_execution_is_visible_and_can_be_stopped() {
     let dir = tempfile::tempdir().unwrap();
     let s = Server::start(dir.path());
     let key = s.tenant("acme");
-    let r = s.post(
-        "/v1/state-machines",
+    s.create_machine(
         &key,
         &json!({"name": "quick", "type": "EXPRESS", "definition": wait_then_pass(60)}),
     );
-    assert_eq!(r.status, 201, "{:?}", r.body);
-    let r = s.post(
-        "/v1/state-machines/quick/executions",
+    s.start_execution(
         &key,
+        "quick",
         &json!({"name": "slow-one", "input": {"a": 1}}),
     );
-    assert_eq!(r.status, 201, "{:?}", r.body);
     let r = s.get("/v1/state-machines/quick/executions/slow-one", Some(&key));
     assert_eq!(r.status, 200, "{:?}", r.body);
     assert_eq!(r.body["status"], "RUNNING");
@@ -96,19 +93,12 @@ fn a_running_express_execution_is_visible_and_can_be_stopped() {
     );
     assert_eq!(r.status, 409, "{:?}", r.body);
     // A short one runs to its end and is recorded.
-    let r = s.post(
-        "/v1/state-machines",
+    s.create_machine(
         &key,
         &json!({"name": "instant", "type": "EXPRESS",
                 "definition": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}}),
     );
-    assert_eq!(r.status, 201, "{:?}", r.body);
-    let r = s.post(
-        "/v1/state-machines/instant/executions",
-        &key,
-        &json!({"name": "fast"}),
-    );
-    assert_eq!(r.status, 201, "{:?}", r.body);
+    s.start_execution(&key, "instant", &json!({"name": "fast"}));
     let done = s.wait_done(&key, "instant", "fast", Duration::from_secs(30));
     assert_eq!(done["status"], "SUCCEEDED", "{done}");
 }
@@ -126,12 +116,7 @@ fn a_parked_wait_wakes_from_the_store_and_completes() {
     assert_eq!(r.status, 201, "{:?}", r.body);
     let started = Instant::now();
     for name in ["a", "b", "c"] {
-        let r = s.post(
-            "/v1/state-machines/nap/executions",
-            &key,
-            &json!({"name": name}),
-        );
-        assert_eq!(r.status, 201, "{:?}", r.body);
+        s.start_execution(&key, "nap", &json!({"name": name}));
     }
     for name in ["a", "b", "c"] {
         let done = s.wait_done(&key, "nap", name, Duration::from_secs(30));
@@ -171,12 +156,10 @@ fn the_concurrency_quota_holds_across_a_kill_and_restart() {
         &json!({"maxConcurrentExecutions": 2}),
     );
     assert_eq!(r.status, 200, "{:?}", r.body);
-    let r = s.post(
-        "/v1/state-machines",
+    s.create_machine(
         &key,
         &json!({"name": "long", "definition": wait_then_pass(3600)}),
     );
-    assert_eq!(r.status, 201, "{:?}", r.body);
     let start = |s: &Server, name: &str| {
         s.post(
             "/v1/state-machines/long/executions",
@@ -270,19 +253,13 @@ fn stopping_an_execution_mid_task_ends_its_history_for_good() {
     let def = json!({"StartAt": "Work", "States": {
         "Work": {"Type": "Task", "Resource": "wasm:long-run", "Next": "After"},
         "After": {"Type": "Pass", "End": true}}});
-    let r = s.post(
-        "/v1/state-machines",
-        &key,
-        &json!({"name": "busy", "definition": def}),
-    );
-    assert_eq!(r.status, 201, "{:?}", r.body);
+    s.create_machine(&key, &json!({"name": "busy", "definition": def}));
     // 40 steps of 100 ms, heartbeating: the driver is inside the Task for 4 s.
-    let r = s.post(
-        "/v1/state-machines/busy/executions",
+    s.start_execution(
         &key,
+        "busy",
         &json!({"name": "b", "input": {"steps": 40, "step_ms": 100}}),
     );
-    assert_eq!(r.status, 201, "{:?}", r.body);
     let deadline = Instant::now() + Duration::from_secs(20);
     while !s
         .full_history(&key, "busy", "b")

@@ -133,12 +133,7 @@ fn flipped_bits_are_named_and_the_rest_is_served() {
         "{flagged}"
     );
     // New work goes on beside the damage.
-    let r = s.post(
-        "/v1/state-machines/p/executions",
-        &key,
-        &json!({"name": "after"}),
-    );
-    assert_eq!(r.status, 201, "{:?}", r.body);
+    s.start_execution(&key, "p", &json!({"name": "after"}));
     let done = s.wait_done(&key, "p", "after", Duration::from_secs(30));
     assert_eq!(done["status"], "SUCCEEDED", "{done}");
     assert!(s.terminate());

@@ -206,6 +206,20 @@ impl Server {
         r.body["apiKey"].as_str().expect("apiKey").to_string()
     }
 
+    /// Creates a state machine from a `POST /v1/state-machines` body; it must be created.
+    pub fn create_machine(&self, key: &str, body: &Value) -> Value {
+        let r = self.post("/v1/state-machines", key, body);
+        assert_eq!(r.status, 201, "{:?}", r.body);
+        r.body
+    }
+
+    /// Starts an execution of `sm` from a start body; it must be created.
+    pub fn start_execution(&self, key: &str, sm: &str, body: &Value) -> Value {
+        let r = self.post(&format!("/v1/state-machines/{sm}/executions"), key, body);
+        assert_eq!(r.status, 201, "{:?}", r.body);
+        r.body
+    }
+
     /// Uploads a component.
     pub fn upload(&self, key: &str, name: &str, bytes: Vec<u8>) -> Reply {
         self.send_raw(

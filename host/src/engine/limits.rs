@@ -293,20 +293,10 @@ mod tests {
         use crate::engine::frame::{Attempt, Children, Cursor, Frame, Outcome, encode};
         let deep = nested(MAX_VALUE_DEPTH);
         let children = Children {
-            state: 0,
             input: deep.clone(),
-            attempt: Attempt::default(),
             pending: vec![(1, deep.clone())],
-            started: 0,
-            running: 0,
-            finished: 0,
-            failed: 0,
-            max_concurrency: 0,
-            tolerated_count: None,
-            tolerated_percentage: None,
             is_map: true,
-            results: Vec::new(),
-            child_ids: Vec::new(),
+            ..crate::engine::states::empty_children()
         };
         let cursors = [
             Cursor::Enter {
