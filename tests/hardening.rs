@@ -136,8 +136,12 @@ fn one_depth_limit_for_input_state_output_and_stored_frames() {
     let grow = json!({
         "StartAt": "Grow",
         "States": {
-            "Grow": {"Type": "Pass", "Parameters": {"v.$": "States.Array($)"}, "Next": "Nap"},
-            "Nap": {"Type": "Wait", "Seconds": 0, "Next": "Grow"}
+            "Grow": {"Type": "Pass", "Parameters": {"v.$": "States.Array($)"}, "Next": "Check"},
+            // A terminal state that is never reached: AWS refuses a machine without one.
+            "Check": {"Type": "Choice", "Default": "Nap",
+                      "Choices": [{"Variable": "$.done", "IsPresent": true, "Next": "Done"}]},
+            "Nap": {"Type": "Wait", "Seconds": 0, "Next": "Grow"},
+            "Done": {"Type": "Succeed"}
         }
     });
     let reduce = jsonata_pass("$reduce([1..150], function($a, $x){ {'a': $a} }, 0)");
