@@ -8,6 +8,7 @@
 mod auth;
 mod components;
 mod credentials;
+mod driving;
 mod engine_runtime;
 mod error;
 mod executions;
@@ -74,7 +75,7 @@ struct Inner {
     /// Derived SigV4 signing keys, per access key, day, region and service.
     signing_keys: credentials::SigningKeys,
     limits: limits::Limits,
-    drivers: executions::Drivers,
+    drivers: driving::Drivers,
     /// Durable executions parked on a long timer (nothing of them in memory but this).
     timers: timers::Timers,
     /// EXPRESS executions running in this process (visible until recorded).
@@ -117,7 +118,7 @@ impl Service {
                 keyring: std::sync::OnceLock::new(),
                 signing_keys: credentials::SigningKeys::default(),
                 limits,
-                drivers: executions::Drivers::default(),
+                drivers: driving::Drivers::default(),
                 timers: timers::Timers::default(),
                 express: express::ExpressRegistry::default(),
                 machines: crate::cache::ByteLru::new(MACHINE_CACHE_BYTES),
