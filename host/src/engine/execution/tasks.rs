@@ -64,7 +64,7 @@ impl Execution {
             entries: &logs,
             truncated: logs_truncated,
         };
-        self.finish_and_apply(id, state_id, state, now, |cx| {
+        self.finish_and_apply(id, state_id, state, attempt.entered_event, now, |cx| {
             states::task::finish(cx, state, task, input, result, logs, attempt)
         });
         self.mark(id);
