@@ -54,15 +54,27 @@ fn service_code(e: &ServiceError) -> (&'static str, StatusCode) {
         E::Unauthenticated { .. } => "UnrecognizedClientException",
         E::AccessDenied { .. } => "AccessDeniedException",
         E::NotFound { what, .. } => match what {
-            Resource::StateMachine => "StateMachineDoesNotExist",
+            Resource::StateMachine | Resource::StateMachineVersion => "StateMachineDoesNotExist",
             Resource::Execution => "ExecutionDoesNotExist",
-            Resource::Tenant | Resource::Component => "ResourceNotFound",
+            Resource::Tenant
+            | Resource::Component
+            | Resource::StateMachineAlias
+            | Resource::Tagged => "ResourceNotFound",
         },
         E::AlreadyExists { what, .. } => match what {
             Resource::StateMachine => "StateMachineAlreadyExists",
             Resource::Execution => "ExecutionAlreadyExists",
-            Resource::Tenant | Resource::Component => "ConflictException",
+            Resource::Tenant
+            | Resource::Component
+            | Resource::StateMachineVersion
+            | Resource::StateMachineAlias
+            | Resource::Tagged => "ConflictException",
         },
+        E::Conflict { .. } => return ("ConflictException", StatusCode::CONFLICT),
+        E::TooManyTags { .. }
+        | E::InvalidLoggingConfiguration { .. }
+        | E::ServiceQuotaExceeded { .. }
+        | E::MissingRequiredParameter { .. } => e.code(),
         E::InvalidName { .. } => "InvalidName",
         E::InvalidDefinition { .. } => "InvalidDefinition",
         E::InvalidInput { .. } => "InvalidExecutionInput",

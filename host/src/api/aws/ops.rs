@@ -160,6 +160,7 @@ fn machine_name(tenant: &TenantRecord, arn: &str) -> Result<String, AwsError> {
         None => Err(not_found(Resource::StateMachine, arn)),
         Some(ArnTarget::Execution(..)) => Err(ServiceError::InvalidArn {
             arn: arn.to_string(),
+            reason: "an execution ARN, where a state machine ARN is expected".into(),
         }
         .into()),
     }
@@ -172,6 +173,7 @@ fn execution_name(tenant: &TenantRecord, arn: &str) -> Result<(String, String), 
         None => Err(not_found(Resource::Execution, arn)),
         Some(_) => Err(ServiceError::InvalidArn {
             arn: arn.to_string(),
+            reason: "a state machine ARN, where an execution ARN is expected".into(),
         }
         .into()),
     }
@@ -185,11 +187,15 @@ async fn create_state_machine(
     let m = service
         .create_state_machine(
             tenant,
-            &req.name,
-            req.definition,
-            req.machine_type.as_deref(),
+            crate::service::NewStateMachine {
+                name: req.name,
+                definition: req.definition,
+                machine_type: req.machine_type,
+                ..Default::default()
+            },
         )
-        .await?;
+        .await?
+        .revision;
     Ok(json!({
         "stateMachineArn": state_machine_arn(&tenant.id, &m.name),
         "creationDate": epoch(m.created_ms),
@@ -232,8 +238,16 @@ async fn update_state_machine(
         return Ok(json!({ "updateDate": epoch(latest.created_ms) }));
     };
     let m = service
-        .update_state_machine(tenant, &name, definition)
-        .await?;
+        .update_state_machine(
+            tenant,
+            &name,
+            crate::service::StateMachineUpdate {
+                definition: Some(definition),
+                ..Default::default()
+            },
+        )
+        .await?
+        .revision;
     Ok(json!({ "updateDate": epoch(m.created_ms) }))
 }
 
@@ -331,7 +345,12 @@ async fn start_execution(
 ) -> Result<Value, AwsError> {
     let name = machine_name(tenant, &req.state_machine_arn)?;
     let started = service
-        .start_execution(tenant, &name, req.name, req.input)
+        .start_execution(
+            tenant,
+            &crate::service::MachineRef::latest(&name),
+            req.name,
+            req.input,
+        )
         .await?;
     let r = &started.record;
     Ok(json!({
@@ -340,19 +359,21 @@ async fn start_execution(
     }))
 }
 
-/// AWS bills EXPRESS executions in 100 ms steps of duration, at 64 MB at least.
-const BILLING_STEP_MS: i64 = 100;
-const BILLED_MEMORY_MB: i64 = 64;
-
 async fn start_sync_execution(
     service: &Service,
     tenant: &TenantRecord,
     req: s::Start,
 ) -> Result<Value, AwsError> {
     let name = machine_name(tenant, &req.state_machine_arn)?;
-    let r = service
-        .start_sync_execution(tenant, &name, req.name, req.input)
+    let run = service
+        .start_sync_execution(
+            tenant,
+            &crate::service::MachineRef::latest(&name),
+            req.name,
+            req.input,
+        )
         .await?;
+    let r = run.record;
     let mut v = s::describe_execution(&r);
     // A synchronous execution ends SUCCEEDED, FAILED or TIMED_OUT (AWS's enum).
     if !matches!(
@@ -363,10 +384,9 @@ async fn start_sync_execution(
     }
     let stop = r.stop_ms.unwrap_or(r.start_ms);
     v["stopDate"] = epoch(stop);
-    let duration = (stop - r.start_ms).max(1);
     v["billingDetails"] = json!({
-        "billedMemoryUsedInMB": BILLED_MEMORY_MB,
-        "billedDurationInMilliseconds": (duration + BILLING_STEP_MS - 1) / BILLING_STEP_MS * BILLING_STEP_MS,
+        "billedMemoryUsedInMB": run.billing.billed_memory_used_mb,
+        "billedDurationInMilliseconds": run.billing.billed_duration_ms,
     });
     Ok(v)
 }
@@ -406,7 +426,8 @@ fn list_executions(
             message: "ListExecutions needs a stateMachineArn or a mapRunArn".into(),
         })?;
     let query = ListExecutionsQuery {
-        state_machine: Some(machine_name(tenant, &arn)?),
+        // A version or alias ARN lists the executions of that version or alias.
+        state_machine: Some(crate::service::MachineRef::from_arn(&tenant.id, &arn)?),
         status: req.status_filter,
         max_results: req.max_results,
         next_token: req.next_token,
@@ -455,7 +476,7 @@ fn machine_for_execution(
     req: s::ExecutionArn,
 ) -> Result<Value, AwsError> {
     let (machine, name) = execution_name(tenant, &req.execution_arn)?;
-    let m = service.state_machine_of_execution(tenant, &machine, &name)?;
+    let (_, m) = service.describe_state_machine_for_execution(tenant, &machine, &name)?;
     Ok(json!({
         "stateMachineArn": state_machine_arn(&tenant.id, &m.name),
         "name": m.name,
