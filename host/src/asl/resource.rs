@@ -18,8 +18,9 @@ pub enum TaskResource {
     /// integration returns it.
     LambdaInvoke,
     /// A resource this engine does not run (another AWS integration, a pattern suffix
-    /// such as `.waitForTaskToken`, or not a resource at all).
-    Unsupported,
+    /// such as `.waitForTaskToken`, an activity, or not a resource at all), with why and
+    /// what to use instead.
+    Unsupported(String),
 }
 
 /// A component named by a resource or a Lambda `FunctionName`.
@@ -70,7 +71,66 @@ pub fn classify(resource: &str) -> TaskResource {
     {
         return TaskResource::Component(f);
     }
-    TaskResource::Unsupported
+    TaskResource::Unsupported(unsupported_reason(resource))
+}
+
+/// Why a resource that is not a component cannot run here, and what to use instead.
+fn unsupported_reason(resource: &str) -> String {
+    const HINT: &str = "run the work as a WebAssembly component instead \
+        (Resource \"wasm:NAME\", or a Lambda function ARN / arn:aws:states:::lambda:invoke \
+        mapped to a component)";
+    let Some(arn) = Arn::parse(resource) else {
+        return format!("only wasm:NAME and AWS ARNs are Task resources here; {HINT}");
+    };
+    match (arn.service, arn.resource) {
+        ("lambda", _) => format!("it is not a Lambda function ARN; {HINT}"),
+        ("states", r) if r.starts_with("lambda:invoke.") => format!(
+            "the {:?} pattern of the Lambda integration is not available (use \
+             arn:aws:states:::lambda:invoke)",
+            &r["lambda:invoke".len()..]
+        ),
+        ("states", r) if r.starts_with("activity:") => {
+            format!("activities are not available yet; {HINT}")
+        }
+        ("states", r) if r.starts_with("states:startExecution") => {
+            format!("nested executions (states:startExecution) are not available yet; {HINT}")
+        }
+        ("states", r) if arn.region.is_empty() && arn.account.is_empty() => {
+            let service = r.split([':', '.']).next().unwrap_or(r);
+            format!(
+                "the AWS service integration {service:?} is not available (Stepwasm calls no \
+                 AWS service); {HINT}"
+            )
+        }
+        (service, _) => {
+            format!("an ARN of the AWS service {service:?} is not a Task resource here; {HINT}")
+        }
+    }
+}
+
+/// `arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE`.
+pub(crate) struct Arn<'a> {
+    pub(crate) service: &'a str,
+    pub(crate) region: &'a str,
+    pub(crate) account: &'a str,
+    pub(crate) resource: &'a str,
+}
+
+impl<'a> Arn<'a> {
+    /// The parts of an AWS ARN; `None` when it is not one.
+    pub(crate) fn parse(text: &'a str) -> Option<Arn<'a>> {
+        let mut parts = text.splitn(6, ':');
+        let (arn, partition) = (parts.next()?, parts.next()?);
+        if arn != "arn" || !partition.starts_with("aws") {
+            return None;
+        }
+        Some(Arn {
+            service: parts.next()?,
+            region: parts.next()?,
+            account: parts.next()?,
+            resource: parts.next()?,
+        })
+    }
 }
 
 /// Parses a Lambda function as `FunctionName` takes it: a name (`my-function`,
@@ -147,7 +207,7 @@ mod tests {
             "arn:aws:lambda:us-east-1:123456789012:function:",
             "price",
         ] {
-            assert_eq!(classify(r), TaskResource::Unsupported, "{r}");
+            assert!(matches!(classify(r), TaskResource::Unsupported(_)), "{r}");
         }
     }
 

@@ -181,34 +181,51 @@ impl MachineRef {
     /// An ARN of another account or region names nothing this tenant has:
     /// `StateMachineDoesNotExist`.
     pub fn from_arn(tenant: &str, arn: &str) -> Result<Self, ServiceError> {
-        let invalid = |reason: &str| ServiceError::InvalidArn {
-            arn: arn.chars().take(2048).collect(),
-            reason: reason.to_string(),
-        };
-        if arn.len() > MAX_ARN_LEN {
-            return Err(invalid("longer than 256 characters"));
+        match parse_arn(tenant, arn)? {
+            Some(ArnTarget::Machine(m)) => Ok(m),
+            None => Err(ServiceError::NotFound {
+                what: super::Resource::StateMachine,
+                name: arn.to_string(),
+            }),
+            Some(ArnTarget::Execution(_)) => Err(invalid_arn(
+                arn,
+                "an execution ARN, where a state machine ARN is expected",
+            )),
         }
-        let text = match parse_arn(tenant, arn)? {
-            None => {
-                return Err(ServiceError::NotFound {
-                    what: super::Resource::StateMachine,
-                    name: arn.to_string(),
-                });
-            }
-            Some(ArnTarget::StateMachine(name)) => name,
-            Some(ArnTarget::QualifiedStateMachine(name, q)) => format!("{name}:{q}"),
-            Some(ArnTarget::Execution(..)) => {
-                return Err(invalid(
-                    "an execution ARN, where a state machine ARN is expected",
-                ));
-            }
-        };
-        Self::parse(&text).map_err(|e| match e {
-            ServiceError::InvalidName { reason, .. } | ServiceError::InvalidArn { reason, .. } => {
-                invalid(&reason)
-            }
-            other => other,
-        })
+    }
+
+    /// The state machine's name, when the reference names no version or alias (`what`
+    /// says which field wanted a plain state machine).
+    pub fn unqualified(self, what: &str) -> Result<String, ServiceError> {
+        match self.qualifier {
+            None => Ok(self.name),
+            Some(_) => Err(ServiceError::InvalidArn {
+                arn: self.to_string(),
+                reason: format!("{what} takes a state machine ARN, not a version or alias ARN"),
+            }),
+        }
+    }
+
+    /// The version number, when the reference names a published version.
+    pub fn version(&self, what: &str) -> Result<u64, ServiceError> {
+        match self.qualifier {
+            Some(Qualifier::Version(v)) => Ok(v),
+            _ => Err(ServiceError::InvalidArn {
+                arn: self.to_string(),
+                reason: format!("{what} takes a state machine version ARN (NAME:N)"),
+            }),
+        }
+    }
+
+    /// The alias name, when the reference names an alias.
+    pub fn alias(&self, what: &str) -> Result<&str, ServiceError> {
+        match &self.qualifier {
+            Some(Qualifier::Alias(a)) => Ok(a),
+            _ => Err(ServiceError::InvalidArn {
+                arn: self.to_string(),
+                reason: format!("{what} takes a state machine alias ARN (NAME:ALIAS)"),
+            }),
+        }
     }
 
     /// The ARN this reference stands for.
@@ -245,28 +262,14 @@ impl ExecutionRef {
     /// [`parse_arn`]). Another account's or region's ARN names nothing this tenant has:
     /// `ExecutionDoesNotExist`.
     pub fn from_arn(tenant: &str, arn: &str) -> Result<Self, ServiceError> {
-        let invalid = |reason: &str| ServiceError::InvalidArn {
-            arn: arn.chars().take(2048).collect(),
-            reason: reason.to_string(),
-        };
-        if arn.len() > MAX_ARN_LEN {
-            return Err(invalid("longer than 256 characters"));
-        }
         match parse_arn(tenant, arn)? {
+            Some(ArnTarget::Execution(e)) => Ok(e),
             None => Err(ServiceError::NotFound {
                 what: super::Resource::Execution,
                 name: arn.to_string(),
             }),
-            Some(ArnTarget::Execution(machine, name)) => {
-                for n in [&machine, &name] {
-                    check_name(n).map_err(|e| invalid(&e.to_string()))?;
-                }
-                Ok(Self {
-                    state_machine: machine,
-                    name,
-                })
-            }
-            Some(_) => Err(invalid(
+            Some(ArnTarget::Machine(_)) => Err(invalid_arn(
+                arn,
                 "a state machine ARN, where an execution ARN is expected",
             )),
         }
@@ -305,22 +308,29 @@ pub fn execution_arn(tenant: &str, state_machine: &str, name: &str) -> String {
 /// What a Step Functions ARN names, for the caller's tenant.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ArnTarget {
-    /// `...:stateMachine:NAME`.
-    StateMachine(String),
-    /// `...:stateMachine:NAME:QUALIFIER` (a version number or an alias name).
-    QualifiedStateMachine(String, String),
+    /// `...:stateMachine:NAME[:VERSION|:ALIAS]`.
+    Machine(MachineRef),
     /// `...:execution:MACHINE:NAME`.
-    Execution(String, String),
+    Execution(ExecutionRef),
 }
 
-/// Parses an ARN a tenant sent. Not a Step Functions ARN of this server's shape:
+/// The one `InvalidArn` of a malformed ARN (the ARN cut to a bounded length).
+fn invalid_arn(arn: &str, reason: &str) -> ServiceError {
+    ServiceError::InvalidArn {
+        arn: arn.chars().take(MAX_ARN_LEN).collect(),
+        reason: reason.to_string(),
+    }
+}
+
+/// Parses an ARN a tenant sent: the one ARN parser. Not a Step Functions ARN of this
+/// server's shape (or a name, version or alias in it that breaks the naming rules):
 /// `InvalidArn`. Another account's (tenant's) or another region's: `Ok(None)`, which
 /// callers answer as "does not exist", exactly as for a name that is not there.
 pub fn parse_arn(tenant: &str, arn: &str) -> Result<Option<ArnTarget>, ServiceError> {
-    let invalid = || ServiceError::InvalidArn {
-        arn: arn.chars().take(2048).collect(),
-        reason: "not a Step Functions state machine or execution ARN".into(),
-    };
+    if arn.len() > MAX_ARN_LEN {
+        return Err(invalid_arn(arn, "longer than 256 characters"));
+    }
+    let shape = || invalid_arn(arn, "not a Step Functions state machine or execution ARN");
     let parts: Vec<&str> = arn.splitn(8, ':').collect();
     let [
         head,
@@ -332,28 +342,33 @@ pub fn parse_arn(tenant: &str, arn: &str) -> Result<Option<ArnTarget>, ServiceEr
         rest @ ..,
     ] = parts.as_slice()
     else {
-        return Err(invalid());
+        return Err(shape());
     };
     if *head != "arn" || partition.is_empty() || *service != "states" || account.is_empty() {
-        return Err(invalid());
+        return Err(shape());
     }
+    let named = |e: ServiceError| match e {
+        ServiceError::InvalidName { reason, .. } | ServiceError::InvalidArn { reason, .. } => {
+            invalid_arn(arn, &reason)
+        }
+        other => other,
+    };
     let target = match (*kind, rest) {
-        ("stateMachine", [name]) => ArnTarget::StateMachine(name.to_string()),
+        ("stateMachine", [name]) => ArnTarget::Machine(MachineRef::parse(name).map_err(named)?),
         ("stateMachine", [name, qualifier]) if !qualifier.is_empty() => {
-            ArnTarget::QualifiedStateMachine(name.to_string(), qualifier.to_string())
+            ArnTarget::Machine(MachineRef::parse(&format!("{name}:{qualifier}")).map_err(named)?)
         }
         ("execution", [machine, name]) => {
-            ArnTarget::Execution(machine.to_string(), name.to_string())
+            for n in [machine, name] {
+                check_name(n).map_err(named)?;
+            }
+            ArnTarget::Execution(ExecutionRef {
+                state_machine: machine.to_string(),
+                name: name.to_string(),
+            })
         }
-        _ => return Err(invalid()),
+        _ => return Err(shape()),
     };
-    let names = match &target {
-        ArnTarget::StateMachine(n) | ArnTarget::QualifiedStateMachine(n, _) => [n, n],
-        ArnTarget::Execution(m, n) => [m, n],
-    };
-    if names.iter().any(|n| n.is_empty()) {
-        return Err(invalid());
-    }
     if *account != tenant || *arn_region != region() || *partition != "aws" {
         return Ok(None);
     }
@@ -397,10 +412,8 @@ pub fn parse_component_ref(resource: &str) -> Result<ComponentRef, String> {
         TaskResource::LambdaInvoke => Err(format!(
             "resource '{resource}' names its function in FunctionName"
         )),
-        TaskResource::Unsupported => Err(format!(
-            "resource '{resource}' is not one this engine runs: wasm:NAME[:VERSION], \
-             arn:aws:lambda:REGION:ACCOUNT:function:NAME[:VERSION] or \
-             arn:aws:states:::lambda:invoke"
+        TaskResource::Unsupported(why) => Err(format!(
+            "resource '{resource}' cannot run in Stepwasm: {why}"
         )),
     }
 }
@@ -509,17 +522,23 @@ mod tests {
         let sm = state_machine_arn("acme", "flow");
         assert_eq!(
             parse_arn("acme", &sm).unwrap(),
-            Some(ArnTarget::StateMachine("flow".into()))
+            Some(ArnTarget::Machine(MachineRef::latest("flow")))
         );
         assert_eq!(parse_arn("other", &sm).unwrap(), None);
         assert_eq!(
             parse_arn("acme", &format!("{sm}:3")).unwrap(),
-            Some(ArnTarget::QualifiedStateMachine("flow".into(), "3".into()))
+            Some(ArnTarget::Machine(MachineRef {
+                name: "flow".into(),
+                qualifier: Some(Qualifier::Version(3)),
+            }))
         );
         let ex = execution_arn("acme", "flow", "run-1");
         assert_eq!(
             parse_arn("acme", &ex).unwrap(),
-            Some(ArnTarget::Execution("flow".into(), "run-1".into()))
+            Some(ArnTarget::Execution(ExecutionRef {
+                state_machine: "flow".into(),
+                name: "run-1".into(),
+            }))
         );
         let wrong_region = sm.replace(region(), "eu-west-9");
         assert_eq!(parse_arn("acme", &wrong_region).unwrap(), None);
@@ -530,6 +549,7 @@ mod tests {
             "arn:aws:states:us-east-1:acme:stateMachine",
             "arn:aws:states:us-east-1:acme:stateMachine:",
             "arn:aws:states:us-east-1:acme:execution:flow",
+            "arn:aws:states:us-east-1:acme:execution:flow:a b",
             "arn:aws:states:us-east-1:acme:activity:a",
             "arn:aws:states:us-east-1::stateMachine:flow",
         ] {

@@ -2,7 +2,7 @@
 //! ListTagsForResource, with AWS's limits (50 tags, keys 1-128 and values 0-256
 //! characters of letters, digits, white space and `_ . : / = + - @`).
 
-use super::names::{MAX_ARN_LEN, MachineRef};
+use super::names::MachineRef;
 use super::{Resource, Service, ServiceError};
 use crate::store::{StoreError, Tag, TenantRecord};
 
@@ -24,23 +24,13 @@ impl TagTarget {
     /// Parses a taggable resource's ARN (a state machine's; not a version's or an
     /// alias's). Another account's ARN is `ResourceNotFound`.
     pub fn from_arn(tenant: &str, arn: &str) -> Result<Self, ServiceError> {
-        if arn.len() > MAX_ARN_LEN {
-            return Err(ServiceError::InvalidArn {
-                arn: arn.to_string(),
-                reason: "longer than 256 characters".into(),
-            });
-        }
         let target = MachineRef::from_arn(tenant, arn).map_err(|e| match e {
             ServiceError::NotFound { .. } => not_found(arn),
             other => other,
         })?;
-        if target.qualifier.is_some() {
-            return Err(ServiceError::InvalidArn {
-                arn: arn.to_string(),
-                reason: "tags belong to a state machine, not to a version or an alias".into(),
-            });
-        }
-        Ok(TagTarget::StateMachine(target.name))
+        Ok(TagTarget::StateMachine(
+            target.unqualified("a tag operation")?,
+        ))
     }
 
     fn name(&self) -> &str {
