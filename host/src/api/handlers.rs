@@ -17,9 +17,9 @@ use crate::service::{
 };
 use crate::store::{Quotas, StoreHealth};
 
-type Reply = Result<Response, ApiError>;
+pub(super) type Reply = Result<Response, ApiError>;
 
-fn ok(v: Value) -> Reply {
+pub(super) fn ok(v: Value) -> Reply {
     Ok(Json(v).into_response())
 }
 
@@ -28,7 +28,7 @@ fn created(v: Value) -> Reply {
 }
 
 /// Text of a field that may be given as a JSON string (AWS style) or as JSON itself.
-fn json_text(v: Option<Value>) -> Option<String> {
+pub(super) fn json_text(v: Option<Value>) -> Option<String> {
     v.map(|v| match v {
         Value::String(s) => s,
         other => other.to_string(),

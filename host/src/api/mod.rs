@@ -9,6 +9,7 @@ mod extract;
 mod handlers;
 mod listen;
 mod openapi;
+mod tasks;
 mod views;
 
 use axum::Router;
@@ -77,6 +78,9 @@ pub fn router(service: Service) -> Router {
             post(h::stop_execution),
         )
         .route("/v1/executions", get(h::list_executions))
+        .route("/v1/tasks/success", post(tasks::send_task_success))
+        .route("/v1/tasks/failure", post(tasks::send_task_failure))
+        .route("/v1/tasks/heartbeat", post(tasks::send_task_heartbeat))
         .route("/v1/validate", post(h::validate_definition))
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed)

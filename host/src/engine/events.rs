@@ -248,6 +248,24 @@ impl EventLog {
         self.push(now, "TaskStarted", details);
     }
 
+    /// `TaskSubmitted`: a callback task's invocation returned `output`; the task now waits
+    /// for its token.
+    pub fn task_submitted(
+        &mut self,
+        now: SystemTime,
+        resource: &str,
+        output: &Value,
+        logs: TaskLogs<'_>,
+    ) {
+        let details = self.record.then(|| {
+            let mut d = json!({"resourceType": "wasm", "resource": resource, "output": text(output),
+                       "outputDetails": {"truncated": false}});
+            add_logs(&mut d, logs);
+            ("taskSubmittedEventDetails", d)
+        });
+        self.push(now, "TaskSubmitted", details);
+    }
+
     /// `TaskSucceeded`, with the task's logs (Stepwasm extension, omitted when empty).
     pub fn task_succeeded(
         &mut self,

@@ -197,6 +197,7 @@ fn a_journaled_run_parks_on_a_long_wait_and_resumes_from_its_frames() {
             &mut exec,
             &runtime,
             Some(Duration::from_secs(1)),
+            None,
         ))
         .unwrap();
     let Driven::Parked { wake_at } = parked else {

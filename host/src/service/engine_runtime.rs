@@ -12,6 +12,7 @@ use super::runtime::{Driven, ExpressRun, Launch, Runtime, RuntimeError};
 use crate::asl::model::StateMachine;
 use crate::asl::raw::RawStateMachine;
 use crate::cache::ByteLru;
+use crate::engine::callback::Inbox;
 use crate::engine::context::ExecutionInfo;
 use crate::engine::driver::{self, StopOrder, SystemClock};
 use crate::engine::execution::Execution;
@@ -167,12 +168,13 @@ impl Runtime for EngineRuntime {
         frames: Vec<(u64, Vec<u8>)>,
         last_event_id: u64,
         journal: Arc<dyn Journal>,
+        inbox: Arc<Inbox>,
     ) -> BoxFuture<'static, Result<Driven, RuntimeError>> {
         let prepared = self.restore(&launch, &frames, last_event_id);
         let rt = self.driver(Some(journal));
         Box::pin(async move {
             let mut exec = prepared?;
-            match driver::run_or_park(&mut exec, &rt, Some(PARK_AFTER)).await {
+            match driver::run_or_park(&mut exec, &rt, Some(PARK_AFTER), Some(&inbox)).await {
                 Ok(driver::Driven::Finished(_)) => Ok(Driven::Ended),
                 Ok(driver::Driven::Parked { wake_at }) => Ok(Driven::Parked {
                     wake_at_ms: to_ms(wake_at),

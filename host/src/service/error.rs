@@ -133,6 +133,27 @@ pub enum ServiceError {
         /// What is wrong with it.
         reason: String,
     },
+    /// A task token this server did not issue (AWS's `InvalidToken`).
+    #[error("invalid task token: {reason}")]
+    InvalidTaskToken {
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The task token names no task of this tenant (AWS's `TaskDoesNotExist`).
+    #[error("the task does not exist")]
+    TaskDoesNotExist,
+    /// The task token's task timed out or is already closed (AWS's `TaskTimedOut`).
+    #[error("the task timed out or is already closed: {reason}")]
+    TaskTimedOut {
+        /// Which.
+        reason: String,
+    },
+    /// SendTaskSuccess output that is not JSON or too large (AWS's `InvalidOutput`).
+    #[error("invalid task output: {reason}")]
+    InvalidOutput {
+        /// What is wrong with it.
+        reason: String,
+    },
     /// Any other malformed request field.
     #[error("{message}")]
     Validation {
@@ -247,6 +268,10 @@ impl ServiceError {
             ServiceError::InvalidArn { .. } => "InvalidArn",
             ServiceError::Unsupported { .. } => "UnsupportedOperation",
             ServiceError::InvalidToken { .. } => "InvalidToken",
+            ServiceError::InvalidTaskToken { .. } => "InvalidToken",
+            ServiceError::TaskDoesNotExist => "TaskDoesNotExist",
+            ServiceError::TaskTimedOut { .. } => "TaskTimedOut",
+            ServiceError::InvalidOutput { .. } => "InvalidOutput",
             ServiceError::Validation { .. } => "ValidationException",
             ServiceError::InUse { .. } => "ResourceInUse",
             ServiceError::NotRunning { .. } => "ExecutionNotRunning",
@@ -269,7 +294,7 @@ impl ServiceError {
             ServiceError::AccessDenied { .. } | ServiceError::StorageQuotaExceeded { .. } => {
                 ErrorClass::Forbidden
             }
-            ServiceError::NotFound { .. } => ErrorClass::NotFound,
+            ServiceError::NotFound { .. } | ServiceError::TaskDoesNotExist => ErrorClass::NotFound,
             ServiceError::AlreadyExists { .. }
             | ServiceError::InUse { .. }
             | ServiceError::NotRunning { .. } => ErrorClass::Conflict,
@@ -290,6 +315,9 @@ impl ServiceError {
             | ServiceError::InvalidToken { .. }
             | ServiceError::InvalidArn { .. }
             | ServiceError::Unsupported { .. }
+            | ServiceError::InvalidTaskToken { .. }
+            | ServiceError::TaskTimedOut { .. }
+            | ServiceError::InvalidOutput { .. }
             | ServiceError::Validation { .. }
             | ServiceError::WrongMachineType { .. } => ErrorClass::BadRequest,
         }

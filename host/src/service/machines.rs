@@ -64,7 +64,8 @@ pub struct DefinitionReport {
     pub diagnostics: Vec<ReportedDiagnostic>,
 }
 
-/// Every Task `Resource` in a definition, with its JSON pointer (nested machines included).
+/// Every Task `Resource` in a definition, with its JSON pointer (nested machines included); a
+/// callback's (`wasm:x.waitForTaskToken`) as the component it invokes (`wasm:x`).
 pub fn task_resources(definition: &str) -> Vec<(String, String)> {
     let Ok(raw) = RawStateMachine::from_json(definition) else {
         return Vec::new();
@@ -82,7 +83,9 @@ pub fn task_resources(definition: &str) -> Vec<(String, String)> {
                     m.location,
                     validate::pointer_segment(entry.name())
                 );
-                out.push((at, r.clone()));
+                // A callback (`wasm:x.waitForTaskToken`) invokes the component `wasm:x`.
+                let component = crate::engine::callback::base_resource(r).unwrap_or(r);
+                out.push((at, component.to_owned()));
             }
         }
     }

@@ -6,6 +6,7 @@
 //! so another tenant's names are simply not found.
 
 mod auth;
+mod callbacks;
 mod components;
 mod credentials;
 mod driving;

@@ -66,7 +66,10 @@ fn service_code(e: &ServiceError) -> (&'static str, StatusCode) {
         E::InvalidName { .. } => "InvalidName",
         E::InvalidDefinition { .. } => "InvalidDefinition",
         E::InvalidInput { .. } => "InvalidExecutionInput",
-        E::InvalidToken { .. } => "InvalidToken",
+        E::InvalidToken { .. } | E::InvalidTaskToken { .. } => "InvalidToken",
+        E::TaskDoesNotExist => "TaskDoesNotExist",
+        E::TaskTimedOut { .. } => "TaskTimedOut",
+        E::InvalidOutput { .. } => "InvalidOutput",
         E::InvalidArn { .. } => "InvalidArn",
         E::Unsupported { .. } => "UnsupportedOperation",
         E::InvalidComponent { .. } | E::Validation { .. } | E::NotRunning { .. } => {

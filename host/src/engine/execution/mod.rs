@@ -6,9 +6,12 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+mod callbacks;
 mod children;
 mod recovery;
 mod tasks;
+
+pub use callbacks::Applied;
 
 use rand::Rng;
 use rustc_hash::FxHashMap;
@@ -374,6 +377,7 @@ impl Execution {
                     Err(error) => self.on_error(id, state, s, input, attempt, error, false, now),
                 }
             }
+            cursor @ Cursor::Callback { .. } => self.callback_step(model, id, machine, cursor, now),
             Cursor::Children(children) => {
                 let total = children.pending.len();
                 let done = children.finished == total;
@@ -441,7 +445,7 @@ impl Execution {
                 &attempt,
             ),
             StateKind::Task(task) => {
-                let attempt = attempt.with_new_task_token();
+                let attempt = Self::task_attempt(cx.info, task, id, attempt);
                 match states::task::start(&mut cx, state, task, &input, &attempt) {
                     Ok(effective) => {
                         drop(vars);
