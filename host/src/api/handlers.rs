@@ -23,7 +23,7 @@ pub(super) fn ok(v: Value) -> Reply {
     Ok(Json(v).into_response())
 }
 
-fn created(v: Value) -> Reply {
+pub(super) fn created(v: Value) -> Reply {
     Ok((StatusCode::CREATED, Json(v)).into_response())
 }
 
@@ -172,8 +172,8 @@ pub async fn upload_component(
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct PageArgs {
-    max_results: Option<i64>,
-    next_token: Option<String>,
+    pub(super) max_results: Option<i64>,
+    pub(super) next_token: Option<String>,
 }
 
 pub async fn list_components(

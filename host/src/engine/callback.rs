@@ -33,6 +33,43 @@ pub fn base_resource(resource: &str) -> Option<&str> {
     resource.strip_suffix(WAIT_FOR_TASK_TOKEN)
 }
 
+/// The activity a Task's `Resource` names (`arn:aws:states:REGION:ACCOUNT:activity:NAME`):
+/// (account, name); `None` for any other resource.
+pub fn activity_of(resource: &str) -> Option<(&str, &str)> {
+    let rest = resource.strip_prefix("arn:")?;
+    let mut parts = rest.splitn(6, ':');
+    let (_partition, service, _region) = (parts.next()?, parts.next()?, parts.next()?);
+    let (account, kind, name) = (parts.next()?, parts.next()?, parts.next()?);
+    (service == "states" && kind == "activity" && !name.is_empty() && !name.contains(':'))
+        .then_some((account, name))
+}
+
+/// Whether a Task's `Resource` waits for its token: the callback pattern or an activity.
+pub fn waits_for_token(resource: &str) -> bool {
+    base_resource(resource).is_some() || activity_of(resource).is_some()
+}
+
+/// An activity task scheduled and not yet handed to a worker: what a worker gets.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ActivityTask {
+    /// The activity's ARN (the Task's `Resource`).
+    pub activity: String,
+    /// The execution's ARN.
+    pub execution: String,
+    /// The token (its frame is in it).
+    pub token: String,
+    /// The task's effective input.
+    pub input: Value,
+}
+
+/// Where scheduled activity tasks go (the service's queues). Told only once the step that
+/// scheduled a task is durable, and again whenever the execution is resumed with the task
+/// still unstarted (so a listener dedupes by token).
+pub trait ActivityBoard: Send + Sync {
+    /// A task waits for a worker.
+    fn scheduled(&self, task: ActivityTask);
+}
+
 /// A new token for a callback attempt of `frame` in `execution`.
 pub fn mint(execution: &str, frame: FrameId) -> String {
     let secret: [u8; 16] = rand::rng().random();
@@ -85,6 +122,12 @@ pub enum Signal {
     },
     /// SendTaskHeartbeat: the heartbeat clock starts again.
     Heartbeat,
+    /// GetActivityTask handed the task to a worker (`ActivityStarted`); the heartbeat clock
+    /// starts.
+    Started {
+        /// The worker's name, as it gave it.
+        worker: Option<String>,
+    },
 }
 
 /// Why a signal was refused (AWS's API errors).
@@ -176,5 +219,17 @@ mod tests {
         }
         assert_eq!(base_resource("wasm:x.waitForTaskToken"), Some("wasm:x"));
         assert_eq!(base_resource("wasm:x"), None);
+        assert_eq!(
+            activity_of("arn:aws:states:us-east-1:acme:activity:review"),
+            Some(("acme", "review"))
+        );
+        for other in [
+            "wasm:x",
+            "arn:aws:states:us-east-1:acme:stateMachine:review",
+            "arn:aws:lambda:us-east-1:acme:activity:review",
+            "arn:aws:states:us-east-1:acme:activity:",
+        ] {
+            assert_eq!(activity_of(other), None, "{other}");
+        }
     }
 }

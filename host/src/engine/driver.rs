@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use crate::asl::error::ErrorName;
 
-use super::callback::{Delivery, Inbox};
+use super::callback::{ActivityBoard, Delivery, Inbox};
 use super::events::EventLog;
 use super::execution::{Applied, Effect, Ending, Execution, TIMEOUT_CAUSE};
 use super::frame::{self, Cursor, EncodeError, Frame, FrameId};
@@ -40,6 +40,8 @@ pub struct Runtime {
     pub limits: Limits,
     /// Whether history events are built (always when journaling).
     pub record_history: bool,
+    /// Where activity tasks go once scheduled (`None`: they wait until they time out).
+    pub activities: Option<Arc<dyn ActivityBoard>>,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -180,6 +182,7 @@ async fn drive(
             };
             deliver(exec, delivery, &mut wake, journal.as_deref(), clock.now()).await?;
         }
+        announce(exec, rt);
         while let Some(id) = ready.pop_front() {
             let now = clock.now();
             if deadline.is_some_and(|d| now >= d) {
@@ -226,6 +229,7 @@ async fn drive(
                     Err(e) => break 'run Ending::unstorable(&e),
                 }
             }
+            announce(exec, rt);
         }
         // Nothing can run now: wait for a timer, a task or the execution timeout.
         let next_timer = timers.peek().map(|Reverse((t, _))| *t);
@@ -346,6 +350,10 @@ async fn deliver(
         }
         other => other,
     };
+    if applied == Ok(Applied::Started) && !wake.ready.contains(&frame) {
+        // Stepped again, it sleeps until its heartbeat deadline.
+        wake.ready.push_back(frame);
+    }
     if applied == Ok(Applied::Moved) {
         // Its deadline is moot, and a frame in the ready queue must not be stepped twice.
         wake.timers.retain(|Reverse((_, id))| *id != frame);
@@ -363,6 +371,17 @@ async fn deliver(
     }
     let _ = reply.send(applied.map(|_| ()));
     Ok(())
+}
+
+/// Hands the activity tasks scheduled so far (committed by now) to the runtime's board.
+fn announce(exec: &mut Execution, rt: &Runtime) {
+    if exec.scheduled.is_empty() {
+        return;
+    }
+    let tasks = std::mem::take(&mut exec.scheduled);
+    if let Some(board) = &rt.activities {
+        tasks.into_iter().for_each(|t| board.scheduled(t));
+    }
 }
 
 fn aborted(order: StopOrder) -> Ending {

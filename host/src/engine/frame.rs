@@ -83,6 +83,16 @@ impl Attempt {
     }
 }
 
+/// An activity task's part of a callback wait.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ActivityWait {
+    /// The effective input a worker gets.
+    pub input: Value,
+    /// Whether a worker took it (`ActivityStarted` is recorded).
+    #[serde(default)]
+    pub started: bool,
+}
+
 /// Where a frame is.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum Cursor {
@@ -150,6 +160,10 @@ pub enum Cursor {
         /// The heartbeat deadline (reset by each SendTaskHeartbeat), Unix milliseconds.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         heartbeat_ms: Option<i64>,
+        /// An activity task (the Task's `Resource` is an activity ARN): its input and
+        /// whether a worker took it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        activity: Option<Box<ActivityWait>>,
     },
     /// Waiting for child frames (Parallel branches or Map iterations).
     Children(Box<Children>),

@@ -338,6 +338,7 @@ pub(super) fn journaled(
     clock: Arc<VirtualClock>,
 ) -> Result<driver::Finished, String> {
     let runtime = Runtime {
+        activities: None,
         clock: clock.clone(),
         tasks: None,
         journal: Some(journal.clone()),
@@ -376,6 +377,7 @@ pub(super) fn resumed(
     let mut exec =
         Execution::resume(model(def), Arc::new(info), Limits::default(), &frames, last).unwrap();
     let runtime = Runtime {
+        activities: None,
         clock,
         tasks: None,
         journal: Some(journal),

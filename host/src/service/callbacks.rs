@@ -85,7 +85,7 @@ impl Service {
         self.signal(tenant, token, Signal::Heartbeat).await
     }
 
-    async fn signal(
+    pub(super) async fn signal(
         &self,
         tenant: &TenantRecord,
         token: &str,

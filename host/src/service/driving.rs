@@ -74,6 +74,7 @@ impl Service {
         let arn = launch.record.arn.clone();
         let runtime = self.runtime().clone();
         let journal: Arc<dyn Journal> = Arc::new(self.store().clone());
+        let activities = self.activity_board();
         let service = self.clone();
         let mut map = self.inner.drivers.lock();
         let task_arn = arn.clone();
@@ -81,7 +82,14 @@ impl Service {
         let handle = tokio::spawn(async move {
             let inbox = task_inbox;
             let driven = runtime
-                .drive(launch, frames, last_event_id, journal, inbox.clone())
+                .drive(
+                    launch,
+                    frames,
+                    last_event_id,
+                    journal,
+                    inbox.clone(),
+                    activities,
+                )
                 .await;
             // Removed before parking, under the same lock, so a stop either aborts this
             // task or finds the entry in the timers, and a signal finds one or the other.

@@ -12,7 +12,7 @@ use super::runtime::{Driven, ExpressRun, Launch, Runtime, RuntimeError};
 use crate::asl::model::StateMachine;
 use crate::asl::raw::RawStateMachine;
 use crate::cache::ByteLru;
-use crate::engine::callback::Inbox;
+use crate::engine::callback::{ActivityBoard, Inbox};
 use crate::engine::context::ExecutionInfo;
 use crate::engine::driver::{self, StopOrder, SystemClock};
 use crate::engine::execution::Execution;
@@ -131,8 +131,13 @@ impl EngineRuntime {
         })
     }
 
-    fn driver(&self, journal: Option<Arc<dyn Journal>>) -> driver::Runtime {
+    fn driver(
+        &self,
+        journal: Option<Arc<dyn Journal>>,
+        activities: Option<Arc<dyn ActivityBoard>>,
+    ) -> driver::Runtime {
         driver::Runtime {
+            activities,
             clock: self.clock.clone(),
             tasks: self.tasks.clone(),
             journal,
@@ -169,9 +174,10 @@ impl Runtime for EngineRuntime {
         last_event_id: u64,
         journal: Arc<dyn Journal>,
         inbox: Arc<Inbox>,
+        activities: Arc<dyn ActivityBoard>,
     ) -> BoxFuture<'static, Result<Driven, RuntimeError>> {
         let prepared = self.restore(&launch, &frames, last_event_id);
-        let rt = self.driver(Some(journal));
+        let rt = self.driver(Some(journal), Some(activities));
         Box::pin(async move {
             let mut exec = prepared?;
             match driver::run_or_park(&mut exec, &rt, Some(PARK_AFTER), Some(&inbox)).await {
@@ -213,7 +219,7 @@ impl Runtime for EngineRuntime {
             };
             Ok(Execution::new(model, info, limits, true, start))
         });
-        let rt = self.driver(None);
+        let rt = self.driver(None, None);
         Box::pin(async move {
             let mut exec = prepared?;
             let finished = driver::run_until_stopped(&mut exec, &rt, stop)

@@ -17,6 +17,8 @@ pub enum Resource {
     StateMachine,
     /// An execution.
     Execution,
+    /// An activity.
+    Activity,
 }
 
 impl Resource {
@@ -26,6 +28,7 @@ impl Resource {
             Resource::Component => "component",
             Resource::StateMachine => "state machine",
             Resource::Execution => "execution",
+            Resource::Activity => "activity",
         }
     }
 }
@@ -254,12 +257,14 @@ impl ServiceError {
                 Component => "ComponentDoesNotExist",
                 StateMachine => "StateMachineDoesNotExist",
                 Execution => "ExecutionDoesNotExist",
+                Activity => "ActivityDoesNotExist",
             },
             ServiceError::AlreadyExists { what, .. } => match what {
                 Tenant => "TenantAlreadyExists",
                 Component => "ComponentAlreadyExists",
                 StateMachine => "StateMachineAlreadyExists",
                 Execution => "ExecutionAlreadyExists",
+                Activity => "ActivityAlreadyExists",
             },
             ServiceError::InvalidName { .. } => "InvalidName",
             ServiceError::InvalidDefinition { .. } => "InvalidDefinition",

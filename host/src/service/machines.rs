@@ -65,7 +65,8 @@ pub struct DefinitionReport {
 }
 
 /// Every Task `Resource` in a definition, with its JSON pointer (nested machines included); a
-/// callback's (`wasm:x.waitForTaskToken`) as the component it invokes (`wasm:x`).
+/// callback's (`wasm:x.waitForTaskToken`) as the component it invokes (`wasm:x`); activities
+/// are left out (outside workers serve them).
 pub fn task_resources(definition: &str) -> Vec<(String, String)> {
     let Ok(raw) = RawStateMachine::from_json(definition) else {
         return Vec::new();
@@ -83,6 +84,10 @@ pub fn task_resources(definition: &str) -> Vec<(String, String)> {
                     m.location,
                     validate::pointer_segment(entry.name())
                 );
+                // An activity is served by outside workers, not a component.
+                if crate::engine::callback::activity_of(r).is_some() {
+                    continue;
+                }
                 // A callback (`wasm:x.waitForTaskToken`) invokes the component `wasm:x`.
                 let component = crate::engine::callback::base_resource(r).unwrap_or(r);
                 out.push((at, component.to_owned()));

@@ -5,6 +5,7 @@
 //! A tenant only ever names its own things: every lookup is keyed by the caller's tenant,
 //! so another tenant's names are simply not found.
 
+mod activities;
 mod auth;
 mod callbacks;
 mod components;
@@ -28,6 +29,7 @@ mod timers;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+pub use activities::{MAX_WORKER_NAME_CHARS, POLL_SECS};
 pub use auth::{AdminBootstrap, KEY_PREFIX, Principal, generate_key, hash_key};
 pub use components::{BasicInspector, ComponentInfo, ComponentInspector};
 pub use credentials::{
@@ -39,7 +41,8 @@ pub use error::{ErrorClass, Resource, ServiceError};
 pub use executions::{HistoryQuery, ListExecutionsQuery, Started, StopRequest};
 pub use machines::{DefinitionReport, ReportedDiagnostic};
 pub use names::{
-    ArnTarget, DEFAULT_REGION, execution_arn, parse_arn, region, set_region, state_machine_arn,
+    ArnTarget, DEFAULT_REGION, activity_arn, execution_arn, parse_activity_arn, parse_arn, region,
+    set_region, state_machine_arn,
 };
 pub use paging::{Damaged, Page};
 pub use runtime::{Driven, ExpressRun, Launch, NoRuntime, Runtime, RuntimeError};
@@ -77,6 +80,8 @@ struct Inner {
     signing_keys: credentials::SigningKeys,
     limits: limits::Limits,
     drivers: driving::Drivers,
+    /// Unstarted activity tasks, for GetActivityTask.
+    activities: Arc<activities::ActivityQueues>,
     /// Durable executions parked on a long timer (nothing of them in memory but this).
     timers: timers::Timers,
     /// EXPRESS executions running in this process (visible until recorded).
@@ -120,6 +125,7 @@ impl Service {
                 signing_keys: credentials::SigningKeys::default(),
                 limits,
                 drivers: driving::Drivers::default(),
+                activities: Arc::default(),
                 timers: timers::Timers::default(),
                 express: express::ExpressRegistry::default(),
                 machines: crate::cache::ByteLru::new(MACHINE_CACHE_BYTES),

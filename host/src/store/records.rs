@@ -91,6 +91,16 @@ pub enum MachineType {
     Express,
 }
 
+/// An activity (AWS's CreateActivity): a name workers poll for tasks.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ActivityRecord {
+    /// Activity name.
+    pub name: String,
+    /// Creation time, Unix milliseconds.
+    pub created_ms: i64,
+}
+
 /// One immutable version of a named state machine.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

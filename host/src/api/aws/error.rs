@@ -56,11 +56,13 @@ fn service_code(e: &ServiceError) -> (&'static str, StatusCode) {
         E::NotFound { what, .. } => match what {
             Resource::StateMachine => "StateMachineDoesNotExist",
             Resource::Execution => "ExecutionDoesNotExist",
+            Resource::Activity => "ActivityDoesNotExist",
             Resource::Tenant | Resource::Component => "ResourceNotFound",
         },
         E::AlreadyExists { what, .. } => match what {
             Resource::StateMachine => "StateMachineAlreadyExists",
             Resource::Execution => "ExecutionAlreadyExists",
+            Resource::Activity => "ActivityAlreadyExists",
             Resource::Tenant | Resource::Component => "ConflictException",
         },
         E::InvalidName { .. } => "InvalidName",

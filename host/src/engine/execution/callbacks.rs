@@ -3,8 +3,9 @@
 //! HeartbeatSeconds deadlines), and a signal applied to the waiting frame.
 
 use super::*;
-use crate::engine::callback::{self, DEFAULT_TIMEOUT_SECS, Refusal, Signal};
+use crate::engine::callback::{self, ActivityTask, DEFAULT_TIMEOUT_SECS, Refusal, Signal};
 use crate::engine::events::TaskLogs;
+use crate::engine::frame::ActivityWait;
 
 /// What a signal did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -13,6 +14,9 @@ pub enum Applied {
     Moved,
     /// A heartbeat: the frame's heartbeat deadline moved.
     Heartbeat,
+    /// An activity task went to a worker: its heartbeat deadline starts (the frame must be
+    /// stepped again to sleep until it).
+    Started,
     /// The task's invocation has not returned yet: deliver again once it has.
     NotYet,
 }
@@ -42,7 +46,7 @@ impl Execution {
         id: FrameId,
         attempt: Attempt,
     ) -> Attempt {
-        if callback::base_resource(&task.resource).is_some() {
+        if callback::waits_for_token(&task.resource) {
             attempt.with_task_token(callback::mint(&info.id, id))
         } else {
             attempt
@@ -79,9 +83,54 @@ impl Execution {
                 timeout_ms: secs_ms(timeout.unwrap_or(DEFAULT_TIMEOUT_SECS)),
                 heartbeat_secs: heartbeat,
                 heartbeat_ms: heartbeat.map(secs_ms),
+                activity: None,
             },
         );
         self.mark(id);
+    }
+
+    /// A Task whose resource is an activity: `ActivityScheduled` was recorded; the frame
+    /// waits for a worker (GetActivityTask) and then for the token, until TimeoutSeconds;
+    /// HeartbeatSeconds count from `ActivityStarted`.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn schedule_activity(
+        &mut self,
+        id: FrameId,
+        state_id: StateId,
+        task: &crate::asl::model::TaskState,
+        input: Value,
+        effective: Value,
+        attempt: Attempt,
+        now: SystemTime,
+    ) -> Option<Effect> {
+        // Read once already by `start`, which refused what is out of range.
+        let (timeout, heartbeat) = states::task::limits(task, &effective).unwrap_or_default();
+        let timeout_ms = secs_after(to_ms(now), timeout.unwrap_or(DEFAULT_TIMEOUT_SECS));
+        if let Some(token) = attempt.task_token.clone() {
+            self.scheduled.push(ActivityTask {
+                activity: task.resource.clone(),
+                execution: self.info.id.clone(),
+                token,
+                input: effective.clone(),
+            });
+        }
+        self.set(
+            id,
+            Cursor::Callback {
+                state: state_id,
+                input,
+                attempt,
+                timeout_ms,
+                heartbeat_secs: heartbeat,
+                heartbeat_ms: None,
+                activity: Some(Box::new(ActivityWait {
+                    input: effective,
+                    started: false,
+                })),
+            },
+        );
+        self.mark(id);
+        Some(Effect::Sleep(from_ms(timeout_ms)))
     }
 
     /// A frame waiting for its token: fails with `States.HeartbeatTimeout` or
@@ -119,6 +168,25 @@ impl Execution {
         };
         let Some((error, cause)) = expired else {
             let until = from_ms(heartbeat_ms.map_or(*timeout_ms, |h| h.min(*timeout_ms)));
+            // Resumed (or woken) with its activity task still waiting for a worker: the
+            // task goes (again) to the activity's queue.
+            if let Cursor::Callback {
+                activity: Some(wait),
+                attempt,
+                state,
+                ..
+            } = &cursor
+                && !wait.started
+                && let Some(token) = &attempt.task_token
+                && let StateKind::Task(task) = &model.machine(machine).state(*state).kind
+            {
+                self.scheduled.push(ActivityTask {
+                    activity: task.resource.clone(),
+                    execution: self.info.id.clone(),
+                    token: token.clone(),
+                    input: wait.input.clone(),
+                });
+            }
             self.set(id, cursor);
             return Some(Effect::Sleep(until));
         };
@@ -155,10 +223,22 @@ impl Execution {
                 timeout_ms,
                 heartbeat_secs,
                 heartbeat_ms,
+                activity,
                 ..
             } if same_token(attempt.task_token.as_deref(), token) => {
                 if now_ms >= *timeout_ms || heartbeat_ms.is_some_and(|h| now_ms >= h) {
                     return Err(Refusal::TimedOut);
+                }
+                if let Signal::Started { worker } = &signal {
+                    // Handed to exactly one worker: a second hand-off is refused.
+                    let Some(wait) = activity.as_mut().filter(|w| !w.started) else {
+                        return Err(Refusal::Closed);
+                    };
+                    wait.started = true;
+                    *heartbeat_ms = heartbeat_secs.map(|secs| secs_after(now_ms, secs));
+                    self.events.activity_started(now, worker.as_deref());
+                    self.mark(id);
+                    return Ok(Applied::Started);
                 }
                 if signal == Signal::Heartbeat {
                     if let Some(secs) = heartbeat_secs {
@@ -177,7 +257,9 @@ impl Execution {
         let result = match signal {
             Signal::Success(output) => Ok(output),
             Signal::Failure { error, cause } => Err((error, cause)),
-            Signal::Heartbeat => unreachable!("heartbeats returned above"),
+            Signal::Heartbeat | Signal::Started { .. } => {
+                unreachable!("heartbeats and hand-offs returned above")
+            }
         };
         let model = Arc::clone(&self.model);
         self.close_callback(&model, id, machine, cursor, result, now);

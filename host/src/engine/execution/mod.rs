@@ -109,6 +109,9 @@ pub struct Execution {
     pub(crate) final_frames: Vec<FrameUpdate>,
     /// States entered so far (AWS's billable transitions).
     pub(crate) transitions: u64,
+    /// Activity tasks waiting for a worker, for the driver to hand to its
+    /// [`ActivityBoard`](crate::engine::callback::ActivityBoard) once they are durable.
+    pub(crate) scheduled: Vec<crate::engine::callback::ActivityTask>,
 }
 
 impl std::fmt::Debug for Execution {
@@ -218,6 +221,7 @@ impl Execution {
             single_step: false,
             final_frames: Vec::new(),
             transitions: 0,
+            scheduled: Vec::new(),
         }
     }
 
@@ -457,6 +461,11 @@ impl Execution {
                                 );
                             }
                         };
+                        if super::callback::activity_of(&task.resource).is_some() {
+                            return self.schedule_activity(
+                                id, state_id, task, input, effective, attempt, now,
+                            );
+                        }
                         self.set(
                             id,
                             Cursor::Task {
