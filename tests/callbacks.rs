@@ -1,7 +1,8 @@
 //! Callback tasks (`.waitForTaskToken`) against the real binary over `/v1`: an approval
 //! completed by SendTaskSuccess after a `kill -9` and restart; a token used twice; another
 //! tenant's token; a failure caught by Catch; heartbeats keeping a task alive and silence
-//! timing it out; malformed tokens and outputs.
+//! timing it out; malformed tokens and outputs; an activity over `/v1` (GetActivityTask,
+//! workerName, another tenant refused).
 
 mod guests;
 mod server;
@@ -236,4 +237,74 @@ fn heartbeats_keep_a_task_alive_and_silence_times_it_out() {
     assert!(types(&s, &key, "beat", "b1").contains(&"TaskTimedOut".to_string()));
     let r = s.post("/v1/tasks/heartbeat", &key, &json!({"taskToken": token}));
     assert_eq!(r.body["error"], "TaskTimedOut");
+}
+
+#[test]
+fn an_activity_over_v1_goes_to_one_worker_and_is_the_tenants_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path());
+    let key = s.tenant("acme");
+    let other = s.tenant("other");
+    let r = s.post("/v1/activities", &key, &json!({"name": "pack"}));
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let arn = r.body["activityArn"].as_str().unwrap().to_string();
+    assert!(arn.ends_with(":acme:activity:pack"), "{arn}");
+    let r = s.post("/v1/activities", &key, &json!({"name": "pack"}));
+    assert_eq!(
+        (r.status, r.body["activityArn"].as_str()),
+        (201, Some(&*arn))
+    );
+    let r = s.get("/v1/activities", Some(&key));
+    assert_eq!(r.body["activities"][0]["name"], "pack", "{:?}", r.body);
+    // Another tenant has no such activity.
+    let r = s.get("/v1/activities/pack", Some(&other));
+    assert_eq!(
+        (r.status, r.body["error"].as_str()),
+        (404, Some("ActivityDoesNotExist"))
+    );
+    let r = s.post("/v1/activities/pack/task", &other, &json!({}));
+    assert_eq!(
+        (r.status, r.body["error"].as_str()),
+        (404, Some("ActivityDoesNotExist"))
+    );
+
+    let def = json!({"StartAt": "Pack", "States": {
+        "Pack": {"Type": "Task", "Resource": arn, "ResultPath": "$.packed", "End": true}}});
+    let r = s.post(
+        "/v1/state-machines",
+        &key,
+        &json!({"name": "orders", "definition": def}),
+    );
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    start(&s, &key, "orders", "o1");
+    let r = s.post(
+        "/v1/activities/pack/task",
+        &key,
+        &json!({"workerName": "packer-1"}),
+    );
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let token = r.body["taskToken"].as_str().expect("a task").to_string();
+    let input: Value = serde_json::from_str(r.body["input"].as_str().unwrap()).unwrap();
+    assert_eq!(input, json!({"order": 42}));
+    let r = s.post(
+        "/v1/tasks/success",
+        &key,
+        &json!({"taskToken": token, "output": {"box": 1}}),
+    );
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let d = s.wait_done(&key, "orders", "o1", Duration::from_secs(60));
+    assert_eq!(d["status"], "SUCCEEDED", "{d:?}");
+    let history = s.full_history(&key, "orders", "o1");
+    let started: Vec<&Value> = history
+        .iter()
+        .filter(|e| e["type"] == "ActivityStarted")
+        .collect();
+    assert_eq!(started.len(), 1, "{history:?}");
+    assert_eq!(
+        started[0]["activityStartedEventDetails"]["workerName"],
+        "packer-1"
+    );
+    let r = s.delete("/v1/activities/pack", &key);
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(s.get("/v1/activities/pack", Some(&key)).status, 404);
 }

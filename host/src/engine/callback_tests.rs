@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
-use super::callback::{self, Delivery, Inbox, Refusal, Signal};
+use super::callback::{self, ActivityBoard, ActivityTask, Delivery, Inbox, Refusal, Signal};
 use super::context::ExecutionInfo;
 use super::driver::{Driven, Runtime, run_or_park};
 use super::execution::Execution;
@@ -24,6 +24,23 @@ struct Harness {
     journal: Arc<MemoryJournal>,
     clock: Arc<VirtualClock>,
     tasks: Arc<ScriptedTasks>,
+    board: Arc<Board>,
+}
+
+/// Records the activity tasks the driver announces.
+#[derive(Default)]
+struct Board(std::sync::Mutex<Vec<ActivityTask>>);
+
+impl ActivityBoard for Board {
+    fn scheduled(&self, task: ActivityTask) {
+        self.0.lock().unwrap().push(task);
+    }
+}
+
+impl Board {
+    fn take(&self) -> Vec<ActivityTask> {
+        std::mem::take(&mut *self.0.lock().unwrap())
+    }
 }
 
 impl Harness {
@@ -33,6 +50,7 @@ impl Harness {
             journal: Arc::new(MemoryJournal::default()),
             clock: Arc::new(VirtualClock::at(START)),
             tasks: Arc::new(ScriptedTasks::default().on("wasm:t", vec![Ok(json!("sent"))])),
+            board: Arc::default(),
         }
     }
 
@@ -47,7 +65,7 @@ impl Harness {
 
     fn runtime(&self) -> Runtime {
         Runtime {
-            activities: None,
+            activities: Some(self.board.clone() as Arc<dyn ActivityBoard>),
             clock: self.clock.clone(),
             tasks: Some(self.tasks.clone() as Arc<dyn TaskRunner>),
             journal: Some(self.journal.clone()),
@@ -359,4 +377,103 @@ fn a_request_response_task_has_no_token() {
         Some("States.Runtime"),
         "$$.Task.Token exists only for .waitForTaskToken"
     );
+}
+
+const ACTIVITY: &str = "arn:aws:states:local:t1:activity:pack";
+
+fn activity_machine() -> Value {
+    json!({"StartAt": "Pack", "States": {
+        "Pack": {"Type": "Task", "Resource": ACTIVITY, "HeartbeatSeconds": 60,
+                 "TimeoutSeconds": 600, "ResultPath": "$.packed", "Next": "Done"},
+        "Done": {"Type": "Pass", "End": true}}})
+}
+
+#[test]
+fn an_activity_task_is_announced_once_durable_and_again_on_resume_and_invokes_nothing() {
+    let h = Harness::new(activity_machine());
+    let Driven::Parked { wake_at } = h.start() else {
+        panic!("parks")
+    };
+    assert_eq!(
+        wake_at,
+        at(600),
+        "no heartbeat deadline before a worker has it"
+    );
+    let announced = h.board.take();
+    assert_eq!(announced.len(), 1);
+    assert_eq!(
+        (announced[0].activity.as_str(), &announced[0].input),
+        (ACTIVITY, &json!({"order": 7}))
+    );
+    assert!(
+        h.tasks.calls().is_empty(),
+        "an activity invokes no component"
+    );
+    assert_eq!(
+        h.types(),
+        ["ExecutionStarted", "TaskStateEntered", "ActivityScheduled"]
+    );
+    // Resumed (a restart) with it still unstarted: announced again, same token.
+    let (_, answers) = h.resume(Vec::new());
+    assert!(answers.is_empty());
+    let again = h.board.take();
+    assert_eq!(again, announced);
+    // Handed to a worker, completed: the result flows on.
+    let token = announced[0].token.clone();
+    let started = |w: &str| Signal::Started {
+        worker: Some(w.into()),
+    };
+    let (driven, answers) = h.resume(vec![
+        (token.clone(), started("w1")),
+        (token.clone(), started("w2")),
+        (token.clone(), Signal::Success(json!({"box": 3}))),
+    ]);
+    assert_eq!(answers, vec![Ok(()), Err(Refusal::Closed), Ok(())]);
+    assert!(matches!(driven, Driven::Finished(_)));
+    assert!(h.board.take().is_empty(), "a started task is not announced");
+    let (status, output, _) = h.end();
+    assert_eq!(status, ExecutionStatus::Succeeded);
+    assert_eq!(output, Some(json!({"order": 7, "packed": {"box": 3}})));
+    let types = h.types();
+    assert_eq!(
+        types[2..6],
+        [
+            "ActivityScheduled",
+            "ActivityStarted",
+            "ActivitySucceeded",
+            "TaskStateExited"
+        ]
+    );
+    let events = h.journal.events.lock().unwrap();
+    let started = events.iter().find(|e| e.event_type == "ActivityStarted");
+    assert!(
+        started.is_some_and(|e| serde_json::to_string(&e.details)
+            .unwrap()
+            .contains("\"workerName\":\"w1\"")),
+        "{started:?}"
+    );
+}
+
+#[test]
+fn an_activity_heartbeat_counts_from_the_hand_off_and_silence_times_it_out() {
+    let h = Harness::new(activity_machine());
+    assert!(matches!(h.start(), Driven::Parked { .. }));
+    let token = h.board.take()[0].token.clone();
+    drop(h.clock.sleep_until(at(10)));
+    let (driven, answers) = h.resume(vec![(token.clone(), Signal::Started { worker: None })]);
+    assert_eq!(answers, vec![Ok(())]);
+    let Driven::Parked { wake_at } = driven else {
+        panic!("parks")
+    };
+    assert_eq!(wake_at, at(70), "HeartbeatSeconds from ActivityStarted");
+    drop(h.clock.sleep_until(at(70)));
+    let (driven, answers) = h.resume(vec![(token, Signal::Success(json!(1)))]);
+    assert!(matches!(driven, Driven::Finished(_)));
+    assert_eq!(answers, vec![Err(Refusal::TimedOut)], "too late");
+    assert_eq!(h.end().2.as_deref(), Some("States.HeartbeatTimeout"));
+    let types = h.types();
+    assert!(types.contains(&"ActivityTimedOut".to_string()), "{types:?}");
+    for task_event in ["TaskScheduled", "TaskStarted", "TaskTimedOut"] {
+        assert!(!types.contains(&task_event.to_string()), "{types:?}");
+    }
 }
