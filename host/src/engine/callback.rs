@@ -19,8 +19,7 @@ use tokio::sync::{Notify, oneshot};
 
 use super::frame::FrameId;
 
-/// The suffix of a Resource that waits for a task token.
-pub const WAIT_FOR_TASK_TOKEN: &str = ".waitForTaskToken";
+pub use crate::asl::resource::WAIT_FOR_TASK_TOKEN;
 
 /// AWS's TimeoutSeconds when a Task gives none (99,999,999 s): a callback always expires.
 pub const DEFAULT_TIMEOUT_SECS: u64 = 99_999_999;

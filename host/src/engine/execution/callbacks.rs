@@ -290,7 +290,8 @@ impl Execution {
         let StateKind::Task(task) = &state.kind else {
             return;
         };
-        self.finish_and_apply(id, state_id, state, now, |cx| {
+        let entered = attempt.entered_event;
+        self.finish_and_apply(id, state_id, state, entered, now, |cx| {
             states::task::finish(cx, state, task, input, result, TaskLogs::default(), attempt)
         });
         self.mark(id);

@@ -16,14 +16,15 @@ impl Execution {
         let (timeout, heartbeat) = states::task::limits(task, effective)?;
         // A callback task's component is invoked like any other (it gets the token in its
         // context); the heartbeat applies to the wait for the token, not to the invocation.
-        let (resource, heartbeat) = match callback::base_resource(&task.resource) {
-            Some(base) => (base.to_owned(), None),
-            None => (task.resource.clone(), heartbeat),
+        let (base, heartbeat) = match callback::base_resource(&task.resource) {
+            Some(base) => (base, None),
+            None => (task.resource.as_str(), heartbeat),
         };
+        let (resource, input) = crate::engine::lambda::request(base, effective);
         Ok(TaskRequest {
             tenant: self.info.tenant.clone(),
             resource,
-            input: effective.clone(),
+            input,
             timeout: timeout.map(Duration::from_secs),
             heartbeat: heartbeat.map(Duration::from_secs),
             context: TaskContext {
@@ -65,8 +66,11 @@ impl Execution {
             result,
             logs,
             logs_truncated,
+            memory_bytes: _,
         } = outcome;
-        let result = result.map_err(|TaskFailure { error, cause }| (error, cause));
+        let result = result
+            .map(|out| crate::engine::lambda::result(&task.resource, &effective, out))
+            .map_err(|TaskFailure { error, cause }| (error, cause));
         let logs = crate::engine::events::TaskLogs {
             entries: &logs,
             truncated: logs_truncated,
@@ -78,7 +82,7 @@ impl Execution {
             );
             return;
         }
-        self.finish_and_apply(id, state_id, state, now, |cx| {
+        self.finish_and_apply(id, state_id, state, attempt.entered_event, now, |cx| {
             states::task::finish(cx, state, task, input, result, logs, attempt)
         });
         self.mark(id);
