@@ -138,7 +138,12 @@ async fn run(mut args: BenchStoreArgs) -> anyhow::Result<Value> {
     let (definition, transitions_per_exec) = match args.wait_seconds {
         Some(s) if args.callbacks => (
             json!({"StartAt": "T", "States": {
-                "T": {"Type": "Task", "Resource": "wasm:notify.waitForTaskToken",
+                // A function chosen at run time: no component needs to exist (the token
+                // sink stands in for the sandbox).
+                "T": {"Type": "Task",
+                      "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+                      "Parameters": {"FunctionName.$": "$$.Execution.Name",
+                                     "Payload": {"token.$": "$$.Task.Token"}},
                       "TimeoutSeconds": s, "Next": "Done"},
                 "Done": {"Type": "Pass", "End": true}}}),
             2,
