@@ -3,12 +3,15 @@
 //! (`tests/aws/sdk_client.cjs`), unchanged, with `--endpoint-url` and SigV4 credentials
 //! from the admin API. `.ci/run` installs them under `target/` (pip venv `target/aws-venv`,
 //! npm folder `target/aws-npm`); outside CI a missing one skips with a named reason, under
-//! `CI=true` it fails.
+//! `CI=true` it fails. `tests/aws/callbacks_client.py` completes `.waitForTaskToken` tasks
+//! with boto3 across a `kill -9` and restart of the server.
 
+mod guests;
 mod server;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::{Duration, Instant};
 
 use server::{ADMIN_KEY, Server};
 
@@ -36,8 +39,19 @@ fn tool(path: PathBuf, what: &str) -> Option<PathBuf> {
 }
 
 fn run_script(program: &Path, script: &Path, server: &Server, env: &[(&str, &str)]) {
+    run_script_args(program, script, &[], server, env);
+}
+
+fn run_script_args(
+    program: &Path,
+    script: &Path,
+    args: &[&str],
+    server: &Server,
+    env: &[(&str, &str)],
+) {
     let out = Command::new(program)
         .arg(script)
+        .args(args)
         .env("STEPWASM_URL", &server.base)
         .env("STEPWASM_ADMIN_KEY", ADMIN_KEY)
         .envs(env.iter().copied())
@@ -70,6 +84,127 @@ fn boto3_and_aws_cli_work_unchanged() {
         &server,
         &[],
     );
+}
+
+#[test]
+fn boto3_completes_callbacks_across_kill_9_and_refuses_tokens_by_aws_names() {
+    let Some(python) = tool(
+        root().join("target/aws-venv/bin/python"),
+        "boto3 + awscli venv",
+    ) else {
+        return;
+    };
+    let script = root().join("tests/aws/callbacks_client.py");
+    let dir = tempfile::tempdir().unwrap();
+    let facts = dir.path().join("facts.json");
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    let phase = |server: &Server, name: &str| {
+        let facts = facts.to_string_lossy().into_owned();
+        run_script_args(&python, &script, &[name, &facts], server, &[]);
+    };
+    let server = Server::start(&data);
+    for tenant in ["acme", "other"] {
+        let key = server.tenant(tenant);
+        let r = server.upload(&key, "echo", guests::guest_bytes("echo"));
+        assert_eq!(r.status, 201, "{:?}", r.body);
+    }
+    phase(&server, "start");
+    server.kill9();
+    let server = Server::start(&data);
+    phase(&server, "finish");
+    phase(&server, "heartbeat");
+}
+
+/// Writes the server's URL where the activity workers read it (atomically: they poll it).
+fn publish_url(shared: &Path, server: &Server) {
+    let tmp = shared.join("url.tmp");
+    std::fs::write(&tmp, &server.base).unwrap();
+    std::fs::rename(&tmp, shared.join("url.txt")).unwrap();
+}
+
+/// Tasks the workers completed so far (their `done` lines).
+fn completed(shared: &Path) -> usize {
+    std::fs::read_dir(shared)
+        .unwrap()
+        .filter_map(|e| {
+            let path = e.ok()?.path();
+            let name = path.file_name()?.to_str()?.to_owned();
+            name.starts_with("worker-")
+                .then(|| std::fs::read_to_string(&path).ok())
+                .flatten()
+        })
+        .map(|text| text.lines().filter(|l| l.starts_with("done ")).count())
+        .sum()
+}
+
+#[test]
+fn boto3_activity_workers_complete_every_task_exactly_once_across_two_kill_9s() {
+    const TASKS: usize = 1000;
+    let Some(python) = tool(
+        root().join("target/aws-venv/bin/python"),
+        "boto3 + awscli venv",
+    ) else {
+        return;
+    };
+    let script = root().join("tests/aws/activities_client.py");
+    let dir = tempfile::tempdir().unwrap();
+    let (shared, data) = (dir.path().join("shared"), dir.path().join("data"));
+    std::fs::create_dir(&shared).unwrap();
+    std::fs::create_dir(&data).unwrap();
+    let shared_arg = shared.to_string_lossy().into_owned();
+    let tasks = TASKS.to_string();
+    let mut server = Server::start(&data);
+    server.tenant("acme");
+    publish_url(&shared, &server);
+    run_script_args(
+        &python,
+        &script,
+        &["setup", &shared_arg, &tasks],
+        &server,
+        &[],
+    );
+    let mut workers: Vec<std::process::Child> = (0..4)
+        .map(|i| {
+            Command::new(&python)
+                .arg(&script)
+                .args(["worker", &shared_arg, &i.to_string()])
+                .env("STEPWASM_ADMIN_KEY", ADMIN_KEY)
+                .spawn()
+                .expect("starting a worker")
+        })
+        .collect();
+    // Killed with -9 twice while the workers are busy: after a third and two thirds.
+    for part in [TASKS / 3, 2 * TASKS / 3] {
+        let deadline = Instant::now() + Duration::from_secs(600);
+        while completed(&shared) < part {
+            assert!(
+                Instant::now() < deadline,
+                "workers stalled at {}",
+                completed(&shared)
+            );
+            for w in &mut workers {
+                assert!(w.try_wait().unwrap().is_none(), "a worker died");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        println!("kill -9 with {} tasks completed", completed(&shared));
+        server.kill9();
+        server = Server::start(&data);
+        publish_url(&shared, &server);
+    }
+    run_script_args(
+        &python,
+        &script,
+        &["verify", &shared_arg, &tasks],
+        &server,
+        &[],
+    );
+    for w in &mut workers {
+        assert!(w.try_wait().unwrap().is_none(), "a worker died");
+        let _ = w.kill();
+        let _ = w.wait();
+    }
 }
 
 #[test]

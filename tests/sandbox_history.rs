@@ -1,7 +1,7 @@
 //! What a task leaves in the execution history, end to end through
 //! `stepwasm run --history --json` with real guests: its log lines and captured
 //! stdout/stderr on the Task's terminal event (the `logs` extension field, bounded, marked
-//! when truncated), on every attempt of a retried task, and `$$.Task.Token`, a fresh token
+//! when truncated), on every attempt of a retried task, and `$$.Task.Token` (callback tasks only), a fresh token
 //! per attempt that the guest's context carries too.
 
 mod guests;
@@ -163,14 +163,21 @@ fn a_timed_out_attempt_keeps_what_it_logged_and_big_logs_are_truncated() {
 
 #[test]
 fn each_attempt_has_its_own_task_token_in_the_context_and_for_the_guest() {
+    // Only the callback pattern has a token; nobody sends it here, so the second attempt
+    // times out (and is caught) after its invocation returned what the guest saw.
     let def = json!({"StartAt": "T", "States": {"T": {"Type": "Task",
-        "Resource": "wasm:misbehave",
+        "Resource": "wasm:misbehave.waitForTaskToken", "TimeoutSeconds": 1,
         "Parameters": {"mode": "context", "fail_first": true, "token.$": "$$.Task.Token"},
         "Retry": [{"ErrorEquals": ["Misbehave.FirstAttempt"], "IntervalSeconds": 1}],
-        "End": true}}});
+        "Catch": [{"ErrorEquals": ["States.Timeout"], "Next": "Done"}],
+        "End": true}, "Done": {"Type": "Pass", "End": true}}});
     let result = run(&def, &json!({}));
     assert_eq!(result["status"], "SUCCEEDED", "{result}");
-    let out = &result["output"];
+    let submitted = details(&result, "TaskSubmitted")[0]["output"]
+        .as_str()
+        .unwrap();
+    let out: Value = serde_json::from_str(submitted).unwrap();
+    let out = &out;
     let second = out["token"].as_str().expect("the guest sees a token");
     assert!(second.len() >= 16, "{second}");
     // The guest's context and `$$.Task.Token` agree.
@@ -186,5 +193,8 @@ fn each_attempt_has_its_own_task_token_in_the_context_and_for_the_guest() {
     assert_eq!(params["token"], first);
     // Two executions never share a token.
     let again = run(&def, &json!({}));
-    assert_ne!(again["output"]["token"], second);
+    let again = details(&again, "TaskSubmitted")[0]["output"]
+        .as_str()
+        .unwrap();
+    assert!(!again.contains(second));
 }

@@ -29,6 +29,7 @@ fn model(name: &str) -> Arc<StateMachine> {
 
 fn runtime(record_history: bool) -> Runtime {
     Runtime {
+        activities: None,
         clock: Arc::new(SystemClock),
         tasks: None,
         journal: None,

@@ -29,7 +29,7 @@ pub(super) fn created(v: Value) -> Reply {
 }
 
 /// Text of a field that may be given as a JSON string (AWS style) or as JSON itself.
-fn json_text(v: Option<Value>) -> Option<String> {
+pub(super) fn json_text(v: Option<Value>) -> Option<String> {
     v.map(|v| match v {
         Value::String(s) => s,
         other => other.to_string(),

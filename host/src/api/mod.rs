@@ -9,6 +9,7 @@ mod extract;
 mod handlers;
 mod listen;
 mod openapi;
+mod tasks;
 mod versions;
 mod views;
 
@@ -109,6 +110,18 @@ pub fn router(service: Service) -> Router {
             axum::routing::delete(v::untag),
         )
         .route("/v1/executions", get(h::list_executions))
+        .route("/v1/tasks/success", post(tasks::send_task_success))
+        .route("/v1/tasks/failure", post(tasks::send_task_failure))
+        .route("/v1/tasks/heartbeat", post(tasks::send_task_heartbeat))
+        .route(
+            "/v1/activities",
+            post(tasks::create_activity).get(tasks::list_activities),
+        )
+        .route(
+            "/v1/activities/{name}",
+            get(tasks::describe_activity).delete(tasks::delete_activity),
+        )
+        .route("/v1/activities/{name}/task", post(tasks::get_activity_task))
         .route("/v1/validate", post(h::validate_definition))
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed)

@@ -17,9 +17,11 @@ pub enum TaskResource {
     /// `FunctionName`, its input the `Payload`, its result wrapped as AWS's Lambda
     /// integration returns it.
     LambdaInvoke,
+    /// An activity (`arn:aws:states:REGION:ACCOUNT:activity:NAME`): outside workers take
+    /// its tasks with GetActivityTask.
+    Activity,
     /// A resource this engine does not run (another AWS integration, a pattern suffix
-    /// such as `.waitForTaskToken`, an activity, or not a resource at all), with why and
-    /// what to use instead.
+    /// such as `.sync`, or not a resource at all), with why and what to use instead.
     Unsupported(String),
 }
 
@@ -50,8 +52,29 @@ impl FunctionRef {
 /// The optimized Lambda integration's resource (request-response pattern).
 pub const LAMBDA_INVOKE: &str = "arn:aws:states:::lambda:invoke";
 
-/// Classifies a Task `Resource`.
+/// The suffix of a Resource that waits for a task token (the callback pattern).
+pub const WAIT_FOR_TASK_TOKEN: &str = ".waitForTaskToken";
+
+/// Classifies a Task `Resource`. The callback pattern (`.waitForTaskToken`) runs what its
+/// base names (a component, a Lambda function, `lambda:invoke`), then waits for the token.
 pub fn classify(resource: &str) -> TaskResource {
+    if let Some(base) = resource.strip_suffix(WAIT_FOR_TASK_TOKEN) {
+        return match classify(base) {
+            TaskResource::Activity => TaskResource::Unsupported(
+                "an activity waits for its worker already; drop .waitForTaskToken".into(),
+            ),
+            other => other,
+        };
+    }
+    if let Some(arn) = Arn::parse(resource)
+        && arn.service == "states"
+        && arn
+            .resource
+            .strip_prefix("activity:")
+            .is_some_and(|n| !n.is_empty())
+    {
+        return TaskResource::Activity;
+    }
     if resource == LAMBDA_INVOKE {
         return TaskResource::LambdaInvoke;
     }
@@ -89,9 +112,6 @@ fn unsupported_reason(resource: &str) -> String {
              arn:aws:states:::lambda:invoke)",
             &r["lambda:invoke".len()..]
         ),
-        ("states", r) if r.starts_with("activity:") => {
-            format!("activities are not available yet; {HINT}")
-        }
         ("states", r) if r.starts_with("states:startExecution") => {
             format!("nested executions (states:startExecution) are not available yet; {HINT}")
         }
@@ -196,13 +216,27 @@ mod tests {
             component("price", None)
         );
         assert_eq!(classify(LAMBDA_INVOKE), TaskResource::LambdaInvoke);
+        // The callback pattern runs what its base names.
+        assert_eq!(
+            classify("arn:aws:states:::lambda:invoke.waitForTaskToken"),
+            TaskResource::LambdaInvoke
+        );
+        assert_eq!(
+            classify("wasm:price.waitForTaskToken"),
+            component("price", None)
+        );
+        assert_eq!(
+            classify("arn:aws:states:us-east-1:123456789012:activity:pack"),
+            TaskResource::Activity
+        );
     }
 
     #[test]
     fn resources_that_do_not_run() {
         for r in [
             "arn:aws:states:::dynamodb:putItem",
-            "arn:aws:states:::lambda:invoke.waitForTaskToken",
+            "arn:aws:states:::lambda:invoke.sync",
+            "arn:aws:states:us-east-1:123456789012:activity:pack.waitForTaskToken",
             "arn:aws:lambda:us-east-1:123456789012:layer:x",
             "arn:aws:lambda:us-east-1:123456789012:function:",
             "price",

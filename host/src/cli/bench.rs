@@ -71,6 +71,7 @@ pub fn main(args: BenchArgs) -> i32 {
         }
     };
     let runtime = Runtime {
+        activities: None,
         clock: Arc::new(SystemClock),
         tasks: None,
         journal: None,

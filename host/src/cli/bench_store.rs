@@ -4,7 +4,11 @@
 //! line: transitions committed per second, group-commit batching, peak RSS. With
 //! `--waiting N` (or `--wait-seconds S`) the machine is one long Wait instead: it starts N
 //! executions, waits until every one is parked on its timer, and reports the memory each
-//! waiting execution holds (VmRSS growth divided by the number waiting).
+//! waiting execution holds (VmRSS growth divided by the number waiting). With `--callbacks`
+//! too, each waits on a task token (`.waitForTaskToken`) instead of a timer, and then
+//! `--signals` of them are completed one after another with SendTaskSuccess: the line adds
+//! that call's latency (it returns once the completion and the exit from the Task state are
+//! durable; the next state is entered by the same driver right after).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -36,6 +40,12 @@ pub struct BenchStoreArgs {
     /// Memory mode: start this many executions of a one-hour Wait (sets `-n`).
     #[arg(long)]
     pub waiting: Option<u64>,
+    /// With `--waiting`: park on a task token instead of a timer, then time SendTaskSuccess.
+    #[arg(long)]
+    pub callbacks: bool,
+    /// With `--callbacks`: how many SendTaskSuccess calls to time.
+    #[arg(long, default_value_t = 1000)]
+    pub signals: usize,
     /// Starts in flight at once (a server sees a bounded number of concurrent requests).
     #[arg(long, default_value_t = 4096)]
     pub concurrency: usize,
@@ -110,9 +120,13 @@ async fn run(mut args: BenchStoreArgs) -> anyhow::Result<Value> {
     let _ = std::fs::remove_file(&path);
     let store = Store::open_with_cache(&path, durability, args.cache_mb * 1024 * 1024)
         .context("opening the store")?;
+    let tokens = Arc::new(TokenSink::default());
+    let runner = args
+        .callbacks
+        .then(|| tokens.clone() as Arc<dyn crate::engine::ports::TaskRunner>);
     let service = Service::new(
         store.clone(),
-        Arc::new(EngineRuntime::new(None)),
+        Arc::new(EngineRuntime::new(runner)),
         Arc::new(BasicInspector),
     )?;
     let quotas = Quotas {
@@ -122,6 +136,18 @@ async fn run(mut args: BenchStoreArgs) -> anyhow::Result<Value> {
     };
     let (tenant, _) = service.create_tenant("bench", Some(quotas)).await?;
     let (definition, transitions_per_exec) = match args.wait_seconds {
+        Some(s) if args.callbacks => (
+            json!({"StartAt": "T", "States": {
+                // A function chosen at run time: no component needs to exist (the token
+                // sink stands in for the sandbox).
+                "T": {"Type": "Task",
+                      "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+                      "Parameters": {"FunctionName.$": "$$.Execution.Name",
+                                     "Payload": {"token.$": "$$.Task.Token"}},
+                      "TimeoutSeconds": s, "Next": "Done"},
+                "Done": {"Type": "Pass", "End": true}}}),
+            2,
+        ),
         Some(s) => (
             json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": s, "End": true}}}),
             1,
@@ -181,7 +207,14 @@ async fn run(mut args: BenchStoreArgs) -> anyhow::Result<Value> {
         tokio::time::sleep(Duration::from_secs(1)).await;
         let rss_after = rss_bytes();
         let waiting = service.parked_executions() as u64;
+        let signals = if args.callbacks {
+            time_signals(&service, &tenant, &tokens, args.signals).await?
+        } else {
+            Value::Null
+        };
         return Ok(json!({
+            "callbacks": args.callbacks,
+            "send_task_success": signals,
             "bench": "waiting-executions",
             "cache_mb": args.cache_mb,
             "executions": args.executions,
@@ -226,4 +259,56 @@ async fn run(mut args: BenchStoreArgs) -> anyhow::Result<Value> {
         "commits_per_transaction": (jobs_after - jobs_before) as f64 / (tx_after - tx_before).max(1) as f64,
         "peak_rss_bytes": rss_bytes(),
     }))
+}
+
+/// The bench's task runner for callback tasks: records each token and returns at once (the
+/// invocation is not what is measured; the parked wait and the completion are).
+#[derive(Default)]
+struct TokenSink(std::sync::Mutex<Vec<String>>);
+
+impl crate::engine::ports::TaskRunner for TokenSink {
+    fn invoke(
+        &self,
+        request: crate::engine::ports::TaskRequest,
+    ) -> crate::engine::ports::BoxFuture<'_, crate::engine::ports::TaskOutcome> {
+        if let Some(token) = request.context.task_token {
+            self.0.lock().unwrap_or_else(|p| p.into_inner()).push(token);
+        }
+        Box::pin(async {
+            crate::engine::ports::TaskOutcome {
+                result: Ok(Value::Null),
+                logs: Vec::new(),
+                logs_truncated: false,
+                memory_bytes: 0,
+            }
+        })
+    }
+}
+
+/// Completes `n` parked callback tasks one after another; returns the latency figures.
+async fn time_signals(
+    service: &Service,
+    tenant: &crate::store::TenantRecord,
+    tokens: &TokenSink,
+    n: usize,
+) -> anyhow::Result<Value> {
+    let sample: Vec<String> = {
+        let all = tokens.0.lock().unwrap_or_else(|p| p.into_inner());
+        all.iter().take(n).cloned().collect()
+    };
+    let mut micros = Vec::with_capacity(sample.len());
+    for token in &sample {
+        let t = Instant::now();
+        service
+            .send_task_success(tenant, token, "{\"ok\":true}")
+            .await?;
+        micros.push(t.elapsed().as_micros() as u64);
+    }
+    micros.sort_unstable();
+    let at = |q: f64| {
+        micros
+            .get(((micros.len() as f64 * q) as usize).min(micros.len().saturating_sub(1)))
+            .map_or(0.0, |us| *us as f64 / 1000.0)
+    };
+    Ok(json!({"calls": micros.len(), "p50_ms": at(0.5), "p99_ms": at(0.99), "max_ms": at(1.0)}))
 }

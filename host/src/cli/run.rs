@@ -74,6 +74,7 @@ pub fn main(args: RunArgs) -> i32 {
         }
     };
     let runtime = Runtime {
+        activities: None,
         clock: Arc::new(SystemClock),
         tasks,
         journal: None,

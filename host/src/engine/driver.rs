@@ -16,8 +16,9 @@ use serde_json::Value;
 
 use crate::asl::error::ErrorName;
 
+use super::callback::{ActivityBoard, Delivery, Inbox};
 use super::events::EventLog;
-use super::execution::{Effect, Ending, Execution, TIMEOUT_CAUSE};
+use super::execution::{Applied, Effect, Ending, Execution, TIMEOUT_CAUSE};
 use super::frame::{self, Cursor, EncodeError, Frame, FrameId};
 use super::history::HistoryEvent;
 use super::limits::Limits;
@@ -39,6 +40,8 @@ pub struct Runtime {
     pub limits: Limits,
     /// Whether history events are built (always when journaling).
     pub record_history: bool,
+    /// Where activity tasks go once scheduled (`None`: they wait until they time out).
+    pub activities: Option<Arc<dyn ActivityBoard>>,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -132,7 +135,7 @@ pub async fn run_until_stopped(
     rt: &Runtime,
     stop: Option<BoxFuture<'_, StopOrder>>,
 ) -> Result<Finished, JournalError> {
-    match drive(exec, rt, None, stop).await? {
+    match drive(exec, rt, None, stop, None).await? {
         Driven::Finished(f) => Ok(f),
         // Without `park_after` the loop never parks.
         Driven::Parked { .. } => Err(JournalError("internal error: parked unasked".into())),
@@ -140,13 +143,15 @@ pub async fn run_until_stopped(
 }
 
 /// Runs an execution to its end or, with a journal and `park_after`, until it would only
-/// wait on timers at least `park_after` away (see [`Driven::Parked`]).
+/// wait on timers at least `park_after` away (see [`Driven::Parked`]). Signals for its
+/// callback tasks arrive through `inbox`; it never parks with one queued.
 pub async fn run_or_park(
     exec: &mut Execution,
     rt: &Runtime,
     park_after: Option<Duration>,
+    inbox: Option<&Inbox>,
 ) -> Result<Driven, JournalError> {
-    drive(exec, rt, park_after, None).await
+    drive(exec, rt, park_after, None, inbox).await
 }
 
 async fn drive(
@@ -154,6 +159,7 @@ async fn drive(
     rt: &Runtime,
     park_after: Option<Duration>,
     mut stop: Option<BoxFuture<'_, StopOrder>>,
+    inbox: Option<&Inbox>,
 ) -> Result<Driven, JournalError> {
     let journal = rt.journal.clone();
     exec.track = journal.is_some();
@@ -165,8 +171,19 @@ async fn drive(
     let mut timers: BinaryHeap<Reverse<(SystemTime, FrameId)>> = BinaryHeap::new();
     let mut tasks: FuturesUnordered<BoxFuture<'_, (FrameId, TaskOutcome)>> =
         FuturesUnordered::new();
+    // Signals that came while their task's invocation was still in flight.
+    let mut early: Vec<Delivery> = Vec::new();
 
     let ending = 'run: loop {
+        for delivery in inbox.map(Inbox::take).unwrap_or_default() {
+            let mut wake = Wake {
+                ready: &mut ready,
+                timers: &mut timers,
+                early: &mut early,
+            };
+            deliver(exec, delivery, &mut wake, journal.as_deref(), clock.now()).await?;
+        }
+        announce(exec, rt);
         while let Some(id) = ready.pop_front() {
             let now = clock.now();
             if deadline.is_some_and(|d| now >= d) {
@@ -213,6 +230,7 @@ async fn drive(
                     Err(e) => break 'run Ending::unstorable(&e),
                 }
             }
+            announce(exec, rt);
         }
         // Nothing can run now: wait for a timer, a task or the execution timeout.
         let next_timer = timers.peek().map(|Reverse((t, _))| *t);
@@ -230,6 +248,7 @@ async fn drive(
         // wait can let go of the execution's memory.
         if let (Some(min), Some(t), Some(_)) = (park_after, wake_at, &journal)
             && tasks.is_empty()
+            && inbox.is_none_or(Inbox::is_empty)
             && t.duration_since(clock.now()).unwrap_or_default() >= min
         {
             return Ok(Driven::Parked { wake_at: t });
@@ -237,6 +256,12 @@ async fn drive(
         let sleep = async {
             match wake_at {
                 Some(t) => clock.sleep_until(t).await,
+                None => futures::future::pending::<()>().await,
+            }
+        };
+        let arrived = async {
+            match inbox {
+                Some(inbox) => inbox.arrived().await,
                 None => futures::future::pending::<()>().await,
             }
         };
@@ -251,7 +276,15 @@ async fn drive(
             Some((id, outcome)) = tasks.next(), if !tasks.is_empty() => {
                 exec.task_done(id, outcome, clock.now());
                 ready.push_back(id);
+                // Signals that waited for this invocation go round again.
+                if let Some(inbox) = inbox {
+                    let (now_due, later): (Vec<_>, Vec<_>) =
+                        early.drain(..).partition(|d| d.frame == id);
+                    early = later;
+                    now_due.into_iter().for_each(|d| inbox.push(d));
+                }
             }
+            () = arrived => {}
             () = sleep => {
                 let now = clock.now();
                 if deadline.is_some_and(|d| now >= d) {
@@ -283,6 +316,73 @@ async fn drive(
         history: exec.events.take(),
         event_count,
     }))
+}
+
+/// Where a delivered signal leaves its frame.
+struct Wake<'a> {
+    ready: &'a mut VecDeque<FrameId>,
+    timers: &'a mut BinaryHeap<Reverse<(SystemTime, FrameId)>>,
+    early: &'a mut Vec<Delivery>,
+}
+
+/// Applies one signal; its answer goes back once the step it caused is durable.
+async fn deliver(
+    exec: &mut Execution,
+    delivery: Delivery,
+    wake: &mut Wake<'_>,
+    journal: Option<&dyn Journal>,
+    now: SystemTime,
+) -> Result<(), JournalError> {
+    let Delivery {
+        frame,
+        token,
+        signal,
+        reply,
+    } = delivery;
+    let applied = match exec.signal(frame, &token, signal.clone(), now) {
+        Ok(Applied::NotYet) => {
+            wake.early.push(Delivery {
+                frame,
+                token,
+                signal,
+                reply,
+            });
+            return Ok(());
+        }
+        other => other,
+    };
+    if applied == Ok(Applied::Started) && !wake.ready.contains(&frame) {
+        // Stepped again, it sleeps until its heartbeat deadline.
+        wake.ready.push_back(frame);
+    }
+    if applied == Ok(Applied::Moved) {
+        // Its deadline is moot, and a frame in the ready queue must not be stepped twice.
+        wake.timers.retain(|Reverse((_, id))| *id != frame);
+        if !wake.ready.contains(&frame) {
+            wake.ready.push_back(frame);
+        }
+    }
+    if applied.is_ok()
+        && let Some(j) = journal
+    {
+        let commit = exec
+            .take_commit()
+            .map_err(|e| JournalError(e.to_string()))?;
+        j.commit(commit).await?;
+    }
+    let _ = reply.send(applied.map(|_| ()));
+    Ok(())
+}
+
+/// Hands the activity tasks scheduled so far (committed by now) to the runtime's board.
+fn announce(exec: &mut Execution, rt: &Runtime) {
+    if exec.scheduled.is_empty() {
+        return;
+    }
+    let tasks = std::mem::take(&mut exec.scheduled);
+    if let Some(board) = &rt.activities {
+        tasks.into_iter().for_each(|t| board.scheduled(t));
+    }
 }
 
 fn aborted(order: StopOrder) -> Ending {

@@ -248,6 +248,24 @@ impl EventLog {
         self.push(now, "TaskStarted", details);
     }
 
+    /// `TaskSubmitted`: a callback task's invocation returned `output`; the task now waits
+    /// for its token.
+    pub fn task_submitted(
+        &mut self,
+        now: SystemTime,
+        resource: &str,
+        output: &Value,
+        logs: TaskLogs<'_>,
+    ) {
+        let details = self.record.then(|| {
+            let mut d = json!({"resourceType": "wasm", "resource": resource, "output": text(output),
+                       "outputDetails": {"truncated": false}});
+            add_logs(&mut d, logs);
+            ("taskSubmittedEventDetails", d)
+        });
+        self.push(now, "TaskSubmitted", details);
+    }
+
     /// `TaskSucceeded`, with the task's logs (Stepwasm extension, omitted when empty).
     pub fn task_succeeded(
         &mut self,
@@ -286,6 +304,68 @@ impl EventLog {
             add_logs(&mut d, logs);
             (key, d)
         });
+        self.push(now, event_type, details);
+    }
+}
+
+/// Activity tasks (a Task whose `Resource` is an activity ARN), as AWS records them.
+impl EventLog {
+    /// `ActivityScheduled`: the task waits for a worker.
+    pub fn activity_scheduled(
+        &mut self,
+        now: SystemTime,
+        resource: &str,
+        input: &Value,
+        timeout: Option<u64>,
+        heartbeat: Option<u64>,
+    ) {
+        let details = self.record.then(|| {
+            let mut d = json!({"resource": resource, "input": text(input),
+                               "inputDetails": {"truncated": false}});
+            if let Some(t) = timeout {
+                d["timeoutInSeconds"] = json!(t);
+            }
+            if let Some(h) = heartbeat {
+                d["heartbeatInSeconds"] = json!(h);
+            }
+            ("activityScheduledEventDetails", d)
+        });
+        self.push(now, "ActivityScheduled", details);
+    }
+
+    /// `ActivityStarted`: a worker took the task (GetActivityTask).
+    pub fn activity_started(&mut self, now: SystemTime, worker: Option<&str>) {
+        let details = self.record.then(|| {
+            let d = match worker {
+                Some(w) => json!({"workerName": w}),
+                None => json!({}),
+            };
+            ("activityStartedEventDetails", d)
+        });
+        self.push(now, "ActivityStarted", details);
+    }
+
+    /// `ActivitySucceeded`.
+    pub fn activity_succeeded(&mut self, now: SystemTime, output: &Value) {
+        let details = self.record.then(|| {
+            (
+                "activitySucceededEventDetails",
+                json!({"output": text(output), "outputDetails": {"truncated": false}}),
+            )
+        });
+        self.push(now, "ActivitySucceeded", details);
+    }
+
+    /// `ActivityFailed` or `ActivityTimedOut` (by `event_type`).
+    pub fn activity_failed(&mut self, now: SystemTime, event_type: &str, error: &str, cause: &str) {
+        let key = if event_type == "ActivityTimedOut" {
+            "activityTimedOutEventDetails"
+        } else {
+            "activityFailedEventDetails"
+        };
+        let details = self
+            .record
+            .then(|| (key, json!({"error": error, "cause": cause})));
         self.push(now, event_type, details);
     }
 }

@@ -50,8 +50,9 @@ pub struct Attempt {
     /// The id of the state's `...StateEntered` event (AWS names it in runtime error causes).
     #[serde(default)]
     pub entered_event: u64,
-    /// `$$.Task.Token` of the current Task attempt: a fresh random token per attempt, kept
-    /// in the frame so a resumed invocation sees the same one.
+    /// `$$.Task.Token` of the current Task attempt: only for the callback pattern
+    /// (`.waitForTaskToken`), a fresh token per attempt ([`super::callback::mint`]), kept in
+    /// the frame so a resumed invocation sees the same one and a completion can be checked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub task_token: Option<String>,
 }
@@ -68,10 +69,10 @@ impl Attempt {
         }
     }
 
-    /// This attempt with a new task token (a Task state starting an attempt).
-    pub fn with_new_task_token(self) -> Self {
+    /// This attempt with a task token (a callback Task state starting an attempt).
+    pub fn with_task_token(self, token: String) -> Self {
         Attempt {
-            task_token: Some(uuid::Uuid::new_v4().simple().to_string()),
+            task_token: Some(token),
             ..self
         }
     }
@@ -80,6 +81,16 @@ impl Attempt {
     pub fn entered_time(&self) -> SystemTime {
         from_ms(self.entered_ms)
     }
+}
+
+/// An activity task's part of a callback wait.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ActivityWait {
+    /// The effective input a worker gets.
+    pub input: Value,
+    /// Whether a worker took it (`ActivityStarted` is recorded).
+    #[serde(default)]
+    pub started: bool,
 }
 
 /// Where a frame is.
@@ -131,6 +142,28 @@ pub enum Cursor {
         effective: Value,
         /// Retry bookkeeping.
         attempt: Attempt,
+    },
+    /// A callback task (`.waitForTaskToken`) whose invocation returned: waiting for
+    /// SendTaskSuccess/Failure with the token in `attempt`, or for a deadline.
+    Callback {
+        /// The Task state.
+        state: StateId,
+        /// Its raw input (for ResultPath).
+        input: Value,
+        /// Retry bookkeeping; holds the token.
+        attempt: Attempt,
+        /// TimeoutSeconds' deadline, Unix milliseconds.
+        timeout_ms: i64,
+        /// HeartbeatSeconds, when set.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        heartbeat_secs: Option<u64>,
+        /// The heartbeat deadline (reset by each SendTaskHeartbeat), Unix milliseconds.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        heartbeat_ms: Option<i64>,
+        /// An activity task (the Task's `Resource` is an activity ARN): its input and
+        /// whether a worker took it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        activity: Option<Box<ActivityWait>>,
     },
     /// Waiting for child frames (Parallel branches or Map iterations).
     Children(Box<Children>),

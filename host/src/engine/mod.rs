@@ -3,6 +3,9 @@
 
 #[cfg(test)]
 mod aws_causes_tests;
+pub mod callback;
+#[cfg(test)]
+mod callback_tests;
 pub mod context;
 pub mod driver;
 pub(crate) mod durations;

@@ -174,6 +174,7 @@ fn a_journaled_run_parks_on_a_long_wait_and_resumes_from_its_frames() {
     let journal = Arc::new(MemoryJournal::default());
     let clock = Arc::new(VirtualClock::at(START));
     let runtime = Runtime {
+        activities: None,
         clock: clock.clone(),
         tasks: None,
         journal: Some(journal.clone()),
@@ -197,6 +198,7 @@ fn a_journaled_run_parks_on_a_long_wait_and_resumes_from_its_frames() {
             &mut exec,
             &runtime,
             Some(Duration::from_secs(1)),
+            None,
         ))
         .unwrap();
     let Driven::Parked { wake_at } = parked else {

@@ -171,6 +171,7 @@ fn a_failing_large_map_cancels_its_children_in_linear_time() {
     let input: Vec<usize> = (0..ITEMS).collect();
     let clock = Arc::new(super::testkit::VirtualClock::at(1_700_000_000));
     let runtime = super::driver::Runtime {
+        activities: None,
         clock: clock.clone(),
         tasks: None,
         journal: None,

@@ -184,6 +184,7 @@ pub fn run_with(
     use std::sync::Arc;
     let clock = Arc::new(VirtualClock::at(1_700_000_000));
     let runtime = super::driver::Runtime {
+        activities: None,
         clock: clock.clone(),
         tasks,
         journal: None,

@@ -86,33 +86,6 @@ fn retries_run_out_then_catch_applies_with_result_path() {
 }
 
 #[test]
-fn each_task_attempt_has_its_own_token_in_the_context_object_and_the_request() {
-    let tasks = with_tasks(
-        ScriptedTasks::default().on("wasm:t", vec![Err(("Boom", "")), Ok(json!({"ok": true}))]),
-    );
-    let def = json!({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "wasm:t",
-        "Parameters": {"tok.$": "$$.Task.Token"},
-        "Retry": [{"ErrorEquals": ["Boom"], "IntervalSeconds": 1}], "End": true}}});
-    let (f, _) = run_with(&def, json!({}), Some(tasks.clone() as Arc<dyn TaskRunner>));
-    assert_eq!(outcome(&f).unwrap(), json!({"ok": true}));
-    let calls = tasks.calls();
-    assert_eq!(calls.len(), 2);
-    let tokens: Vec<String> = calls
-        .iter()
-        .map(|c| {
-            let token = c.context.task_token.clone().expect("a token per attempt");
-            assert_eq!(c.input["tok"], token.as_str());
-            token
-        })
-        .collect();
-    assert_ne!(tokens[0], tokens[1]);
-    // Outside a Task state there is no `$$.Task`.
-    let def = json!({"StartAt": "P", "States": {"P": {"Type": "Pass",
-        "Parameters": {"task.$": "$$.Task"}, "End": true}}});
-    assert!(super::testkit::run(&def, json!({})).is_err());
-}
-
-#[test]
 fn max_attempts_zero_never_retries() {
     let tasks = with_tasks(ScriptedTasks::default().on("wasm:t", vec![Err(("Boom", ""))]));
     let def = task_machine(
@@ -365,6 +338,7 @@ pub(super) fn journaled(
     clock: Arc<VirtualClock>,
 ) -> Result<driver::Finished, String> {
     let runtime = Runtime {
+        activities: None,
         clock: clock.clone(),
         tasks: None,
         journal: Some(journal.clone()),
@@ -403,6 +377,7 @@ pub(super) fn resumed(
     let mut exec =
         Execution::resume(model(def), Arc::new(info), Limits::default(), &frames, last).unwrap();
     let runtime = Runtime {
+        activities: None,
         clock,
         tasks: None,
         journal: Some(journal),

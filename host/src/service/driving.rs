@@ -14,6 +14,7 @@ use super::runtime::{Driven, Launch, RuntimeError};
 use super::timers::Parked;
 use super::{Resource, Service, ServiceError};
 use crate::asl::error::ErrorName;
+use crate::engine::callback::Inbox;
 use crate::engine::execution::Ending;
 use crate::engine::ports::Journal;
 use crate::engine::resume::unresumable_commit;
@@ -43,12 +44,20 @@ impl From<StoreError> for Unloadable {
     }
 }
 
-/// Driver tasks of RUNNING executions in this process, so stop can cancel them.
+/// Driver tasks of RUNNING executions in this process, so stop can cancel them and
+/// signals for callback tasks reach them.
 #[derive(Clone, Default)]
-pub(super) struct Drivers(Arc<Mutex<HashMap<String, AbortHandle>>>);
+pub(super) struct Drivers(Arc<Mutex<HashMap<String, Driving>>>);
+
+/// One driver task.
+pub(super) struct Driving {
+    pub(super) abort: AbortHandle,
+    /// Where signals for its callback tasks go.
+    pub(super) inbox: Arc<Inbox>,
+}
 
 impl Drivers {
-    pub(super) fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, AbortHandle>> {
+    pub(super) fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Driving>> {
         self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
@@ -60,36 +69,80 @@ impl Service {
         frames: Vec<(u64, Vec<u8>)>,
         last_event_id: u64,
         slot: RunningSlot,
+        inbox: Arc<Inbox>,
     ) {
         let arn = launch.record.arn.clone();
         let runtime = self.runtime().clone();
         let journal: Arc<dyn Journal> = Arc::new(self.store().clone());
+        let activities = self.activity_board();
         let service = self.clone();
         let mut map = self.inner.drivers.lock();
         let task_arn = arn.clone();
+        let task_inbox = inbox.clone();
         let handle = tokio::spawn(async move {
-            let driven = runtime.drive(launch, frames, last_event_id, journal).await;
-            // Removed before parking, so a stop either aborts this task or finds the entry
-            // in the timers.
-            service.inner.drivers.lock().remove(&task_arn);
-            match driven {
-                Ok(Driven::Ended) => drop(slot),
-                Ok(Driven::Parked { wake_at_ms }) => service.park(wake_at_ms, task_arn, slot),
-                // A failed commit leaves the execution RUNNING in the store: it keeps its
-                // slot and is retried from its committed frames (a stop meanwhile ends that).
-                Err(e @ RuntimeError::Journal { .. }) => {
-                    LOG_PAUSED.log(|| format!("execution {task_arn} paused, retrying: {e}"));
-                    service.park(now_ms() + JOURNAL_RETRY_MS, task_arn, slot);
+            let inbox = task_inbox;
+            let driven = runtime
+                .drive(
+                    launch,
+                    frames,
+                    last_event_id,
+                    journal,
+                    inbox.clone(),
+                    activities,
+                )
+                .await;
+            // Removed before parking, under the same lock, so a stop either aborts this
+            // task or finds the entry in the timers, and a signal finds one or the other.
+            // What needs the lock let go of (waking, failing) comes out of the block.
+            let after = {
+                let mut drivers = service.inner.drivers.lock();
+                drivers.remove(&task_arn);
+                match driven {
+                    Ok(Driven::Ended) => {
+                        drop(slot);
+                        None
+                    }
+                    Ok(Driven::Parked { wake_at_ms }) if inbox.is_empty() => {
+                        service.park(wake_at_ms, task_arn.clone(), slot);
+                        None
+                    }
+                    // A signal came as it parked: drive it again, with that signal.
+                    Ok(Driven::Parked { .. }) => Some(Ok(slot)),
+                    // A failed commit leaves the execution RUNNING in the store: it keeps
+                    // its slot and is retried from its committed frames (a stop meanwhile
+                    // ends that).
+                    Err(e @ RuntimeError::Journal { .. }) => {
+                        LOG_PAUSED.log(|| format!("execution {task_arn} paused, retrying: {e}"));
+                        service.park(now_ms() + JOURNAL_RETRY_MS, task_arn.clone(), slot);
+                        None
+                    }
+                    Err(e) => Some(Err((e, slot))),
+                }
+            };
+            match after {
+                None => {}
+                Some(Ok(slot)) => {
+                    let parked = Parked {
+                        arn: task_arn.into_boxed_str(),
+                        slot,
+                    };
+                    service.wake(parked, inbox);
                 }
                 // Its definition or frames do not load: it can never move again.
-                Err(e) => {
+                Some(Err((e, slot))) => {
                     service
                         .fail_unrunnable(task_arn, last_event_id, &e.to_string(), slot)
                         .await;
                 }
             }
         });
-        map.insert(arn, handle.abort_handle());
+        map.insert(
+            arn,
+            Driving {
+                abort: handle.abort_handle(),
+                inbox,
+            },
+        );
     }
 
     /// Ends an execution that cannot run with `States.Runtime` and the reason; if even that
@@ -138,7 +191,7 @@ impl Service {
             let sleep = match self.inner.timers.next_due() {
                 Some(t) if t <= now => {
                     for parked in self.inner.timers.take_due(now) {
-                        self.wake(parked);
+                        self.wake(parked, Arc::default());
                     }
                     continue;
                 }
@@ -154,8 +207,8 @@ impl Service {
 
     /// Reloads a parked execution from the store and drives it again. A read that fails is
     /// retried later (the execution stays parked, with its slot); a state machine version
-    /// that is gone fails the execution.
-    fn wake(&self, parked: Parked) {
+    /// that is gone fails the execution. Signals queued in `inbox` go to its driver.
+    pub(super) fn wake(&self, parked: Parked, inbox: Arc<Inbox>) {
         let service = self.clone();
         tokio::spawn(async move {
             let arn = parked.arn.to_string();
@@ -165,7 +218,7 @@ impl Service {
                 // frees its slot.
                 Ok(None) => {}
                 Ok(Some((launch, frames, last_event_id))) => {
-                    service.spawn_driver(launch, frames, last_event_id, parked.slot);
+                    service.spawn_driver(launch, frames, last_event_id, parked.slot, inbox);
                 }
                 Err(Unloadable::Gone {
                     last_event_id,
@@ -260,7 +313,13 @@ impl Service {
                 }
             };
             let launch = Self::launch(&tenant, exec.record.clone(), machine);
-            self.spawn_driver(launch, exec.frames, exec.last_event_id, slot);
+            self.spawn_driver(
+                launch,
+                exec.frames,
+                exec.last_event_id,
+                slot,
+                Arc::default(),
+            );
             resumed += 1;
         }
         Ok(resumed)

@@ -13,6 +13,7 @@ use super::runtime::{Driven, ExpressRun, Launch, Runtime, RuntimeError};
 use crate::asl::model::StateMachine;
 use crate::asl::raw::RawStateMachine;
 use crate::cache::ByteLru;
+use crate::engine::callback::{ActivityBoard, Inbox};
 use crate::engine::context::ExecutionInfo;
 use crate::engine::driver::{self, StopOrder, SystemClock};
 use crate::engine::execution::Execution;
@@ -133,8 +134,13 @@ impl EngineRuntime {
         })
     }
 
-    fn driver(&self, journal: Option<Arc<dyn Journal>>) -> driver::Runtime {
+    fn driver(
+        &self,
+        journal: Option<Arc<dyn Journal>>,
+        activities: Option<Arc<dyn ActivityBoard>>,
+    ) -> driver::Runtime {
         driver::Runtime {
+            activities,
             clock: self.clock.clone(),
             tasks: self.tasks.clone(),
             journal,
@@ -170,12 +176,14 @@ impl Runtime for EngineRuntime {
         frames: Vec<(u64, Vec<u8>)>,
         last_event_id: u64,
         journal: Arc<dyn Journal>,
+        inbox: Arc<Inbox>,
+        activities: Arc<dyn ActivityBoard>,
     ) -> BoxFuture<'static, Result<Driven, RuntimeError>> {
         let prepared = self.restore(&launch, &frames, last_event_id);
-        let rt = self.driver(Some(journal));
+        let rt = self.driver(Some(journal), Some(activities));
         Box::pin(async move {
             let mut exec = prepared?;
-            match driver::run_or_park(&mut exec, &rt, Some(PARK_AFTER)).await {
+            match driver::run_or_park(&mut exec, &rt, Some(PARK_AFTER), Some(&inbox)).await {
                 Ok(driver::Driven::Finished(_)) => Ok(Driven::Ended),
                 Ok(driver::Driven::Parked { wake_at }) => Ok(Driven::Parked {
                     wake_at_ms: to_ms(wake_at),
@@ -214,7 +222,7 @@ impl Runtime for EngineRuntime {
             };
             Ok(Execution::new(model, info, limits, true, start))
         });
-        let mut rt = self.driver(None);
+        let mut rt = self.driver(None, None);
         let peak = Arc::new(AtomicU64::new(0));
         rt.tasks = rt.tasks.map(|inner| -> Arc<dyn TaskRunner> {
             Arc::new(Metered {

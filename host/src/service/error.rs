@@ -17,6 +17,8 @@ pub enum Resource {
     StateMachine,
     /// An execution.
     Execution,
+    /// An activity.
+    Activity,
     /// A published state machine version.
     StateMachineVersion,
     /// A state machine alias.
@@ -32,6 +34,7 @@ impl Resource {
             Resource::Component => "component",
             Resource::StateMachine => "state machine",
             Resource::Execution => "execution",
+            Resource::Activity => "activity",
             Resource::StateMachineVersion => "state machine version",
             Resource::StateMachineAlias => "state machine alias",
             Resource::Tagged => "resource",
@@ -133,6 +136,27 @@ pub enum ServiceError {
     /// A pagination token this call did not issue.
     #[error("invalid pagination token: {reason}")]
     InvalidToken {
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A task token this server did not issue (AWS's `InvalidToken`).
+    #[error("invalid task token: {reason}")]
+    InvalidTaskToken {
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The task token names no task of this tenant (AWS's `TaskDoesNotExist`).
+    #[error("the task does not exist")]
+    TaskDoesNotExist,
+    /// The task token's task timed out or is already closed (AWS's `TaskTimedOut`).
+    #[error("the task timed out or is already closed: {reason}")]
+    TaskTimedOut {
+        /// Which.
+        reason: String,
+    },
+    /// SendTaskSuccess output that is not JSON or too large (AWS's `InvalidOutput`).
+    #[error("invalid task output: {reason}")]
+    InvalidOutput {
         /// What is wrong with it.
         reason: String,
     },
@@ -277,6 +301,7 @@ impl ServiceError {
                 Component => "ComponentDoesNotExist",
                 StateMachine => "StateMachineDoesNotExist",
                 Execution => "ExecutionDoesNotExist",
+                Activity => "ActivityDoesNotExist",
                 StateMachineVersion => "StateMachineDoesNotExist",
                 StateMachineAlias | Tagged => "ResourceNotFound",
             },
@@ -285,6 +310,7 @@ impl ServiceError {
                 Component => "ComponentAlreadyExists",
                 StateMachine => "StateMachineAlreadyExists",
                 Execution => "ExecutionAlreadyExists",
+                Activity => "ActivityAlreadyExists",
                 StateMachineVersion | StateMachineAlias | Tagged => "ConflictException",
             },
             ServiceError::InvalidArn { .. } => "InvalidArn",
@@ -299,6 +325,10 @@ impl ServiceError {
             ServiceError::InvalidInput { .. } => "InvalidExecutionInput",
             ServiceError::Unsupported { .. } => "UnsupportedOperation",
             ServiceError::InvalidToken { .. } => "InvalidToken",
+            ServiceError::InvalidTaskToken { .. } => "InvalidToken",
+            ServiceError::TaskDoesNotExist => "TaskDoesNotExist",
+            ServiceError::TaskTimedOut { .. } => "TaskTimedOut",
+            ServiceError::InvalidOutput { .. } => "InvalidOutput",
             ServiceError::Validation { .. } => "ValidationException",
             ServiceError::InUse { .. } => "ResourceInUse",
             ServiceError::NotRunning { .. } => "ExecutionNotRunning",
@@ -321,7 +351,7 @@ impl ServiceError {
             ServiceError::AccessDenied { .. } | ServiceError::StorageQuotaExceeded { .. } => {
                 ErrorClass::Forbidden
             }
-            ServiceError::NotFound { .. } => ErrorClass::NotFound,
+            ServiceError::NotFound { .. } | ServiceError::TaskDoesNotExist => ErrorClass::NotFound,
             ServiceError::AlreadyExists { .. }
             | ServiceError::Conflict { .. }
             | ServiceError::InUse { .. }
@@ -343,6 +373,9 @@ impl ServiceError {
             | ServiceError::InvalidToken { .. }
             | ServiceError::InvalidArn { .. }
             | ServiceError::Unsupported { .. }
+            | ServiceError::InvalidTaskToken { .. }
+            | ServiceError::TaskTimedOut { .. }
+            | ServiceError::InvalidOutput { .. }
             | ServiceError::Validation { .. }
             | ServiceError::TooManyTags { .. }
             | ServiceError::InvalidLoggingConfiguration { .. }

@@ -271,7 +271,7 @@ impl Service {
                     record: record.clone(),
                     ..launch
                 };
-                self.spawn_driver(launch, frames, last_event_id, slot);
+                self.spawn_driver(launch, frames, last_event_id, slot, Arc::default());
                 Ok(Started {
                     record,
                     created: true,
@@ -494,8 +494,8 @@ impl Service {
             name: name.to_string(),
         };
         for _ in 0..ATTEMPTS {
-            if let Some(handle) = self.inner.drivers.lock().remove(arn) {
-                handle.abort();
+            if let Some(driving) = self.inner.drivers.lock().remove(arn) {
+                driving.abort.abort();
             }
             self.inner.timers.remove(arn);
             let Some(exec) = self.store().running_execution(arn)? else {
@@ -535,7 +535,13 @@ impl Service {
                     // The cancelled driver or timer entry gave its slot back: take a new one
                     // (adopting would give it back twice).
                     let slot = self.inner.limits.retake_slot(&tenant.id);
-                    self.spawn_driver(launch, exec.frames, exec.last_event_id, slot);
+                    self.spawn_driver(
+                        launch,
+                        exec.frames,
+                        exec.last_event_id,
+                        slot,
+                        Arc::default(),
+                    );
                     return Err(e.into());
                 }
             }

@@ -121,7 +121,9 @@ fn component_use(resource: &str, state: &crate::asl::raw::RawState) -> Component
     }
 }
 
-/// Every Task state of a definition (nested machines included).
+/// Every Task state of a definition (nested machines included); a callback's
+/// (`wasm:x.waitForTaskToken`) component is the one it invokes (`wasm:x`); activities are
+/// left out (outside workers serve them).
 pub fn task_resources(definition: &str) -> Vec<TaskUse> {
     let Ok(raw) = RawStateMachine::from_json(definition) else {
         return Vec::new();
@@ -139,10 +141,16 @@ pub fn task_resources(definition: &str) -> Vec<TaskUse> {
                     m.location,
                     validate::pointer_segment(entry.name())
                 );
+                // An activity is served by outside workers, not a component.
+                if classify(r) == TaskResource::Activity {
+                    continue;
+                }
+                // A callback (`wasm:x.waitForTaskToken`) invokes the component `wasm:x`.
+                let base = crate::engine::callback::base_resource(r).unwrap_or(r);
                 out.push(TaskUse {
                     at,
                     resource: r.clone(),
-                    component: component_use(r, state),
+                    component: component_use(base, state),
                 });
             }
         }

@@ -5,8 +5,10 @@
 //! A tenant only ever names its own things: every lookup is keyed by the caller's tenant,
 //! so another tenant's names are simply not found.
 
+mod activities;
 mod aliases;
 mod auth;
+mod callbacks;
 mod components;
 mod credentials;
 mod driving;
@@ -31,6 +33,7 @@ mod versions;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+pub use activities::{MAX_WORKER_NAME_CHARS, POLL_SECS};
 pub use aliases::{Route, check_routing};
 pub use auth::{AdminBootstrap, KEY_PREFIX, Principal, generate_key, hash_key};
 pub use components::{BasicInspector, ComponentInfo, ComponentInspector};
@@ -45,9 +48,9 @@ pub use machines::{
     DefinitionReport, NewStateMachine, ReportedDiagnostic, StateMachineUpdate, Written,
 };
 pub use names::{
-    ArnTarget, DEFAULT_REGION, ExecutionRef, MachineRef, Qualifier, execution_arn, parse_arn,
-    region, role_arn, set_region, state_machine_alias_arn, state_machine_arn,
-    state_machine_version_arn,
+    ArnTarget, DEFAULT_REGION, ExecutionRef, MachineRef, Qualifier, activity_arn, execution_arn,
+    parse_activity_arn, parse_arn, region, role_arn, set_region, state_machine_alias_arn,
+    state_machine_arn, state_machine_version_arn,
 };
 pub use paging::{Damaged, Page};
 pub use runtime::{Driven, ExpressRun, Launch, NoRuntime, Runtime, RuntimeError};
@@ -88,6 +91,8 @@ struct Inner {
     signing_keys: credentials::SigningKeys,
     limits: limits::Limits,
     drivers: driving::Drivers,
+    /// Unstarted activity tasks, for GetActivityTask.
+    activities: Arc<activities::ActivityQueues>,
     /// Durable executions parked on a long timer (nothing of them in memory but this).
     timers: timers::Timers,
     /// EXPRESS executions running in this process (visible until recorded).
@@ -131,6 +136,7 @@ impl Service {
                 signing_keys: credentials::SigningKeys::default(),
                 limits,
                 drivers: driving::Drivers::default(),
+                activities: Arc::default(),
                 timers: timers::Timers::default(),
                 express: express::ExpressRegistry::default(),
                 machines: crate::cache::ByteLru::new(MACHINE_CACHE_BYTES),

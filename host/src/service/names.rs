@@ -305,6 +305,24 @@ pub fn execution_arn(tenant: &str, state_machine: &str, name: &str) -> String {
     )
 }
 
+/// An activity's ARN.
+pub fn activity_arn(tenant: &str, name: &str) -> String {
+    format!("arn:aws:states:{}:{tenant}:activity:{name}", region())
+}
+
+/// The caller's activity an ARN names: `None` for another account's or region's (a name
+/// that does not exist for the caller), `InvalidArn` for what is not an activity ARN.
+pub fn parse_activity_arn(tenant: &str, arn: &str) -> Result<Option<String>, ServiceError> {
+    let Some((account, name)) = crate::engine::callback::activity_of(arn) else {
+        return Err(ServiceError::InvalidArn {
+            arn: arn.chars().take(2048).collect(),
+            reason: "it is not an activity ARN (arn:aws:states:REGION:ACCOUNT:activity:NAME)"
+                .into(),
+        });
+    };
+    Ok((arn == activity_arn(tenant, name) && account == tenant).then(|| name.to_string()))
+}
+
 /// What a Step Functions ARN names, for the caller's tenant.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ArnTarget {
@@ -411,6 +429,9 @@ pub fn parse_component_ref(resource: &str) -> Result<ComponentRef, String> {
         TaskResource::Component(f) => ComponentRef::from_function(&f, resource),
         TaskResource::LambdaInvoke => Err(format!(
             "resource '{resource}' names its function in FunctionName"
+        )),
+        TaskResource::Activity => Err(format!(
+            "resource '{resource}' is an activity (its workers run it)"
         )),
         TaskResource::Unsupported(why) => Err(format!(
             "resource '{resource}' cannot run in Stepwasm: {why}"

@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use crate::asl::model::StateMachine;
+use crate::engine::callback::{ActivityBoard, Inbox};
 use crate::engine::driver::StopOrder;
 use crate::engine::history::HistoryEvent;
 use crate::engine::ports::{BoxFuture, ExecutionEnd, FrameUpdate, Journal, StepCommit};
@@ -93,13 +94,16 @@ pub trait Runtime: Send + Sync {
 
     /// Drives a durable execution from its committed frames (`last_event_id` is its last
     /// committed event) until it ends or parks on a long timer, committing every step
-    /// through `journal`.
+    /// through `journal`. Signals for its callback tasks arrive through `inbox`; its
+    /// activity tasks go to `activities` once scheduled.
     fn drive(
         &self,
         launch: Launch,
         frames: Vec<(u64, Vec<u8>)>,
         last_event_id: u64,
         journal: Arc<dyn Journal>,
+        inbox: Arc<Inbox>,
+        activities: Arc<dyn ActivityBoard>,
     ) -> BoxFuture<'static, Result<Driven, RuntimeError>>;
 
     /// The commit that stops a durable execution from its committed frames (StopExecution):
@@ -145,6 +149,8 @@ impl Runtime for NoRuntime {
         _: Vec<(u64, Vec<u8>)>,
         _: u64,
         _: Arc<dyn Journal>,
+        _: Arc<Inbox>,
+        _: Arc<dyn ActivityBoard>,
     ) -> BoxFuture<'static, Result<Driven, RuntimeError>> {
         Box::pin(async { Err(no_engine()) })
     }

@@ -4,7 +4,7 @@
 //! deadline and hands the due entries back to the service, which reloads each execution's
 //! frames from the store and drives it again.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -34,6 +34,8 @@ pub(super) struct Timers {
 struct Due {
     /// (deadline in Unix ms, insertion number) → entry; the number keeps keys unique.
     entries: BTreeMap<(i64, u64), Parked>,
+    /// ARN → its key in `entries`: a signal for a parked callback task finds it at once.
+    by_arn: HashMap<Box<str>, (i64, u64)>,
     next: u64,
 }
 
@@ -53,6 +55,9 @@ impl Timers {
                 .entries
                 .first_key_value()
                 .is_none_or(|((t, _), _)| wake_at_ms < *t);
+            if let Some(old) = due.by_arn.insert(entry.arn.clone(), (wake_at_ms, n)) {
+                due.entries.remove(&old);
+            }
             due.entries.insert((wake_at_ms, n), entry);
             earliest
         };
@@ -66,9 +71,20 @@ impl Timers {
     pub(super) fn take_due(&self, now_ms: i64) -> Vec<Parked> {
         let mut due = self.lock();
         let later = due.entries.split_off(&(now_ms.saturating_add(1), 0));
-        std::mem::replace(&mut due.entries, later)
+        let taken: Vec<Parked> = std::mem::replace(&mut due.entries, later)
             .into_values()
-            .collect()
+            .collect();
+        for p in &taken {
+            due.by_arn.remove(&p.arn);
+        }
+        taken
+    }
+
+    /// Removes and returns the entry of `arn` (a signal for it arrived).
+    pub(super) fn take(&self, arn: &str) -> Option<Parked> {
+        let mut due = self.lock();
+        let key = due.by_arn.remove(arn)?;
+        due.entries.remove(&key)
     }
 
     /// The earliest deadline, if any.
@@ -76,13 +92,9 @@ impl Timers {
         self.lock().entries.first_key_value().map(|((t, _), _)| *t)
     }
 
-    /// Removes the entry of `arn` (a stopped execution), freeing its slot. Stops are rare,
-    /// so a scan beats keeping a second index per parked execution.
+    /// Removes the entry of `arn` (a stopped execution), freeing its slot.
     pub(super) fn remove(&self, arn: &str) -> bool {
-        let mut due = self.lock();
-        let before = due.entries.len();
-        due.entries.retain(|_, p| &*p.arn != arn);
-        due.entries.len() != before
+        self.take(arn).is_some()
     }
 
     /// Number of parked executions.

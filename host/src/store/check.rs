@@ -9,7 +9,9 @@ use std::path::Path;
 use redb::{ReadOnlyDatabase, ReadTransaction, ReadableDatabase, ReadableTable};
 use sha2::Digest as _;
 
-use super::records::{ComponentVersion, ExecutionRecord, StateMachineVersion, TenantRecord};
+use super::records::{
+    ActivityRecord, ComponentVersion, ExecutionRecord, StateMachineVersion, TenantRecord,
+};
 use super::schema::{self, SCHEMA_VERSION};
 use super::{Result, StoreError, decode, decode_json, decode_u64, seal, tail};
 use crate::engine::history::HistoryEvent;
@@ -72,6 +74,21 @@ pub fn check_file(path: &Path) -> Result<CheckReport> {
             let (t, n, ver) = k.value();
             let name = format!("{t}/{n}:{ver}");
             r.note(decode::<ComponentVersion>(v.value(), "components", &name).map(drop));
+        }
+        Ok(())
+    });
+    walk("activities", &|txn, r| {
+        let table = match txn.open_table(schema::ACTIVITIES) {
+            Ok(t) => t,
+            // A store no activity was ever written to (the table came without a bump).
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(()),
+            Err(e) => return Err(e.into()),
+        };
+        for row in table.iter()? {
+            let (k, v) = row?;
+            let (t, n) = k.value();
+            let name = format!("{t}/{n}");
+            r.note(decode::<ActivityRecord>(v.value(), "activities", &name).map(drop));
         }
         Ok(())
     });

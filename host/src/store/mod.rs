@@ -6,6 +6,7 @@
 //! single durable transaction (group commit), so concurrent executions share fsyncs. Reads
 //! open their own read transactions and never wait for the writer.
 
+mod activities;
 mod catalog;
 mod check;
 mod executions;

@@ -91,6 +91,16 @@ pub enum MachineType {
     Express,
 }
 
+/// An activity (AWS's CreateActivity): a name workers poll for tasks.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ActivityRecord {
+    /// Activity name.
+    pub name: String,
+    /// Creation time, Unix milliseconds.
+    pub created_ms: i64,
+}
+
 /// One immutable revision of a named state machine: what create and every update store,
 /// and what an execution runs. Not AWS's published versions (those are
 /// [`super::PublishedVersion`], each pointing at one revision).

@@ -38,6 +38,10 @@ pub const ARTIFACTS: TableDefinition<'_, (&str, &str), &[u8]> = TableDefinition:
 pub const COMPONENTS: TableDefinition<'_, (&str, &str, u64), &[u8]> =
     TableDefinition::new("components");
 
+/// `activities`: (tenant, name) → JSON [`super::ActivityRecord`] (added without a schema
+/// bump: a store without it gets it at its first write).
+pub const ACTIVITIES: TableDefinition<'_, (&str, &str), &[u8]> = TableDefinition::new("activities");
+
 /// `state_machines`: (tenant, name, version) → JSON [`super::StateMachineVersion`].
 pub const STATE_MACHINES: TableDefinition<'_, (&str, &str, u64), &[u8]> =
     TableDefinition::new("state_machines");
@@ -124,6 +128,7 @@ pub(super) struct Tables<'t> {
     pub artifacts: redb::Table<'t, (&'static str, &'static str), &'static [u8]>,
     pub components: redb::Table<'t, (&'static str, &'static str, u64), &'static [u8]>,
     pub state_machines: redb::Table<'t, (&'static str, &'static str, u64), &'static [u8]>,
+    pub activities: redb::Table<'t, (&'static str, &'static str), &'static [u8]>,
     pub executions: redb::Table<'t, &'static str, &'static [u8]>,
     pub executions_by_tenant: redb::Table<'t, (&'static str, u64), &'static str>,
     pub running: redb::Table<'t, &'static str, &'static str>,
@@ -153,6 +158,7 @@ impl<'t> Tables<'t> {
             artifacts: txn.open_table(ARTIFACTS)?,
             components: txn.open_table(COMPONENTS)?,
             state_machines: txn.open_table(STATE_MACHINES)?,
+            activities: txn.open_table(ACTIVITIES)?,
             executions: txn.open_table(EXECUTIONS)?,
             executions_by_tenant: txn.open_table(EXECUTIONS_BY_TENANT)?,
             running: txn.open_table(RUNNING)?,

@@ -6,6 +6,7 @@
 
 mod error;
 mod ops;
+mod ops_tasks;
 mod ops_versions;
 mod shapes;
 mod sigv4;
@@ -18,6 +19,7 @@ use serde_json::Value;
 
 pub use error::AwsError;
 pub use ops::{ACTIONS, NOT_OFFERED};
+pub use ops_tasks::ACTIONS as TASK_ACTIONS;
 pub use sigv4::SIGNING_SERVICE;
 
 use super::extract::{MAX_JSON_BODY_BYTES, media_type_is, read_body};

@@ -50,23 +50,6 @@ pub const ACTIONS: &[&str] = &[
 /// capability removes its rows; a test walks botocore's model so every other action must
 /// be in [`ACTIONS`].
 pub const NOT_OFFERED: &[(&str, &str)] = &[
-    ("CreateActivity", "activities are not available yet"),
-    ("DeleteActivity", "activities are not available yet"),
-    ("DescribeActivity", "activities are not available yet"),
-    ("GetActivityTask", "activities are not available yet"),
-    ("ListActivities", "activities are not available yet"),
-    (
-        "SendTaskSuccess",
-        "task tokens (.waitForTaskToken) are not available yet",
-    ),
-    (
-        "SendTaskFailure",
-        "task tokens (.waitForTaskToken) are not available yet",
-    ),
-    (
-        "SendTaskHeartbeat",
-        "task tokens (.waitForTaskToken) are not available yet",
-    ),
     ("RedriveExecution", "redrive is not available yet"),
     ("TestState", "TestState is not available yet"),
     ("DescribeMapRun", "Distributed Map runs are not available"),
@@ -81,6 +64,9 @@ pub async fn dispatch(
     action: &str,
     body: &[u8],
 ) -> Result<Value, AwsError> {
+    if let Some(done) = super::ops_tasks::dispatch(service, tenant, action, body).await {
+        return done;
+    }
     let (sv, t) = (service, tenant);
     match action {
         "CreateStateMachine" => create_state_machine(sv, t, input(body)?).await,
@@ -121,7 +107,7 @@ pub async fn dispatch(
 }
 
 /// Parses an action's input; an empty body is `{}`.
-fn input<T: DeserializeOwned>(body: &[u8]) -> Result<T, AwsError> {
+pub(super) fn input<T: DeserializeOwned>(body: &[u8]) -> Result<T, AwsError> {
     let body = if body.iter().all(u8::is_ascii_whitespace) {
         b"{}".as_slice()
     } else {
@@ -462,6 +448,7 @@ mod tests {
         let mut all: Vec<&str> = ACTIONS
             .iter()
             .copied()
+            .chain(super::super::ops_tasks::ACTIONS.iter().copied())
             .chain(NOT_OFFERED.iter().map(|(a, _)| *a))
             .collect();
         let n = all.len();

@@ -6,9 +6,12 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+mod callbacks;
 mod children;
 mod recovery;
 mod tasks;
+
+pub use callbacks::Applied;
 
 use rand::Rng;
 use rustc_hash::FxHashMap;
@@ -106,6 +109,9 @@ pub struct Execution {
     pub(crate) final_frames: Vec<FrameUpdate>,
     /// States entered so far (AWS's billable transitions).
     pub(crate) transitions: u64,
+    /// Activity tasks waiting for a worker, for the driver to hand to its
+    /// [`ActivityBoard`](crate::engine::callback::ActivityBoard) once they are durable.
+    pub(crate) scheduled: Vec<crate::engine::callback::ActivityTask>,
 }
 
 impl std::fmt::Debug for Execution {
@@ -215,6 +221,7 @@ impl Execution {
             single_step: false,
             final_frames: Vec::new(),
             transitions: 0,
+            scheduled: Vec::new(),
         }
     }
 
@@ -374,6 +381,7 @@ impl Execution {
                     Err(error) => self.on_error(id, state, s, input, attempt, error, false, now),
                 }
             }
+            cursor @ Cursor::Callback { .. } => self.callback_step(model, id, machine, cursor, now),
             Cursor::Children(children) => {
                 let total = children.pending.len();
                 let done = children.finished == total;
@@ -442,7 +450,7 @@ impl Execution {
                 &attempt,
             ),
             StateKind::Task(task) => {
-                let attempt = attempt.with_new_task_token();
+                let attempt = Self::task_attempt(cx.info, task, id, attempt);
                 match states::task::start(&mut cx, state, task, &input, &attempt) {
                     Ok(effective) => {
                         drop(vars);
@@ -454,6 +462,11 @@ impl Execution {
                                 );
                             }
                         };
+                        if super::callback::activity_of(&task.resource).is_some() {
+                            return self.schedule_activity(
+                                id, state_id, task, input, effective, attempt, now,
+                            );
+                        }
                         self.set(
                             id,
                             Cursor::Task {

@@ -1,6 +1,7 @@
 //! A Task state's request to the driver, and its outcome coming back.
 
 use super::*;
+use crate::engine::callback;
 
 impl Execution {
     pub(super) fn task_request(
@@ -13,7 +14,13 @@ impl Execution {
             unreachable!("task_request is only called for Task states")
         };
         let (timeout, heartbeat) = states::task::limits(task, effective)?;
-        let (resource, input) = crate::engine::lambda::request(&task.resource, effective);
+        // A callback task's component is invoked like any other (it gets the token in its
+        // context); the heartbeat applies to the wait for the token, not to the invocation.
+        let (base, heartbeat) = match callback::base_resource(&task.resource) {
+            Some(base) => (base, None),
+            None => (task.resource.as_str(), heartbeat),
+        };
+        let (resource, input) = crate::engine::lambda::request(base, effective);
         Ok(TaskRequest {
             tenant: self.info.tenant.clone(),
             resource,
@@ -68,6 +75,13 @@ impl Execution {
             entries: &logs,
             truncated: logs_truncated,
         };
+        if let (Some(_), Ok(output)) = (callback::base_resource(&task.resource), &result) {
+            // The invocation's result is only recorded: the token brings the task's.
+            self.submitted(
+                id, state_id, task, input, &effective, attempt, output, logs, now,
+            );
+            return;
+        }
         self.finish_and_apply(id, state_id, state, attempt.entered_event, now, |cx| {
             states::task::finish(cx, state, task, input, result, logs, attempt)
         });

@@ -4,6 +4,7 @@
 
 use serde_json::Value;
 
+use super::super::callback::activity_of;
 use super::super::durations;
 use super::super::events::TaskLogs;
 use super::super::execution::{Cx, Work};
@@ -34,9 +35,14 @@ pub(crate) fn start(
     // Checked before anything is scheduled: an out-of-range timeout fails the state.
     let (timeout, heartbeat) = limits(task, &effective)?;
     if cx.events.recording() {
-        cx.events
-            .task_scheduled(cx.now, &task.resource, &effective, timeout, heartbeat);
-        cx.events.task_started(cx.now, &task.resource);
+        if activity_of(&task.resource).is_some() {
+            cx.events
+                .activity_scheduled(cx.now, &task.resource, &effective, timeout, heartbeat);
+        } else {
+            cx.events
+                .task_scheduled(cx.now, &task.resource, &effective, timeout, heartbeat);
+            cx.events.task_started(cx.now, &task.resource);
+        }
     }
     Ok(effective)
 }
@@ -83,8 +89,12 @@ pub(crate) fn finish(
 ) -> Work {
     match result {
         Ok(output) => {
-            cx.events
-                .task_succeeded(cx.now, &task.resource, &output, logs);
+            if activity_of(&task.resource).is_some() {
+                cx.events.activity_succeeded(cx.now, &output);
+            } else {
+                cx.events
+                    .task_succeeded(cx.now, &task.resource, &output, logs);
+            }
             let keep = (!state.catch.is_empty() || !state.retry.is_empty()).then(|| input.clone());
             let result = cx
                 .limits
@@ -94,13 +104,23 @@ pub(crate) fn finish(
         }
         Err((error, cause)) => {
             let name = ErrorName::parse(&error);
-            let kind = if name == ErrorName::Timeout || name == ErrorName::HeartbeatTimeout {
-                "TaskTimedOut"
+            let timed_out = name == ErrorName::Timeout || name == ErrorName::HeartbeatTimeout;
+            if activity_of(&task.resource).is_some() {
+                let kind = if timed_out {
+                    "ActivityTimedOut"
+                } else {
+                    "ActivityFailed"
+                };
+                cx.events.activity_failed(cx.now, kind, &error, &cause);
             } else {
-                "TaskFailed"
-            };
-            cx.events
-                .task_failed(cx.now, kind, &task.resource, (&error, &cause), logs);
+                let kind = if timed_out {
+                    "TaskTimedOut"
+                } else {
+                    "TaskFailed"
+                };
+                cx.events
+                    .task_failed(cx.now, kind, &task.resource, (&error, &cause), logs);
+            }
             Work::Error {
                 error: StatesError::new(name, cause),
                 input,
