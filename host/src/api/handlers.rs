@@ -354,6 +354,7 @@ pub async fn describe_execution(
 pub struct ListExecutionsArgs {
     state_machine: Option<String>,
     status_filter: Option<String>,
+    redrive_filter: Option<String>,
     max_results: Option<i64>,
     next_token: Option<String>,
 }
@@ -368,6 +369,7 @@ pub async fn list_executions(
         &ListExecutionsQuery {
             state_machine: q.state_machine,
             status: q.status_filter,
+            redrive_filter: q.redrive_filter,
             max_results: q.max_results,
             next_token: q.next_token,
         },

@@ -329,10 +329,14 @@ impl Execution {
                 }
             }
         }
-        for id in ids {
-            self.frames.remove(&id);
-            if self.track {
-                self.dirty.push((id, false));
+        // A successful end drops every frame; a failed, timed-out or aborted one keeps
+        // them as they stand (with where each failed), for RedriveExecution.
+        if matches!(ending, Ending::Succeeded(_)) {
+            for id in ids {
+                self.frames.remove(&id);
+                if self.track {
+                    self.dirty.push((id, false));
+                }
             }
         }
         record_ending(&mut self.events, now, ending)
@@ -349,11 +353,14 @@ impl Execution {
         })
     }
 
-    /// The commit that ends the execution (after [`Execution::finish`]): its last events,
-    /// and every frame it had, deleted (nothing is left to encode).
+    /// The commit that ends the execution (after [`Execution::finish`]): its last events;
+    /// after a success every frame it had, deleted; after a failure, timeout or stop the
+    /// frames as they stand (where each failed), kept for RedriveExecution.
     pub fn final_commit(&mut self, end: ExecutionEnd) -> StepCommit {
-        // Not encoding, so nothing can fail.
-        let frames = self.frame_updates(false).unwrap_or_default();
+        let keep = end.status != ExecutionStatus::Succeeded;
+        // A frame that cannot be encoded is not kept (the store keeps the last committed
+        // states instead).
+        let frames = self.frame_updates(keep).unwrap_or_default();
         StepCommit {
             execution_id: self.info.id.clone(),
             events: self.events.take(),

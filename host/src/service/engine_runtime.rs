@@ -18,7 +18,10 @@ use crate::engine::execution::Execution;
 use crate::engine::frame::{from_ms, to_ms};
 use crate::engine::history::HistoryEvent;
 use crate::engine::limits::Limits;
-use crate::engine::ports::{BoxFuture, Clock, FrameUpdate, Journal, StepCommit, TaskRunner};
+use crate::engine::ports::{
+    BoxFuture, Clock, FrameUpdate, Journal, StepCommit, TaskFailure, TaskRunner,
+};
+use crate::engine::test_state::{self, StateTest, StateTestResult, TestTask};
 use crate::store::StateMachineVersion;
 
 /// Compiled models kept in memory, weighed by their definitions' length, least recently
@@ -111,6 +114,7 @@ impl EngineRuntime {
             state_machine_id: state_machine_arn(&r.tenant, &r.state_machine),
             state_machine_name: r.state_machine.clone(),
             tenant: Some(r.tenant.clone()),
+            redrive_count: r.redrive_count,
         }))
     }
 
@@ -194,6 +198,41 @@ impl Runtime for EngineRuntime {
     ) -> Result<StepCommit, RuntimeError> {
         let mut exec = self.restore(launch, frames, last_event_id)?;
         Ok(exec.abort(self.clock.now(), error, cause))
+    }
+
+    fn redrive(
+        &self,
+        launch: &Launch,
+        frames: &[(u64, Vec<u8>)],
+        last_event_id: u64,
+    ) -> Result<StepCommit, RuntimeError> {
+        let model = self.model(launch)?;
+        let info = Self::info(launch)?;
+        Execution::redrive(
+            model,
+            info,
+            self.limits.clone(),
+            frames,
+            last_event_id,
+            self.clock.now(),
+        )
+        .map(|(_, commit)| commit)
+        .map_err(|e| RuntimeError::NotRedrivable {
+            message: e.to_string(),
+        })
+    }
+
+    fn test_state(
+        &self,
+        test: StateTest,
+        mock: Option<Result<Value, TaskFailure>>,
+    ) -> BoxFuture<'static, Result<StateTestResult, RuntimeError>> {
+        let task = match (mock, &self.tasks) {
+            (Some(result), _) => TestTask::Mock(result),
+            (None, Some(runner)) => TestTask::Runner(runner.clone()),
+            (None, None) => TestTask::Nothing,
+        };
+        Box::pin(async move { Ok(test_state::run(test, task).await) })
     }
 
     fn run_express(

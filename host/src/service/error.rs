@@ -155,6 +155,14 @@ pub enum ServiceError {
         /// The execution.
         name: String,
     },
+    /// RedriveExecution of an execution that cannot be redriven (AWS's exception).
+    #[error("execution '{name}' cannot be redriven: {reason}")]
+    NotRedrivable {
+        /// The execution.
+        name: String,
+        /// Why.
+        reason: String,
+    },
     /// start-sync was asked of a STANDARD state machine (AWS's exact exception).
     #[error("state machine '{name}' is not an EXPRESS state machine")]
     WrongMachineType {
@@ -250,6 +258,7 @@ impl ServiceError {
             ServiceError::Validation { .. } => "ValidationException",
             ServiceError::InUse { .. } => "ResourceInUse",
             ServiceError::NotRunning { .. } => "ExecutionNotRunning",
+            ServiceError::NotRedrivable { .. } => "ExecutionNotRedrivable",
             ServiceError::WrongMachineType { .. } => "StateMachineTypeNotSupported",
             ServiceError::ComponentTooLarge { .. } => "ComponentTooLarge",
             ServiceError::StorageQuotaExceeded { .. } => "StorageQuotaExceeded",
@@ -291,6 +300,7 @@ impl ServiceError {
             | ServiceError::InvalidArn { .. }
             | ServiceError::Unsupported { .. }
             | ServiceError::Validation { .. }
+            | ServiceError::NotRedrivable { .. }
             | ServiceError::WrongMachineType { .. } => ErrorClass::BadRequest,
         }
     }

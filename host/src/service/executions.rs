@@ -44,6 +44,8 @@ pub struct ListExecutionsQuery {
     pub state_machine: Option<String>,
     /// Only this status (`RUNNING`, `SUCCEEDED`, ...).
     pub status: Option<String>,
+    /// AWS's `redriveFilter`: `REDRIVEN` or `NOT_REDRIVEN`.
+    pub redrive_filter: Option<String>,
     /// Page size.
     pub max_results: Option<i64>,
     /// Token from the previous page.
@@ -152,10 +154,12 @@ impl Service {
             start_ms: now_ms(),
             stop_ms: None,
             seq: 0,
+            redrive_count: 0,
+            redrive_ms: None,
         })
     }
 
-    fn admit(&self, tenant: &TenantRecord) -> Result<RunningSlot, ServiceError> {
+    pub(super) fn admit(&self, tenant: &TenantRecord) -> Result<RunningSlot, ServiceError> {
         let q = &tenant.quotas;
         self.inner
             .limits
@@ -195,9 +199,22 @@ impl Service {
         name: Option<String>,
         input: Option<String>,
     ) -> Result<Started, ServiceError> {
+        let (state_machine, test_case) = super::split_test_case(state_machine);
         let machine = self.latest_machine(tenant, state_machine)?;
         let named = name.is_some();
         let record = Self::new_record(tenant, &machine, name, input)?;
+        if let Some(case) = test_case {
+            let mocks = self.mocks().ok_or_else(|| ServiceError::Validation {
+                message: format!(
+                    "test case '{case}' given, but the server has no mock configuration (serve --mock-config)"
+                ),
+            })?;
+            mocks
+                .register(&record.arn, state_machine, case)
+                .map_err(|e| ServiceError::Validation {
+                    message: e.to_string(),
+                })?;
+        }
         // A generated name is new; a caller's name may be an idempotent repeat.
         if named {
             if let Some(existing) = self.store().execution(&record.arn)? {
@@ -392,13 +409,31 @@ impl Service {
     ) -> Result<Page<ExecutionRecord>, ServiceError> {
         let limit = paging::page_size(query.max_results)?;
         let status = query.status.as_deref().map(parse_status).transpose()?;
+        let redriven = match query.redrive_filter.as_deref() {
+            None => None,
+            Some("REDRIVEN") => Some(true),
+            Some("NOT_REDRIVEN") => Some(false),
+            Some(other) => {
+                return Err(ServiceError::Validation {
+                    message: format!(
+                        "redriveFilter must be REDRIVEN or NOT_REDRIVEN, got '{}'",
+                        other.chars().take(64).collect::<String>()
+                    ),
+                });
+            }
+        };
         if let Some(sm) = &query.state_machine {
             self.latest_machine(tenant, sm)?;
         }
         let list = format!(
-            "executions:{}:{}",
+            "executions:{}:{}{}",
             query.state_machine.as_deref().unwrap_or("*"),
-            query.status.as_deref().unwrap_or("*")
+            query.status.as_deref().unwrap_or("*"),
+            match redriven {
+                None => "",
+                Some(true) => ":redriven",
+                Some(false) => ":not-redriven",
+            }
         );
         let cursor = match query.next_token.as_deref() {
             None => ListCursor::Express(None),
@@ -407,6 +442,7 @@ impl Service {
         let filter = ExecutionFilter {
             state_machine: query.state_machine.clone(),
             status,
+            redriven,
         };
         // Running EXPRESS executions are not in the store yet. They are the newest, so the
         // listing walks them first, then the store.
@@ -414,7 +450,8 @@ impl Service {
         let before = match cursor {
             ListCursor::Store(before) => Some(before),
             ListCursor::Express(after) => {
-                if status.is_none_or(|s| s == ExecutionStatus::Running) {
+                // A running EXPRESS execution is never a redriven one.
+                if status.is_none_or(|s| s == ExecutionStatus::Running) && redriven != Some(true) {
                     let mut running = self
                         .inner
                         .express

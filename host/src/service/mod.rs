@@ -15,12 +15,15 @@ mod executions;
 mod express;
 mod limits;
 mod machines;
+mod mock_tasks;
 mod names;
 mod paging;
+mod redrive;
 #[cfg(test)]
 mod robust_tests;
 mod runtime;
 mod sandbox_wiring;
+mod test_state;
 mod timefmt;
 mod timers;
 
@@ -37,12 +40,18 @@ pub use engine_runtime::EngineRuntime;
 pub use error::{ErrorClass, Resource, ServiceError};
 pub use executions::{HistoryQuery, ListExecutionsQuery, Started, StopRequest};
 pub use machines::{DefinitionReport, ReportedDiagnostic};
+pub use mock_tasks::{MockConfig, MockConfigError, MockTasks, MockedResponse, split_test_case};
 pub use names::{
     ArnTarget, DEFAULT_REGION, execution_arn, parse_arn, region, set_region, state_machine_arn,
 };
 pub use paging::{Damaged, Page};
+pub use redrive::{MAX_REDRIVES, REDRIVE_WINDOW_MS, redrive_status};
 pub use runtime::{Driven, ExpressRun, Launch, NoRuntime, Runtime, RuntimeError};
 pub use sandbox_wiring::{ARTIFACT_FINGERPRINT, SandboxInspector, StoreComponentSource};
+pub use test_state::{
+    InspectionLevel, MockInput, TestStateRequest, TestStateResponse, prepare as prepare_test_state,
+    respond as test_state_response,
+};
 pub use timefmt::rfc3339_ms;
 
 use crate::store::{Store, TenantRecord};
@@ -87,6 +96,8 @@ struct Inner {
     /// State machine versions by (tenant, name, version), for resuming executions; bounded
     /// by their definitions' bytes (every update adds a version).
     machines: crate::cache::ByteLru<(String, String, u64), Arc<crate::store::StateMachineVersion>>,
+    /// The mock configuration's task runner (`serve --mock-config`), for `#TestCase` starts.
+    mocks: Option<Arc<MockTasks>>,
 }
 
 impl std::fmt::Debug for Service {
@@ -124,8 +135,24 @@ impl Service {
                 machines: crate::cache::ByteLru::new(MACHINE_CACHE_BYTES),
                 machine_changes: std::sync::atomic::AtomicU64::new(0),
                 latest_machines: Mutex::new(HashMap::new()),
+                mocks: None,
             }),
         })
+    }
+
+    /// The same service, starting `name#TestCase` executions under `mocks`' test cases
+    /// (the runtime must run tasks through `mocks`). Call right after [`Service::new`].
+    #[must_use]
+    pub fn with_mocks(mut self, mocks: Arc<MockTasks>) -> Self {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.mocks = Some(mocks);
+        }
+        self
+    }
+
+    /// The mock configuration's runner, when the server has one.
+    pub fn mocks(&self) -> Option<&Arc<MockTasks>> {
+        self.inner.mocks.as_ref()
     }
 
     /// The store underneath.

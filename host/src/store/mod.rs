@@ -127,6 +127,16 @@ pub enum StoreError {
         /// The execution.
         execution: String,
     },
+    /// RedriveExecution of an execution that did not end FAILED, TIMED_OUT or ABORTED.
+    #[error(
+        "execution {execution} is {status:?}: only a FAILED, TIMED_OUT or ABORTED execution can be redriven"
+    )]
+    NotRedrivable {
+        /// The execution.
+        execution: String,
+        /// Its status.
+        status: crate::engine::ports::ExecutionStatus,
+    },
     /// A history append would leave a gap or repeat an event id.
     #[error("history of {execution} out of order: expected event id {expected}, got {got}")]
     HistoryOutOfOrder {

@@ -141,4 +141,14 @@ pub struct ExecutionRecord {
     pub stop_ms: Option<i64>,
     /// Start sequence within the store (listing order).
     pub seq: u64,
+    /// How many times it was redriven (RedriveExecution).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub redrive_count: u32,
+    /// When it was last redriven, Unix milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redrive_ms: Option<i64>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }

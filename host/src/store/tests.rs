@@ -41,6 +41,8 @@ pub(super) fn record(tenant: &str, name: &str, input: &str) -> ExecutionRecord {
         start_ms: now_ms(),
         stop_ms: None,
         seq: 0,
+        redrive_count: 0,
+        redrive_ms: None,
     }
 }
 

@@ -73,6 +73,7 @@ fn service_code(e: &ServiceError) -> (&'static str, StatusCode) {
             "ValidationException"
         }
         E::InUse { .. } => "ConflictException",
+        E::NotRedrivable { .. } => "ExecutionNotRedrivable",
         E::WrongMachineType { .. } => "StateMachineTypeNotSupported",
         E::ComponentTooLarge { .. } | E::StorageQuotaExceeded { .. } => {
             "ServiceQuotaExceededException"

@@ -53,8 +53,6 @@ pub const NOT_OFFERED: &[(&str, &str)] = &[
         "SendTaskHeartbeat",
         "task tokens (.waitForTaskToken) are not available yet",
     ),
-    ("RedriveExecution", "redrive is not available yet"),
-    ("TestState", "TestState is not available yet"),
     ("DescribeMapRun", "Distributed Map runs are not available"),
     ("ListMapRuns", "Distributed Map runs are not available"),
     ("UpdateMapRun", "Distributed Map runs are not available"),
@@ -117,21 +115,29 @@ pub async fn dispatch(
         "GetExecutionHistory" => history(sv, t, input(body)?),
         "StopExecution" => stop_execution(sv, t, input(body)?).await,
         "DescribeStateMachineForExecution" => machine_for_execution(sv, t, input(body)?),
-        other => Err(match NOT_OFFERED.iter().find(|(a, _)| *a == other) {
-            Some((a, why)) => AwsError::Service(ServiceError::Unsupported {
-                action: a.to_string(),
-                reason: why.to_string(),
-            }),
-            None => AwsError::UnknownOperation(format!(
-                "{} is not a Step Functions action",
-                other.chars().take(128).collect::<String>()
-            )),
-        }),
+        other => match super::ops_debug::dispatch(sv, t, other, body).await {
+            Some(done) => done,
+            None => refuse(other),
+        },
     }
 }
 
+/// An action not served: `UnsupportedOperation` naming why, or not an action at all.
+fn refuse(action: &str) -> Result<Value, AwsError> {
+    Err(match NOT_OFFERED.iter().find(|(a, _)| *a == action) {
+        Some((a, why)) => AwsError::Service(ServiceError::Unsupported {
+            action: a.to_string(),
+            reason: why.to_string(),
+        }),
+        None => AwsError::UnknownOperation(format!(
+            "{} is not a Step Functions action",
+            action.chars().take(128).collect::<String>()
+        )),
+    })
+}
+
 /// Parses an action's input; an empty body is `{}`.
-fn input<T: DeserializeOwned>(body: &[u8]) -> Result<T, AwsError> {
+pub(super) fn input<T: DeserializeOwned>(body: &[u8]) -> Result<T, AwsError> {
     let body = if body.iter().all(u8::is_ascii_whitespace) {
         b"{}".as_slice()
     } else {
@@ -166,7 +172,10 @@ fn machine_name(tenant: &TenantRecord, arn: &str) -> Result<String, AwsError> {
 }
 
 /// The caller's execution an ARN names: (state machine, execution).
-fn execution_name(tenant: &TenantRecord, arn: &str) -> Result<(String, String), AwsError> {
+pub(super) fn execution_name(
+    tenant: &TenantRecord,
+    arn: &str,
+) -> Result<(String, String), AwsError> {
     match parse_arn(&tenant.id, arn)? {
         Some(ArnTarget::Execution(machine, name)) => Ok((machine, name)),
         None => Err(not_found(Resource::Execution, arn)),
@@ -393,13 +402,6 @@ fn list_executions(
         }
         .into());
     }
-    if req.redrive_filter.is_some() {
-        return Err(ServiceError::Unsupported {
-            action: "ListExecutions with redriveFilter".into(),
-            reason: "redrive is not available yet".into(),
-        }
-        .into());
-    }
     let arn = req
         .state_machine_arn
         .ok_or_else(|| ServiceError::Validation {
@@ -408,6 +410,7 @@ fn list_executions(
     let query = ListExecutionsQuery {
         state_machine: Some(machine_name(tenant, &arn)?),
         status: req.status_filter,
+        redrive_filter: req.redrive_filter,
         max_results: req.max_results,
         next_token: req.next_token,
     };
@@ -478,6 +481,7 @@ mod tests {
         let mut all: Vec<&str> = ACTIONS
             .iter()
             .copied()
+            .chain(super::super::ops_debug::ACTIONS.iter().copied())
             .chain(NOT_OFFERED.iter().map(|(a, _)| *a))
             .collect();
         let n = all.len();

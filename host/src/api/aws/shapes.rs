@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::engine::history::HistoryEvent;
-use crate::service::{ReportedDiagnostic, execution_arn, state_machine_arn};
+use crate::service::{ReportedDiagnostic, execution_arn, redrive_status, state_machine_arn};
 use crate::store::{ExecutionRecord, StateMachineVersion};
 
 /// Epoch seconds as AWS JSON timestamps carry them.
@@ -188,6 +188,10 @@ pub fn execution_item(e: &ExecutionRecord) -> Value {
     if let Some(ms) = e.stop_ms {
         v["stopDate"] = epoch(ms);
     }
+    v["redriveCount"] = json!(e.redrive_count);
+    if let Some(ms) = e.redrive_ms {
+        v["redriveDate"] = epoch(ms);
+    }
     v
 }
 
@@ -205,6 +209,11 @@ pub fn describe_execution(e: &ExecutionRecord) -> Value {
     }
     if let Some(x) = &e.cause {
         v["cause"] = json!(x);
+    }
+    let (status, reason) = redrive_status(e, crate::store::now_ms());
+    v["redriveStatus"] = json!(status);
+    if let Some(reason) = reason {
+        v["redriveStatusReason"] = json!(reason);
     }
     v
 }

@@ -8,6 +8,7 @@ use std::time::{Duration, SystemTime};
 
 mod children;
 mod recovery;
+pub(crate) mod redrive;
 mod tasks;
 
 use rand::Rng;
@@ -201,6 +202,7 @@ impl Execution {
                     input: (*info.input).clone(),
                 },
                 variables: Map::new(),
+                failed_at: None,
             },
         );
         Execution {
@@ -579,6 +581,7 @@ impl Execution {
                 Some(Effect::Done)
             }
             Work::Sleep(until, output) => {
+                let until = self.limits.time_scale.deadline(now, until);
                 self.set(
                     id,
                     Cursor::Waiting {
