@@ -360,6 +360,7 @@ impl Store {
             txn.open_table(schema::HISTORY_TAIL)?;
             txn.open_table(schema::FRAMES)?;
             txn.open_table(schema::QUARANTINE)?;
+            txn.open_table(schema::REDRIVABLE)?;
         }
         txn.commit()?;
         let tail: tail::SharedIndex = Arc::new(std::sync::RwLock::new(tail::TailIndex::load(

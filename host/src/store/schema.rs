@@ -94,8 +94,8 @@ pub const FRAMES: TableDefinition<'_, (&str, u64), &[u8]> = TableDefinition::new
 
 /// `redrivable`: execution ARN → its tenant, for every execution that ended FAILED,
 /// TIMED_OUT or ABORTED: its frames (where each frame stood, and where it failed) are kept
-/// for RedriveExecution instead of being dropped at its end. Added without a version bump:
-/// a store that lacks it simply has no redrivable execution.
+/// for RedriveExecution instead of being dropped at its end. Added without a version bump
+/// (created at open, like every table): an older store simply has no redrivable execution.
 pub const REDRIVABLE: TableDefinition<'_, &str, &str> = TableDefinition::new("redrivable");
 
 /// Every table, opened once per write transaction: the group-commit writer hands this to
