@@ -586,3 +586,60 @@ fn redrive_works_after_kill_9() {
     let output: Value = serde_json::from_str(done["output"].as_str().unwrap()).unwrap();
     assert_eq!(output.as_array().unwrap().len(), 5);
 }
+
+/// A redrive runs the component versions the execution started with: `wasm:task` names
+/// the latest version at the start (the `flaky` guest); a newer version uploaded before
+/// the redrive (the `echo` guest, other bytes) is not what the redrive runs. A new
+/// execution takes the new version.
+#[test]
+fn redrive_runs_the_component_versions_the_execution_started_with() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path());
+    let key = s.tenant("acme");
+    assert_eq!(
+        s.upload(&key, "task", guests::guest_bytes("flaky")).status,
+        201
+    );
+    // One branch: it fails (flaky asked to) until the execution is redriven, then calls
+    // the component with {"probe": 1}.
+    let machine = json!({"StartAt": "One", "States": {"One": {"Type": "Parallel",
+        "End": true, "Branches": [{"StartAt": "Gate", "States": {
+            "Gate": {"Type": "Choice", "Choices": [{"Variable": "$$.Execution.RedriveCount",
+                     "NumericEquals": 0, "Next": "Break"}], "Default": "Call"},
+            "Break": {"Type": "Task", "Resource": "wasm:task",
+                      "Parameters": {"error": "Not.Yet"}, "End": true},
+            "Call": {"Type": "Task", "Resource": "wasm:task", "Parameters": {"probe": 1},
+                     "End": true}}}]}}});
+    s.create_machine(&key, &json!({"name": "pinned", "definition": machine}));
+    s.start_execution(&key, "pinned", &json!({"name": "r1"}));
+    let done = s.wait_done(&key, "pinned", "r1", Duration::from_secs(60));
+    assert_eq!(
+        (&done["status"], &done["error"]),
+        (&json!("FAILED"), &json!("Not.Yet"))
+    );
+    // Version 2 of the component: other bytes.
+    assert_eq!(
+        s.upload(&key, "task", guests::guest_bytes("echo")).status,
+        201
+    );
+    let r = s.post(
+        "/v1/state-machines/pinned/executions/r1/redrive",
+        &key,
+        &json!({}),
+    );
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let done = s.wait_done(&key, "pinned", "r1", Duration::from_secs(60));
+    assert_eq!(done["status"], "SUCCEEDED", "{done:?}");
+    let output: Value = serde_json::from_str(done["output"].as_str().unwrap()).unwrap();
+    // flaky's answer, not echo's ({"probe": 1}).
+    assert_eq!(output, json!([{"succeeded_on_retry": 0, "state": "Call"}]));
+    // A new execution runs version 2 (echo answers the failing branch too).
+    s.start_execution(&key, "pinned", &json!({"name": "r2"}));
+    let done = s.wait_done(&key, "pinned", "r2", Duration::from_secs(60));
+    assert_eq!(done["status"], "SUCCEEDED", "{done:?}");
+    let output: Value = serde_json::from_str(done["output"].as_str().unwrap()).unwrap();
+    assert_eq!(output, json!([{"error": "Not.Yet"}]));
+    // Version 1 can be deleted once nothing runs on it.
+    let r = s.delete("/v1/components/task/versions/1", &key);
+    assert_eq!(r.status, 200, "{:?}", r.body);
+}

@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::names::state_machine_arn;
+use super::pinned_tasks::PinnedTasks;
 use super::runtime::{Driven, ExpressRun, Launch, Runtime, RuntimeError};
 use crate::asl::model::StateMachine;
 use crate::asl::raw::RawStateMachine;
@@ -134,10 +135,15 @@ impl EngineRuntime {
         })
     }
 
-    fn driver(&self, journal: Option<Arc<dyn Journal>>) -> driver::Runtime {
+    /// The driver's runtime for one execution: its tasks run the component versions the
+    /// execution pinned at its start.
+    fn driver(&self, journal: Option<Arc<dyn Journal>>, launch: &Launch) -> driver::Runtime {
         driver::Runtime {
             clock: self.clock.clone(),
-            tasks: self.tasks.clone(),
+            tasks: self
+                .tasks
+                .clone()
+                .map(|t| PinnedTasks::wrap(t, &launch.record.components)),
             journal,
             limits: self.limits.clone(),
             record_history: true,
@@ -173,7 +179,7 @@ impl Runtime for EngineRuntime {
         journal: Arc<dyn Journal>,
     ) -> BoxFuture<'static, Result<Driven, RuntimeError>> {
         let prepared = self.restore(&launch, &frames, last_event_id);
-        let rt = self.driver(Some(journal));
+        let rt = self.driver(Some(journal), &launch);
         Box::pin(async move {
             let mut exec = prepared?;
             match driver::run_or_park(&mut exec, &rt, Some(PARK_AFTER)).await {
@@ -250,7 +256,7 @@ impl Runtime for EngineRuntime {
             };
             Ok(Execution::new(model, info, limits, true, start))
         });
-        let rt = self.driver(None);
+        let rt = self.driver(None, &launch);
         Box::pin(async move {
             let mut exec = prepared?;
             let finished = driver::run_until_stopped(&mut exec, &rt, stop)

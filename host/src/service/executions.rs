@@ -156,7 +156,35 @@ impl Service {
             seq: 0,
             redrive_count: 0,
             redrive_ms: None,
+            components: Vec::new(),
         })
+    }
+
+    /// The latest version of each component a STANDARD machine names without a version
+    /// (`wasm:NAME`), to pin for an execution of it. One store read per such component; a
+    /// definition with no `wasm:` resource costs a substring search.
+    fn component_pins(
+        &self,
+        tenant: &TenantRecord,
+        machine: &StateMachineVersion,
+    ) -> Result<Vec<(String, u64)>, ServiceError> {
+        if machine.machine_type != MachineType::Standard || !machine.definition.contains("wasm:") {
+            return Ok(Vec::new());
+        }
+        let mut pins: Vec<(String, u64)> = Vec::new();
+        for (_, resource) in super::machines::task_resources(&machine.definition) {
+            let Ok(r) = super::names::parse_component_ref(&resource) else {
+                continue;
+            };
+            if r.version.is_some() || pins.iter().any(|(n, _)| *n == r.name) {
+                continue;
+            }
+            // A component not uploaded (yet) is not pinned: the task names it as missing.
+            if let Some(c) = self.store().component(&tenant.id, &r.name, None)? {
+                pins.push((r.name, c.version));
+            }
+        }
+        Ok(pins)
     }
 
     pub(super) fn admit(&self, tenant: &TenantRecord) -> Result<RunningSlot, ServiceError> {
@@ -202,7 +230,8 @@ impl Service {
         let (state_machine, test_case) = super::split_test_case(state_machine);
         let machine = self.latest_machine(tenant, state_machine)?;
         let named = name.is_some();
-        let record = Self::new_record(tenant, &machine, name, input)?;
+        let mut record = Self::new_record(tenant, &machine, name, input)?;
+        record.components = self.component_pins(tenant, &machine)?;
         if let Some(case) = test_case {
             let mocks = self.mocks().ok_or_else(|| ServiceError::Validation {
                 message: format!(

@@ -18,6 +18,7 @@ mod machines;
 mod mock_tasks;
 mod names;
 mod paging;
+mod pinned_tasks;
 mod redrive;
 #[cfg(test)]
 mod robust_tests;

@@ -147,6 +147,11 @@ pub struct ExecutionRecord {
     /// When it was last redriven, Unix milliseconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub redrive_ms: Option<i64>,
+    /// The version each `wasm:NAME` resource without a version resolved to when a STANDARD
+    /// execution started, by component name: every attempt (and every redrive) runs those
+    /// bytes, whatever is uploaded later.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub components: Vec<(String, u64)>,
 }
 
 fn is_zero(n: &u32) -> bool {

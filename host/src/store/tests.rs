@@ -43,6 +43,7 @@ pub(super) fn record(tenant: &str, name: &str, input: &str) -> ExecutionRecord {
         seq: 0,
         redrive_count: 0,
         redrive_ms: None,
+        components: Vec::new(),
     }
 }
 
