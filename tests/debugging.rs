@@ -643,3 +643,37 @@ fn redrive_runs_the_component_versions_the_execution_started_with() {
     let r = s.delete("/v1/components/task/versions/1", &key);
     assert_eq!(r.status, 200, "{:?}", r.body);
 }
+
+/// AWS resets the state machine's timeout on a redrive: the redriven run has the whole
+/// `TimeoutSeconds` again, counted from the redrive, not from the first start.
+#[test]
+fn a_redrive_gets_the_whole_machine_timeout_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path());
+    let key = s.tenant("acme");
+    assert_eq!(
+        s.upload(&key, "flaky", guests::guest_bytes("flaky")).status,
+        201
+    );
+    let machine = json!({"TimeoutSeconds": 2, "StartAt": "One", "States": {"One": {
+        "Type": "Parallel", "End": true, "Branches": [{"StartAt": "Gate", "States": {
+            "Gate": {"Type": "Choice", "Choices": [{"Variable": "$$.Execution.RedriveCount",
+                     "NumericEquals": 0, "Next": "Break"}], "Default": "Pause"},
+            "Break": {"Type": "Task", "Resource": "wasm:flaky",
+                      "Parameters": {"error": "Not.Yet"}, "End": true},
+            "Pause": {"Type": "Wait", "Seconds": 1, "End": true}}}]}}});
+    s.create_machine(&key, &json!({"name": "timed", "definition": machine}));
+    s.start_execution(&key, "timed", &json!({"name": "t1"}));
+    let done = s.wait_done(&key, "timed", "t1", Duration::from_secs(60));
+    assert_eq!(done["status"], "FAILED", "{done:?}");
+    // Past the first start's deadline.
+    std::thread::sleep(Duration::from_millis(2500));
+    let r = s.post(
+        "/v1/state-machines/timed/executions/t1/redrive",
+        &key,
+        &json!({}),
+    );
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let done = s.wait_done(&key, "timed", "t1", Duration::from_secs(60));
+    assert_eq!(done["status"], "SUCCEEDED", "{done:?}");
+}

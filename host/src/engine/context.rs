@@ -33,6 +33,9 @@ pub struct ExecutionInfo {
     pub tenant: Option<String>,
     /// `$$.Execution.RedriveCount`: how many times it was redriven.
     pub redrive_count: u32,
+    /// When it was last redriven: the machine's `TimeoutSeconds` counts from then (AWS
+    /// resets it on a redrive), else from `start_time`.
+    pub redrive_time: Option<SystemTime>,
 }
 
 impl ExecutionInfo {
@@ -56,6 +59,7 @@ impl ExecutionInfo {
             state_machine_name: machine_name.to_owned(),
             tenant: None,
             redrive_count: 0,
+            redrive_time: None,
         }
     }
 }

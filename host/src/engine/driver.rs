@@ -159,7 +159,10 @@ async fn drive(
     exec.single_step = journal.is_some();
     let runner = rt.tasks.clone();
     let clock = Arc::clone(&rt.clock);
-    let deadline = exec.model.timeout.map(|t| exec.info.start_time + t);
+    let deadline = exec
+        .model
+        .timeout
+        .map(|t| exec.info.redrive_time.unwrap_or(exec.info.start_time) + t);
     let mut ready: VecDeque<FrameId> = exec.runnable();
     let mut timers: BinaryHeap<Reverse<(SystemTime, FrameId)>> = BinaryHeap::new();
     let mut tasks: FuturesUnordered<BoxFuture<'_, (FrameId, TaskOutcome)>> =

@@ -116,6 +116,7 @@ impl EngineRuntime {
             state_machine_name: r.state_machine.clone(),
             tenant: Some(r.tenant.clone()),
             redrive_count: r.redrive_count,
+            redrive_time: r.redrive_ms.map(from_ms),
         }))
     }
 

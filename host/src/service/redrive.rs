@@ -15,6 +15,8 @@ use crate::store::{ExecutionRecord, MachineType, StoreError, TenantRecord, now_m
 pub const REDRIVE_WINDOW_MS: i64 = 14 * 24 * 60 * 60 * 1000;
 /// AWS's limit on redrives of one execution.
 pub const MAX_REDRIVES: u32 = 1000;
+/// AWS's maximum open time of an execution (one year): past it, no redrive.
+pub const MAX_OPEN_MS: i64 = 365 * 24 * 60 * 60 * 1000;
 
 /// DescribeExecution's `redriveStatus` and `redriveStatusReason` for a record.
 pub fn redrive_status(record: &ExecutionRecord, now_ms: i64) -> (&'static str, Option<String>) {
@@ -24,7 +26,8 @@ pub fn redrive_status(record: &ExecutionRecord, now_ms: i64) -> (&'static str, O
     }
 }
 
-/// Why AWS's rules refuse a redrive, if they do (the kept frames are checked later).
+/// Why AWS's rules refuse a redrive, if they do (the kept frames are checked later), in
+/// the words of AWS's `redriveStatusReason`.
 fn refusal(record: &ExecutionRecord, now: i64) -> Option<String> {
     if record.machine_type == MachineType::Express {
         return Some("Execution is an EXPRESS execution".into());
@@ -42,7 +45,10 @@ fn refusal(record: &ExecutionRecord, now: i64) -> Option<String> {
         .stop_ms
         .is_some_and(|stop| now.saturating_sub(stop) > REDRIVE_WINDOW_MS)
     {
-        return Some("Execution ended more than 14 days ago".into());
+        return Some("Execution redrivable period exceeded".into());
+    }
+    if now.saturating_sub(record.start_ms) > MAX_OPEN_MS {
+        return Some("Execution has exceeded the max execution time".into());
     }
     if record.redrive_count >= MAX_REDRIVES {
         return Some(format!(
@@ -129,5 +135,79 @@ impl Service {
         };
         self.spawn_driver(launch, stored, last_event_id, slot);
         Ok(record)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ended(status: ExecutionStatus, start_ms: i64, stop_ms: i64) -> ExecutionRecord {
+        ExecutionRecord {
+            arn: "arn".into(),
+            tenant: "t".into(),
+            name: "e".into(),
+            state_machine: "m".into(),
+            state_machine_version: 1,
+            machine_type: MachineType::Standard,
+            status,
+            input: "{}".into(),
+            output: None,
+            error: None,
+            cause: None,
+            start_ms,
+            stop_ms: Some(stop_ms),
+            seq: 0,
+            redrive_count: 0,
+            redrive_ms: None,
+            components: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn aws_rules_and_reasons() {
+        let day = 24 * 60 * 60 * 1000;
+        let now = 400 * day;
+        let status = |r: &ExecutionRecord| redrive_status(r, now);
+        for s in [
+            ExecutionStatus::Failed,
+            ExecutionStatus::TimedOut,
+            ExecutionStatus::Aborted,
+        ] {
+            assert_eq!(
+                status(&ended(s, now - 2 * day, now - day)),
+                ("REDRIVABLE", None)
+            );
+        }
+        let reason = |r: &ExecutionRecord| status(r).1.unwrap();
+        let failed = ExecutionStatus::Failed;
+        assert_eq!(
+            reason(&ended(ExecutionStatus::Succeeded, now - 2 * day, now - day)),
+            "Execution is SUCCEEDED and cannot be redriven"
+        );
+        assert_eq!(
+            reason(&ended(ExecutionStatus::Running, now - 2 * day, now - day)),
+            "Execution is RUNNING and cannot be redriven"
+        );
+        // 14 days from the end: the last day in, the next out.
+        assert_eq!(
+            status(&ended(failed, now - 20 * day, now - 14 * day)).0,
+            "REDRIVABLE"
+        );
+        assert_eq!(
+            reason(&ended(failed, now - 20 * day, now - 14 * day - 1)),
+            "Execution redrivable period exceeded"
+        );
+        // Open for more than a year (redriven since, so it ended recently).
+        assert_eq!(
+            reason(&ended(failed, now - 366 * day, now - day)),
+            "Execution has exceeded the max execution time"
+        );
+        let mut express = ended(failed, now - 2 * day, now - day);
+        express.machine_type = MachineType::Express;
+        assert_eq!(status(&express).0, "NOT_REDRIVABLE");
+        let mut many = ended(failed, now - 2 * day, now - day);
+        many.redrive_count = MAX_REDRIVES;
+        assert_eq!(status(&many).0, "NOT_REDRIVABLE");
     }
 }
