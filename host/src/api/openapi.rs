@@ -244,7 +244,7 @@ pub const ROUTES: &[RouteDoc] = &[
     r(
         "get",
         "/v1/executions",
-        "List executions newest first; stateMachine, statusFilter, maxResults, nextToken",
+        "List executions newest first; stateMachine, statusFilter, redriveFilter (REDRIVEN, NOT_REDRIVEN), maxResults, nextToken",
         Auth::Tenant,
         None,
         200,
