@@ -12,6 +12,7 @@ pub mod frame;
 pub mod history;
 pub mod inspect;
 pub mod jsonata_eval;
+mod lambda;
 pub mod limits;
 pub mod pipeline;
 pub mod ports;

@@ -111,6 +111,8 @@ pub async fn run(test: StateTest, task: TestTask) -> StateTestResult {
                 result,
                 logs: Vec::new(),
                 logs_truncated: false,
+                memory_bytes: 0,
+                mocked: true,
             },
             TestTask::Runner(runner) => {
                 let invoked = runner.invoke((*request).clone());
@@ -203,5 +205,7 @@ fn failure(error: &str, cause: &str) -> TaskOutcome {
         }),
         logs: Vec::new(),
         logs_truncated: false,
+        memory_bytes: 0,
+        mocked: false,
     }
 }

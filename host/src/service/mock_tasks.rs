@@ -328,6 +328,8 @@ impl MockTasks {
             result,
             logs: Vec::new(),
             logs_truncated: false,
+            memory_bytes: 0,
+            mocked: true,
         })
     }
 }
@@ -350,6 +352,8 @@ impl TaskRunner for MockTasks {
                     }),
                     logs: Vec::new(),
                     logs_truncated: false,
+                    memory_bytes: 0,
+                    mocked: false,
                 }
             }),
         }

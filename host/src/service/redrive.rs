@@ -161,6 +161,8 @@ mod tests {
             redrive_count: 0,
             redrive_ms: None,
             components: Vec::new(),
+            published_version: None,
+            alias: None,
         }
     }
 

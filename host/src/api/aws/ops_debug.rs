@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::error::AwsError;
-use super::ops::execution_name;
+use super::ops::execution;
 use super::shapes::epoch;
 use crate::service::{InspectionLevel, MockInput, Service, TestStateRequest, TestStateResponse};
 use crate::store::TenantRecord;
@@ -52,8 +52,10 @@ async fn redrive_execution(
     tenant: &TenantRecord,
     req: Redrive,
 ) -> Result<Value, AwsError> {
-    let (machine, name) = execution_name(tenant, &req.execution_arn)?;
-    let r = service.redrive_execution(tenant, &machine, &name).await?;
+    let e = execution(tenant, &req.execution_arn)?;
+    let r = service
+        .redrive_execution(tenant, &e.state_machine, &e.name)
+        .await?;
     Ok(json!({ "redriveDate": epoch(r.redrive_ms.unwrap_or(r.start_ms)) }))
 }
 
