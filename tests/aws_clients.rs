@@ -42,6 +42,7 @@ fn run_script(program: &Path, script: &Path, server: &Server, env: &[(&str, &str
     run_script_args(program, script, &[], server, env);
 }
 
+/// Runs `script` with `args`; it must exit 0.
 fn run_script_args(
     program: &Path,
     script: &Path,
@@ -277,4 +278,54 @@ fn secrets_are_sealed_at_rest() {
         &serde_json::json!({}),
     );
     assert_eq!(r.status, 404, "{:?}", r.body);
+}
+
+/// Issue 13 through boto3 (`tests/aws/boto3_debugging.py`): TestState, a mocked run from
+/// Step Functions Local's MockConfigFile example, a one-hour Wait at `--wait-time-scale
+/// 0.0005`, redrive of a failed Map and Parallel, and a redrive after `kill -9`.
+#[test]
+fn boto3_debugging_tools() {
+    let Some(python) = tool(
+        root().join("target/aws-venv/bin/python"),
+        "boto3 + awscli venv",
+    ) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let fixtures = root().join("tests/fixtures");
+    let mock_config = fixtures.join("sfn-local-mock/MockConfigFile.json");
+    let start = || {
+        Server::start_with(
+            dir.path(),
+            &[("STEPWASM_ADMIN_KEY", ADMIN_KEY)],
+            &[
+                "--wait-time-scale",
+                "0.0005",
+                "--mock-config",
+                mock_config.to_str().unwrap(),
+            ],
+        )
+    };
+    let server = start();
+    let key = server.tenant("acme");
+    let r = server.upload(&key, "flaky", guests::guest_bytes("flaky"));
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let r = server.post(
+        "/v1/tenants/acme/aws-credentials",
+        ADMIN_KEY,
+        &serde_json::json!({}),
+    );
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let id = r.body["accessKeyId"].as_str().unwrap().to_string();
+    let secret = r.body["secretAccessKey"].as_str().unwrap().to_string();
+    let script = root().join("tests/aws/boto3_debugging.py");
+    let env = [
+        ("AWS_ACCESS_KEY_ID", id.as_str()),
+        ("AWS_SECRET_ACCESS_KEY", secret.as_str()),
+        ("STEPWASM_FIXTURES", fixtures.to_str().unwrap()),
+    ];
+    run_script_args(&python, &script, &["before-kill"], &server, &env);
+    server.kill9();
+    let server = start();
+    run_script_args(&python, &script, &["after-kill"], &server, &env);
 }

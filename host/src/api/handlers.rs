@@ -358,9 +358,11 @@ pub async fn start_execution(
     PathArgs(sm): PathArgs<String>,
     JsonBody(req): JsonBody<StartExecution>,
 ) -> Reply {
-    let target = MachineRef::parse(&sm)?;
+    // Step Functions Local's `NAME#TestCase` (a mocked run, `serve --mock-config`).
+    let (sm, test_case) = crate::service::split_test_case(&sm);
+    let target = MachineRef::parse(sm)?;
     let started = service
-        .start_execution(&tenant, &target, req.name, json_text(req.input))
+        .start_execution_case(&tenant, &target, test_case, req.name, json_text(req.input))
         .await?;
     let v = views::execution(&started.record);
     let body = json!({
@@ -408,6 +410,7 @@ pub async fn describe_execution(
 pub struct ListExecutionsArgs {
     state_machine: Option<String>,
     status_filter: Option<String>,
+    redrive_filter: Option<String>,
     max_results: Option<i64>,
     next_token: Option<String>,
 }
@@ -426,6 +429,7 @@ pub async fn list_executions(
                 .map(MachineRef::parse)
                 .transpose()?,
             status: q.status_filter,
+            redrive_filter: q.redrive_filter,
             max_results: q.max_results,
             next_token: q.next_token,
         },

@@ -4,6 +4,7 @@
 //! `openapi.json` are both checked against.
 
 pub mod aws;
+mod debugging;
 mod error;
 mod extract;
 mod handlers;
@@ -80,6 +81,10 @@ pub fn router(service: Service) -> Router {
             post(h::stop_execution),
         )
         .route(
+            "/v1/state-machines/{name}/executions/{execution}/redrive",
+            post(debugging::redrive_execution),
+        )
+        .route(
             "/v1/state-machines/{name}/executions/{execution}/definition",
             get(v::execution_definition),
         )
@@ -123,6 +128,7 @@ pub fn router(service: Service) -> Router {
         )
         .route("/v1/activities/{name}/task", post(tasks::get_activity_task))
         .route("/v1/validate", post(h::validate_definition))
+        .route("/v1/test-state", post(debugging::test_state))
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed)
         // Bodies are size-checked by our own extractors (per route, per tenant quota).

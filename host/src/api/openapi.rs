@@ -234,6 +234,14 @@ pub const ROUTES: &[RouteDoc] = &[
         200,
     ),
     r(
+        "post",
+        "/v1/state-machines/{name}/executions/{execution}/redrive",
+        "RedriveExecution: run a FAILED, TIMED_OUT or ABORTED execution again from where it failed",
+        Auth::Tenant,
+        JSON,
+        200,
+    ),
+    r(
         "get",
         "/v1/state-machines/{name}/executions/{execution}/definition",
         "The state machine revision an execution runs (DescribeStateMachineForExecution)",
@@ -340,7 +348,7 @@ pub const ROUTES: &[RouteDoc] = &[
     r(
         "get",
         "/v1/executions",
-        "List executions newest first; stateMachine, statusFilter, maxResults, nextToken",
+        "List executions newest first; stateMachine, statusFilter, redriveFilter (REDRIVEN, NOT_REDRIVEN), maxResults, nextToken",
         Auth::Tenant,
         None,
         200,
@@ -413,6 +421,14 @@ pub const ROUTES: &[RouteDoc] = &[
         "post",
         "/v1/validate",
         "Validate a definition {definition} without storing it",
+        Auth::Tenant,
+        JSON,
+        200,
+    ),
+    r(
+        "post",
+        "/v1/test-state",
+        "TestState: run one state {definition, stateName?, input?, variables?, context?, mock?, inspectionLevel?}",
         Auth::Tenant,
         JSON,
         200,

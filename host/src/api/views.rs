@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use crate::service::{
-    Damaged, MachineDescription, Written, execution_arn, rfc3339_ms, role_arn,
+    Damaged, MachineDescription, Written, execution_arn, redrive_status, rfc3339_ms, role_arn,
     state_machine_alias_arn, state_machine_arn, state_machine_version_arn,
 };
 use crate::store::{
@@ -167,6 +167,15 @@ pub fn execution(e: &ExecutionRecord) -> Value {
     }
     if let Some(ms) = e.stop_ms {
         v["stopDate"] = json!(rfc3339_ms(ms));
+    }
+    v["redriveCount"] = json!(e.redrive_count);
+    if let Some(ms) = e.redrive_ms {
+        v["redriveDate"] = json!(rfc3339_ms(ms));
+    }
+    let (status, reason) = redrive_status(e, crate::store::now_ms());
+    v["redriveStatus"] = json!(status);
+    if let Some(reason) = reason {
+        v["redriveStatusReason"] = json!(reason);
     }
     v
 }

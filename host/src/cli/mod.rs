@@ -7,6 +7,7 @@ pub mod check;
 pub mod credentials;
 pub mod run;
 pub mod serve;
+pub mod test_state;
 pub mod validate;
 
 use std::path::{Path, PathBuf};
@@ -18,6 +19,7 @@ use serde_json::Value;
 use crate::asl::model::StateMachine;
 use crate::asl::raw::RawStateMachine;
 use crate::asl::validate::Diagnostic;
+use crate::engine::time_scale::TimeScale;
 
 /// Exit code: the execution succeeded (or the definition is valid).
 pub const EXIT_OK: i32 = 0;
@@ -52,6 +54,8 @@ pub enum Command {
     AwsCredentials(credentials::CredentialsArgs),
     /// Read every record of a store and name the damaged ones (exit 1 if any).
     Check(check::CheckArgs),
+    /// TestState: run one state once and print what it did (INFO, DEBUG or TRACE).
+    TestState(test_state::TestStateArgs),
 }
 
 /// Runs a parsed command line; returns the process exit code.
@@ -64,6 +68,7 @@ pub fn main(cli: Cli) -> i32 {
         Command::BenchStore(args) => bench_store::main(args),
         Command::AwsCredentials(args) => credentials::main(args),
         Command::Check(args) => check::main(args),
+        Command::TestState(args) => test_state::main(args),
     }
 }
 
@@ -169,6 +174,25 @@ pub fn report_load_error(e: &LoadError) -> i32 {
         }
     }
     EXIT_INVALID
+}
+
+/// Parses `--wait-time-scale` (clap value parser).
+pub fn parse_time_scale(text: &str) -> Result<TimeScale, String> {
+    TimeScale::parse(text).map_err(|e| e.to_string())
+}
+
+/// The scale to run with; a scale other than 1 is announced on stderr, because it changes
+/// what every Wait and Retry means.
+pub fn time_scale_or_default(scale: Option<TimeScale>) -> TimeScale {
+    let scale = scale.unwrap_or_default();
+    if !scale.is_identity() {
+        eprintln!(
+            "stepwasm: warning: --wait-time-scale {} is a test-only setting: Wait states and Retry backoffs last {} times as long",
+            scale.factor(),
+            scale.factor()
+        );
+    }
+    scale
 }
 
 /// A name for the state machine, from its file name.

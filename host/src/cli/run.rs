@@ -16,7 +16,9 @@ use crate::engine::context::ExecutionInfo;
 use crate::engine::driver::{self, Finished, Runtime, SystemClock};
 use crate::engine::execution::Execution;
 use crate::engine::limits::Limits;
-use crate::engine::ports::ExecutionStatus;
+use crate::engine::ports::{ExecutionStatus, TaskRunner};
+use crate::engine::time_scale::TimeScale;
+use crate::service::{MockConfig, MockTasks};
 
 /// Arguments of `run`.
 #[derive(Debug, Args)]
@@ -43,6 +45,17 @@ pub struct RunArgs {
     /// repeatable.
     #[arg(long = "module", value_name = "NAME=PATH")]
     pub modules: Vec<String>,
+    /// TEST ONLY: Wait states and Retry backoffs last F times as long (0.000001 to 1000;
+    /// e.g. 0.0005 turns a one-hour Wait into 1.8 s). The history shows the real times.
+    #[arg(long, value_name = "F", value_parser = super::parse_time_scale)]
+    pub wait_time_scale: Option<TimeScale>,
+    /// TEST ONLY: Step Functions Local's mock configuration file (with `--test-case`).
+    #[arg(long, value_name = "FILE", requires = "test_case")]
+    pub mock_config: Option<PathBuf>,
+    /// The mock configuration's test case to run under (looked up under the state machine
+    /// named like the definition file, else the one machine that has it).
+    #[arg(long, value_name = "NAME", requires = "mock_config")]
+    pub test_case: Option<String>,
 }
 
 /// Runs `run`.
@@ -61,6 +74,7 @@ pub fn main(args: RunArgs) -> i32 {
     let limits = Limits {
         max_payload_bytes: (args.max_payload_bytes > 0).then_some(args.max_payload_bytes),
         max_history_events: (args.max_history_events > 0).then_some(args.max_history_events),
+        time_scale: super::time_scale_or_default(args.wait_time_scale),
     };
     if let Err(e) = limits.check_payload(&input, "execution input") {
         eprintln!("stepwasm: {}: {}", e.name, e.cause);
@@ -68,6 +82,16 @@ pub fn main(args: RunArgs) -> i32 {
     }
     let tasks = match crate::sandbox::runner_from_module_flags(&args.modules) {
         Ok(runner) => runner.map(|r| Arc::new(r) as Arc<dyn crate::engine::ports::TaskRunner>),
+        Err(e) => {
+            eprintln!("stepwasm: {e}");
+            return EXIT_INVALID;
+        }
+    };
+    let now = SystemTime::now();
+    let name = uuid::Uuid::new_v4().to_string();
+    let info = ExecutionInfo::local(&name, &machine_name(&args.definition), Arc::new(input), now);
+    let tasks = match mocked(&args, tasks, &info) {
+        Ok(t) => t,
         Err(e) => {
             eprintln!("stepwasm: {e}");
             return EXIT_INVALID;
@@ -81,9 +105,6 @@ pub fn main(args: RunArgs) -> i32 {
         limits: limits.clone(),
         record_history: args.history,
     };
-    let now = SystemTime::now();
-    let name = uuid::Uuid::new_v4().to_string();
-    let info = ExecutionInfo::local(&name, &machine_name(&args.definition), Arc::new(input), now);
     let mut exec = Execution::new(model, Arc::new(info), limits, args.history, now);
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_time()
@@ -103,6 +124,25 @@ pub fn main(args: RunArgs) -> i32 {
         }
     };
     report(&finished, args.json, args.history)
+}
+
+/// The task runner behind `--mock-config`/`--test-case`, if given.
+fn mocked(
+    args: &RunArgs,
+    tasks: Option<Arc<dyn TaskRunner>>,
+    info: &ExecutionInfo,
+) -> Result<Option<Arc<dyn TaskRunner>>, crate::service::MockConfigError> {
+    let (Some(path), Some(case)) = (&args.mock_config, &args.test_case) else {
+        return Ok(tasks);
+    };
+    let config = MockConfig::load(path)?;
+    let machine = config.machine_with_case(&info.state_machine_name, case)?;
+    eprintln!(
+        "stepwasm: warning: --mock-config is a test-only setting: running test case {case} of {machine}"
+    );
+    let mocks = MockTasks::new(config, tasks);
+    mocks.register(&info.id, &machine, case)?;
+    Ok(Some(Arc::new(mocks)))
 }
 
 fn report(finished: &Finished, json_out: bool, history: bool) -> i32 {

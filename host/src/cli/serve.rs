@@ -11,9 +11,12 @@ use anyhow::Context;
 
 use crate::api::ServeOptions;
 use crate::engine::limits::Limits;
+use crate::engine::ports::TaskRunner;
+use crate::engine::time_scale::TimeScale;
 use crate::sandbox::{SandboxConfig, SandboxRunner};
 use crate::service::{
-    AdminBootstrap, EngineRuntime, Keyring, SandboxInspector, Service, StoreComponentSource,
+    AdminBootstrap, EngineRuntime, Keyring, MockConfig, MockTasks, SandboxInspector, Service,
+    StoreComponentSource,
 };
 use crate::store::Store;
 
@@ -51,6 +54,14 @@ pub struct ServeArgs {
     /// directory keeps the region it was first served with (ARNs are stored).
     #[arg(long, default_value = crate::service::DEFAULT_REGION)]
     pub region: String,
+    /// TEST ONLY: Wait states and Retry backoffs last F times as long (0.000001 to 1000;
+    /// e.g. 0.0005 turns a one-hour Wait into 1.8 s). The history shows the real times.
+    #[arg(long, value_name = "F", value_parser = super::parse_time_scale)]
+    pub wait_time_scale: Option<TimeScale>,
+    /// TEST ONLY: Step Functions Local's mock configuration file; an execution started as
+    /// `NAME#TestCase` answers the Task states its test case names from the file.
+    #[arg(long, value_name = "FILE")]
+    pub mock_config: Option<PathBuf>,
 }
 
 impl ServeArgs {
@@ -103,17 +114,34 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         ..SandboxConfig::default()
     };
     let runner = Arc::new(SandboxRunner::new(source, config)?);
+    let mocks = match &args.mock_config {
+        None => None,
+        Some(path) => {
+            let config = MockConfig::load(path)?;
+            eprintln!(
+                "stepwasm: warning: --mock-config {} is a test-only setting: executions started as NAME#TestCase answer mocked Task states from it",
+                path.display()
+            );
+            Some(Arc::new(MockTasks::new(config, Some(runner.clone()))))
+        }
+    };
+    let tasks: Arc<dyn TaskRunner> = match &mocks {
+        Some(m) => m.clone(),
+        None => runner.clone(),
+    };
     let service = Service::new(
         store,
-        Arc::new(
-            EngineRuntime::new(Some(runner.clone())).with_limits(Limits {
-                max_history_events: (args.max_history_events > 0)
-                    .then_some(args.max_history_events),
-                ..Limits::default()
-            }),
-        ),
+        Arc::new(EngineRuntime::new(Some(tasks)).with_limits(Limits {
+            max_history_events: (args.max_history_events > 0).then_some(args.max_history_events),
+            time_scale: super::time_scale_or_default(args.wait_time_scale),
+            ..Limits::default()
+        })),
         Arc::new(SandboxInspector::new(runner)),
     )?;
+    let service = match mocks {
+        Some(m) => service.with_mocks(m),
+        None => service,
+    };
     service.apply_all_limits()?;
     let env_key = std::env::var(ADMIN_KEY_ENV).ok();
     match service.bootstrap_admin(env_key.as_deref()).await? {

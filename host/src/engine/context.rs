@@ -31,6 +31,11 @@ pub struct ExecutionInfo {
     pub state_machine_name: String,
     /// The owning tenant, passed on to task runners (`None` in the CLI).
     pub tenant: Option<String>,
+    /// `$$.Execution.RedriveCount`: how many times it was redriven.
+    pub redrive_count: u32,
+    /// When it was last redriven: the machine's `TimeoutSeconds` counts from then (AWS
+    /// resets it on a redrive), else from `start_time`.
+    pub redrive_time: Option<SystemTime>,
 }
 
 impl ExecutionInfo {
@@ -53,6 +58,8 @@ impl ExecutionInfo {
             ),
             state_machine_name: machine_name.to_owned(),
             tenant: None,
+            redrive_count: 0,
+            redrive_time: None,
         }
     }
 }
@@ -123,7 +130,7 @@ pub fn context_object(
         "StartTime".into(),
         Value::from(format_time(info.start_time)),
     );
-    execution.insert("RedriveCount".into(), Value::from(0));
+    execution.insert("RedriveCount".into(), Value::from(info.redrive_count));
     let mut st = Map::new();
     st.insert(
         "EnteredTime".into(),

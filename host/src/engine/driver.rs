@@ -96,6 +96,7 @@ fn no_runner(request: &TaskRequest) -> TaskOutcome {
         logs: Vec::new(),
         logs_truncated: false,
         memory_bytes: 0,
+        mocked: false,
     }
 }
 
@@ -166,7 +167,10 @@ async fn drive(
     exec.single_step = journal.is_some();
     let runner = rt.tasks.clone();
     let clock = Arc::clone(&rt.clock);
-    let deadline = exec.model.timeout.map(|t| exec.info.start_time + t);
+    let deadline = exec
+        .model
+        .timeout
+        .map(|t| exec.info.redrive_time.unwrap_or(exec.info.start_time) + t);
     let mut ready: VecDeque<FrameId> = exec.runnable();
     let mut timers: BinaryHeap<Reverse<(SystemTime, FrameId)>> = BinaryHeap::new();
     let mut tasks: FuturesUnordered<BoxFuture<'_, (FrameId, TaskOutcome)>> =
@@ -430,10 +434,14 @@ impl Execution {
                 }
             }
         }
-        for id in ids {
-            self.frames.remove(&id);
-            if self.track {
-                self.dirty.push((id, false));
+        // A successful end drops every frame; a failed, timed-out or aborted one keeps
+        // them as they stand (with where each failed), for RedriveExecution.
+        if matches!(ending, Ending::Succeeded(_)) {
+            for id in ids {
+                self.frames.remove(&id);
+                if self.track {
+                    self.dirty.push((id, false));
+                }
             }
         }
         record_ending(&mut self.events, now, ending)
@@ -450,11 +458,14 @@ impl Execution {
         })
     }
 
-    /// The commit that ends the execution (after [`Execution::finish`]): its last events,
-    /// and every frame it had, deleted (nothing is left to encode).
+    /// The commit that ends the execution (after [`Execution::finish`]): its last events;
+    /// after a success every frame it had, deleted; after a failure, timeout or stop the
+    /// frames as they stand (where each failed), kept for RedriveExecution.
     pub fn final_commit(&mut self, end: ExecutionEnd) -> StepCommit {
-        // Not encoding, so nothing can fail.
-        let frames = self.frame_updates(false).unwrap_or_default();
+        let keep = end.status != ExecutionStatus::Succeeded;
+        // A frame that cannot be encoded is not kept (the store keeps the last committed
+        // states instead).
+        let frames = self.frame_updates(keep).unwrap_or_default();
         StepCommit {
             execution_id: self.info.id.clone(),
             events: self.events.take(),

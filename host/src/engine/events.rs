@@ -104,6 +104,18 @@ impl EventLog {
         });
     }
 
+    /// `ExecutionRedriven` (RedriveExecution), with the execution's redrive count.
+    pub fn execution_redriven(&mut self, now: SystemTime, redrive_count: u32) {
+        self.push(
+            now,
+            "ExecutionRedriven",
+            Some((
+                "executionRedrivenEventDetails",
+                json!({ "redriveCount": redrive_count }),
+            )),
+        );
+    }
+
     /// `ExecutionStarted`.
     pub fn execution_started(
         &mut self,

@@ -27,6 +27,23 @@ pub struct Frame {
     /// are read through `parent`.
     #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
     pub variables: serde_json::Map<String, Value>,
+    /// Where the frame failed, kept in its last state so RedriveExecution can resume
+    /// there ([`super::redrive`]); set only when a state's error went unhandled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed_at: Option<Box<FailedAt>>,
+}
+
+/// The state a frame failed in, with its raw input.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct FailedAt {
+    /// The state.
+    pub state: StateId,
+    /// Its raw input.
+    pub input: Value,
+    /// For a Parallel or Map state: each child's output where the child had succeeded
+    /// (a redrive reruns only the others).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub results: Option<Vec<Option<Value>>>,
 }
 
 /// A child's place in its parent.
@@ -229,6 +246,10 @@ pub struct Children {
     /// Ids of the children started so far (rebuilt on resume).
     #[serde(skip)]
     pub child_ids: Vec<FrameId>,
+    /// Indexes of the children that failed (rebuilt on resume), so a redrive knows which
+    /// results were outputs.
+    #[serde(skip)]
+    pub failed_indexes: Vec<usize>,
 }
 
 /// A frame that could not be encoded for the journal. Nothing in a [`Frame`] should fail to

@@ -384,6 +384,7 @@ mod tests {
                     crate::engine::frame::Outcome::Succeeded(Value::Null),
                 ),
                 variables: vars,
+                failed_at: None,
             },
         );
         let scope = VarScope::of(&frames, 0);

@@ -2,6 +2,7 @@
 
 use serde_json::Value;
 
+use super::time_scale::TimeScale;
 use crate::asl::error::{ErrorName, StatesError};
 
 /// AWS's payload quota: 256 KiB of UTF-8 per state input/output, task result and execution
@@ -50,6 +51,8 @@ pub struct Limits {
     pub max_payload_bytes: Option<usize>,
     /// Largest history in events (`None`: unlimited); checked only while recording history.
     pub max_history_events: Option<u64>,
+    /// Test-only factor on Wait and Retry durations (`--wait-time-scale`).
+    pub time_scale: TimeScale,
 }
 
 impl Default for Limits {
@@ -57,6 +60,7 @@ impl Default for Limits {
         Limits {
             max_payload_bytes: Some(DEFAULT_MAX_PAYLOAD_BYTES),
             max_history_events: Some(DEFAULT_MAX_HISTORY_EVENTS),
+            time_scale: TimeScale::default(),
         }
     }
 }
@@ -180,6 +184,7 @@ impl Limits {
         Limits {
             max_payload_bytes: None,
             max_history_events: None,
+            time_scale: TimeScale::default(),
         }
     }
 
@@ -239,6 +244,7 @@ mod tests {
         let limits = Limits {
             max_payload_bytes: Some(7),
             max_history_events: None,
+            ..Limits::default()
         };
         assert!(
             limits
@@ -290,7 +296,7 @@ mod tests {
     /// frame wraps values in at most five levels and serde_json reads 127.
     #[test]
     fn frames_holding_the_deepest_values_read_back() {
-        use crate::engine::frame::{Attempt, Children, Cursor, Frame, Outcome, encode};
+        use crate::engine::frame::{Attempt, Children, Cursor, FailedAt, Frame, Outcome, encode};
         let deep = nested(MAX_VALUE_DEPTH);
         let children = Children {
             input: deep.clone(),
@@ -320,11 +326,18 @@ mod tests {
         for cursor in cursors {
             let mut variables = serde_json::Map::new();
             variables.insert("v".into(), deep.clone());
+            // Where a frame failed is kept for a redrive, beside its last cursor.
+            let failed_at = Some(Box::new(FailedAt {
+                state: 0,
+                input: deep.clone(),
+                results: Some(vec![None, Some(deep.clone())]),
+            }));
             let frame = Frame {
                 parent: None,
                 machine: 0,
                 cursor,
                 variables,
+                failed_at,
             };
             let bytes = encode(0, &frame).unwrap();
             let back: Result<Frame, _> = serde_json::from_slice(&bytes);

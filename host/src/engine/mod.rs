@@ -13,6 +13,7 @@ pub mod events;
 pub mod execution;
 pub mod frame;
 pub mod history;
+pub mod inspect;
 pub mod jsonata_eval;
 mod lambda;
 pub mod limits;
@@ -24,10 +25,12 @@ mod resume_tests;
 #[cfg(test)]
 mod robust_tests;
 pub(crate) mod states;
+pub mod test_state;
 #[cfg(test)]
 pub(crate) mod testkit;
 #[cfg(test)]
 mod tests;
+pub mod time_scale;
 pub mod variables;
 #[cfg(test)]
 mod variables_tests;

@@ -6,6 +6,7 @@ use std::borrow::Cow;
 
 use serde_json::{Map, Value};
 
+use super::inspect::{self, Stage};
 use crate::asl::error::{ErrorName, StatesError};
 use crate::asl::model::{InOutPath, Io, Payload, ResultPathSpec};
 use crate::asl::path::{JsonPath, Selected};
@@ -64,6 +65,17 @@ pub fn input_path<'v>(
     }
 }
 
+/// A state's own `InputPath` (what TestState's DEBUG level shows as `afterInputPath`).
+pub fn state_input_path<'v>(
+    spec: &InOutPath,
+    input: &'v Value,
+    env: Env<'v>,
+) -> Result<Cow<'v, Value>, StatesError> {
+    let selected = input_path(spec, input, env)?;
+    inspect::note(Stage::InputPath, &selected);
+    Ok(selected)
+}
+
 /// Evaluates a payload (Parameters, ResultSelector, ItemSelector, ...) against `input`.
 pub fn payload(p: &Payload, input: &Value, env: Env<'_>) -> Result<Value, StatesError> {
     match p {
@@ -81,11 +93,13 @@ pub fn effective_input<'v>(
     input: &'v Value,
     env: Env<'v>,
 ) -> Result<Cow<'v, Value>, StatesError> {
-    let selected = input_path(&io.input_path, input, env)?;
-    match &io.parameters {
-        None => Ok(selected),
-        Some(p) => payload(p, &selected, env).map(Cow::Owned),
-    }
+    let selected = state_input_path(&io.input_path, input, env)?;
+    let effective = match &io.parameters {
+        None => selected,
+        Some(p) => Cow::Owned(payload(p, &selected, env)?),
+    };
+    inspect::note(Stage::Parameters, &effective);
+    Ok(effective)
 }
 
 /// `ResultPath`: places `result` into the state's raw `input`.
@@ -94,11 +108,13 @@ pub fn result_path(
     input: Value,
     result: Value,
 ) -> Result<Value, StatesError> {
-    match spec {
-        ResultPathSpec::Replace => Ok(result),
-        ResultPathSpec::Discard => Ok(input),
-        ResultPathSpec::Path(p) => p.set(input, result),
-    }
+    let merged = match spec {
+        ResultPathSpec::Replace => result,
+        ResultPathSpec::Discard => input,
+        ResultPathSpec::Path(p) => p.set(input, result)?,
+    };
+    inspect::note(Stage::ResultPath, &merged);
+    Ok(merged)
 }
 
 /// `OutputPath`: `$` keeps the value, `null` gives `{}`.
@@ -125,10 +141,12 @@ pub fn finish_assigning(
     result: Value,
     env: Env<'_>,
 ) -> Result<(Value, Option<Value>), StatesError> {
+    inspect::note(Stage::Result, &result);
     let result = match &io.result_selector {
         None => result,
         Some(p) => payload(p, &result, env)?,
     };
+    inspect::note(Stage::ResultSelector, &result);
     let assigned = assign.map(|a| payload(a, &result, env)).transpose()?;
     let merged = result_path(&io.result_path, input, result)?;
     Ok((output_path(&io.output_path, merged, env)?, assigned))

@@ -75,6 +75,9 @@ pub struct TaskOutcome {
     /// Peak linear memory the attempt used, in bytes (0 when the runner does not meter
     /// it); EXPRESS billing details are computed from it.
     pub memory_bytes: u64,
+    /// The result is a mock's (TestState's `mock`, a MockConfigFile response): already the
+    /// integration's response, so a `lambda:invoke` result is not wrapped again.
+    pub mocked: bool,
 }
 
 /// Runs Task states. Implemented by the WASM sandbox; tests may implement it too.

@@ -123,6 +123,7 @@ impl Execution {
                     ch.finished += 1;
                     if matches!(outcome, Outcome::Failed { .. }) {
                         ch.failed += 1;
+                        ch.failed_indexes.push(link.index);
                     }
                     ch.results[link.index] = Some(result_value(outcome));
                     live.remove(&child);

@@ -111,6 +111,7 @@ impl TaskRunner for ScriptedTasks {
                 logs: Vec::new(),
                 logs_truncated: false,
                 memory_bytes: 0,
+                mocked: false,
             }
         })
     }

@@ -511,7 +511,7 @@ fn a_map_persists_linear_frame_state() {
 }
 
 #[test]
-fn aborting_drops_frames_and_reports_aborted() {
+fn aborting_keeps_frames_for_redrive_and_reports_aborted() {
     let def =
         json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 10, "End": true}}});
     let info = ExecutionInfo::local("a", "sm", Arc::new(json!({})), at(0.0));
@@ -536,10 +536,10 @@ fn aborting_drops_frames_and_reports_aborted() {
     assert_eq!(types.last(), Some(&"ExecutionAborted"));
     assert!(types.contains(&"WaitStateAborted"));
     assert_eq!(commit.end.unwrap().status, ExecutionStatus::Aborted);
+    // The frames stay as committed (RedriveExecution resumes from them): none is deleted.
     assert!(
-        commit
-            .frames
-            .iter()
-            .any(|f| f.frame == 0 && f.state.is_none())
+        commit.frames.iter().all(|f| f.state.is_some()),
+        "{:?}",
+        commit.frames
     );
 }

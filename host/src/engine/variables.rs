@@ -161,6 +161,7 @@ mod tests {
             machine: 0,
             cursor: Cursor::Done(Outcome::Succeeded(Value::Null)),
             variables,
+            failed_at: None,
         }
     }
 

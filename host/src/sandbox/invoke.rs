@@ -57,6 +57,7 @@ pub(crate) async fn invoke(
         logs,
         logs_truncated,
         memory_bytes,
+        mocked: false,
     }
 }
 

@@ -231,6 +231,16 @@ impl Service {
     ) -> Result<Option<String>, ServiceError> {
         let mut seen = HashSet::new();
         for rec in self.store().running_of_tenant(&tenant.id)? {
+            if rec
+                .components
+                .iter()
+                .any(|(n, v)| n == name && *v == version)
+            {
+                return Ok(Some(format!(
+                    "execution '{}' of state machine '{}' is running and runs wasm:{name}:{version} (the version it started with)",
+                    rec.name, rec.state_machine
+                )));
+            }
             if !seen.insert((rec.state_machine.clone(), rec.state_machine_version)) {
                 continue;
             }

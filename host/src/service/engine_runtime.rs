@@ -9,6 +9,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::names::{role_arn, state_machine_arn};
+use super::pinned_tasks::PinnedTasks;
 use super::runtime::{Driven, ExpressRun, Launch, Runtime, RuntimeError};
 use crate::asl::model::StateMachine;
 use crate::asl::raw::RawStateMachine;
@@ -21,8 +22,10 @@ use crate::engine::frame::{from_ms, to_ms};
 use crate::engine::history::HistoryEvent;
 use crate::engine::limits::Limits;
 use crate::engine::ports::{
-    BoxFuture, Clock, FrameUpdate, Journal, StepCommit, TaskOutcome, TaskRequest, TaskRunner,
+    BoxFuture, Clock, FrameUpdate, Journal, StepCommit, TaskFailure, TaskOutcome, TaskRequest,
+    TaskRunner,
 };
+use crate::engine::test_state::{self, StateTest, StateTestResult, TestTask};
 use crate::store::StateMachineVersion;
 
 /// Compiled models kept in memory, weighed by their definitions' length, least recently
@@ -115,6 +118,8 @@ impl EngineRuntime {
             state_machine_id: state_machine_arn(&r.tenant, &r.state_machine),
             state_machine_name: r.state_machine.clone(),
             tenant: Some(r.tenant.clone()),
+            redrive_count: r.redrive_count,
+            redrive_time: r.redrive_ms.map(from_ms),
         }))
     }
 
@@ -134,15 +139,21 @@ impl EngineRuntime {
         })
     }
 
+    /// The driver's runtime for one execution: its tasks run the component versions the
+    /// execution pinned at its start; activity tasks are announced on `activities`.
     fn driver(
         &self,
         journal: Option<Arc<dyn Journal>>,
         activities: Option<Arc<dyn ActivityBoard>>,
+        launch: &Launch,
     ) -> driver::Runtime {
         driver::Runtime {
             activities,
             clock: self.clock.clone(),
-            tasks: self.tasks.clone(),
+            tasks: self
+                .tasks
+                .clone()
+                .map(|t| PinnedTasks::wrap(t, &launch.record.components)),
             journal,
             limits: self.limits.clone(),
             record_history: true,
@@ -180,7 +191,7 @@ impl Runtime for EngineRuntime {
         activities: Arc<dyn ActivityBoard>,
     ) -> BoxFuture<'static, Result<Driven, RuntimeError>> {
         let prepared = self.restore(&launch, &frames, last_event_id);
-        let rt = self.driver(Some(journal), Some(activities));
+        let rt = self.driver(Some(journal), Some(activities), &launch);
         Box::pin(async move {
             let mut exec = prepared?;
             match driver::run_or_park(&mut exec, &rt, Some(PARK_AFTER), Some(&inbox)).await {
@@ -207,6 +218,41 @@ impl Runtime for EngineRuntime {
         Ok(exec.abort(self.clock.now(), error, cause))
     }
 
+    fn redrive(
+        &self,
+        launch: &Launch,
+        frames: &[(u64, Vec<u8>)],
+        last_event_id: u64,
+    ) -> Result<StepCommit, RuntimeError> {
+        let model = self.model(launch)?;
+        let info = Self::info(launch)?;
+        Execution::redrive(
+            model,
+            info,
+            self.limits.clone(),
+            frames,
+            last_event_id,
+            self.clock.now(),
+        )
+        .map(|(_, commit)| commit)
+        .map_err(|e| RuntimeError::NotRedrivable {
+            message: e.to_string(),
+        })
+    }
+
+    fn test_state(
+        &self,
+        test: StateTest,
+        mock: Option<Result<Value, TaskFailure>>,
+    ) -> BoxFuture<'static, Result<StateTestResult, RuntimeError>> {
+        let task = match (mock, &self.tasks) {
+            (Some(result), _) => TestTask::Mock(result),
+            (None, Some(runner)) => TestTask::Runner(runner.clone()),
+            (None, None) => TestTask::Nothing,
+        };
+        Box::pin(async move { Ok(test_state::run(test, task).await) })
+    }
+
     fn run_express(
         &self,
         launch: Launch,
@@ -222,7 +268,7 @@ impl Runtime for EngineRuntime {
             };
             Ok(Execution::new(model, info, limits, true, start))
         });
-        let mut rt = self.driver(None, None);
+        let mut rt = self.driver(None, None, &launch);
         let peak = Arc::new(AtomicU64::new(0));
         rt.tasks = rt.tasks.map(|inner| -> Arc<dyn TaskRunner> {
             Arc::new(Metered {

@@ -223,6 +223,14 @@ pub enum ServiceError {
         /// The execution.
         name: String,
     },
+    /// RedriveExecution of an execution that cannot be redriven (AWS's exception).
+    #[error("execution '{name}' cannot be redriven: {reason}")]
+    NotRedrivable {
+        /// The execution.
+        name: String,
+        /// Why.
+        reason: String,
+    },
     /// start-sync was asked of a STANDARD state machine (AWS's exact exception).
     #[error("state machine '{name}' is not an EXPRESS state machine")]
     WrongMachineType {
@@ -332,6 +340,7 @@ impl ServiceError {
             ServiceError::Validation { .. } => "ValidationException",
             ServiceError::InUse { .. } => "ResourceInUse",
             ServiceError::NotRunning { .. } => "ExecutionNotRunning",
+            ServiceError::NotRedrivable { .. } => "ExecutionNotRedrivable",
             ServiceError::WrongMachineType { .. } => "StateMachineTypeNotSupported",
             ServiceError::ComponentTooLarge { .. } => "ComponentTooLarge",
             ServiceError::StorageQuotaExceeded { .. } => "StorageQuotaExceeded",
@@ -377,6 +386,7 @@ impl ServiceError {
             | ServiceError::TaskTimedOut { .. }
             | ServiceError::InvalidOutput { .. }
             | ServiceError::Validation { .. }
+            | ServiceError::NotRedrivable { .. }
             | ServiceError::TooManyTags { .. }
             | ServiceError::InvalidLoggingConfiguration { .. }
             | ServiceError::ServiceQuotaExceeded { .. }

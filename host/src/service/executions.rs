@@ -44,6 +44,8 @@ pub struct ListExecutionsQuery {
     pub state_machine: Option<MachineRef>,
     /// Only this status (`RUNNING`, `SUCCEEDED`, ...).
     pub status: Option<String>,
+    /// AWS's `redriveFilter`: `REDRIVEN` or `NOT_REDRIVEN`.
+    pub redrive_filter: Option<String>,
     /// Page size.
     pub max_results: Option<i64>,
     /// Token from the previous page.
@@ -154,7 +156,38 @@ impl Service {
             start_ms: now_ms(),
             stop_ms: None,
             seq: 0,
+            redrive_count: 0,
+            redrive_ms: None,
+            components: Vec::new(),
         })
+    }
+
+    /// The latest version of each component a STANDARD machine names without a version
+    /// (`wasm:NAME`, a Lambda function name or ARN without a qualifier), to pin for an
+    /// execution of it: one store read per such component.
+    fn component_pins(
+        &self,
+        tenant: &TenantRecord,
+        machine: &StateMachineVersion,
+    ) -> Result<Vec<(String, u64)>, ServiceError> {
+        if machine.machine_type != MachineType::Standard {
+            return Ok(Vec::new());
+        }
+        let mut pins: Vec<(String, u64)> = Vec::new();
+        for task in super::machines::task_resources(&machine.definition) {
+            // A `lambda:invoke` with a computed FunctionName is resolved when it runs.
+            let super::machines::ComponentUse::Named(r) = task.component else {
+                continue;
+            };
+            if r.version.is_some() || pins.iter().any(|(n, _)| *n == r.name) {
+                continue;
+            }
+            // A component not uploaded (yet) is not pinned: the task names it as missing.
+            if let Some(c) = self.store().component(&tenant.id, &r.name, None)? {
+                pins.push((r.name, c.version));
+            }
+        }
+        Ok(pins)
     }
 
     /// The name (given or generated, checked) and the target of a start.
@@ -211,10 +244,37 @@ impl Service {
         name: Option<String>,
         input: Option<String>,
     ) -> Result<Started, ServiceError> {
+        self.start_execution_case(tenant, target, None, name, input)
+            .await
+    }
+
+    /// [`Service::start_execution`] under a test case of the server's mock configuration
+    /// (Step Functions Local's `NAME#TestCase`, split off by [`super::split_test_case`]).
+    pub async fn start_execution_case(
+        &self,
+        tenant: &TenantRecord,
+        target: &MachineRef,
+        test_case: Option<&str>,
+        name: Option<String>,
+        input: Option<String>,
+    ) -> Result<Started, ServiceError> {
         let named = name.is_some();
-        let (name, target) = self.prepare_start(tenant, target, name)?;
-        let machine = target.revision.clone();
-        let record = Self::new_record(tenant, &target, name, input)?;
+        let (name, start) = self.prepare_start(tenant, target, name)?;
+        let machine = start.revision.clone();
+        let mut record = Self::new_record(tenant, &start, name, input)?;
+        record.components = self.component_pins(tenant, &machine)?;
+        if let Some(case) = test_case {
+            let mocks = self.mocks().ok_or_else(|| ServiceError::Validation {
+                message: format!(
+                    "test case '{case}' given, but the server has no mock configuration (serve --mock-config)"
+                ),
+            })?;
+            mocks
+                .register(&record.arn, &target.name, case)
+                .map_err(|e| ServiceError::Validation {
+                    message: e.to_string(),
+                })?;
+        }
         // A generated name is new; a caller's name may be an idempotent repeat.
         if named {
             if let Some(existing) = self.store().execution(&record.arn)? {
@@ -336,6 +396,19 @@ impl Service {
     ) -> Result<Page<ExecutionRecord>, ServiceError> {
         let limit = paging::page_size(query.max_results)?;
         let status = query.status.as_deref().map(parse_status).transpose()?;
+        let redriven = match query.redrive_filter.as_deref() {
+            None => None,
+            Some("REDRIVEN") => Some(true),
+            Some("NOT_REDRIVEN") => Some(false),
+            Some(other) => {
+                return Err(ServiceError::Validation {
+                    message: format!(
+                        "redriveFilter must be REDRIVEN or NOT_REDRIVEN, got '{}'",
+                        other.chars().take(64).collect::<String>()
+                    ),
+                });
+            }
+        };
         let (mut version, mut alias) = (None, None);
         if let Some(sm) = &query.state_machine {
             self.latest_machine(tenant, &sm.name)?;
@@ -352,12 +425,17 @@ impl Service {
             }
         }
         let list = format!(
-            "executions:{}:{}",
+            "executions:{}:{}{}",
             query
                 .state_machine
                 .as_ref()
                 .map_or_else(|| "*".to_string(), ToString::to_string),
-            query.status.as_deref().unwrap_or("*")
+            query.status.as_deref().unwrap_or("*"),
+            match redriven {
+                None => "",
+                Some(true) => ":redriven",
+                Some(false) => ":not-redriven",
+            }
         );
         let cursor = match query.next_token.as_deref() {
             None => ListCursor::Express(None),
@@ -366,6 +444,7 @@ impl Service {
         let filter = ExecutionFilter {
             state_machine: query.state_machine.as_ref().map(|m| m.name.clone()),
             status,
+            redriven,
             version,
             alias,
         };
@@ -375,7 +454,8 @@ impl Service {
         let before = match cursor {
             ListCursor::Store(before) => Some(before),
             ListCursor::Express(after) => {
-                if status.is_none_or(|s| s == ExecutionStatus::Running) {
+                // A running EXPRESS execution is never a redriven one.
+                if status.is_none_or(|s| s == ExecutionStatus::Running) && redriven != Some(true) {
                     let mut running = self
                         .inner
                         .express

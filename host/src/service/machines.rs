@@ -335,6 +335,9 @@ impl Service {
                 diagnostics.extend(found.iter().map(ReportedDiagnostic::from));
                 for task in task_resources(definition) {
                     match task.component {
+                        // A server with a mock configuration takes AWS's resources too (as
+                        // Step Functions Local does): its test cases answer them.
+                        ComponentUse::Invalid(_) if self.mocks().is_some() => {}
                         ComponentUse::Invalid(msg) => diagnostics.push(ReportedDiagnostic::error(
                             "INVALID_RESOURCE",
                             task.at,
@@ -343,7 +346,11 @@ impl Service {
                         ComponentUse::Dynamic => {}
                         ComponentUse::Named(r) => {
                             let Some(t) = tenant else { continue };
-                            if self.store().component(&t.id, &r.name, r.version)?.is_none() {
+                            // With a mock configuration, a function only its test cases
+                            // answer need not be uploaded (as in Step Functions Local).
+                            if self.mocks().is_none()
+                                && self.store().component(&t.id, &r.name, r.version)?.is_none()
+                            {
                                 diagnostics.push(ReportedDiagnostic::error(
                                     "UNKNOWN_COMPONENT",
                                     task.at,

@@ -18,14 +18,18 @@ mod executions;
 mod express;
 mod limits;
 mod machines;
+mod mock_tasks;
 mod names;
 mod paging;
+mod pinned_tasks;
+mod redrive;
 #[cfg(test)]
 mod robust_tests;
 mod runtime;
 mod sandbox_wiring;
 mod start_sync;
 mod tags;
+mod test_state;
 mod timefmt;
 mod timers;
 mod versions;
@@ -47,16 +51,22 @@ pub use executions::{HistoryQuery, ListExecutionsQuery, Started, StopRequest};
 pub use machines::{
     DefinitionReport, NewStateMachine, ReportedDiagnostic, StateMachineUpdate, Written,
 };
+pub use mock_tasks::{MockConfig, MockConfigError, MockTasks, MockedResponse, split_test_case};
 pub use names::{
     ArnTarget, DEFAULT_REGION, ExecutionRef, MachineRef, Qualifier, activity_arn, execution_arn,
     parse_activity_arn, parse_arn, region, role_arn, set_region, state_machine_alias_arn,
     state_machine_arn, state_machine_version_arn,
 };
 pub use paging::{Damaged, Page};
+pub use redrive::{MAX_REDRIVES, REDRIVE_WINDOW_MS, redrive_status};
 pub use runtime::{Driven, ExpressRun, Launch, NoRuntime, Runtime, RuntimeError};
 pub use sandbox_wiring::{ARTIFACT_FINGERPRINT, SandboxInspector, StoreComponentSource};
 pub use start_sync::{BillingDetails, SyncRun};
 pub use tags::TagTarget;
+pub use test_state::{
+    InspectionLevel, MockInput, TestStateRequest, TestStateResponse, prepare as prepare_test_state,
+    respond as test_state_response,
+};
 pub use timefmt::rfc3339_ms;
 pub use versions::{MachineDescription, StartTarget, pick_route};
 
@@ -104,6 +114,8 @@ struct Inner {
     /// State machine versions by (tenant, name, version), for resuming executions; bounded
     /// by their definitions' bytes (every update adds a version).
     machines: crate::cache::ByteLru<(String, String, u64), Arc<crate::store::StateMachineVersion>>,
+    /// The mock configuration's task runner (`serve --mock-config`), for `#TestCase` starts.
+    mocks: Option<Arc<MockTasks>>,
 }
 
 impl std::fmt::Debug for Service {
@@ -142,8 +154,24 @@ impl Service {
                 machines: crate::cache::ByteLru::new(MACHINE_CACHE_BYTES),
                 machine_changes: std::sync::atomic::AtomicU64::new(0),
                 latest_machines: Mutex::new(HashMap::new()),
+                mocks: None,
             }),
         })
+    }
+
+    /// The same service, starting `name#TestCase` executions under `mocks`' test cases
+    /// (the runtime must run tasks through `mocks`). Call right after [`Service::new`].
+    #[must_use]
+    pub fn with_mocks(mut self, mocks: Arc<MockTasks>) -> Self {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.mocks = Some(mocks);
+        }
+        self
+    }
+
+    /// The mock configuration's runner, when the server has one.
+    pub fn mocks(&self) -> Option<&Arc<MockTasks>> {
+        self.inner.mocks.as_ref()
     }
 
     /// The store underneath.

@@ -9,7 +9,10 @@ use crate::asl::model::StateMachine;
 use crate::engine::callback::{ActivityBoard, Inbox};
 use crate::engine::driver::StopOrder;
 use crate::engine::history::HistoryEvent;
-use crate::engine::ports::{BoxFuture, ExecutionEnd, FrameUpdate, Journal, StepCommit};
+use crate::engine::ports::{
+    BoxFuture, ExecutionEnd, FrameUpdate, Journal, StepCommit, TaskFailure,
+};
+use crate::engine::test_state::{StateTest, StateTestResult};
 use crate::store::{ExecutionRecord, StateMachineVersion};
 
 /// Everything the runtime needs to run one execution.
@@ -72,6 +75,12 @@ pub enum RuntimeError {
         /// Why.
         message: String,
     },
+    /// The kept frames cannot be redriven.
+    #[error("cannot redrive: {message}")]
+    NotRedrivable {
+        /// Why.
+        message: String,
+    },
     /// Frame state written by another build could not be read back.
     #[error("cannot resume: {message}")]
     Resume {
@@ -125,6 +134,29 @@ pub trait Runtime: Send + Sync {
         launch: Launch,
         stop: Option<BoxFuture<'static, StopOrder>>,
     ) -> BoxFuture<'static, Result<ExpressRun, RuntimeError>>;
+
+    /// RedriveExecution: the commit that starts a FAILED, TIMED_OUT or ABORTED execution
+    /// again from its kept `frames` (`launch.record` carries the new redrive count).
+    fn redrive(
+        &self,
+        launch: &Launch,
+        frames: &[(u64, Vec<u8>)],
+        last_event_id: u64,
+    ) -> Result<StepCommit, RuntimeError> {
+        let _ = (launch, frames, last_event_id);
+        Err(no_engine())
+    }
+
+    /// TestState: runs one state once, its task answered by `mock` or else by this
+    /// runtime's task runner.
+    fn test_state(
+        &self,
+        test: StateTest,
+        mock: Option<Result<serde_json::Value, TaskFailure>>,
+    ) -> BoxFuture<'static, Result<StateTestResult, RuntimeError>> {
+        let _ = (test, mock);
+        Box::pin(async { Err(no_engine()) })
+    }
 }
 
 /// The runtime of a server built without an engine: every execution is refused with a

@@ -13,7 +13,7 @@ use super::records::{ExecutionRecord, MachineType};
 use super::schema::Tables;
 use super::schema::{
     EXECUTIONS, EXECUTIONS_BY_TENANT, FRAMES, HISTORY_HEADS, HISTORY_INDEX, HISTORY_RUNS,
-    HISTORY_TAIL, RUNNING,
+    HISTORY_TAIL, REDRIVABLE, RUNNING,
 };
 use super::tail::{self, TailEntry};
 use super::tenants::{charge, usage_in};
@@ -71,6 +71,8 @@ pub struct ExecutionFilter {
     pub state_machine: Option<String>,
     /// Only executions with this status.
     pub status: Option<ExecutionStatus>,
+    /// Only redriven executions (`true`) or only those never redriven (`false`).
+    pub redriven: Option<bool>,
     /// Only executions that ran this published version (started on its ARN, or on an alias
     /// that picked it: AWS associates both with the version).
     pub version: Option<u64>,
@@ -93,6 +95,7 @@ impl ExecutionFilter {
                 .alias
                 .as_deref()
                 .is_none_or(|a| rec.alias.as_deref() == Some(a))
+            && self.redriven.is_none_or(|r| r == (rec.redrive_count > 0))
     }
 }
 
@@ -139,8 +142,14 @@ fn finish(tb: &mut Tables<'_>, arn: &str, end: &ExecutionEnd) -> Result<Executio
     rec.stop_ms = Some(now_ms());
     tb.executions.insert(arn, encode(&rec).as_slice())?;
     tb.running.remove(arn)?;
-    tb.frames
-        .retain_in((arn, 0u64)..=(arn, u64::MAX), |_, _| false)?;
+    if end.status == ExecutionStatus::Succeeded {
+        tb.redrivable.remove(arn)?;
+        tb.frames
+            .retain_in((arn, 0u64)..=(arn, u64::MAX), |_, _| false)?;
+    } else {
+        // Kept for RedriveExecution: where each frame stood, and where it failed.
+        tb.redrivable.insert(arn, rec.tenant.as_str())?;
+    }
     Ok(rec)
 }
 
@@ -238,11 +247,11 @@ impl Store {
     /// Queues one step on the writer (what [`Store::commit_step`] awaits).
     pub(super) fn submit_step(&self, step: StepCommit) -> oneshot::Receiver<Result<()>> {
         // Encoded here, on the caller's thread: the writer thread is the serial part. A
-        // final step's frame updates are not kept: its end drops every frame.
-        let frames: &[FrameUpdate] = if step.end.is_some() {
-            &[]
-        } else {
-            &step.frames
+        // successful end drops every frame, so its frame updates are not kept; a bad end
+        // keeps them (where each frame failed), for RedriveExecution.
+        let frames: &[FrameUpdate] = match &step.end {
+            Some(end) if end.status == ExecutionStatus::Succeeded => &[],
+            _ => &step.frames,
         };
         let encoded = EncodedStep {
             entry: TailEntry::encode(&step.execution_id, &step.events, frames),
@@ -468,6 +477,63 @@ impl Store {
         }
         let overlay = tail::overlay_of(&txn.open_table(HISTORY_TAIL)?, arn, &rows)?;
         recovered(&txn, arn, overlay)
+    }
+
+    /// A redrivable execution (ended FAILED, TIMED_OUT or ABORTED) with its kept frames
+    /// (`None` when it is not one).
+    pub fn redrivable_execution(&self, arn: &str) -> Result<Option<RecoveredExecution>> {
+        let (txn, rows) = tail::begin_read(&self.slot, &self.tail, arn)?;
+        if txn.open_table(REDRIVABLE)?.get(arn)?.is_none() {
+            return Ok(None);
+        }
+        let overlay = tail::overlay_of(&txn.open_table(HISTORY_TAIL)?, arn, &rows)?;
+        recovered(&txn, arn, overlay)
+    }
+
+    /// RedriveExecution's commit: the execution is RUNNING again (one more redrive, at
+    /// `now_ms`), and `step` (its `ExecutionRedriven` event, continuing the history, and
+    /// the frames to run from) is appended, atomically. Refused unless it ended FAILED,
+    /// TIMED_OUT or ABORTED.
+    pub async fn redrive_execution(
+        &self,
+        step: StepCommit,
+        now_ms: i64,
+    ) -> Result<ExecutionRecord> {
+        let entry = TailEntry::encode(&step.execution_id, &step.events, &step.frames);
+        let arn = step.execution_id;
+        wait(self.writer.submit(move |tb| {
+            let mut rec = load_record(tb, &arn)?.ok_or_else(|| StoreError::NotFound {
+                what: "execution",
+                name: arn.clone(),
+            })?;
+            if !matches!(
+                rec.status,
+                ExecutionStatus::Failed | ExecutionStatus::TimedOut | ExecutionStatus::Aborted
+            ) || tb.redrivable.get(arn.as_str())?.is_none()
+            {
+                return Err(StoreError::NotRedrivable {
+                    execution: arn.clone(),
+                    status: rec.status,
+                });
+            }
+            let mut head = heads::get(tb, &arn)?;
+            head.running = true;
+            let head = append_step(tb, &arn, head, &entry)?;
+            rec.status = ExecutionStatus::Running;
+            rec.output = None;
+            rec.error = None;
+            rec.cause = None;
+            rec.stop_ms = None;
+            rec.redrive_count += 1;
+            rec.redrive_ms = Some(now_ms);
+            tb.executions
+                .insert(arn.as_str(), encode(&rec).as_slice())?;
+            tb.running.insert(arn.as_str(), rec.tenant.as_str())?;
+            tb.redrivable.remove(arn.as_str())?;
+            heads::set(tb, &arn, head);
+            Ok(rec)
+        }))
+        .await
     }
 
     /// Records of one tenant's RUNNING executions.

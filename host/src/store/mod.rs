@@ -145,6 +145,16 @@ pub enum StoreError {
         /// The execution.
         execution: String,
     },
+    /// RedriveExecution of an execution that did not end FAILED, TIMED_OUT or ABORTED.
+    #[error(
+        "execution {execution} is {status:?}: only a FAILED, TIMED_OUT or ABORTED execution can be redriven"
+    )]
+    NotRedrivable {
+        /// The execution.
+        execution: String,
+        /// Its status.
+        status: crate::engine::ports::ExecutionStatus,
+    },
     /// A history append would leave a gap or repeat an event id.
     #[error("history of {execution} out of order: expected event id {expected}, got {got}")]
     HistoryOutOfOrder {
@@ -370,6 +380,7 @@ impl Store {
             txn.open_table(schema::HISTORY_TAIL)?;
             txn.open_table(schema::FRAMES)?;
             txn.open_table(schema::QUARANTINE)?;
+            txn.open_table(schema::REDRIVABLE)?;
             txn.open_table(schema::MACHINE_VERSIONS)?;
             txn.open_table(schema::MACHINE_ALIASES)?;
             txn.open_table(schema::MACHINE_META)?;

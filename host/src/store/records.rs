@@ -229,4 +229,19 @@ pub struct ExecutionRecord {
     pub stop_ms: Option<i64>,
     /// Start sequence within the store (listing order).
     pub seq: u64,
+    /// How many times it was redriven (RedriveExecution).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub redrive_count: u32,
+    /// When it was last redriven, Unix milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redrive_ms: Option<i64>,
+    /// The version each `wasm:NAME` resource without a version resolved to when a STANDARD
+    /// execution started, by component name: every attempt (and every redrive) runs those
+    /// bytes, whatever is uploaded later.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub components: Vec<(String, u64)>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }

@@ -96,6 +96,11 @@ pub const HISTORY_HEADS: TableDefinition<'_, &str, u64> = TableDefinition::new("
 /// compaction (since version 3; newer states are in `history_tail`).
 pub const FRAMES: TableDefinition<'_, (&str, u64), &[u8]> = TableDefinition::new("frames");
 
+/// `redrivable`: execution ARN → its tenant, for every execution that ended FAILED,
+/// TIMED_OUT or ABORTED: its frames (where each frame stood, and where it failed) are kept
+/// for RedriveExecution instead of being dropped at its end. Added without a version bump
+/// (created at open, like every table): an older store simply has no redrivable execution.
+pub const REDRIVABLE: TableDefinition<'_, &str, &str> = TableDefinition::new("redrivable");
 // ---- AWS's published versions, aliases and tags (added in version 5) ----
 
 /// `machine_versions`: (tenant, state machine, version number) → JSON
@@ -132,6 +137,7 @@ pub(super) struct Tables<'t> {
     pub executions: redb::Table<'t, &'static str, &'static [u8]>,
     pub executions_by_tenant: redb::Table<'t, (&'static str, u64), &'static str>,
     pub running: redb::Table<'t, &'static str, &'static str>,
+    pub redrivable: redb::Table<'t, &'static str, &'static str>,
     pub history_heads: redb::Table<'t, &'static str, u64>,
     pub frames: redb::Table<'t, (&'static str, u64), &'static [u8]>,
     pub history_tail: redb::Table<'t, u64, &'static [u8]>,
@@ -162,6 +168,7 @@ impl<'t> Tables<'t> {
             executions: txn.open_table(EXECUTIONS)?,
             executions_by_tenant: txn.open_table(EXECUTIONS_BY_TENANT)?,
             running: txn.open_table(RUNNING)?,
+            redrivable: txn.open_table(REDRIVABLE)?,
             history_heads: txn.open_table(HISTORY_HEADS)?,
             frames: txn.open_table(FRAMES)?,
             history_tail: txn.open_table(HISTORY_TAIL)?,

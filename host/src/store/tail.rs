@@ -27,7 +27,7 @@ use rustc_hash::FxHashMap;
 
 use super::schema::{
     FRAMES, HISTORY_HEADS, HISTORY_INDEX, HISTORY_RUNS, HISTORY_TAIL, HISTORY_TAIL_NAME,
-    QUARANTINE, RUNNING,
+    QUARANTINE, REDRIVABLE, RUNNING,
 };
 use super::{Result, StoreError, seal};
 use crate::engine::history::HistoryEvent;
@@ -466,6 +466,7 @@ pub(super) fn compact(
     let mut frames = txn.open_table(FRAMES)?;
     let running = txn.open_table(RUNNING)?;
     let mut quarantine = txn.open_table(QUARANTINE)?;
+    let redrivable = txn.open_table(REDRIVABLE)?;
     let mut next_run = runs.last()?.map_or(0, |(k, _)| k.value() + 1);
     let Scratch { run, frame, items } = scratch;
     items.clear();
@@ -566,9 +567,11 @@ pub(super) fn compact(
                 next_run += 1;
                 heads.insert(arn, last)?;
             }
-            // Only a RUNNING execution keeps frames (its end removed the rest), and only
-            // the last state of each frame matters.
-            if !latest.is_empty() && running.get(arn)?.is_some() {
+            // Only a RUNNING execution keeps frames (its end removed the rest), or one
+            // that ended badly (kept for redrive); only the last state of each frame
+            // matters.
+            if !latest.is_empty() && (running.get(arn)?.is_some() || redrivable.get(arn)?.is_some())
+            {
                 latest.sort_by_key(|(id, _)| *id);
                 for same in latest.chunk_by(|a, b| a.0 == b.0) {
                     let (id, state) = same[same.len() - 1];

@@ -43,6 +43,9 @@ pub(super) fn record(tenant: &str, name: &str, input: &str) -> ExecutionRecord {
         start_ms: now_ms(),
         stop_ms: None,
         seq: 0,
+        redrive_count: 0,
+        redrive_ms: None,
+        components: Vec::new(),
     }
 }
 

@@ -7,6 +7,7 @@
 mod error;
 mod ops;
 mod ops_tasks;
+mod ops_debug;
 mod ops_versions;
 mod shapes;
 mod sigv4;

@@ -50,8 +50,6 @@ pub const ACTIONS: &[&str] = &[
 /// capability removes its rows; a test walks botocore's model so every other action must
 /// be in [`ACTIONS`].
 pub const NOT_OFFERED: &[(&str, &str)] = &[
-    ("RedriveExecution", "redrive is not available yet"),
-    ("TestState", "TestState is not available yet"),
     ("DescribeMapRun", "Distributed Map runs are not available"),
     ("ListMapRuns", "Distributed Map runs are not available"),
     ("UpdateMapRun", "Distributed Map runs are not available"),
@@ -64,7 +62,11 @@ pub async fn dispatch(
     action: &str,
     body: &[u8],
 ) -> Result<Value, AwsError> {
+    // Callbacks and activities, then the debugging tools, each in its own file.
     if let Some(done) = super::ops_tasks::dispatch(service, tenant, action, body).await {
+        return done;
+    }
+    if let Some(done) = super::ops_debug::dispatch(service, tenant, action, body).await {
         return done;
     }
     let (sv, t) = (service, tenant);
@@ -93,17 +95,22 @@ pub async fn dispatch(
         "TagResource" => v::tag(sv, t, input(body)?).await,
         "UntagResource" => v::untag(sv, t, input(body)?).await,
         "ListTagsForResource" => v::list_tags(sv, t, input(body)?),
-        other => Err(match NOT_OFFERED.iter().find(|(a, _)| *a == other) {
-            Some((a, why)) => AwsError::Service(ServiceError::Unsupported {
-                action: a.to_string(),
-                reason: why.to_string(),
-            }),
-            None => AwsError::UnknownOperation(format!(
-                "{} is not a Step Functions action",
-                other.chars().take(128).collect::<String>()
-            )),
-        }),
+        other => refuse(other),
     }
+}
+
+/// An action not served: `UnsupportedOperation` naming why, or not an action at all.
+fn refuse(action: &str) -> Result<Value, AwsError> {
+    Err(match NOT_OFFERED.iter().find(|(a, _)| *a == action) {
+        Some((a, why)) => AwsError::Service(ServiceError::Unsupported {
+            action: a.to_string(),
+            reason: why.to_string(),
+        }),
+        None => AwsError::UnknownOperation(format!(
+            "{} is not a Step Functions action",
+            action.chars().take(128).collect::<String>()
+        )),
+    })
 }
 
 /// Parses an action's input; an empty body is `{}`.
@@ -131,7 +138,7 @@ pub(super) fn plain_machine(
 }
 
 /// The caller's execution an ARN names.
-fn execution(tenant: &TenantRecord, arn: &str) -> Result<ExecutionRef, AwsError> {
+pub(super) fn execution(tenant: &TenantRecord, arn: &str) -> Result<ExecutionRef, AwsError> {
     Ok(ExecutionRef::from_arn(&tenant.id, arn)?)
 }
 
@@ -316,9 +323,11 @@ async fn start_execution(
     tenant: &TenantRecord,
     req: s::Start,
 ) -> Result<Value, AwsError> {
-    let target = machine(tenant, &req.state_machine_arn)?;
+    // Step Functions Local's `ARN#TestCase` (a mocked run, `serve --mock-config`).
+    let (arn, test_case) = crate::service::split_test_case(&req.state_machine_arn);
+    let target = machine(tenant, arn)?;
     let started = service
-        .start_execution(tenant, &target, req.name, req.input)
+        .start_execution_case(tenant, &target, test_case, req.name, req.input)
         .await?;
     let r = &started.record;
     Ok(json!({
@@ -376,13 +385,6 @@ fn list_executions(
         }
         .into());
     }
-    if req.redrive_filter.is_some() {
-        return Err(ServiceError::Unsupported {
-            action: "ListExecutions with redriveFilter".into(),
-            reason: "redrive is not available yet".into(),
-        }
-        .into());
-    }
     let arn = req
         .state_machine_arn
         .ok_or_else(|| ServiceError::Validation {
@@ -392,6 +394,7 @@ fn list_executions(
         // A version or alias ARN lists the executions of that version or alias.
         state_machine: Some(machine(tenant, &arn)?),
         status: req.status_filter,
+        redrive_filter: req.redrive_filter,
         max_results: req.max_results,
         next_token: req.next_token,
     };
@@ -449,6 +452,7 @@ mod tests {
             .iter()
             .copied()
             .chain(super::super::ops_tasks::ACTIONS.iter().copied())
+            .chain(super::super::ops_debug::ACTIONS.iter().copied())
             .chain(NOT_OFFERED.iter().map(|(a, _)| *a))
             .collect();
         let n = all.len();

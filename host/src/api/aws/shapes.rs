@@ -7,8 +7,8 @@ use serde_json::{Value, json};
 
 use crate::engine::history::HistoryEvent;
 use crate::service::{
-    MachineDescription, ReportedDiagnostic, execution_arn, role_arn, state_machine_alias_arn,
-    state_machine_arn, state_machine_version_arn,
+    MachineDescription, ReportedDiagnostic, execution_arn, redrive_status, role_arn,
+    state_machine_alias_arn, state_machine_arn, state_machine_version_arn,
 };
 use crate::store::{
     AliasRecord, ExecutionRecord, LoggingConfiguration, PublishedVersion, StateMachineVersion, Tag,
@@ -355,6 +355,10 @@ pub fn execution_item(e: &ExecutionRecord) -> Value {
     if let Some(ms) = e.stop_ms {
         v["stopDate"] = epoch(ms);
     }
+    v["redriveCount"] = json!(e.redrive_count);
+    if let Some(ms) = e.redrive_ms {
+        v["redriveDate"] = epoch(ms);
+    }
     crate::api::views::routing_arns(e, &mut v);
     v
 }
@@ -373,6 +377,11 @@ pub fn describe_execution(e: &ExecutionRecord) -> Value {
     }
     if let Some(x) = &e.cause {
         v["cause"] = json!(x);
+    }
+    let (status, reason) = redrive_status(e, crate::store::now_ms());
+    v["redriveStatus"] = json!(status);
+    if let Some(reason) = reason {
+        v["redriveStatusReason"] = json!(reason);
     }
     v
 }

@@ -41,11 +41,17 @@ impl Execution {
         let Some(Frame {
             cursor: Cursor::Children(ch),
             machine,
+            failed_at,
             ..
         }) = self.frames.get_mut(&id)
         else {
             return started;
         };
+        // A redriven Parallel/Map: children that had succeeded start finished.
+        let seeds = failed_at
+            .as_ref()
+            .filter(|at| at.state == ch.state)
+            .and_then(|at| at.results.as_ref());
         let state_name = Arc::clone(&model.machine(*machine).state(ch.state).name);
         let limit = if ch.max_concurrency == 0 {
             usize::MAX
@@ -62,16 +68,21 @@ impl Execution {
             ch.started += 1;
             ch.running += 1;
             let start = model.machine(child_machine).start;
+            let cursor = match seeds.and_then(|s| s.get(index)).cloned().flatten() {
+                Some(output) => Cursor::Done(Outcome::Succeeded(output)),
+                None => Cursor::Enter {
+                    state: start,
+                    input,
+                },
+            };
             new_frames.push((
                 index,
                 Frame {
                     parent: Some(ParentLink { frame: id, index }),
                     machine: child_machine,
-                    cursor: Cursor::Enter {
-                        state: start,
-                        input,
-                    },
+                    cursor,
                     variables: Map::new(),
+                    failed_at: None,
                 },
             ));
         }
@@ -105,12 +116,15 @@ impl Execution {
         };
         if self.track {
             // A child's final frame carries its result until the parent gathers them all.
-            let state = match frame.parent {
-                Some(_) => match super::super::frame::encode(id, &frame) {
+            // The top-level frame's failure is kept too: it says where to redrive from.
+            let keep = frame.parent.is_some()
+                || matches!(frame.cursor, Cursor::Done(Outcome::Failed { .. }));
+            let state = match keep {
+                true => match super::super::frame::encode(id, &frame) {
                     Ok(bytes) => Some(bytes),
                     Err(e) => return Err(Ending::unstorable(&e)),
                 },
-                None => None,
+                false => None,
             };
             self.final_frames.push(FrameUpdate { frame: id, state });
         }
@@ -154,6 +168,7 @@ impl Execution {
             }
             Outcome::Failed { error, cause } => {
                 ch.failed += 1;
+                ch.failed_indexes.push(link.index);
                 let mut info = Map::new();
                 info.insert("Error".into(), Value::from(error.as_str()));
                 info.insert("Cause".into(), Value::from(cause.as_str()));
@@ -185,6 +200,7 @@ impl Execution {
             _ => None,
         };
         if let Some(error) = fail_now {
+            let succeeded = redrive::succeeded_children(ch);
             self.cancel_children(parent, now);
             let Some(Frame {
                 cursor: Cursor::Children(ch),
@@ -204,6 +220,7 @@ impl Execution {
             };
             self.events.plain(now, kind);
             self.on_error(parent, state_id, state, input, attempt, error, false, now);
+            redrive::keep_children(self, parent, state_id, succeeded);
             self.mark(parent);
             return Ok(vec![parent]);
         }
@@ -276,6 +293,9 @@ impl Execution {
         now: SystemTime,
     ) -> Option<Effect> {
         self.forget_children(id);
+        if let Some(frame) = self.frames.get_mut(&id) {
+            frame.failed_at = None;
+        }
         let model = Arc::clone(&self.model);
         let Some(Frame {
             cursor: Cursor::Children(ch),

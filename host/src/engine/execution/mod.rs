@@ -9,6 +9,7 @@ use std::time::{Duration, SystemTime};
 mod callbacks;
 mod children;
 mod recovery;
+pub(crate) mod redrive;
 mod tasks;
 
 pub use callbacks::Applied;
@@ -207,6 +208,7 @@ impl Execution {
                     input: (*info.input).clone(),
                 },
                 variables: Map::new(),
+                failed_at: None,
             },
         );
         Execution {
@@ -597,6 +599,7 @@ impl Execution {
                 Some(Effect::Done)
             }
             Work::Sleep(until, output) => {
+                let until = self.limits.time_scale.deadline(now, until);
                 self.set(
                     id,
                     Cursor::Waiting {

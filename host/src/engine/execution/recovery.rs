@@ -1,7 +1,9 @@
 //! Retry and Catch: what happens to a frame when its state fails.
 
+use super::redrive;
 use super::*;
 use crate::engine::durations;
+use crate::engine::inspect;
 
 impl Execution {
     /// Retry, then Catch, then fail the frame.
@@ -31,13 +33,21 @@ impl Execution {
                 attempt.per_retrier[i] = used + 1;
                 attempt.retry_count += 1;
                 let full_jitter = retrier.jitter == Jitter::Full;
-                let until = durations::backoff_until(now, retrier.delay_seconds(used + 1), |d| {
+                let written = durations::backoff_until(now, retrier.delay_seconds(used + 1), |d| {
                     if full_jitter {
                         rand::rng().random_range(0.0..=d)
                     } else {
                         d
                     }
                 });
+                let backoff = written.duration_since(now).unwrap_or_default();
+                inspect::note_handled(
+                    error.name.as_str(),
+                    &error.cause,
+                    Some((i, backoff.as_secs_f64())),
+                    None,
+                );
+                let until = self.limits.time_scale.deadline(now, written);
                 self.set(
                     id,
                     Cursor::Backoff {
@@ -50,14 +60,18 @@ impl Execution {
                 return Some(Effect::Sleep(until));
             }
         }
-        if let Some(catcher) = state
+        if let Some((index, catcher)) = state
             .catch
             .iter()
-            .find(|c| c.errors.matches(&error.name, from_task))
+            .enumerate()
+            .find(|(_, c)| c.errors.matches(&error.name, from_task))
         {
+            inspect::note_handled(error.name.as_str(), &error.cause, None, Some(index));
             let mut info = Map::new();
             info.insert("Error".into(), Value::from(error.name.as_str()));
             info.insert("Cause".into(), Value::from(error.cause.as_str()));
+            // Kept in case the Catcher itself fails (rare): that failure is redriven here.
+            let kept = input.clone();
             let caught = self.catch_output(
                 id,
                 state,
@@ -89,11 +103,13 @@ impl Execution {
                 Err(e) => {
                     let e = e.in_state(&state.name, attempt.entered_event);
                     self.set(id, Cursor::Done(Outcome::failed(e)));
+                    redrive::keep_failure(self, id, state_id, kept);
                     return Some(Effect::Done);
                 }
             }
         }
         self.set(id, Cursor::Done(Outcome::failed(error)));
+        redrive::keep_failure(self, id, state_id, input);
         Some(Effect::Done)
     }
 

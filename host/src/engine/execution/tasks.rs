@@ -67,9 +67,13 @@ impl Execution {
             logs,
             logs_truncated,
             memory_bytes: _,
+            mocked,
         } = outcome;
         let result = result
-            .map(|out| crate::engine::lambda::result(&task.resource, &effective, out))
+            .map(|out| match mocked {
+                true => out,
+                false => crate::engine::lambda::result(&task.resource, &effective, out),
+            })
             .map_err(|TaskFailure { error, cause }| (error, cause));
         let logs = crate::engine::events::TaskLogs {
             entries: &logs,

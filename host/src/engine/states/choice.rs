@@ -59,7 +59,7 @@ fn decide(
     input: &Value,
     env: Env<'_>,
 ) -> Result<(StateId, Value, Assigns), StatesError> {
-    let effective = pipeline::input_path(&state.io.input_path, input, env)?;
+    let effective = pipeline::state_input_path(&state.io.input_path, input, env)?;
     let mut chosen = None;
     for branch in branches {
         if holds(&branch.rule, &effective, env)? {

@@ -34,7 +34,7 @@ pub(crate) fn start(
     } else {
         Value::Null
     };
-    let effective = pipeline::input_path(&state.io.input_path, input, cx.env(&ctx))?;
+    let effective = pipeline::state_input_path(&state.io.input_path, input, cx.env(&ctx))?;
     let items = pipeline::input_path(&map.items_path, &effective, cx.env(&ctx))?;
     let Value::Array(_) = items.as_ref() else {
         return Err(not_an_array(ErrorName::Runtime, &items));

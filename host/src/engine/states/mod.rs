@@ -38,6 +38,7 @@ pub(crate) fn empty_children() -> Children {
         is_map: false,
         results: Vec::new(),
         child_ids: Vec::new(),
+        failed_indexes: Vec::new(),
     }
 }
 

@@ -10,7 +10,7 @@ use crate::asl::model::State;
 pub(crate) fn run(cx: &mut Cx<'_>, state: &State, input: Value, attempt: &Attempt) -> Work {
     let ctx = cx.context(state, attempt);
     let env = cx.env(&ctx);
-    let result = pipeline::input_path(&state.io.input_path, &input, env)
+    let result = pipeline::state_input_path(&state.io.input_path, &input, env)
         .map(|v| v.into_owned())
         .and_then(|v| pipeline::output_path(&state.io.output_path, v, env));
     match result {

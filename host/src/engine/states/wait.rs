@@ -40,7 +40,7 @@ fn plan(
     input: Value,
     env: Env<'_>,
 ) -> Result<(SystemTime, Value, Option<Value>), StatesError> {
-    let effective = pipeline::input_path(&state.io.input_path, &input, env)?;
+    let effective = pipeline::state_input_path(&state.io.input_path, &input, env)?;
     let until = match wait {
         WaitFor::Seconds(Param::Value(s)) => durations::wait_until(now, *s, "Seconds")?,
         WaitFor::Seconds(Param::Path(p)) => {
