@@ -2,6 +2,7 @@
 //! functions, tuples), sharing data by `Rc` and borrowing the caller's `serde_json::Value`s.
 
 use std::cell::Cell;
+use std::ops::{Deref, DerefMut};
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -34,7 +35,7 @@ pub(crate) enum Value<'a> {
     /// An owned array or sequence.
     Array(Rc<Array<'a>>),
     /// An owned object.
-    Object(Rc<Map<'a>>),
+    Object(Rc<Obj<'a>>),
     /// A function (lambda, built-in, partial application, regex, ...).
     Func(Rc<Func<'a>>),
     /// One tuple of a tuple stream (the focus `@` plus variable bindings).
@@ -55,6 +56,68 @@ pub(crate) struct Array<'a> {
     pub outer: bool,
     /// A stream of tuples (focus and index bindings).
     pub tuple_stream: bool,
+    /// How deep it nests, once known (see [`Value::depth`]).
+    pub depth: DepthCache,
+}
+
+/// A container's nesting depth, computed at most once: 0 until known (a container is at
+/// least 1 deep). Whoever mutates a container in place resets it.
+#[derive(Clone, Default)]
+pub(crate) struct DepthCache(Cell<u32>);
+
+impl DepthCache {
+    fn get_or(&self, compute: impl FnOnce() -> u32) -> u32 {
+        match self.0.get() {
+            0 => {
+                let d = compute().max(1);
+                self.0.set(d);
+                d
+            }
+            d => d,
+        }
+    }
+
+    /// Forgets the depth (the container is being changed).
+    pub fn reset(&self) {
+        self.0.set(0);
+    }
+}
+
+/// An owned object: its entries plus its cached depth. Reads go through `Deref`; a mutable
+/// borrow forgets the depth.
+#[derive(Clone, Default)]
+pub(crate) struct Obj<'a> {
+    map: Map<'a>,
+    depth: DepthCache,
+}
+
+impl<'a> Deref for Obj<'a> {
+    type Target = Map<'a>;
+    fn deref(&self) -> &Map<'a> {
+        &self.map
+    }
+}
+
+impl<'a> DerefMut for Obj<'a> {
+    fn deref_mut(&mut self) -> &mut Map<'a> {
+        self.depth.reset();
+        &mut self.map
+    }
+}
+
+impl<'a> From<Map<'a>> for Obj<'a> {
+    fn from(map: Map<'a>) -> Self {
+        Obj {
+            map,
+            depth: DepthCache::default(),
+        }
+    }
+}
+
+impl<'a> FromIterator<(Arc<str>, Value<'a>)> for Obj<'a> {
+    fn from_iter<I: IntoIterator<Item = (Arc<str>, Value<'a>)>>(iter: I) -> Self {
+        Obj::from(iter.into_iter().collect::<Map<'a>>())
+    }
 }
 
 /// The bindings carried along a tuple stream: `@` plus focus, index and ancestor variables.
@@ -102,13 +165,16 @@ pub(crate) enum Func<'a> {
     Partial {
         target: Value<'a>,
         args: Vec<Option<Value<'a>>>,
+        /// Its depth (see [`Value::depth`]), computed when it is made.
+        depth: u32,
     },
     /// A compiled regex literal; calling it matches from a position.
     Regex(Arc<fancy_regex::Regex>),
     /// A transform `| pattern | update, delete |`.
     Transform { node: &'a Node, env: Rc<Frame<'a>> },
-    /// `f ~> g` where both are functions: `$g($f(x))`.
-    Chain(Value<'a>, Value<'a>),
+    /// `f ~> g` where both are functions: `$g($f(x))`; then its depth (see
+    /// [`Value::depth`]), computed when it is made.
+    Chain(Value<'a>, Value<'a>, u32),
     /// The `next` function of a regex match result.
     MatchNext {
         regex: Arc<fancy_regex::Regex>,
@@ -172,11 +238,48 @@ impl<'a> Value<'a> {
             cons: flags.cons,
             outer: flags.outer,
             tuple_stream: flags.tuple_stream,
+            depth: DepthCache::default(),
         }))
     }
 
     pub fn func(f: Func<'a>) -> Self {
         Value::Func(Rc::new(f))
+    }
+
+    pub fn object(map: Map<'a>) -> Self {
+        Value::Object(Rc::new(Obj::from(map)))
+    }
+
+    /// How deep the value nests: 0 for a scalar, 1 + the deepest member for an array or
+    /// object, and the same for what a function holds (its input, bound arguments, composed
+    /// functions). JSON borrowed from the caller counts as 1: its depth is the caller's to
+    /// bound. Computed once per container, so checking every value the evaluator builds
+    /// costs O(1) per member.
+    pub fn depth(&self) -> u32 {
+        match self {
+            Value::Json(_) => 1,
+            Value::Array(a) => a
+                .depth
+                .get_or(|| 1 + a.items.iter().map(Value::depth).max().unwrap_or(0)),
+            Value::Object(o) => o
+                .depth
+                .get_or(|| 1 + o.values().map(Value::depth).max().unwrap_or(0)),
+            Value::Func(f) => match &**f {
+                Func::Lambda { input, .. } => 1 + input.depth(),
+                Func::Partial { depth, .. } | Func::Chain(_, _, depth) => *depth,
+                _ => 1,
+            },
+            Value::Tuple(t) => {
+                1 + t
+                    .vars
+                    .iter()
+                    .map(|(_, v)| v.depth())
+                    .chain([t.focus.depth()])
+                    .max()
+                    .unwrap_or(0)
+            }
+            Value::Undefined | Value::Null | Value::Bool(_) | Value::Num(_) | Value::Str(_) => 0,
+        }
     }
 
     pub fn is_undefined(&self) -> bool {

@@ -14,6 +14,7 @@ mod records;
 mod schema;
 mod seal;
 mod slot;
+mod space;
 mod tail;
 mod tenants;
 mod writer;
@@ -30,6 +31,7 @@ pub use executions::{
 };
 pub use records::*;
 pub use slot::StoreHealth;
+pub use space::{SpaceReport, TableSpace, space_file};
 pub use tenants::AwsCredentialRecord;
 pub use writer::Durability;
 

@@ -37,6 +37,8 @@ pub(crate) struct Ctx<'a> {
     labels: &'a [String],
     depth: Cell<usize>,
     max_depth: usize,
+    /// The deepest value the evaluation may build (U1004).
+    max_value_depth: usize,
     /// Evaluation steps so far (the clock is read every 64 steps, not every step).
     steps: Cell<u32>,
     /// When the evaluation started (read lazily: most evaluations end before the first
@@ -99,6 +101,7 @@ fn evaluate_with<'a, R>(
         labels: &expr.labels,
         depth: Cell::new(0),
         max_depth: env.max_depth,
+        max_value_depth: env.max_value_depth,
         steps: Cell::new(0),
         started: Cell::new(None),
         time_limit: env.time_limit,
@@ -221,7 +224,21 @@ impl<'a> Ctx<'a> {
         input: &Value<'a>,
         env: &Rc<Frame<'a>>,
     ) -> Result<Value<'a>, Box<Error>> {
-        self.guarded(|| self.eval_inner(node, input, env))
+        let v = self.guarded(|| self.eval_inner(node, input, env))?;
+        self.bounded(v, node.pos)
+    }
+
+    /// `v`, unless it nests deeper than the evaluation allows (U1004). Every value an
+    /// expression builds is the result of some node, so checking each node's result keeps
+    /// every value (and every walk over one: conversion, comparison, drop) within the bound;
+    /// depths are cached, so this costs O(1) per member built.
+    fn bounded(&self, v: Value<'a>, pos: usize) -> Result<Value<'a>, Box<Error>> {
+        if v.depth() as usize <= self.max_value_depth {
+            return Ok(v);
+        }
+        Err(Error::at("U1004", pos, None)
+            .with_value(&self.max_value_depth.to_string())
+            .into())
     }
 
     /// Runs one evaluation step under the depth and time limits, on a stack grown as needed.
