@@ -475,6 +475,8 @@ pub fn now_ms() -> i64 {
 }
 
 #[cfg(test)]
+mod fuzz_tests;
+#[cfg(test)]
 mod tail_tests;
 #[cfg(test)]
 mod tests;
