@@ -249,7 +249,7 @@ impl Store {
         durability: Durability,
         cache_bytes: usize,
     ) -> Result<Self> {
-        let db = Database::builder()
+        let mut db = Database::builder()
             .set_cache_size(cache_bytes)
             .create(path)
             .map_err(|e| StoreError::Open {
@@ -354,6 +354,7 @@ impl Store {
             txn.open_table(schema::QUARANTINE)?;
         }
         txn.commit()?;
+        space::reclaim(&mut db, path)?;
         let tail: tail::SharedIndex = Arc::new(std::sync::RwLock::new(tail::TailIndex::load(
             &db.begin_read()?,
         )?));

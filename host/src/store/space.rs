@@ -1,10 +1,11 @@
 //! Where a store file's bytes go (`stepwasm check --space`): per table, the bytes of its
 //! keys and values, redb's metadata and fragmentation, and its pages; beside the file's
-//! size. The measure behind the stored-bytes quota and the disk-use figures in README.
+//! size. The measure behind the stored-bytes quota and the disk-use figures in README; and
+//! [`reclaim`], which gives free pages back to the disk when the store opens.
 
 use std::path::Path;
 
-use redb::{ReadOnlyDatabase, ReadableDatabase, ReadableTableMetadata, TableHandle};
+use redb::{Database, ReadOnlyDatabase, ReadableDatabase, ReadableTableMetadata, TableHandle};
 
 use super::{Result, StoreError};
 
@@ -83,6 +84,45 @@ pub fn space_file(path: &Path) -> Result<SpaceReport> {
             pages: stats.leaf_pages() + stats.branch_pages(),
         });
     }
-    report.tables.sort_by(|a, b| b.bytes().cmp(&a.bytes()));
+    report.tables.sort_by_key(|t| std::cmp::Reverse(t.bytes()));
     Ok(report)
+}
+
+/// Files smaller than this are never compacted at open.
+const RECLAIM_MIN_FILE: u64 = 64 << 20;
+
+/// At open, before anything else uses `db`: when more than half of the file is free pages
+/// (redb does not shrink a file; pages freed by compaction of the tail and by rewritten
+/// records are reused only where a value of their size fits), compacts it, so a restart
+/// gives the space back. Returns whether it compacted.
+pub(super) fn reclaim(db: &mut Database, path: &Path) -> Result<bool> {
+    let failed = |detail: String| StoreError::Open {
+        path: path.to_path_buf(),
+        detail,
+    };
+    let file = std::fs::metadata(path)
+        .map_err(|e| failed(e.to_string()))?
+        .len();
+    if file < RECLAIM_MIN_FILE {
+        return Ok(false);
+    }
+    let txn = db.begin_write()?;
+    let stats = txn.stats()?;
+    txn.abort()?;
+    let used = stats.allocated_pages() * stats.page_size() as u64;
+    if used.saturating_mul(2) > file {
+        return Ok(false);
+    }
+    let mut compacted = false;
+    // Each call moves what it can; a few rounds reach the end.
+    for _ in 0..8 {
+        if !db
+            .compact()
+            .map_err(|e| failed(format!("compacting: {e}")))?
+        {
+            break;
+        }
+        compacted = true;
+    }
+    Ok(compacted)
 }
