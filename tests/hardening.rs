@@ -485,6 +485,8 @@ fn runtime_jsonata_that_builds_deep_values_fails_by_name() {
         // recursion.
         "(function($f){ $f($f) })(function($f){ $f($f) })".to_string(),
         "($f := function($n){ [$f($n + 1)] }; $f(0))".to_string(),
+        // Members shared twice per level: 2^60 items written out.
+        "$string($reduce([1..60], function($a, $x){ [[$a], [$a]] }, 0))".to_string(),
         // Text of deep JSON parsed at run time.
         format!("$parse('{}1{}')", "[".repeat(n), "]".repeat(n)),
     ];

@@ -52,6 +52,12 @@ pub use parser::MAX_NESTING;
 /// stays far from the end of a small thread stack.
 pub const DEFAULT_MAX_VALUE_DEPTH: usize = 1_000;
 
+/// The most items a value an evaluation builds may hold, written out as a tree (error
+/// U1005): 2^24, room for the largest range (`[1..10000000]`, D2014) and what is built
+/// around it, and a bound on the work of converting, printing or comparing any value,
+/// however much of it is shared.
+pub const MAX_VALUE_ITEMS: u64 = 1 << 24;
+
 /// The error code of a value built deeper than [`Environment::set_max_value_depth`] allows.
 pub const VALUE_TOO_DEEP: &str = "U1004";
 

@@ -60,26 +60,36 @@ pub(crate) struct Array<'a> {
     pub depth: DepthCache,
 }
 
-/// A container's nesting depth, computed at most once: 0 until known (a container is at
-/// least 1 deep). Whoever mutates a container in place resets it.
+/// How deep a value nests and how many items it holds (see [`Value::shape`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Shape {
+    /// Levels of arrays, objects and functions.
+    pub depth: u32,
+    /// Items (scalars, containers, functions) it holds written out as a tree: what
+    /// converting, printing or comparing it walks, however much of it is shared.
+    pub weight: u64,
+}
+
+/// A container's shape, computed at most once. Whoever mutates a container in place
+/// resets it.
 #[derive(Clone, Default)]
-pub(crate) struct DepthCache(Cell<u32>);
+pub(crate) struct DepthCache(Cell<Option<Shape>>);
 
 impl DepthCache {
-    fn get_or(&self, compute: impl FnOnce() -> u32) -> u32 {
+    fn get_or(&self, compute: impl FnOnce() -> Shape) -> Shape {
         match self.0.get() {
-            0 => {
-                let d = compute().max(1);
-                self.0.set(d);
-                d
+            Some(s) => s,
+            None => {
+                let s = compute();
+                self.0.set(Some(s));
+                s
             }
-            d => d,
         }
     }
 
-    /// Forgets the depth (the container is being changed).
+    /// Forgets the shape (the container is being changed).
     pub fn reset(&self) {
-        self.0.set(0);
+        self.0.set(None);
     }
 }
 
@@ -253,32 +263,53 @@ impl<'a> Value<'a> {
     /// How deep the value nests: 0 for a scalar, 1 + the deepest member for an array or
     /// object, and the same for what a function holds (its input, bound arguments, composed
     /// functions). JSON borrowed from the caller counts as 1: its depth is the caller's to
-    /// bound. Computed once per container, so checking every value the evaluator builds
-    /// costs O(1) per member.
+    /// bound.
     pub fn depth(&self) -> u32 {
-        match self {
-            Value::Json(_) => 1,
-            Value::Array(a) => a
-                .depth
-                .get_or(|| 1 + a.items.iter().map(Value::depth).max().unwrap_or(0)),
-            Value::Object(o) => o
-                .depth
-                .get_or(|| 1 + o.values().map(Value::depth).max().unwrap_or(0)),
-            Value::Func(f) => match &**f {
-                Func::Lambda { input, .. } => 1 + input.depth(),
-                Func::Partial { depth, .. } | Func::Chain(_, _, depth) => *depth,
-                _ => 1,
-            },
-            Value::Tuple(t) => {
-                1 + t
-                    .vars
-                    .iter()
-                    .map(|(_, v)| v.depth())
-                    .chain([t.focus.depth()])
-                    .max()
-                    .unwrap_or(0)
+        self.shape().depth
+    }
+
+    /// Its depth and weight. Computed once per container (borrowed JSON: once per
+    /// evaluation), so checking every value the evaluator builds costs O(1) per member.
+    pub fn shape(&self) -> Shape {
+        let scalar = Shape {
+            depth: 0,
+            weight: 1,
+        };
+        let of = |items: &mut dyn Iterator<Item = Shape>| {
+            let mut s = Shape {
+                depth: 1,
+                weight: 1,
+            };
+            for i in items {
+                s.depth = s.depth.max(i.depth.saturating_add(1));
+                s.weight = s.weight.saturating_add(i.weight);
             }
-            Value::Undefined | Value::Null | Value::Bool(_) | Value::Num(_) | Value::Str(_) => 0,
+            s
+        };
+        match self {
+            Value::Json(j) => Shape {
+                depth: 1,
+                weight: json_weight(j),
+            },
+            Value::Array(a) => a.depth.get_or(|| of(&mut a.items.iter().map(Value::shape))),
+            Value::Object(o) => o.depth.get_or(|| of(&mut o.values().map(Value::shape))),
+            Value::Func(f) => Shape {
+                depth: match &**f {
+                    Func::Lambda { input, .. } => 1 + input.depth(),
+                    Func::Partial { depth, .. } | Func::Chain(_, _, depth) => *depth,
+                    _ => 1,
+                },
+                // Written out (or compared) as a whole, a function is one item.
+                weight: 1,
+            },
+            Value::Tuple(t) => of(&mut t
+                .vars
+                .iter()
+                .map(|(_, v)| v.shape())
+                .chain([t.focus.shape()])),
+            Value::Undefined | Value::Null | Value::Bool(_) | Value::Num(_) | Value::Str(_) => {
+                scalar
+            }
         }
     }
 
@@ -457,6 +488,39 @@ impl<'a> Value<'a> {
             Value::Tuple(t) => return t.focus.to_json(),
         })
     }
+}
+
+thread_local! {
+    /// Weights of the caller's JSON seen during the evaluations on this thread, by address
+    /// (the same input or variable is often a member of many built values).
+    static JSON_WEIGHTS: std::cell::RefCell<rustc_hash::FxHashMap<usize, u64>> =
+        std::cell::RefCell::default();
+}
+
+/// Forgets the weights of borrowed JSON: called around each evaluation, since an address
+/// may hold other JSON later.
+pub(crate) fn forget_json_weights() {
+    JSON_WEIGHTS.with(|m| m.borrow_mut().clear());
+}
+
+/// How many items `j` holds (itself included), walked without recursion.
+fn json_weight(j: &Json) -> u64 {
+    let key = std::ptr::from_ref(j) as usize;
+    if let Some(w) = JSON_WEIGHTS.with(|m| m.borrow().get(&key).copied()) {
+        return w;
+    }
+    let mut weight = 0u64;
+    let mut stack = vec![j];
+    while let Some(v) = stack.pop() {
+        weight += 1;
+        match v {
+            Json::Array(a) => stack.extend(a.iter()),
+            Json::Object(o) => stack.extend(o.values()),
+            _ => {}
+        }
+    }
+    JSON_WEIGHTS.with(|m| m.borrow_mut().insert(key, weight));
+    weight
 }
 
 /// The array index a property key denotes in JavaScript (canonical decimal below 2^32 - 1).

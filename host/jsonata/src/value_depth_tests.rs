@@ -89,3 +89,38 @@ fn the_bound_is_set_per_environment_and_counts_borrowed_data_as_one_level() {
     assert_eq!(eval("[[$]]").unwrap(), Some(json!([[input.clone()]])));
     assert_eq!(eval("[[[$]]]").unwrap_err().code, VALUE_TOO_DEEP);
 }
+
+#[test]
+fn values_that_share_members_are_bounded_by_what_they_hold_written_out() {
+    // 2^60 items written out, a few hundred in memory.
+    let dag = "$reduce([1..60], function($a, $x){ [[$a], [$a]] }, 0)";
+    let with_input = "$reduce([1..40], function($a, $x){ [[$a], [$a]] }, $$)";
+    for expr in [
+        dag.to_string(),
+        format!("$string({dag})"),
+        format!("($d := {dag}; $e := {dag}; $d = $e)"),
+        format!("{{'a': {dag}}}"),
+        with_input.to_string(),
+    ] {
+        let input = json!({"k": [1, 2, 3]});
+        let e = Expression::parse(&expr)
+            .unwrap()
+            .evaluate(Some(&input), &Environment::new())
+            .expect_err(&expr);
+        assert_eq!(e.code, "U1005", "{expr}: {e}");
+        assert_eq!(
+            e.message,
+            format!(
+                "Value holds more than {} items written out",
+                crate::MAX_VALUE_ITEMS
+            ),
+            "{expr}"
+        );
+    }
+    // The largest range and a value built around it are within the bound.
+    let out = Expression::parse("$count({'a': [1..10000000]}.a)")
+        .unwrap()
+        .evaluate(None, &Environment::new())
+        .unwrap();
+    assert_eq!(out, Some(json!(10_000_000)));
+}
