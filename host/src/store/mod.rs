@@ -354,7 +354,7 @@ impl Store {
             txn.open_table(schema::QUARANTINE)?;
         }
         txn.commit()?;
-        space::reclaim(&mut db, path)?;
+        space::reclaim(&mut db, path);
         let tail: tail::SharedIndex = Arc::new(std::sync::RwLock::new(tail::TailIndex::load(
             &db.begin_read()?,
         )?));

@@ -94,8 +94,19 @@ const RECLAIM_MIN_FILE: u64 = 64 << 20;
 /// At open, before anything else uses `db`: when more than half of the file is free pages
 /// (redb does not shrink a file; pages freed by compaction of the tail and by rewritten
 /// records are reused only where a value of their size fits), compacts it, so a restart
-/// gives the space back. Returns whether it compacted.
-pub(super) fn reclaim(db: &mut Database, path: &Path) -> Result<bool> {
+/// gives the space back. Returns whether it compacted. A failure (a full disk: compaction
+/// writes before it frees) leaves the file as it is and the store opens anyway.
+pub(super) fn reclaim(db: &mut Database, path: &Path) -> bool {
+    match try_reclaim(db, path) {
+        Ok(compacted) => compacted,
+        Err(e) => {
+            super::LOG_STORAGE.log(|| format!("not compacted at open: {e}"));
+            false
+        }
+    }
+}
+
+fn try_reclaim(db: &mut Database, path: &Path) -> Result<bool> {
     let failed = |detail: String| StoreError::Open {
         path: path.to_path_buf(),
         detail,
