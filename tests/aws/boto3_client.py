@@ -329,6 +329,214 @@ def isolation(sfn_other, machine, execution):
     check(sfn_other.list_state_machines()["stateMachines"] == [], "other tenant lists nothing")
 
 
+def three():
+    return json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": "three", "End": True}}})
+
+
+def versions_aliases_tags(sfn, other, account):
+    """Published versions, revisions, aliases (starts on them recorded) and tags."""
+    r = sfn.create_state_machine(
+        name="ver", definition=PASS, roleArn=ROLE, publish=True, versionDescription="first",
+        tags=[{"key": "team", "value": "core"}],
+        loggingConfiguration={"level": "OFF", "includeExecutionData": False},
+        tracingConfiguration={"enabled": True})
+    sm = r["stateMachineArn"]
+    check(sm == f"arn:aws:states:{REGION}:{account}:stateMachine:ver", r)
+    check(r["stateMachineVersionArn"] == sm + ":1", r)
+    d = sfn.describe_state_machine(stateMachineArn=sm)
+    check(d["roleArn"] == ROLE and d["tracingConfiguration"] == {"enabled": True}, d)
+    check(d["loggingConfiguration"]["level"] == "OFF", d)
+    u = sfn.update_state_machine(stateMachineArn=sm, definition=STEPS)
+    check(u.get("revisionId") and "stateMachineVersionArn" not in u, u)
+    check(sfn.describe_state_machine(stateMachineArn=sm)["revisionId"] == u["revisionId"], "rev")
+    code, _ = error_of(sfn.publish_state_machine_version, stateMachineArn=sm, revisionId="stale")
+    check(code == "ConflictException", f"stale revisionId: {code}")
+    p = sfn.publish_state_machine_version(stateMachineArn=sm, revisionId=u["revisionId"],
+                                          description="second")
+    check(p["stateMachineVersionArn"] == sm + ":2", p)
+    check(isinstance(p["creationDate"], datetime.datetime), p)
+    u3 = sfn.update_state_machine(stateMachineArn=sm, definition=three(), publish=True,
+                                  versionDescription="third")
+    check(u3["stateMachineVersionArn"] == sm + ":3", u3)
+    code, _ = error_of(sfn.update_state_machine, stateMachineArn=sm, definition=PASS,
+                       versionDescription="no publish")
+    check(code == "ValidationException", f"versionDescription without publish: {code}")
+
+    listed = [v["stateMachineVersionArn"]
+              for v in sfn.list_state_machine_versions(stateMachineArn=sm)["stateMachineVersions"]]
+    check(listed == [sm + ":3", sm + ":2", sm + ":1"], listed)
+    pages, token = [], None
+    while True:
+        kw = {"maxResults": 1} | ({"nextToken": token} if token else {})
+        page = sfn.list_state_machine_versions(stateMachineArn=sm, **kw)
+        check(len(page["stateMachineVersions"]) <= 1, page)
+        pages += [v["stateMachineVersionArn"] for v in page["stateMachineVersions"]]
+        token = page.get("nextToken")
+        if not token:
+            break
+    check(pages == listed, pages)
+    dv = sfn.describe_state_machine(stateMachineArn=sm + ":1")
+    check(dv["stateMachineArn"] == sm + ":1" and dv["description"] == "first", dv)
+    check(json.loads(dv["definition"]) == json.loads(PASS), dv)
+
+    # A start on a version runs it, and the execution records it.
+    ex = sfn.start_execution(stateMachineArn=sm + ":1", name="on-v1")["executionArn"]
+    check(ex == f"arn:aws:states:{REGION}:{account}:execution:ver:on-v1", ex)
+    d = wait_status(sfn, ex, "SUCCEEDED")
+    check(d["output"] == '{"ok":true}' and d["stateMachineVersionArn"] == sm + ":1", d)
+    check(d["stateMachineArn"] == sm and "stateMachineAliasArn" not in d, d)
+    f = sfn.describe_state_machine_for_execution(executionArn=ex)
+    check(json.loads(f["definition"]) == json.loads(PASS) and f["roleArn"] == ROLE, f)
+
+    a = sfn.create_state_machine_alias(
+        name="live", description="prod traffic",
+        routingConfiguration=[{"stateMachineVersionArn": sm + ":1", "weight": 100}])
+    alias = a["stateMachineAliasArn"]
+    check(alias == sm + ":live" and isinstance(a["creationDate"], datetime.datetime), a)
+    da = sfn.describe_state_machine_alias(stateMachineAliasArn=alias)
+    check(da["name"] == "live" and da["description"] == "prod traffic", da)
+    check(da["routingConfiguration"] == [{"stateMachineVersionArn": sm + ":1", "weight": 100}], da)
+    ea = sfn.start_execution(stateMachineArn=alias, name="on-live")["executionArn"]
+    d = wait_status(sfn, ea, "SUCCEEDED")
+    check(d["stateMachineAliasArn"] == alias and d["stateMachineVersionArn"] == sm + ":1", d)
+    of_alias = sfn.list_executions(stateMachineArn=alias)["executions"]
+    check([e["executionArn"] for e in of_alias] == [ea], of_alias)
+    check(of_alias[0]["stateMachineAliasArn"] == alias, of_alias)
+    of_v1 = {e["executionArn"] for e in sfn.list_executions(stateMachineArn=sm + ":1")["executions"]}
+    check(of_v1 == {ex, ea}, of_v1)
+    check(sfn.list_executions(stateMachineArn=sm + ":2")["executions"] == [], "none on v2")
+
+    up = sfn.update_state_machine_alias(
+        stateMachineAliasArn=alias,
+        routingConfiguration=[{"stateMachineVersionArn": sm + ":2", "weight": 100}])
+    check(isinstance(up["updateDate"], datetime.datetime), up)
+    da = sfn.describe_state_machine_alias(stateMachineAliasArn=alias)
+    check(da["routingConfiguration"][0]["stateMachineVersionArn"] == sm + ":2", da)
+    aliases = sfn.list_state_machine_aliases(stateMachineArn=sm)["stateMachineAliases"]
+    check([x["stateMachineAliasArn"] for x in aliases] == [alias], aliases)
+    check(len(sfn.list_state_machine_aliases(stateMachineArn=sm + ":2")["stateMachineAliases"])
+          == 1, "aliases of v2")
+    check(sfn.list_state_machine_aliases(stateMachineArn=sm + ":1")["stateMachineAliases"] == [],
+          "aliases of v1")
+    code, _ = error_of(sfn.delete_state_machine_version, stateMachineVersionArn=sm + ":2")
+    check(code == "ConflictException", f"deleting a routed-to version: {code}")
+
+    # Alias errors.
+    check(error_of(sfn.create_state_machine_alias, name="half", routingConfiguration=[
+        {"stateMachineVersionArn": sm + ":1", "weight": 60},
+        {"stateMachineVersionArn": sm + ":2", "weight": 30}])[0] == "ValidationException",
+        "weights not summing to 100")
+    check(error_of(sfn.create_state_machine_alias, name="gone", routingConfiguration=[
+        {"stateMachineVersionArn": sm + ":99", "weight": 100}])[0] == "ResourceNotFound",
+        "alias to a version that does not exist")
+    check(error_of(sfn.create_state_machine_alias, name="123", routingConfiguration=[
+        {"stateMachineVersionArn": sm + ":1", "weight": 100}])[0] == "InvalidName",
+        "all-digit alias name")
+    check(error_of(sfn.describe_state_machine_alias, stateMachineAliasArn=sm + ":nope")[0]
+          == "ResourceNotFound", "unknown alias")
+    check(error_of(sfn.describe_state_machine_alias, stateMachineAliasArn="not-an-arn")[0]
+          == "InvalidArn", "invalid alias ARN")
+    check(error_of(sfn.describe_state_machine_alias, stateMachineAliasArn=sm + ":1")[0]
+          == "InvalidArn", "a version ARN where an alias ARN belongs")
+    check(error_of(sfn.start_execution, stateMachineArn=sm + ":99")[0]
+          == "StateMachineDoesNotExist", "start on a version that does not exist")
+    check(error_of(sfn.start_execution, stateMachineArn=sm + ":nope")[0]
+          == "ResourceNotFound", "start on an alias that does not exist")
+    check(error_of(sfn.publish_state_machine_version, stateMachineArn=sm + ":1")[0]
+          == "InvalidArn", "publish on a version ARN")
+    check(error_of(sfn.list_state_machine_versions, stateMachineArn="arn:aws:states:x")[0]
+          == "InvalidArn", "invalid ARN listing versions")
+
+    sfn.delete_state_machine_alias(stateMachineAliasArn=alias)
+    check(error_of(sfn.describe_state_machine_alias, stateMachineAliasArn=alias)[0]
+          == "ResourceNotFound", "deleted alias")
+    sfn.delete_state_machine_version(stateMachineVersionArn=sm + ":2")
+    sfn.delete_state_machine_version(stateMachineVersionArn=sm + ":99")  # absent: no error
+    listed = [v["stateMachineVersionArn"]
+              for v in sfn.list_state_machine_versions(stateMachineArn=sm)["stateMachineVersions"]]
+    check(listed == [sm + ":3", sm + ":1"], listed)
+
+    # Tags.
+    check(sfn.list_tags_for_resource(resourceArn=sm)["tags"] == [{"key": "team", "value": "core"}],
+          "tags from create")
+    sfn.tag_resource(resourceArn=sm, tags=[{"key": "env", "value": "prod"},
+                                           {"key": "team", "value": "edge"}])
+    tags = sorted((t["key"], t["value"]) for t in sfn.list_tags_for_resource(resourceArn=sm)["tags"])
+    check(tags == [("env", "prod"), ("team", "edge")], tags)
+    sfn.untag_resource(resourceArn=sm, tagKeys=["team", "absent"])
+    check(sfn.list_tags_for_resource(resourceArn=sm)["tags"] == [{"key": "env", "value": "prod"}],
+          "untag")
+    many = [{"key": f"k{i}", "value": "v"} for i in range(51)]
+    check(error_of(sfn.tag_resource, resourceArn=sm, tags=many)[0] == "TooManyTags", "51 tags")
+    missing = f"arn:aws:states:{REGION}:{account}:stateMachine:missing"
+    check(error_of(sfn.list_tags_for_resource, resourceArn=missing)[0] == "ResourceNotFound",
+          "tags of an unknown state machine")
+    check(error_of(sfn.tag_resource, resourceArn=missing, tags=[{"key": "a", "value": "b"}])[0]
+          == "ResourceNotFound", "tag an unknown state machine")
+    check(error_of(sfn.untag_resource, resourceArn="bad", tagKeys=["a"])[0] == "InvalidArn",
+          "untag an invalid ARN")
+    check(error_of(sfn.tag_resource, resourceArn=sm + ":1", tags=[{"key": "a", "value": "b"}])[0]
+          == "InvalidArn", "tag a version ARN")
+
+    # Another tenant's ARNs do not exist.
+    check(error_of(other.start_execution, stateMachineArn=sm + ":1")[0]
+          == "StateMachineDoesNotExist", "other tenant's version")
+    check(error_of(other.publish_state_machine_version, stateMachineArn=sm)[0]
+          == "StateMachineDoesNotExist", "publish other tenant's state machine")
+    check(error_of(other.list_state_machine_versions, stateMachineArn=sm)[0]
+          == "StateMachineDoesNotExist", "versions of other tenant's state machine")
+    check(error_of(other.describe_state_machine, stateMachineArn=sm + ":1")[0]
+          == "StateMachineDoesNotExist", "describe other tenant's version")
+    check(error_of(other.describe_state_machine_alias, stateMachineAliasArn=alias)[0]
+          == "ResourceNotFound", "other tenant's alias")
+    check(error_of(other.create_state_machine_alias, name="steal", routingConfiguration=[
+        {"stateMachineVersionArn": sm + ":1", "weight": 100}])[0] == "ResourceNotFound",
+        "alias onto other tenant's version")
+    check(error_of(other.list_tags_for_resource, resourceArn=sm)[0] == "ResourceNotFound",
+          "other tenant's tags")
+    check(error_of(other.tag_resource, resourceArn=sm, tags=[{"key": "a", "value": "b"}])[0]
+          == "ResourceNotFound", "tag other tenant's state machine")
+    other.delete_state_machine_version(stateMachineVersionArn=sm + ":1")  # nothing of theirs
+    check(len(sfn.list_state_machine_versions(stateMachineArn=sm)["stateMachineVersions"]) == 2,
+          "other tenant deleted nothing")
+
+    # Synchronous EXPRESS on a version: billingDetails from our metering.
+    fast = sfn.create_state_machine(name="fast-v", definition=STEPS, roleArn=ROLE,
+                                    type="EXPRESS", publish=True)
+    s = sfn.start_sync_execution(stateMachineArn=fast["stateMachineVersionArn"])
+    check(s["status"] == "SUCCEEDED" and s["output"] == '"done"', s)
+    check(s["billingDetails"]["billedMemoryUsedInMB"] % 64 == 0, s)
+    check(s["billingDetails"]["billedDurationInMilliseconds"] % 100 == 0, s)
+    print("versions, aliases, tags: ok")
+    return sm
+
+
+def alias_routing(sfn):
+    """1,000 starts on a 70/30 alias land within +-5 % of the weights."""
+    one = json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": 1, "End": True}}})
+    two = json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": 2, "End": True}}})
+    v1 = sfn.create_state_machine(name="split", definition=one, roleArn=ROLE,
+                                  publish=True)["stateMachineVersionArn"]
+    sm = v1.rsplit(":", 1)[0]
+    v2 = sfn.update_state_machine(stateMachineArn=sm, definition=two,
+                                  publish=True)["stateMachineVersionArn"]
+    alias = sfn.create_state_machine_alias(name="canary", routingConfiguration=[
+        {"stateMachineVersionArn": v1, "weight": 70},
+        {"stateMachineVersionArn": v2, "weight": 30}])["stateMachineAliasArn"]
+    n = 1000
+    for _ in range(n):
+        sfn.start_execution(stateMachineArn=alias)
+
+    def count(arn):
+        return sum(len(p["executions"]) for p in sfn.get_paginator("list_executions")
+                   .paginate(stateMachineArn=arn, PaginationConfig={"PageSize": 1000}))
+
+    on_alias, on_v1, on_v2 = count(alias), count(v1), count(v2)
+    check(on_alias == n and on_v1 + on_v2 == n, (on_alias, on_v1, on_v2))
+    check(abs(on_v1 - 700) <= 50 and abs(on_v2 - 300) <= 50, f"70/30 split gave {on_v1}/{on_v2}")
+    print(f"alias routing: {n} starts on a 70/30 alias ran v1 {on_v1} times, v2 {on_v2} times")
+
+
 def aws_cli(creds, machine):
     """The AWS CLI (v1, botocore) with --endpoint-url; start-sync through the documented
     AWS_DISABLE_HOST_PREFIX_INJECTION switch."""
@@ -358,6 +566,49 @@ def aws_cli(creds, machine):
     cli("delete-state-machine", "--state-machine-arn", made["stateMachineArn"])
     print("aws cli: list, create, start, describe, start-sync, delete ok")
 
+    # Versions, aliases and tags from the CLI.
+    vm = cli("create-state-machine", "--name", "cli-ver", "--definition", PASS,
+             "--role-arn", ROLE, "--publish", "--version-description", "one",
+             "--tags", "key=team,value=cli")
+    sm = vm["stateMachineArn"]
+    v1 = vm["stateMachineVersionArn"]
+    check(v1 == sm + ":1", vm)
+    v2 = cli("update-state-machine", "--state-machine-arn", sm, "--definition", STEPS,
+             "--publish")["stateMachineVersionArn"]
+    check(v2 == sm + ":2", v2)
+    v3 = cli("publish-state-machine-version", "--state-machine-arn", sm)
+    check(v3["stateMachineVersionArn"] == v2, f"publishing the same revision again: {v3}")
+    versions = cli("list-state-machine-versions", "--state-machine-arn", sm)
+    check([v["stateMachineVersionArn"] for v in versions["stateMachineVersions"]] == [v2, v1],
+          versions)
+    routes = json.dumps([{"stateMachineVersionArn": v1, "weight": 50},
+                         {"stateMachineVersionArn": v2, "weight": 50}])
+    alias = cli("create-state-machine-alias", "--name", "prod", "--routing-configuration",
+                routes)["stateMachineAliasArn"]
+    check(alias == sm + ":prod", alias)
+    cli("update-state-machine-alias", "--state-machine-alias-arn", alias,
+        "--description", "half and half")
+    da = cli("describe-state-machine-alias", "--state-machine-alias-arn", alias)
+    check(da["description"] == "half and half" and len(da["routingConfiguration"]) == 2, da)
+    listed = cli("list-state-machine-aliases", "--state-machine-arn", sm)
+    check([a["stateMachineAliasArn"] for a in listed["stateMachineAliases"]] == [alias], listed)
+    run = cli("start-execution", "--state-machine-arn", alias)["executionArn"]
+    d = cli("describe-execution", "--execution-arn", run)
+    check(d["stateMachineAliasArn"] == alias and d["stateMachineVersionArn"] in (v1, v2), d)
+    on_alias = cli("list-executions", "--state-machine-arn", alias)["executions"]
+    check([e["executionArn"] for e in on_alias] == [run], on_alias)
+    cli("tag-resource", "--resource-arn", sm, "--tags", "key=env,value=dev")
+    tags = cli("list-tags-for-resource", "--resource-arn", sm)["tags"]
+    check(sorted(t["key"] for t in tags) == ["env", "team"], tags)
+    cli("untag-resource", "--resource-arn", sm, "--tag-keys", "env", "team")
+    check(cli("list-tags-for-resource", "--resource-arn", sm)["tags"] == [], "untagged")
+    cli("delete-state-machine-alias", "--state-machine-alias-arn", alias)
+    cli("delete-state-machine-version", "--state-machine-version-arn", v1)
+    versions = cli("list-state-machine-versions", "--state-machine-arn", sm)
+    check([v["stateMachineVersionArn"] for v in versions["stateMachineVersions"]] == [v2],
+          versions)
+    print("aws cli: versions, aliases, tags ok")
+
 
 def main():
     acme = tenant_with_credentials("acme")
@@ -367,6 +618,8 @@ def main():
     machine, execution = lifecycle(sfn, "acme")
     errors(sfn, acme, machine, execution)
     isolation(client(other), machine, execution)
+    versions_aliases_tags(sfn, client(other), "acme")
+    alias_routing(sfn)
     aws_cli(acme, machine)
     print(f"boto3 client tests: {CHECKS} checks passed")
 

@@ -13,17 +13,18 @@ use super::extract::{
 };
 use super::{ApiError, views};
 use crate::service::{
-    HistoryQuery, ListExecutionsQuery, Service, ServiceError, StopRequest, rfc3339_ms,
+    HistoryQuery, ListExecutionsQuery, MachineRef, NewStateMachine, Service, ServiceError,
+    StateMachineUpdate, StopRequest, rfc3339_ms,
 };
-use crate::store::{Quotas, StoreHealth};
+use crate::store::{LoggingConfiguration, Quotas, StoreHealth, Tag, TracingConfiguration};
 
-type Reply = Result<Response, ApiError>;
+pub(super) type Reply = Result<Response, ApiError>;
 
-fn ok(v: Value) -> Reply {
+pub(super) fn ok(v: Value) -> Reply {
     Ok(Json(v).into_response())
 }
 
-fn created(v: Value) -> Reply {
+pub(super) fn created(v: Value) -> Reply {
     Ok((StatusCode::CREATED, Json(v)).into_response())
 }
 
@@ -172,8 +173,8 @@ pub async fn upload_component(
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct PageArgs {
-    max_results: Option<i64>,
-    next_token: Option<String>,
+    pub(super) max_results: Option<i64>,
+    pub(super) next_token: Option<String>,
 }
 
 pub async fn list_components(
@@ -221,6 +222,14 @@ pub struct CreateStateMachine {
     definition: Value,
     #[serde(rename = "type")]
     machine_type: Option<String>,
+    role_arn: Option<String>,
+    logging_configuration: Option<LoggingConfiguration>,
+    tracing_configuration: Option<TracingConfiguration>,
+    #[serde(default)]
+    tags: Vec<Tag>,
+    #[serde(default)]
+    publish: bool,
+    version_description: Option<String>,
 }
 
 pub async fn create_state_machine(
@@ -228,11 +237,23 @@ pub async fn create_state_machine(
     State(service): State<Service>,
     JsonBody(req): JsonBody<CreateStateMachine>,
 ) -> Reply {
-    let definition = json_text(Some(req.definition)).unwrap_or_default();
-    let m = service
-        .create_state_machine(&tenant, &req.name, definition, req.machine_type.as_deref())
+    let written = service
+        .create_state_machine(
+            &tenant,
+            NewStateMachine {
+                name: req.name,
+                definition: json_text(Some(req.definition)).unwrap_or_default(),
+                machine_type: req.machine_type,
+                role_arn: req.role_arn,
+                logging: req.logging_configuration,
+                tracing: req.tracing_configuration,
+                tags: req.tags,
+                publish: req.publish,
+                version_description: req.version_description,
+            },
+        )
         .await?;
-    created(views::state_machine(&tenant.id, &m))
+    created(views::written(&tenant.id, &written))
 }
 
 #[derive(Deserialize)]
@@ -241,28 +262,54 @@ pub struct DefinitionOnly {
     definition: Value,
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct UpdateStateMachine {
+    definition: Option<Value>,
+    role_arn: Option<String>,
+    logging_configuration: Option<LoggingConfiguration>,
+    tracing_configuration: Option<TracingConfiguration>,
+    #[serde(default)]
+    publish: bool,
+    version_description: Option<String>,
+}
+
 pub async fn update_state_machine(
     TenantCaller(tenant): TenantCaller,
     State(service): State<Service>,
     PathArgs(name): PathArgs<String>,
-    JsonBody(req): JsonBody<DefinitionOnly>,
+    JsonBody(req): JsonBody<UpdateStateMachine>,
 ) -> Reply {
-    let definition = json_text(Some(req.definition)).unwrap_or_default();
-    let m = service
-        .update_state_machine(&tenant, &name, definition)
+    let written = service
+        .update_state_machine(
+            &tenant,
+            &name,
+            StateMachineUpdate {
+                definition: json_text(req.definition),
+                role_arn: req.role_arn,
+                logging: req.logging_configuration,
+                tracing: req.tracing_configuration,
+                publish: req.publish,
+                version_description: req.version_description,
+            },
+        )
         .await?;
-    ok(views::state_machine(&tenant.id, &m))
+    ok(views::written(&tenant.id, &written))
 }
 
+/// `NAME` (latest revision, with the revision list) or `NAME:N` (a published version).
 pub async fn describe_state_machine(
     TenantCaller(tenant): TenantCaller,
     State(service): State<Service>,
-    PathArgs(name): PathArgs<String>,
+    PathArgs(target): PathArgs<String>,
 ) -> Reply {
-    ok(views::state_machine_versions(
-        &tenant.id,
-        &service.describe_state_machine(&tenant, &name)?,
-    ))
+    let target = MachineRef::parse(&target)?;
+    let described = service.describe_machine(&tenant, &target)?;
+    let mut v = views::described(&tenant.id, &described);
+    if target.qualifier.is_none() {
+        v["revisions"] = views::revisions(&service.describe_state_machine(&tenant, &target.name)?);
+    }
+    ok(v)
 }
 
 pub async fn list_state_machines(
@@ -272,7 +319,7 @@ pub async fn list_state_machines(
 ) -> Reply {
     let page = service.list_state_machines(&tenant, q.max_results, q.next_token.as_deref())?;
     ok(json!({
-        "stateMachines": page.items.iter().map(|m| views::state_machine(&tenant.id, m)).collect::<Vec<_>>(),
+        "stateMachines": page.items.iter().map(|m| views::revision(&tenant.id, m)).collect::<Vec<_>>(),
         "nextToken": page.next_token,
     }))
 }
@@ -311,8 +358,9 @@ pub async fn start_execution(
     PathArgs(sm): PathArgs<String>,
     JsonBody(req): JsonBody<StartExecution>,
 ) -> Reply {
+    let target = MachineRef::parse(&sm)?;
     let started = service
-        .start_execution(&tenant, &sm, req.name, json_text(req.input))
+        .start_execution(&tenant, &target, req.name, json_text(req.input))
         .await?;
     let v = views::execution(&started.record);
     let body = json!({
@@ -333,10 +381,16 @@ pub async fn start_sync_execution(
     PathArgs(sm): PathArgs<String>,
     JsonBody(req): JsonBody<StartExecution>,
 ) -> Reply {
-    let record = service
-        .start_sync_execution(&tenant, &sm, req.name, json_text(req.input))
+    let target = MachineRef::parse(&sm)?;
+    let run = service
+        .start_sync_execution(&tenant, &target, req.name, json_text(req.input))
         .await?;
-    ok(views::execution(&record))
+    let mut v = views::execution(&run.record);
+    v["billingDetails"] = json!({
+        "billedMemoryUsedInMB": run.billing.billed_memory_used_mb,
+        "billedDurationInMilliseconds": run.billing.billed_duration_ms,
+    });
+    ok(v)
 }
 
 pub async fn describe_execution(
@@ -366,7 +420,11 @@ pub async fn list_executions(
     let page = service.list_executions(
         &tenant,
         &ListExecutionsQuery {
-            state_machine: q.state_machine,
+            state_machine: q
+                .state_machine
+                .as_deref()
+                .map(MachineRef::parse)
+                .transpose()?,
             status: q.status_filter,
             max_results: q.max_results,
             next_token: q.next_token,

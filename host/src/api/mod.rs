@@ -9,6 +9,7 @@ mod extract;
 mod handlers;
 mod listen;
 mod openapi;
+mod versions;
 mod views;
 
 use axum::Router;
@@ -25,6 +26,7 @@ use crate::service::Service;
 /// The router with every route, bound to a service.
 pub fn router(service: Service) -> Router {
     use handlers as h;
+    use versions as v;
     Router::new()
         .route("/", post(aws::handle))
         .route("/healthz", get(h::healthz))
@@ -75,6 +77,36 @@ pub fn router(service: Service) -> Router {
         .route(
             "/v1/state-machines/{name}/executions/{execution}/stop",
             post(h::stop_execution),
+        )
+        .route(
+            "/v1/state-machines/{name}/executions/{execution}/definition",
+            get(v::execution_definition),
+        )
+        .route(
+            "/v1/state-machines/{name}/versions",
+            post(v::publish_version).get(v::list_versions),
+        )
+        .route(
+            "/v1/state-machines/{name}/versions/{version}",
+            get(v::describe_version).delete(v::delete_version),
+        )
+        .route(
+            "/v1/state-machines/{name}/aliases",
+            post(v::create_alias).get(v::list_aliases),
+        )
+        .route(
+            "/v1/state-machines/{name}/aliases/{alias}",
+            get(v::describe_alias)
+                .put(v::update_alias)
+                .delete(v::delete_alias),
+        )
+        .route(
+            "/v1/state-machines/{name}/tags",
+            get(v::list_tags).post(v::tag),
+        )
+        .route(
+            "/v1/state-machines/{name}/tags/{key}",
+            axum::routing::delete(v::untag),
         )
         .route("/v1/executions", get(h::list_executions))
         .route("/v1/validate", post(h::validate_definition))

@@ -490,9 +490,9 @@ async fn components_and_state_machines_lifecycle() {
         )
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
-    assert_eq!(v["version"], 2);
+    assert_eq!(v["revision"], 2);
     let (_, v) = app.get("/v1/state-machines/flow", &key).await;
-    assert_eq!(v["versions"].as_array().unwrap().len(), 2);
+    assert_eq!(v["revisions"].as_array().unwrap().len(), 2);
     assert_eq!(v["type"], "STANDARD");
     // Delete a component version (no running execution uses it).
     let (s, _, v) = app

@@ -8,6 +8,7 @@ pub mod intrinsics;
 pub mod model;
 pub mod path;
 pub mod raw;
+pub mod resource;
 pub mod scope;
 pub mod template;
 pub mod validate;

@@ -129,8 +129,16 @@ async fn run(mut args: BenchStoreArgs) -> anyhow::Result<Value> {
         None => (pass_chain(args.states), args.states),
     };
     service
-        .create_state_machine(&tenant, "bench", definition.to_string(), None)
+        .create_state_machine(
+            &tenant,
+            crate::service::NewStateMachine {
+                name: "bench".into(),
+                definition: definition.to_string(),
+                ..Default::default()
+            },
+        )
         .await?;
+    let bench = crate::service::MachineRef::latest("bench");
     let rss_before = rss_bytes();
     let (tx_before, jobs_before) = store.commit_stats();
     let started = Instant::now();
@@ -139,13 +147,14 @@ async fn run(mut args: BenchStoreArgs) -> anyhow::Result<Value> {
     for i in 0..args.executions {
         let service = service.clone();
         let tenant = tenant.clone();
+        let bench = bench.clone();
         let permit = gate.clone().acquire_owned().await?;
         starts.spawn(async move {
             let _permit = permit;
             service
                 .start_execution(
                     &tenant,
-                    "bench",
+                    &bench,
                     Some(format!("e{i}")),
                     Some(format!("{{\"n\":{i}}}")),
                 )

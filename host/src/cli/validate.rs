@@ -6,7 +6,6 @@ use clap::Args;
 
 use super::{EXIT_INVALID, EXIT_OK, read_raw, report_load_error};
 use crate::asl::model::StateMachine;
-use crate::asl::validate::{has_errors, validate};
 
 /// Arguments of `validate`.
 #[derive(Debug, Args)]
@@ -21,13 +20,8 @@ pub fn main(args: ValidateArgs) -> i32 {
         Ok(raw) => raw,
         Err(e) => return report_load_error(&e),
     };
-    let mut diagnostics = validate(&raw);
-    if !has_errors(&diagnostics) {
-        // The compiler checks what it parses (paths, templates, intrinsics) too.
-        if let Err(errors) = StateMachine::compile(&raw) {
-            diagnostics.extend(errors);
-        }
-    }
+    // Validation and compilation in one pass: every diagnostic at once.
+    let (diagnostics, _) = StateMachine::check(&raw);
     for d in &diagnostics {
         eprintln!("{d}");
     }

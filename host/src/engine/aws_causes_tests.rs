@@ -449,3 +449,49 @@ fn a_jsonata_error_during_evaluation() {
         )
     );
 }
+
+/// A value nested deeper than this engine stores (limits::MAX_VALUE_DEPTH; AWS has no such
+/// rule, its payload limit comes first) fails like every other error raised while the state
+/// executes: behind AWS's prefix, so every runtime cause reads the same way.
+#[test]
+fn too_deep_an_output_carries_the_prefix() {
+    let mut deep = json!(1);
+    for _ in 0..101 {
+        deep = json!([deep]);
+    }
+    let def = json!({"StartAt": "S", "States": {
+        "S": {"Type": "Pass", "Result": deep, "End": true}}});
+    let (error, cause) = failure(def, json!({}));
+    assert_eq!(error, "States.Runtime");
+    assert_eq!(
+        cause,
+        in_state(
+            "S",
+            2,
+            "The state output nests deeper than the maximum of 100 levels of arrays and objects"
+        )
+    );
+}
+
+/// A Distributed Map reading from Amazon S3 (valid in AWS, warned at validation here) fails
+/// by AWS's name for a failed reader, with a cause saying why and what to do instead.
+#[test]
+fn an_s3_item_reader_fails_by_name() {
+    let def = json!({"StartAt": "M", "States": {"M": {"Type": "Map",
+        "ItemReader": {"Resource": "arn:aws:states:::s3:getObject",
+                       "ReaderConfig": {"InputType": "JSON"},
+                       "Parameters": {"Bucket": "b", "Key": "k"}},
+        "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "EXPRESS"},
+                          "StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}},
+        "End": true}}});
+    let (error, cause) = failure(def, json!({}));
+    assert_eq!(error, "States.ItemReaderFailed");
+    assert!(
+        cause.starts_with(&in_state(
+            "M",
+            2,
+            "The ItemReader resource 'arn:aws:states:::s3:getObject' needs Amazon S3"
+        )),
+        "{cause}"
+    );
+}

@@ -92,6 +92,7 @@ fn no_runner(request: &TaskRequest) -> TaskOutcome {
         }),
         logs: Vec::new(),
         logs_truncated: false,
+        memory_bytes: 0,
     }
 }
 

@@ -11,6 +11,7 @@ pub mod execution;
 pub mod frame;
 pub mod history;
 pub mod jsonata_eval;
+mod lambda;
 pub mod limits;
 pub mod pipeline;
 pub mod ports;

@@ -72,6 +72,9 @@ pub struct TaskOutcome {
     pub logs: Vec<TaskLog>,
     /// Whether the runner dropped log output over its bound (`logs` is then incomplete).
     pub logs_truncated: bool,
+    /// Peak linear memory the attempt used, in bytes (0 when the runner does not meter
+    /// it); EXPRESS billing details are computed from it.
+    pub memory_bytes: u64,
 }
 
 /// Runs Task states. Implemented by the WASM sandbox; tests may implement it too.

@@ -110,6 +110,7 @@ impl TaskRunner for ScriptedTasks {
                 result,
                 logs: Vec::new(),
                 logs_truncated: false,
+                memory_bytes: 0,
             }
         })
     }

@@ -38,9 +38,10 @@ pub(crate) async fn invoke(
     // The watchdog stops the whole attempt, wherever it is: a guest waiting in the host
     // (sleeping), or the attempt still loading or waiting for a slot. A guest computing is
     // also stopped by the epoch callback, which checks the same deadlines at every tick.
+    let mut memory_bytes = 0;
     let result = tokio::select! {
         biased;
-        done = attempt(runner, &request, &sink, &clock) => done,
+        done = attempt(runner, &request, &sink, &clock, &mut memory_bytes) => done,
         stop = watchdog(&clock) => Err(stop.into()),
     };
     let (logs, logs_truncated) = match Arc::try_unwrap(sink) {
@@ -55,6 +56,7 @@ pub(crate) async fn invoke(
         result,
         logs,
         logs_truncated,
+        memory_bytes,
     }
 }
 
@@ -102,6 +104,7 @@ async fn attempt(
     request: &TaskRequest,
     sink: &Arc<Mutex<LogSink>>,
     clock: &Deadlines,
+    memory_bytes: &mut u64,
 ) -> Result<serde_json::Value, TaskFailure> {
     let tenant = request.tenant.as_deref();
     let resource = ResourceName::parse(&request.resource)
@@ -144,6 +147,7 @@ async fn attempt(
         task.call_run(&mut store, &input).await
     }
     .await;
+    *memory_bytes = store.data().limiter.peak_bytes();
     drop(store);
 
     let scratch_over = scratch.as_ref().and_then(|(dir, grant)| {

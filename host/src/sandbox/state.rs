@@ -245,6 +245,13 @@ impl Limiter {
     }
 }
 
+impl Limiter {
+    /// Linear memory in use (memories only grow within an attempt, so this is its peak).
+    pub(crate) fn peak_bytes(&self) -> u64 {
+        self.memory_used as u64
+    }
+}
+
 impl ResourceLimiter for Limiter {
     fn memory_growing(
         &mut self,

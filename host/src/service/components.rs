@@ -5,8 +5,8 @@ use std::collections::HashSet;
 
 use sha2::{Digest, Sha256};
 
-use super::machines::task_resources;
-use super::names::{check_name, parse_component_ref};
+use super::machines::{ComponentUse, task_resources};
+use super::names::check_name;
 use super::paging::{self, Page};
 use super::{Resource, Service, ServiceError};
 use crate::store::{ComponentVersion, NewComponent, StoreError, TenantRecord};
@@ -242,14 +242,14 @@ impl Service {
             else {
                 continue;
             };
-            for (_, resource) in task_resources(&sm.definition) {
-                let Ok(r) = parse_component_ref(&resource) else {
+            for task in task_resources(&sm.definition) {
+                let ComponentUse::Named(r) = task.component else {
                     continue;
                 };
                 if r.name == name && r.version.unwrap_or(latest) == version {
                     return Ok(Some(format!(
-                        "execution '{}' of state machine '{}' is running and uses {resource}",
-                        rec.name, rec.state_machine
+                        "execution '{}' of state machine '{}' is running and uses {}",
+                        rec.name, rec.state_machine, task.resource
                     )));
                 }
             }

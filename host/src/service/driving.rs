@@ -206,16 +206,23 @@ impl Service {
         Ok(Some((launch, exec.frames, exec.last_event_id)))
     }
 
-    /// The state machine version an execution runs, cached (versions are immutable).
+    /// The state machine revision an execution runs.
     pub(super) fn machine_version(
         &self,
         rec: &ExecutionRecord,
     ) -> Result<Arc<StateMachineVersion>, ServiceError> {
-        let key = (
-            rec.tenant.clone(),
-            rec.state_machine.clone(),
-            rec.state_machine_version,
-        );
+        self.revision(&rec.tenant, &rec.state_machine, rec.state_machine_version)
+    }
+
+    /// One revision of a state machine, cached (revisions are immutable, and their
+    /// numbers are never reused for a name).
+    pub(super) fn revision(
+        &self,
+        tenant: &str,
+        name: &str,
+        revision: u64,
+    ) -> Result<Arc<StateMachineVersion>, ServiceError> {
+        let key = (tenant.to_string(), name.to_string(), revision);
         if let Some(m) = self.inner.machines.get(&key) {
             return Ok(m);
         }

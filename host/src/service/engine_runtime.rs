@@ -3,11 +3,12 @@
 //! for fresh and recovered executions), and runs EXPRESS executions in memory.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use serde_json::Value;
 
-use super::names::state_machine_arn;
+use super::names::{role_arn, state_machine_arn};
 use super::runtime::{Driven, ExpressRun, Launch, Runtime, RuntimeError};
 use crate::asl::model::StateMachine;
 use crate::asl::raw::RawStateMachine;
@@ -18,7 +19,9 @@ use crate::engine::execution::Execution;
 use crate::engine::frame::{from_ms, to_ms};
 use crate::engine::history::HistoryEvent;
 use crate::engine::limits::Limits;
-use crate::engine::ports::{BoxFuture, Clock, FrameUpdate, Journal, StepCommit, TaskRunner};
+use crate::engine::ports::{
+    BoxFuture, Clock, FrameUpdate, Journal, StepCommit, TaskOutcome, TaskRequest, TaskRunner,
+};
 use crate::store::StateMachineVersion;
 
 /// Compiled models kept in memory, weighed by their definitions' length, least recently
@@ -107,7 +110,7 @@ impl EngineRuntime {
             name: r.name.clone(),
             start_time: from_ms(r.start_ms),
             input: Arc::new(input),
-            role_arn: format!("arn:aws:iam::{}:role/stepwasm", r.tenant),
+            role_arn: role_arn(&r.tenant, &launch.machine),
             state_machine_id: state_machine_arn(&r.tenant, &r.state_machine),
             state_machine_name: r.state_machine.clone(),
             tenant: Some(r.tenant.clone()),
@@ -211,7 +214,14 @@ impl Runtime for EngineRuntime {
             };
             Ok(Execution::new(model, info, limits, true, start))
         });
-        let rt = self.driver(None);
+        let mut rt = self.driver(None);
+        let peak = Arc::new(AtomicU64::new(0));
+        rt.tasks = rt.tasks.map(|inner| -> Arc<dyn TaskRunner> {
+            Arc::new(Metered {
+                inner,
+                peak: peak.clone(),
+            })
+        });
         Box::pin(async move {
             let mut exec = prepared?;
             let finished = driver::run_until_stopped(&mut exec, &rt, stop)
@@ -222,7 +232,25 @@ impl Runtime for EngineRuntime {
             Ok(ExpressRun {
                 end: finished.end,
                 events: finished.history,
+                peak_memory_bytes: peak.load(Ordering::Relaxed),
             })
+        })
+    }
+}
+
+/// A task runner that keeps the peak memory of the attempts it runs (one EXPRESS
+/// execution's, for its billing details).
+struct Metered {
+    inner: Arc<dyn TaskRunner>,
+    peak: Arc<AtomicU64>,
+}
+
+impl TaskRunner for Metered {
+    fn invoke(&self, request: TaskRequest) -> BoxFuture<'_, TaskOutcome> {
+        Box::pin(async move {
+            let outcome = self.inner.invoke(request).await;
+            self.peak.fetch_max(outcome.memory_bytes, Ordering::Relaxed);
+            outcome
         })
     }
 }

@@ -17,6 +17,12 @@ pub enum Resource {
     StateMachine,
     /// An execution.
     Execution,
+    /// A published state machine version.
+    StateMachineVersion,
+    /// A state machine alias.
+    StateMachineAlias,
+    /// A resource named for tagging.
+    Tagged,
 }
 
 impl Resource {
@@ -26,6 +32,9 @@ impl Resource {
             Resource::Component => "component",
             Resource::StateMachine => "state machine",
             Resource::Execution => "execution",
+            Resource::StateMachineVersion => "state machine version",
+            Resource::StateMachineAlias => "state machine alias",
+            Resource::Tagged => "resource",
         }
     }
 }
@@ -113,12 +122,6 @@ pub enum ServiceError {
         /// What is wrong with it.
         reason: String,
     },
-    /// A string that is not a Step Functions ARN of the expected kind.
-    #[error("invalid ARN: '{arn}'")]
-    InvalidArn {
-        /// The ARN as sent.
-        arn: String,
-    },
     /// An AWS action this server does not offer (yet); named, never silent.
     #[error("{action} is not supported by this server: {reason}")]
     Unsupported {
@@ -137,6 +140,47 @@ pub enum ServiceError {
     #[error("{message}")]
     Validation {
         /// What is wrong.
+        message: String,
+    },
+    /// An ARN that is not of the form the field takes.
+    #[error("invalid ARN '{arn}': {reason}")]
+    InvalidArn {
+        /// The ARN.
+        arn: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The request conflicts with the current state (AWS's `ConflictException`): a stale
+    /// `revisionId`, a version an alias routes to, an alias name taken with other settings.
+    #[error("{reason}")]
+    Conflict {
+        /// Why.
+        reason: String,
+    },
+    /// More tags than a resource may carry (50), or a tag AWS would refuse.
+    #[error("too many tags on '{resource}': at most {limit}")]
+    TooManyTags {
+        /// The resource.
+        resource: String,
+        /// The limit.
+        limit: usize,
+    },
+    /// A `loggingConfiguration` AWS would refuse.
+    #[error("invalid logging configuration: {reason}")]
+    InvalidLoggingConfiguration {
+        /// What is wrong.
+        reason: String,
+    },
+    /// A per-state-machine count limit (1,000 versions, 100 aliases).
+    #[error("service quota exceeded: {what}")]
+    ServiceQuotaExceeded {
+        /// Which limit.
+        what: String,
+    },
+    /// A request that must change something named nothing to change.
+    #[error("{message}")]
+    MissingRequiredParameter {
+        /// What is missing.
         message: String,
     },
     /// The thing is still used (a component version by a RUNNING execution).
@@ -233,18 +277,26 @@ impl ServiceError {
                 Component => "ComponentDoesNotExist",
                 StateMachine => "StateMachineDoesNotExist",
                 Execution => "ExecutionDoesNotExist",
+                StateMachineVersion => "StateMachineDoesNotExist",
+                StateMachineAlias | Tagged => "ResourceNotFound",
             },
             ServiceError::AlreadyExists { what, .. } => match what {
                 Tenant => "TenantAlreadyExists",
                 Component => "ComponentAlreadyExists",
                 StateMachine => "StateMachineAlreadyExists",
                 Execution => "ExecutionAlreadyExists",
+                StateMachineVersion | StateMachineAlias | Tagged => "ConflictException",
             },
+            ServiceError::InvalidArn { .. } => "InvalidArn",
+            ServiceError::Conflict { .. } => "ConflictException",
+            ServiceError::TooManyTags { .. } => "TooManyTags",
+            ServiceError::InvalidLoggingConfiguration { .. } => "InvalidLoggingConfiguration",
+            ServiceError::ServiceQuotaExceeded { .. } => "ServiceQuotaExceededException",
+            ServiceError::MissingRequiredParameter { .. } => "MissingRequiredParameter",
             ServiceError::InvalidName { .. } => "InvalidName",
             ServiceError::InvalidDefinition { .. } => "InvalidDefinition",
             ServiceError::InvalidComponent { .. } => "InvalidComponent",
             ServiceError::InvalidInput { .. } => "InvalidExecutionInput",
-            ServiceError::InvalidArn { .. } => "InvalidArn",
             ServiceError::Unsupported { .. } => "UnsupportedOperation",
             ServiceError::InvalidToken { .. } => "InvalidToken",
             ServiceError::Validation { .. } => "ValidationException",
@@ -271,6 +323,7 @@ impl ServiceError {
             }
             ServiceError::NotFound { .. } => ErrorClass::NotFound,
             ServiceError::AlreadyExists { .. }
+            | ServiceError::Conflict { .. }
             | ServiceError::InUse { .. }
             | ServiceError::NotRunning { .. } => ErrorClass::Conflict,
             ServiceError::ComponentTooLarge { .. } => ErrorClass::TooLarge,
@@ -291,6 +344,10 @@ impl ServiceError {
             | ServiceError::InvalidArn { .. }
             | ServiceError::Unsupported { .. }
             | ServiceError::Validation { .. }
+            | ServiceError::TooManyTags { .. }
+            | ServiceError::InvalidLoggingConfiguration { .. }
+            | ServiceError::ServiceQuotaExceeded { .. }
+            | ServiceError::MissingRequiredParameter { .. }
             | ServiceError::WrongMachineType { .. } => ErrorClass::BadRequest,
         }
     }
@@ -313,6 +370,10 @@ impl From<StoreError> for ServiceError {
             StoreError::QuotaExceeded { limit, needed, .. } => {
                 ServiceError::StorageQuotaExceeded { needed, limit }
             }
+            StoreError::Conflict { reason } => ServiceError::Conflict { reason },
+            StoreError::LimitExceeded { what, limit } => ServiceError::ServiceQuotaExceeded {
+                what: format!("{what}: at most {limit}"),
+            },
             StoreError::ShutDown => ServiceError::Unavailable {
                 reason: "the server is shutting down".into(),
             },

@@ -12,15 +12,14 @@ use serde_json::json;
 
 use super::express::Claim;
 use super::limits::RunningSlot;
-use super::names::{check_name, execution_arn};
+use super::names::{MachineRef, Qualifier, check_name, execution_arn};
 use super::paging::{self, Damaged, Page};
 use super::runtime::{Launch, RuntimeError};
+use super::versions::StartTarget;
 use super::{MAX_PAYLOAD_BYTES, Resource, Service, ServiceError};
-use crate::engine::driver::StopOrder;
 use crate::engine::execution::Ending;
 use crate::engine::history::HistoryEvent;
 use crate::engine::limits::{MAX_VALUE_DEPTH, depth_within};
-use crate::engine::ports::BoxFuture;
 use crate::engine::ports::ExecutionStatus;
 use crate::engine::resume::unresumable_commit;
 use crate::store::{
@@ -40,8 +39,9 @@ pub struct Started {
 /// Filters and paging for listing executions.
 #[derive(Clone, Debug, Default)]
 pub struct ListExecutionsQuery {
-    /// Only this state machine's.
-    pub state_machine: Option<String>,
+    /// Only this state machine's (a version: only the executions that ran it; an alias:
+    /// only those started on it).
+    pub state_machine: Option<MachineRef>,
     /// Only this status (`RUNNING`, `SUCCEEDED`, ...).
     pub status: Option<String>,
     /// Page size.
@@ -118,7 +118,7 @@ fn check_input(input: Option<String>) -> Result<String, ServiceError> {
     Ok(input)
 }
 
-fn runtime_error(e: super::RuntimeError) -> ServiceError {
+pub(super) fn runtime_error(e: super::RuntimeError) -> ServiceError {
     match e {
         super::RuntimeError::Unavailable { reason } => ServiceError::Unavailable { reason },
         other => ServiceError::Internal {
@@ -128,21 +128,23 @@ fn runtime_error(e: super::RuntimeError) -> ServiceError {
 }
 
 impl Service {
-    fn new_record(
+    /// A new RUNNING record for an execution of `target` (its revision picked already).
+    pub(super) fn new_record(
         tenant: &TenantRecord,
-        machine: &StateMachineVersion,
-        name: Option<String>,
+        target: &StartTarget,
+        name: String,
         input: Option<String>,
     ) -> Result<ExecutionRecord, ServiceError> {
-        let name = name.unwrap_or_else(generated_name);
-        check_name(&name)?;
         let input = check_input(input)?;
+        let machine = &target.revision;
         Ok(ExecutionRecord {
             arn: execution_arn(&tenant.id, &machine.name, &name),
             tenant: tenant.id.clone(),
             name,
             state_machine: machine.name.clone(),
             state_machine_version: machine.version,
+            published_version: target.version,
+            alias: target.alias.clone(),
             machine_type: machine.machine_type,
             status: ExecutionStatus::Running,
             input,
@@ -155,7 +157,20 @@ impl Service {
         })
     }
 
-    fn admit(&self, tenant: &TenantRecord) -> Result<RunningSlot, ServiceError> {
+    /// The name (given or generated, checked) and the target of a start.
+    pub(super) fn prepare_start(
+        &self,
+        tenant: &TenantRecord,
+        target: &MachineRef,
+        name: Option<String>,
+    ) -> Result<(String, StartTarget), ServiceError> {
+        let name = name.unwrap_or_else(generated_name);
+        check_name(&name)?;
+        let arn = execution_arn(&tenant.id, &target.name, &name);
+        Ok((name, self.start_target(tenant, target, &arn)?))
+    }
+
+    pub(super) fn admit(&self, tenant: &TenantRecord) -> Result<RunningSlot, ServiceError> {
         let q = &tenant.quotas;
         self.inner
             .limits
@@ -185,19 +200,21 @@ impl Service {
         }
     }
 
-    /// Starts an execution of the latest version of a state machine. The same name with the
-    /// same input while it runs returns the existing execution; otherwise a reused name is
+    /// Starts an execution of a state machine's latest revision, of a published version,
+    /// or of the version an alias picks (by weight). The same name with the same input
+    /// while it runs returns the existing execution; otherwise a reused name is
     /// `ExecutionAlreadyExists`. EXPRESS executions run in memory and are recorded at the end.
     pub async fn start_execution(
         &self,
         tenant: &TenantRecord,
-        state_machine: &str,
+        target: &MachineRef,
         name: Option<String>,
         input: Option<String>,
     ) -> Result<Started, ServiceError> {
-        let machine = self.latest_machine(tenant, state_machine)?;
         let named = name.is_some();
-        let record = Self::new_record(tenant, &machine, name, input)?;
+        let (name, target) = self.prepare_start(tenant, target, name)?;
+        let machine = target.revision.clone();
+        let record = Self::new_record(tenant, &target, name, input)?;
         // A generated name is new; a caller's name may be an idempotent repeat.
         if named {
             if let Some(existing) = self.store().execution(&record.arn)? {
@@ -285,91 +302,6 @@ impl Service {
         })
     }
 
-    pub(super) async fn run_express(
-        &self,
-        launch: Launch,
-        stop: Option<BoxFuture<'static, StopOrder>>,
-    ) -> Result<ExecutionRecord, ServiceError> {
-        let mut record = launch.record.clone();
-        let run = self
-            .runtime()
-            .run_express(launch, stop)
-            .await
-            .map_err(runtime_error)?;
-        record.status = run.end.status;
-        record.output = run.end.output.map(|v| v.to_string());
-        record.error = run.end.error;
-        record.cause = run.end.cause;
-        record.stop_ms = Some(now_ms());
-        let name = record.name.clone();
-        // A start was acknowledged: while the disk is full the record waits for space
-        // (visible as RUNNING meanwhile) rather than being lost.
-        let recorded = loop {
-            match self
-                .store()
-                .record_express(record.clone(), &run.events)
-                .await
-            {
-                Err(StoreError::StorageFull { .. }) => {
-                    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-                }
-                other => break other,
-            }
-        };
-        recorded.map_err(|e| match e {
-            StoreError::AlreadyExists { .. } => ServiceError::AlreadyExists {
-                what: Resource::Execution,
-                name,
-                detail: String::new(),
-            },
-            other => other.into(),
-        })
-    }
-
-    /// Runs an EXPRESS execution to its end and returns its record (with output).
-    pub async fn start_sync_execution(
-        &self,
-        tenant: &TenantRecord,
-        state_machine: &str,
-        name: Option<String>,
-        input: Option<String>,
-    ) -> Result<ExecutionRecord, ServiceError> {
-        let machine = self.latest_machine(tenant, state_machine)?;
-        if machine.machine_type != MachineType::Express {
-            return Err(ServiceError::WrongMachineType {
-                name: state_machine.to_string(),
-            });
-        }
-        let record = Self::new_record(tenant, &machine, name, input)?;
-        let taken = || ServiceError::AlreadyExists {
-            what: Resource::Execution,
-            name: record.name.clone(),
-            detail: String::new(),
-        };
-        if self.store().execution(&record.arn)?.is_some() {
-            return Err(taken());
-        }
-        let slot = self.admit(tenant)?;
-        let arn = record.arn.clone();
-        // Run like an asynchronous start (so describe, list and stop see it), and wait.
-        let ended = match self.spawn_express(Self::launch(tenant, record.clone(), machine), slot) {
-            Ok(ended) => ended,
-            Err(Claim::Taken(_)) => return Err(taken()),
-            Err(Claim::Failed(e)) => return Err(e),
-        };
-        match ended.await {
-            Ok(result) => result,
-            // Its end was not reported (a stop that could not record it): say what the
-            // store holds.
-            Err(_) => self
-                .store()
-                .execution(&arn)?
-                .ok_or_else(|| ServiceError::Internal {
-                    detail: format!("express execution {arn} ended without a record"),
-                }),
-        }
-    }
-
     /// One execution of one of the tenant's state machines.
     pub fn describe_execution(
         &self,
@@ -384,6 +316,18 @@ impl Service {
         }
     }
 
+    /// DescribeStateMachineForExecution: the execution and the revision it runs.
+    pub fn describe_state_machine_for_execution(
+        &self,
+        tenant: &TenantRecord,
+        state_machine: &str,
+        name: &str,
+    ) -> Result<(ExecutionRecord, Arc<StateMachineVersion>), ServiceError> {
+        let record = self.describe_execution(tenant, state_machine, name)?;
+        let revision = self.machine_version(&record)?;
+        Ok((record, revision))
+    }
+
     /// A page of the tenant's executions, newest first.
     pub fn list_executions(
         &self,
@@ -392,12 +336,27 @@ impl Service {
     ) -> Result<Page<ExecutionRecord>, ServiceError> {
         let limit = paging::page_size(query.max_results)?;
         let status = query.status.as_deref().map(parse_status).transpose()?;
+        let (mut version, mut alias) = (None, None);
         if let Some(sm) = &query.state_machine {
-            self.latest_machine(tenant, sm)?;
+            self.latest_machine(tenant, &sm.name)?;
+            match &sm.qualifier {
+                None => {}
+                Some(Qualifier::Version(v)) => {
+                    self.published_version(tenant, &sm.name, *v)?;
+                    version = Some(*v);
+                }
+                Some(Qualifier::Alias(a)) => {
+                    self.describe_state_machine_alias(tenant, &sm.name, a)?;
+                    alias = Some(a.clone());
+                }
+            }
         }
         let list = format!(
             "executions:{}:{}",
-            query.state_machine.as_deref().unwrap_or("*"),
+            query
+                .state_machine
+                .as_ref()
+                .map_or_else(|| "*".to_string(), ToString::to_string),
             query.status.as_deref().unwrap_or("*")
         );
         let cursor = match query.next_token.as_deref() {
@@ -405,8 +364,10 @@ impl Service {
             Some(t) => ListCursor::parse(&paging::decode(t, &list, &tenant.id)?)?,
         };
         let filter = ExecutionFilter {
-            state_machine: query.state_machine.clone(),
+            state_machine: query.state_machine.as_ref().map(|m| m.name.clone()),
             status,
+            version,
+            alias,
         };
         // Running EXPRESS executions are not in the store yet. They are the newest, so the
         // listing walks them first, then the store.
@@ -418,7 +379,8 @@ impl Service {
                     let mut running = self
                         .inner
                         .express
-                        .of_tenant(&tenant.id, query.state_machine.as_deref());
+                        .of_tenant(&tenant.id, filter.state_machine.as_deref());
+                    running.retain(|r| filter.matches(r));
                     if let Some(after) = &after {
                         running.retain(|r| express_key(r) < (after.0, after.1.as_str()));
                     }

@@ -18,7 +18,7 @@ use crate::engine::ports::BoxFuture;
 use crate::store::ExecutionRecord;
 
 /// How a running EXPRESS execution ends, for whoever waits on it (a start-sync call).
-pub(super) type Ended = oneshot::Receiver<Result<ExecutionRecord, ServiceError>>;
+pub(super) type Ended = oneshot::Receiver<Result<(ExecutionRecord, u64), ServiceError>>;
 
 /// Why an EXPRESS execution did not start.
 pub(super) enum Claim {
@@ -117,13 +117,15 @@ impl Service {
             // After the store has it, so it is never invisible.
             service.inner.express.lock().remove(&task_arn);
             let stopped = reply.lock().unwrap_or_else(|p| p.into_inner()).take();
-            // A start-sync call waiting on it gets the same end as a stop does.
+            // A start-sync call waiting on it gets the same end as a stop does, and the
+            // peak task memory for its billing details.
             let to_waiter = match &result {
-                Ok(record) => Ok(record.clone()),
+                Ok(ran) => Ok(ran.clone()),
                 Err(e) => Err(ServiceError::Internal {
                     detail: e.to_string(),
                 }),
             };
+            let result = result.map(|(record, _)| record);
             let waited = done.send(to_waiter).is_ok();
             match (stopped, result) {
                 (Some(reply), result) => {

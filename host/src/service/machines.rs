@@ -9,13 +9,17 @@ use std::sync::atomic::Ordering;
 use serde::Serialize;
 
 use super::components::page_by_name;
-use super::names::{check_name, parse_component_ref};
+use super::names::{ComponentRef, check_name, parse_component_ref};
 use super::paging::{self, Page};
 use super::{Resource, Service, ServiceError};
 use crate::asl::model::StateMachine;
 use crate::asl::raw::{RawError, RawStateMachine};
+use crate::asl::resource::{TaskResource, classify, function_ref};
 use crate::asl::validate::{self, Diagnostic};
-use crate::store::{MachineType, Revision, StateMachineVersion, StoreError, TenantRecord};
+use crate::store::{
+    LoggingConfiguration, MachineType, NewRevision, PublishedVersion, Revision,
+    StateMachineVersion, StoreError, Tag, TenantRecord, TracingConfiguration,
+};
 
 /// Largest definition accepted (AWS: 1 MiB).
 pub const MAX_DEFINITION_BYTES: usize = 1024 * 1024;
@@ -64,8 +68,61 @@ pub struct DefinitionReport {
     pub diagnostics: Vec<ReportedDiagnostic>,
 }
 
-/// Every Task `Resource` in a definition, with its JSON pointer (nested machines included).
-pub fn task_resources(definition: &str) -> Vec<(String, String)> {
+/// One Task state of a definition: where it is, its resource, and the component it runs.
+#[derive(Clone, Debug)]
+pub struct TaskUse {
+    /// JSON pointer to its `Resource`.
+    pub at: String,
+    /// The resource as written.
+    pub resource: String,
+    /// The component it runs.
+    pub component: ComponentUse,
+}
+
+/// The component a Task runs.
+#[derive(Clone, Debug)]
+pub enum ComponentUse {
+    /// Known from the definition.
+    Named(ComponentRef),
+    /// Chosen when the state runs (`lambda:invoke` with a computed `FunctionName`).
+    Dynamic,
+    /// None: why the resource cannot run here.
+    Invalid(String),
+}
+
+/// The static `FunctionName` of a `lambda:invoke` state (Parameters or Arguments), or
+/// `None` when it is computed (`FunctionName.$`, a JSONata expression) or missing.
+fn static_function_name(args: Option<&serde_json::Value>) -> Option<&str> {
+    args?
+        .get("FunctionName")?
+        .as_str()
+        .filter(|s| !(s.starts_with("{%") && s.ends_with("%}")))
+}
+
+fn component_use(resource: &str, state: &crate::asl::raw::RawState) -> ComponentUse {
+    if classify(resource) != TaskResource::LambdaInvoke {
+        return match parse_component_ref(resource) {
+            Ok(r) => ComponentUse::Named(r),
+            Err(e) => ComponentUse::Invalid(e),
+        };
+    }
+    let args = state.parameters.as_ref().or(state.arguments.as_ref());
+    match static_function_name(args) {
+        None => ComponentUse::Dynamic,
+        Some(name) => match function_ref(name) {
+            Some(f) => match ComponentRef::from_function(&f, name) {
+                Ok(r) => ComponentUse::Named(r),
+                Err(e) => ComponentUse::Invalid(e),
+            },
+            None => ComponentUse::Invalid(format!(
+                "FunctionName '{name}' is not a function name or a Lambda function ARN"
+            )),
+        },
+    }
+}
+
+/// Every Task state of a definition (nested machines included).
+pub fn task_resources(definition: &str) -> Vec<TaskUse> {
     let Ok(raw) = RawStateMachine::from_json(definition) else {
         return Vec::new();
     };
@@ -82,11 +139,138 @@ pub fn task_resources(definition: &str) -> Vec<(String, String)> {
                     m.location,
                     validate::pointer_segment(entry.name())
                 );
-                out.push((at, r.clone()));
+                out.push(TaskUse {
+                    at,
+                    resource: r.clone(),
+                    component: component_use(r, state),
+                });
             }
         }
     }
     out
+}
+
+/// A state machine to create (the fields of AWS's CreateStateMachine).
+#[derive(Clone, Debug, Default)]
+pub struct NewStateMachine {
+    /// Its name.
+    pub name: String,
+    /// The ASL definition.
+    pub definition: String,
+    /// `STANDARD` (default) or `EXPRESS`.
+    pub machine_type: Option<String>,
+    /// The IAM role ARN (stored and returned).
+    pub role_arn: Option<String>,
+    /// `loggingConfiguration` (default: level OFF).
+    pub logging: Option<LoggingConfiguration>,
+    /// `tracingConfiguration` (default: disabled).
+    pub tracing: Option<TracingConfiguration>,
+    /// Tags to set.
+    pub tags: Vec<Tag>,
+    /// Publish version 1 as well.
+    pub publish: bool,
+    /// The description of that version (only with `publish`).
+    pub version_description: Option<String>,
+}
+
+/// Changes to a state machine (AWS's UpdateStateMachine): `None` keeps the current value.
+#[derive(Clone, Debug, Default)]
+pub struct StateMachineUpdate {
+    /// A new definition.
+    pub definition: Option<String>,
+    /// A new role ARN.
+    pub role_arn: Option<String>,
+    /// A new logging configuration.
+    pub logging: Option<LoggingConfiguration>,
+    /// A new tracing configuration.
+    pub tracing: Option<TracingConfiguration>,
+    /// Publish the new revision as a version.
+    pub publish: bool,
+    /// The description of that version (only with `publish`).
+    pub version_description: Option<String>,
+}
+
+/// What a create or update wrote: the new revision, and the version it published.
+#[derive(Clone, Debug)]
+pub struct Written {
+    /// The revision.
+    pub revision: StateMachineVersion,
+    /// The published version, when `publish` was asked.
+    pub version: Option<PublishedVersion>,
+}
+
+/// Longest version or alias description (AWS: 256).
+pub const MAX_DESCRIPTION_LEN: usize = 256;
+
+/// Checks a version or alias description.
+pub(super) fn check_description(d: Option<&str>) -> Result<(), ServiceError> {
+    match d {
+        Some(d) if d.chars().count() > MAX_DESCRIPTION_LEN => Err(ServiceError::Validation {
+            message: format!("a description is at most {MAX_DESCRIPTION_LEN} characters"),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// `publish` + `versionDescription` as the store takes them; a description without
+/// `publish` is refused, as AWS does.
+fn publish_description(
+    publish: bool,
+    description: Option<String>,
+) -> Result<Option<Option<String>>, ServiceError> {
+    check_description(description.as_deref())?;
+    match (publish, description) {
+        (false, Some(_)) => Err(ServiceError::Validation {
+            message: "versionDescription can only be set when publish is true".into(),
+        }),
+        (false, None) => Ok(None),
+        (true, d) => Ok(Some(d)),
+    }
+}
+
+fn check_role_arn(role: Option<&str>) -> Result<(), ServiceError> {
+    match role {
+        Some(r) if !r.starts_with("arn:") || r.len() > super::names::MAX_ARN_LEN => {
+            Err(ServiceError::InvalidArn {
+                arn: r.to_string(),
+                reason: "roleArn must be an ARN of at most 256 characters".into(),
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Checks a logging configuration against AWS's rules: a known level, at most one
+/// destination, one required unless the level is OFF, log group ARNs ending in `:*`.
+fn checked_logging(
+    logging: Option<LoggingConfiguration>,
+) -> Result<LoggingConfiguration, ServiceError> {
+    let logging = logging.unwrap_or_default();
+    let bad = |reason: &str| {
+        Err(ServiceError::InvalidLoggingConfiguration {
+            reason: reason.to_string(),
+        })
+    };
+    if !["ALL", "ERROR", "FATAL", "OFF"].contains(&logging.level.as_str()) {
+        return bad("level must be ALL, ERROR, FATAL or OFF");
+    }
+    if logging.destinations.len() > 1 {
+        return bad("at most one destination");
+    }
+    if logging.level != "OFF" && logging.destinations.is_empty() {
+        return bad("a destination is required unless the level is OFF");
+    }
+    for d in &logging.destinations {
+        let arn = d
+            .cloud_watch_logs_log_group
+            .as_ref()
+            .and_then(|g| g.log_group_arn.as_deref());
+        match arn {
+            Some(a) if a.starts_with("arn:") && a.ends_with(":*") => {}
+            _ => return bad("a destination's cloudWatchLogsLogGroup.logGroupArn must end with :*"),
+        }
+    }
+    Ok(logging)
 }
 
 /// Parses `STANDARD`/`EXPRESS` (default STANDARD).
@@ -141,18 +325,24 @@ impl Service {
                 let (found, compiled) = StateMachine::check(&raw);
                 model = compiled;
                 diagnostics.extend(found.iter().map(ReportedDiagnostic::from));
-                for (at, resource) in task_resources(definition) {
-                    match parse_component_ref(&resource) {
-                        Err(msg) => {
-                            diagnostics.push(ReportedDiagnostic::error("INVALID_RESOURCE", at, msg))
-                        }
-                        Ok(r) => {
+                for task in task_resources(definition) {
+                    match task.component {
+                        ComponentUse::Invalid(msg) => diagnostics.push(ReportedDiagnostic::error(
+                            "INVALID_RESOURCE",
+                            task.at,
+                            msg,
+                        )),
+                        ComponentUse::Dynamic => {}
+                        ComponentUse::Named(r) => {
                             let Some(t) = tenant else { continue };
                             if self.store().component(&t.id, &r.name, r.version)?.is_none() {
                                 diagnostics.push(ReportedDiagnostic::error(
                                     "UNKNOWN_COMPONENT",
-                                    at,
-                                    format!("resource '{resource}' names no uploaded component"),
+                                    task.at,
+                                    format!(
+                                        "resource '{}' names no uploaded component '{}'",
+                                        task.resource, r.name
+                                    ),
                                 ));
                             }
                         }
@@ -184,69 +374,168 @@ impl Service {
 
     /// Hands a stored version's compiled model to the runtime, so its first start does
     /// not compile it again.
-    fn keep_model(
+    fn keep_model<T>(
         &self,
         tenant: &str,
-        stored: &Result<StateMachineVersion, ServiceError>,
+        stored: &Result<(StateMachineVersion, T), ServiceError>,
         model: Arc<StateMachine>,
     ) {
-        if let Ok(v) = stored {
+        if let Ok((v, _)) = stored {
             self.runtime().keep_model(tenant, v, model);
         }
     }
 
-    /// Creates a state machine (version 1).
+    /// Creates a state machine (revision 1), with its tags, publishing version 1 when
+    /// asked. Creating it again with the same settings returns it unchanged (AWS's
+    /// idempotent create); other settings are `StateMachineAlreadyExists`.
     pub async fn create_state_machine(
         &self,
         tenant: &TenantRecord,
-        name: &str,
-        definition: String,
-        machine_type: Option<&str>,
-    ) -> Result<StateMachineVersion, ServiceError> {
-        check_name(name)?;
-        let kind = parse_machine_type(machine_type)?;
-        let model = self.checked(tenant, &definition)?;
+        new: NewStateMachine,
+    ) -> Result<Written, ServiceError> {
+        check_name(&new.name)?;
+        let kind = parse_machine_type(new.machine_type.as_deref())?;
+        let description = publish_description(new.publish, new.version_description)?;
+        check_role_arn(new.role_arn.as_deref())?;
+        let logging = checked_logging(new.logging)?;
+        super::tags::check_tags(&new.name, &new.tags)?;
+        let model = self.checked(tenant, &new.definition)?;
+        let revision = NewRevision {
+            definition: new.definition,
+            machine_type: kind,
+            role_arn: new.role_arn,
+            logging,
+            tracing: new.tracing.unwrap_or_default(),
+        };
         let created = self
             .store()
             .put_state_machine(
                 &tenant.id,
-                name,
-                definition,
-                kind,
+                &new.name,
+                revision.clone(),
                 Revision::Create,
+                description.clone(),
+                new.tags,
                 tenant.quotas.max_stored_bytes,
             )
-            .await
-            .map_err(|e| machine_error(e, name));
-        self.keep_model(&tenant.id, &created, model);
-        self.forget_latest(&tenant.id, name);
-        created
+            .await;
+        if let Ok((stored, _)) = &created {
+            self.runtime().keep_model(&tenant.id, stored, model);
+        }
+        self.forget_latest(&tenant.id, &new.name);
+        match created {
+            Ok((revision, version)) => Ok(Written { revision, version }),
+            Err(StoreError::AlreadyExists { .. }) => {
+                self.same_machine(tenant, &new.name, &revision, description)
+            }
+            Err(e) => Err(machine_error(e, &new.name)),
+        }
     }
 
-    /// Adds a new version of a state machine (its type stays).
+    /// The existing state machine when a create repeats its settings exactly.
+    fn same_machine(
+        &self,
+        tenant: &TenantRecord,
+        name: &str,
+        wanted: &NewRevision,
+        publish: Option<Option<String>>,
+    ) -> Result<Written, ServiceError> {
+        let taken = || ServiceError::AlreadyExists {
+            what: Resource::StateMachine,
+            name: name.to_string(),
+            detail: " with other settings".into(),
+        };
+        let current = self.latest_machine(tenant, name)?;
+        let same = current.definition == wanted.definition
+            && current.machine_type == wanted.machine_type
+            && current.logging == wanted.logging
+            && current.tracing == wanted.tracing;
+        if !same {
+            return Err(taken());
+        }
+        let version = match publish {
+            None => None,
+            Some(description) => {
+                let versions = self.store().published_versions(&tenant.id, name, None, 1)?;
+                match versions.into_iter().next() {
+                    Some(v) if v.revision == current.version && v.description == description => {
+                        Some(v)
+                    }
+                    _ => return Err(taken()),
+                }
+            }
+        };
+        Ok(Written {
+            revision: (*current).clone(),
+            version,
+        })
+    }
+
+    /// Adds a new revision of a state machine (its type stays; unchanged fields are
+    /// carried over), publishing it as a version when asked.
     pub async fn update_state_machine(
         &self,
         tenant: &TenantRecord,
         name: &str,
-        definition: String,
-    ) -> Result<StateMachineVersion, ServiceError> {
+        update: StateMachineUpdate,
+    ) -> Result<Written, ServiceError> {
         let current = self.latest_machine(tenant, name)?;
-        let model = self.checked(tenant, &definition)?;
+        if update.definition.is_none()
+            && update.role_arn.is_none()
+            && update.logging.is_none()
+            && update.tracing.is_none()
+        {
+            return Err(ServiceError::MissingRequiredParameter {
+                message: "an update needs at least one of definition, roleArn, \
+                          loggingConfiguration, tracingConfiguration"
+                    .into(),
+            });
+        }
+        let description = publish_description(update.publish, update.version_description)?;
+        check_role_arn(update.role_arn.as_deref())?;
+        let logging = match update.logging {
+            Some(l) => checked_logging(Some(l))?,
+            None => current.logging.clone(),
+        };
+        let (definition, model) = match update.definition {
+            Some(d) => {
+                let model = self.checked(tenant, &d)?;
+                (d, model)
+            }
+            // The definition stays: compiled again, without re-checking its components.
+            None => match self.compile_definition(None, &current.definition)? {
+                (_, Some(model)) => (current.definition.clone(), model),
+                (report, None) => {
+                    return Err(ServiceError::InvalidDefinition {
+                        diagnostics: report.diagnostics,
+                    });
+                }
+            },
+        };
+        let revision = NewRevision {
+            definition,
+            machine_type: current.machine_type,
+            role_arn: update.role_arn.or_else(|| current.role_arn.clone()),
+            logging,
+            tracing: update.tracing.unwrap_or_else(|| current.tracing.clone()),
+        };
         let updated = self
             .store()
             .put_state_machine(
                 &tenant.id,
                 name,
-                definition,
-                current.machine_type,
+                revision,
                 Revision::Update,
+                description,
+                Vec::new(),
                 tenant.quotas.max_stored_bytes,
             )
             .await
             .map_err(|e| machine_error(e, name));
         self.keep_model(&tenant.id, &updated, model);
         self.forget_latest(&tenant.id, name);
-        updated
+        let (revision, version) = updated?;
+        Ok(Written { revision, version })
     }
 
     /// The latest version of a state machine. Cached: this process makes every change to
@@ -287,7 +576,7 @@ impl Service {
     }
 
     /// Drops the cached latest version of a state machine (after a change).
-    fn forget_latest(&self, tenant: &str, name: &str) {
+    pub(super) fn forget_latest(&self, tenant: &str, name: &str) {
         let mut cache = self.latest_cache();
         self.inner.machine_changes.fetch_add(1, Ordering::AcqRel);
         cache.remove(&(tenant.to_string(), name.to_string()));
@@ -349,29 +638,7 @@ impl Service {
     }
 }
 
-impl Service {
-    /// The state machine version an execution of the caller's runs (or ran).
-    pub fn state_machine_of_execution(
-        &self,
-        tenant: &TenantRecord,
-        state_machine: &str,
-        execution: &str,
-    ) -> Result<StateMachineVersion, ServiceError> {
-        let record = self.describe_execution(tenant, state_machine, execution)?;
-        self.store()
-            .state_machine(
-                &tenant.id,
-                &record.state_machine,
-                Some(record.state_machine_version),
-            )?
-            .ok_or(ServiceError::NotFound {
-                what: Resource::StateMachine,
-                name: record.state_machine,
-            })
-    }
-}
-
-fn machine_error(e: StoreError, name: &str) -> ServiceError {
+pub(super) fn machine_error(e: StoreError, name: &str) -> ServiceError {
     match e {
         StoreError::NotFound { .. } => ServiceError::NotFound {
             what: Resource::StateMachine,

@@ -5,6 +5,7 @@
 //! A tenant only ever names its own things: every lookup is keyed by the caller's tenant,
 //! so another tenant's names are simply not found.
 
+mod aliases;
 mod auth;
 mod components;
 mod credentials;
@@ -21,12 +22,16 @@ mod paging;
 mod robust_tests;
 mod runtime;
 mod sandbox_wiring;
+mod start_sync;
+mod tags;
 mod timefmt;
 mod timers;
+mod versions;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+pub use aliases::{Route, check_routing};
 pub use auth::{AdminBootstrap, KEY_PREFIX, Principal, generate_key, hash_key};
 pub use components::{BasicInspector, ComponentInfo, ComponentInspector};
 pub use credentials::{
@@ -36,14 +41,21 @@ pub use credentials::{
 pub use engine_runtime::EngineRuntime;
 pub use error::{ErrorClass, Resource, ServiceError};
 pub use executions::{HistoryQuery, ListExecutionsQuery, Started, StopRequest};
-pub use machines::{DefinitionReport, ReportedDiagnostic};
+pub use machines::{
+    DefinitionReport, NewStateMachine, ReportedDiagnostic, StateMachineUpdate, Written,
+};
 pub use names::{
-    ArnTarget, DEFAULT_REGION, execution_arn, parse_arn, region, set_region, state_machine_arn,
+    ArnTarget, DEFAULT_REGION, ExecutionRef, MachineRef, Qualifier, execution_arn, parse_arn,
+    region, role_arn, set_region, state_machine_alias_arn, state_machine_arn,
+    state_machine_version_arn,
 };
 pub use paging::{Damaged, Page};
 pub use runtime::{Driven, ExpressRun, Launch, NoRuntime, Runtime, RuntimeError};
 pub use sandbox_wiring::{ARTIFACT_FINGERPRINT, SandboxInspector, StoreComponentSource};
+pub use start_sync::{BillingDetails, SyncRun};
+pub use tags::TagTarget;
 pub use timefmt::rfc3339_ms;
+pub use versions::{MachineDescription, StartTarget, pick_route};
 
 use crate::store::{Store, TenantRecord};
 

@@ -37,14 +37,27 @@ async fn fixture() -> Fixture {
 impl Fixture {
     async fn machine(&self, name: &str, kind: &str, definition: Value) {
         self.service
-            .create_state_machine(&self.tenant, name, definition.to_string(), Some(kind))
+            .create_state_machine(
+                &self.tenant,
+                crate::service::NewStateMachine {
+                    name: name.into(),
+                    definition: definition.to_string(),
+                    machine_type: Some(kind.into()),
+                    ..Default::default()
+                },
+            )
             .await
             .unwrap_or_else(|e| panic!("create {name}: {e}"));
     }
 
     async fn start(&self, machine: &str, name: &str) -> ExecutionRecord {
         self.service
-            .start_execution(&self.tenant, machine, Some(name.into()), None)
+            .start_execution(
+                &self.tenant,
+                &crate::service::MachineRef::latest(machine),
+                Some(name.into()),
+                None,
+            )
             .await
             .unwrap_or_else(|e| panic!("start {name}: {e}"))
             .record

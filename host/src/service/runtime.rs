@@ -31,6 +31,8 @@ pub struct ExpressRun {
     pub end: ExecutionEnd,
     /// Its whole history.
     pub events: Vec<HistoryEvent>,
+    /// The most linear memory any of its task attempts used, in bytes.
+    pub peak_memory_bytes: u64,
 }
 
 /// How far [`Runtime::drive`] took a durable execution.

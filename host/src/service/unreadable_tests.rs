@@ -31,11 +31,23 @@ async fn stop_ends_an_execution_whose_frame_does_not_decode() {
     let (tenant, _) = service.create_tenant("acme", None).await.unwrap();
     let definition = r#"{"StartAt": "Nap", "States": {"Nap": {"Type": "Wait", "Seconds": 100000, "End": true}}}"#;
     service
-        .create_state_machine(&tenant, "nap", definition.into(), None)
+        .create_state_machine(
+            &tenant,
+            crate::service::NewStateMachine {
+                name: "nap".into(),
+                definition: definition.into(),
+                ..Default::default()
+            },
+        )
         .await
         .unwrap();
     let started = service
-        .start_execution(&tenant, "nap", Some("e1".into()), Some("{}".into()))
+        .start_execution(
+            &tenant,
+            &crate::service::MachineRef::latest("nap"),
+            Some("e1".into()),
+            Some("{}".into()),
+        )
         .await
         .unwrap();
     let arn = started.record.arn.clone();

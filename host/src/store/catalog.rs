@@ -3,9 +3,10 @@
 
 use redb::{ReadableTable, ReadableTableMetadata};
 
-use super::records::{ComponentVersion, MachineType, StateMachineVersion};
+use super::records::{ComponentVersion, StateMachineVersion};
 use super::schema::{ARTIFACTS, BLOBS, COMPONENTS, STATE_MACHINES};
 use super::tenants::{UsageTable, charge, signed, usage_in};
+use super::versions::{self, NewRevision, PublishedVersion, Tag};
 use super::writer::wait;
 use super::{Result, Store, StoreError, decode, encode, now_ms, seal};
 use sha2::Digest as _;
@@ -303,21 +304,23 @@ impl Store {
             .transpose()
     }
 
-    /// Stores a state machine version: a new name (`Create`) or the next version of an
-    /// existing one (`Update`).
+    /// Stores a state machine revision: a new name (`Create`, with its tags) or the next
+    /// revision of an existing one (`Update`, with a fresh `revisionId`), and publishes it
+    /// as a version in the same write when `publish` is `Some(description)`.
+    #[allow(clippy::too_many_arguments)]
     pub async fn put_state_machine(
         &self,
         tenant: &str,
         name: &str,
-        definition: String,
-        machine_type: MachineType,
+        new: NewRevision,
         revision: Revision,
+        publish: Option<Option<String>>,
+        tags: Vec<Tag>,
         stored_bytes_limit: u64,
-    ) -> Result<StateMachineVersion> {
+    ) -> Result<(StateMachineVersion, Option<PublishedVersion>)> {
         let (tenant, name) = (tenant.to_string(), name.to_string());
         wait(self.writer.submit(move |tb| {
-            let t = &mut tb.state_machines;
-            let last = last_version(&*t, &tenant, &name)?;
+            let last = last_version(&tb.state_machines, &tenant, &name)?;
             match (revision, last) {
                 (Revision::Create, Some(_)) => {
                     return Err(StoreError::AlreadyExists {
@@ -333,21 +336,41 @@ impl Store {
                 }
                 _ => {}
             }
-            let size = definition.len() as u64;
+            let size = new.definition.len() as u64;
             check_quota(&tb.usage, &tenant, size, stored_bytes_limit)?;
+            if tags.len() > versions::MAX_TAGS {
+                return Err(StoreError::LimitExceeded {
+                    what: "tags per resource",
+                    limit: versions::MAX_TAGS,
+                });
+            }
             let rec = StateMachineVersion {
                 name: name.clone(),
-                version: last.unwrap_or(0) + 1,
-                definition,
-                machine_type,
+                version: versions::next_revision(tb, &tenant, &name, last)?,
+                definition: new.definition,
+                machine_type: new.machine_type,
                 created_ms: now_ms(),
+                revision_id: match revision {
+                    Revision::Create => None,
+                    Revision::Update => Some(uuid::Uuid::new_v4().to_string()),
+                },
+                role_arn: new.role_arn,
+                logging: new.logging,
+                tracing: new.tracing,
             };
-            t.insert(
+            tb.state_machines.insert(
                 (tenant.as_str(), name.as_str(), rec.version),
                 encode(&rec).as_slice(),
             )?;
             charge(tb, &tenant, signed(size))?;
-            Ok(rec)
+            if !tags.is_empty() {
+                versions::set_tags(tb, &tenant, &versions::machine_tag_key(&name), tags)?;
+            }
+            let published = match publish {
+                Some(description) => Some(versions::publish_in(tb, &tenant, &rec, description)?),
+                None => None,
+            };
+            Ok((rec, published))
         }))
         .await
     }
@@ -406,7 +429,8 @@ impl Store {
         list_latest(&t, tenant, after, limit, "state_machines")
     }
 
-    /// Deletes every version of a state machine. Executions keep their own records.
+    /// Deletes every revision of a state machine, with its published versions, aliases and
+    /// tags. Executions keep their own records.
     pub async fn delete_state_machine(&self, tenant: &str, name: &str) -> Result<()> {
         let (tenant, name) = (tenant.to_string(), name.to_string());
         wait(self.writer.submit(move |tb| {
@@ -435,6 +459,7 @@ impl Store {
             let (tn, nm) = (tenant.as_str(), name.as_str());
             t.retain_in((tn, nm, 0u64)..=(tn, nm, u64::MAX), |_, _| false)?;
             charge(tb, &tenant, -signed(freed))?;
+            versions::forget_machine(tb, &tenant, &name)?;
             Ok(())
         }))
         .await

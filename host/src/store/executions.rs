@@ -71,6 +71,29 @@ pub struct ExecutionFilter {
     pub state_machine: Option<String>,
     /// Only executions with this status.
     pub status: Option<ExecutionStatus>,
+    /// Only executions that ran this published version (started on its ARN, or on an alias
+    /// that picked it: AWS associates both with the version).
+    pub version: Option<u64>,
+    /// Only executions started on this alias.
+    pub alias: Option<String>,
+}
+
+impl ExecutionFilter {
+    /// Whether a record passes the filter.
+    pub fn matches(&self, rec: &ExecutionRecord) -> bool {
+        self.status.is_none_or(|s| s == rec.status)
+            && self
+                .state_machine
+                .as_deref()
+                .is_none_or(|sm| sm == rec.state_machine)
+            && self
+                .version
+                .is_none_or(|v| rec.published_version == Some(v))
+            && self
+                .alias
+                .as_deref()
+                .is_none_or(|a| rec.alias.as_deref() == Some(a))
+    }
 }
 
 /// Appends one encoded step of `arn` to the batch's tail row after checking that its events
@@ -330,12 +353,7 @@ impl Store {
                     continue;
                 }
             };
-            if filter.status.is_some_and(|s| s != rec.status)
-                || filter
-                    .state_machine
-                    .as_deref()
-                    .is_some_and(|sm| sm != rec.state_machine)
-            {
+            if !filter.matches(&rec) {
                 continue;
             }
             out.push(rec);

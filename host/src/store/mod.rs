@@ -17,6 +17,7 @@ mod slot;
 mod space;
 mod tail;
 mod tenants;
+mod versions;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -33,6 +34,7 @@ pub use records::*;
 pub use slot::StoreHealth;
 pub use space::{SpaceReport, TableSpace, space_file};
 pub use tenants::AwsCredentialRecord;
+pub use versions::{AliasRecord, NewRevision, PublishedVersion, RevisionCheck, RouteWeight, Tag};
 pub use writer::Durability;
 
 /// Bytes of redb page cache a store keeps by default (`serve --cache-mb`): 64 MiB. The
@@ -112,6 +114,21 @@ pub enum StoreError {
         what: &'static str,
         /// Its name.
         name: String,
+    },
+    /// The write conflicts with the current state (AWS's `ConflictException`): a revision id
+    /// that no longer matches, a version an alias still routes to.
+    #[error("{reason}")]
+    Conflict {
+        /// Why.
+        reason: String,
+    },
+    /// A per-resource count limit (versions per state machine, aliases, tags).
+    #[error("{what}: at most {limit}")]
+    LimitExceeded {
+        /// What is counted.
+        what: &'static str,
+        /// The limit.
+        limit: usize,
     },
     /// A write would take a tenant past its stored-bytes quota.
     #[error("tenant '{tenant}' would store {needed} bytes, over its quota of {limit}")]
@@ -329,6 +346,8 @@ impl Store {
                         seal_table(&txn, schema::HISTORY_TAIL)?;
                         seal_table(&txn, schema::ARTIFACTS)?;
                     }
+                    // Version 5 adds `machine_versions`, `machine_aliases`, `machine_meta`
+                    // and `tags` (created empty below): nothing to move.
                     if v < schema::SCHEMA_VERSION {
                         meta.insert("schema_version", &schema::SCHEMA_VERSION.to_be_bytes()[..])?;
                     }
@@ -352,6 +371,10 @@ impl Store {
             txn.open_table(schema::HISTORY_TAIL)?;
             txn.open_table(schema::FRAMES)?;
             txn.open_table(schema::QUARANTINE)?;
+            txn.open_table(schema::MACHINE_VERSIONS)?;
+            txn.open_table(schema::MACHINE_ALIASES)?;
+            txn.open_table(schema::MACHINE_META)?;
+            txn.open_table(schema::TAGS)?;
         }
         txn.commit()?;
         space::reclaim(&mut db, path);
@@ -481,3 +504,5 @@ mod fuzz_tests;
 mod tail_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod versions_tests;

@@ -91,21 +91,93 @@ pub enum MachineType {
     Express,
 }
 
-/// One immutable version of a named state machine.
+/// One immutable revision of a named state machine: what create and every update store,
+/// and what an execution runs. Not AWS's published versions (those are
+/// [`super::PublishedVersion`], each pointing at one revision).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StateMachineVersion {
     /// State machine name.
     pub name: String,
-    /// Version number, from 1; an update adds the next one.
+    /// Revision number, from 1; an update adds the next one.
     pub version: u64,
     /// The ASL definition, as uploaded.
     pub definition: String,
     /// STANDARD or EXPRESS.
     #[serde(rename = "type")]
     pub machine_type: MachineType,
-    /// Creation time of this version, Unix milliseconds.
+    /// Creation time of this revision, Unix milliseconds.
     pub created_ms: i64,
+    /// AWS's `revisionId`: none for the revision made by create, a fresh UUID for each
+    /// update.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revision_id: Option<String>,
+    /// The IAM role ARN the caller gave (kept and returned; nothing here assumes it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role_arn: Option<String>,
+    /// AWS's `loggingConfiguration`, stored and returned.
+    #[serde(default)]
+    pub logging: LoggingConfiguration,
+    /// AWS's `tracingConfiguration`, stored and returned.
+    #[serde(default)]
+    pub tracing: TracingConfiguration,
+}
+
+/// AWS's `LoggingConfiguration` shape (no effect here beyond being stored).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LoggingConfiguration {
+    /// `ALL`, `ERROR`, `FATAL` or `OFF` (default).
+    #[serde(default = "log_off")]
+    pub level: String,
+    /// Whether execution data is included in logs.
+    #[serde(default)]
+    pub include_execution_data: bool,
+    /// At most one destination; required unless `level` is `OFF`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub destinations: Vec<LogDestination>,
+}
+
+fn log_off() -> String {
+    "OFF".into()
+}
+
+impl Default for LoggingConfiguration {
+    /// AWS's default: level OFF, no execution data, no destination.
+    fn default() -> Self {
+        Self {
+            level: log_off(),
+            include_execution_data: false,
+            destinations: Vec::new(),
+        }
+    }
+}
+
+/// One log destination.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LogDestination {
+    /// The CloudWatch log group.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cloud_watch_logs_log_group: Option<LogGroup>,
+}
+
+/// A CloudWatch log group.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LogGroup {
+    /// Its ARN (AWS requires it to end with `:*`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_group_arn: Option<String>,
+}
+
+/// AWS's `TracingConfiguration` shape.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TracingConfiguration {
+    /// Whether X-Ray tracing is on (stored only).
+    #[serde(default)]
+    pub enabled: bool,
 }
 
 /// An execution's record: what started it, where it stands, how it ended.
@@ -120,8 +192,14 @@ pub struct ExecutionRecord {
     pub name: String,
     /// State machine name.
     pub state_machine: String,
-    /// State machine version the execution started with.
+    /// State machine revision the execution runs.
     pub state_machine_version: u64,
+    /// AWS's published version it was started on (through a version or an alias ARN).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published_version: Option<u64>,
+    /// The alias it was started on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alias: Option<String>,
     /// STANDARD or EXPRESS.
     #[serde(rename = "type")]
     pub machine_type: MachineType,

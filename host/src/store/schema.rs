@@ -9,7 +9,7 @@
 use redb::TableDefinition;
 
 /// Version of the on-disk layout this build reads and writes.
-pub const SCHEMA_VERSION: u64 = 4;
+pub const SCHEMA_VERSION: u64 = 5;
 
 /// `meta`: small named values: `schema_version`, `admin_key_hash`, `next_execution_seq`,
 /// and `aws_credential:<access key id>` → JSON [`super::AwsCredentialRecord`].
@@ -92,6 +92,26 @@ pub const HISTORY_HEADS: TableDefinition<'_, &str, u64> = TableDefinition::new("
 /// compaction (since version 3; newer states are in `history_tail`).
 pub const FRAMES: TableDefinition<'_, (&str, u64), &[u8]> = TableDefinition::new("frames");
 
+// ---- AWS's published versions, aliases and tags (added in version 5) ----
+
+/// `machine_versions`: (tenant, state machine, version number) → JSON
+/// [`super::PublishedVersion`]: AWS's immutable published versions, each naming the
+/// revision (a `state_machines` row) it snapshots.
+pub const MACHINE_VERSIONS: TableDefinition<'_, (&str, &str, u64), &[u8]> =
+    TableDefinition::new("machine_versions");
+
+/// `machine_aliases`: (tenant, state machine, alias) → JSON [`super::AliasRecord`].
+pub const MACHINE_ALIASES: TableDefinition<'_, (&str, &str, &str), &[u8]> =
+    TableDefinition::new("machine_aliases");
+
+/// `machine_meta`: (tenant, state machine) → JSON [`super::versions::MachineMeta`]: the
+/// last version number handed out (numbers are never reused, even after a delete).
+pub const MACHINE_META: TableDefinition<'_, (&str, &str), &[u8]> =
+    TableDefinition::new("machine_meta");
+
+/// `tags`: (tenant, resource ARN) → JSON list of [`super::Tag`], in insertion order.
+pub const TAGS: TableDefinition<'_, (&str, &str), &[u8]> = TableDefinition::new("tags");
+
 /// Every table, opened once per write transaction: the group-commit writer hands this to
 /// each job in its batch, so a job pays no table-open cost.
 pub(super) struct Tables<'t> {
@@ -110,6 +130,10 @@ pub(super) struct Tables<'t> {
     pub history_heads: redb::Table<'t, &'static str, u64>,
     pub frames: redb::Table<'t, (&'static str, u64), &'static [u8]>,
     pub history_tail: redb::Table<'t, u64, &'static [u8]>,
+    pub machine_versions: redb::Table<'t, (&'static str, &'static str, u64), &'static [u8]>,
+    pub machine_aliases: redb::Table<'t, (&'static str, &'static str, &'static str), &'static [u8]>,
+    pub machine_meta: redb::Table<'t, (&'static str, &'static str), &'static [u8]>,
+    pub tags: redb::Table<'t, (&'static str, &'static str), &'static [u8]>,
     /// Steps the batch's jobs appended, written as one `history_tail` row at the end.
     pub tail: super::tail::TailBuffer,
     /// The writer's cache of running flags and history heads (lent for the batch).
@@ -135,6 +159,10 @@ impl<'t> Tables<'t> {
             history_heads: txn.open_table(HISTORY_HEADS)?,
             frames: txn.open_table(FRAMES)?,
             history_tail: txn.open_table(HISTORY_TAIL)?,
+            machine_versions: txn.open_table(MACHINE_VERSIONS)?,
+            machine_aliases: txn.open_table(MACHINE_ALIASES)?,
+            machine_meta: txn.open_table(MACHINE_META)?,
+            tags: txn.open_table(TAGS)?,
             tail: super::tail::TailBuffer::default(),
             heads: super::heads::Heads::default(),
         })

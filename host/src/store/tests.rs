@@ -32,6 +32,8 @@ pub(super) fn record(tenant: &str, name: &str, input: &str) -> ExecutionRecord {
         name: name.into(),
         state_machine: "sm".into(),
         state_machine_version: 1,
+        published_version: None,
+        alias: None,
         machine_type: MachineType::Standard,
         status: ExecutionStatus::Running,
         input: input.into(),
@@ -236,7 +238,20 @@ async fn stored_bytes_quota_is_enforced() {
 async fn state_machines_create_update_delete() {
     let (_d, store) = temp_store();
     let put = |rev, def: &str| {
-        store.put_state_machine("t", "sm", def.into(), MachineType::Standard, rev, BIG)
+        let new = NewRevision {
+            definition: def.into(),
+            machine_type: MachineType::Standard,
+            role_arn: None,
+            logging: LoggingConfiguration::default(),
+            tracing: TracingConfiguration::default(),
+        };
+        let store = store.clone();
+        async move {
+            store
+                .put_state_machine("t", "sm", new, rev, None, Vec::new(), BIG)
+                .await
+                .map(|(rec, _)| rec)
+        }
     };
     assert!(matches!(
         put(Revision::Update, "{}").await,

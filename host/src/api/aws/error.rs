@@ -47,45 +47,34 @@ impl AwsError {
     }
 }
 
+/// AWS's exception name for a service failure is [`ServiceError::code`] (AWS's own name
+/// wherever AWS has the error); only the codes that /v1 alone has are given AWS's nearest
+/// here. Client errors are 400 (clients read the name).
 fn service_code(e: &ServiceError) -> (&'static str, StatusCode) {
     use ServiceError as E;
-    let bad = StatusCode::BAD_REQUEST;
     let code = match e {
-        E::Unauthenticated { .. } => "UnrecognizedClientException",
-        E::AccessDenied { .. } => "AccessDeniedException",
-        E::NotFound { what, .. } => match what {
-            Resource::StateMachine => "StateMachineDoesNotExist",
-            Resource::Execution => "ExecutionDoesNotExist",
-            Resource::Tenant | Resource::Component => "ResourceNotFound",
-        },
-        E::AlreadyExists { what, .. } => match what {
-            Resource::StateMachine => "StateMachineAlreadyExists",
-            Resource::Execution => "ExecutionAlreadyExists",
-            Resource::Tenant | Resource::Component => "ConflictException",
-        },
-        E::InvalidName { .. } => "InvalidName",
-        E::InvalidDefinition { .. } => "InvalidDefinition",
-        E::InvalidInput { .. } => "InvalidExecutionInput",
-        E::InvalidToken { .. } => "InvalidToken",
-        E::InvalidArn { .. } => "InvalidArn",
-        E::Unsupported { .. } => "UnsupportedOperation",
-        E::InvalidComponent { .. } | E::Validation { .. } | E::NotRunning { .. } => {
-            "ValidationException"
+        E::NotFound {
+            what: Resource::Tenant | Resource::Component,
+            ..
+        } => "ResourceNotFound",
+        E::AlreadyExists {
+            what: Resource::Tenant | Resource::Component,
+            ..
         }
-        E::InUse { .. } => "ConflictException",
-        E::WrongMachineType { .. } => "StateMachineTypeNotSupported",
+        | E::InUse { .. } => "ConflictException",
+        E::InvalidComponent { .. } | E::NotRunning { .. } => "ValidationException",
         E::ComponentTooLarge { .. } | E::StorageQuotaExceeded { .. } => {
             "ServiceQuotaExceededException"
         }
-        E::ExecutionLimitExceeded { .. } => "ExecutionLimitExceeded",
-        E::Throttled { .. } => "ThrottlingException",
         E::Unavailable { .. } | E::StorageFull { .. } => {
             return ("ServiceUnavailable", StatusCode::SERVICE_UNAVAILABLE);
         }
-        E::RecordCorrupt { .. } => return ("InternalFailure", StatusCode::INTERNAL_SERVER_ERROR),
-        E::Internal { .. } => return ("InternalFailure", StatusCode::INTERNAL_SERVER_ERROR),
+        E::RecordCorrupt { .. } | E::Internal { .. } => {
+            return ("InternalFailure", StatusCode::INTERNAL_SERVER_ERROR);
+        }
+        other => other.code(),
     };
-    (code, bad)
+    (code, StatusCode::BAD_REQUEST)
 }
 
 /// AWS's message for an invalid definition: every error, each `CODE: message at location`.

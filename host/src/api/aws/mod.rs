@@ -6,6 +6,7 @@
 
 mod error;
 mod ops;
+mod ops_versions;
 mod shapes;
 mod sigv4;
 

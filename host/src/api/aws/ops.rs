@@ -1,17 +1,20 @@
 //! One handler per AWS action: read AWS's input shape, resolve ARNs to the caller's names
 //! (another tenant's ARN is a name that does not exist), call the service, write AWS's
 //! output shape. [`NOT_OFFERED`] is the one list of Step Functions actions this server
-//! answers with a named `UnsupportedOperation` instead.
+//! answers with a named `UnsupportedOperation` instead. Versions, aliases and tags are in
+//! [`super::ops_versions`].
 
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use super::error::AwsError;
+use super::ops_versions as v;
 use super::shapes::{self as s, epoch};
 use crate::engine::ports::ExecutionStatus;
 use crate::service::{
-    ArnTarget, HistoryQuery, ListExecutionsQuery, Resource, Service, ServiceError, StopRequest,
-    execution_arn, parse_arn, state_machine_arn,
+    ExecutionRef, HistoryQuery, ListExecutionsQuery, MachineRef, NewStateMachine, Service,
+    ServiceError, StateMachineUpdate, StopRequest, execution_arn, state_machine_arn,
+    state_machine_version_arn,
 };
 use crate::store::TenantRecord;
 
@@ -30,6 +33,17 @@ pub const ACTIONS: &[&str] = &[
     "GetExecutionHistory",
     "StopExecution",
     "DescribeStateMachineForExecution",
+    "PublishStateMachineVersion",
+    "ListStateMachineVersions",
+    "DeleteStateMachineVersion",
+    "CreateStateMachineAlias",
+    "DescribeStateMachineAlias",
+    "UpdateStateMachineAlias",
+    "DeleteStateMachineAlias",
+    "ListStateMachineAliases",
+    "TagResource",
+    "UntagResource",
+    "ListTagsForResource",
 ];
 
 /// Step Functions actions not offered yet, each with why. The work that brings each
@@ -58,41 +72,6 @@ pub const NOT_OFFERED: &[(&str, &str)] = &[
     ("DescribeMapRun", "Distributed Map runs are not available"),
     ("ListMapRuns", "Distributed Map runs are not available"),
     ("UpdateMapRun", "Distributed Map runs are not available"),
-    (
-        "PublishStateMachineVersion",
-        "state machine versions are not available yet",
-    ),
-    (
-        "ListStateMachineVersions",
-        "state machine versions are not available yet",
-    ),
-    (
-        "DeleteStateMachineVersion",
-        "state machine versions are not available yet",
-    ),
-    (
-        "CreateStateMachineAlias",
-        "state machine aliases are not available yet",
-    ),
-    (
-        "DescribeStateMachineAlias",
-        "state machine aliases are not available yet",
-    ),
-    (
-        "UpdateStateMachineAlias",
-        "state machine aliases are not available yet",
-    ),
-    (
-        "DeleteStateMachineAlias",
-        "state machine aliases are not available yet",
-    ),
-    (
-        "ListStateMachineAliases",
-        "state machine aliases are not available yet",
-    ),
-    ("TagResource", "tags are not available yet"),
-    ("UntagResource", "tags are not available yet"),
-    ("ListTagsForResource", "tags are not available yet"),
 ];
 
 /// Runs one action for a tenant.
@@ -117,6 +96,17 @@ pub async fn dispatch(
         "GetExecutionHistory" => history(sv, t, input(body)?),
         "StopExecution" => stop_execution(sv, t, input(body)?).await,
         "DescribeStateMachineForExecution" => machine_for_execution(sv, t, input(body)?),
+        "PublishStateMachineVersion" => v::publish(sv, t, input(body)?).await,
+        "ListStateMachineVersions" => v::list_versions(sv, t, input(body)?),
+        "DeleteStateMachineVersion" => v::delete_version(sv, t, input(body)?).await,
+        "CreateStateMachineAlias" => v::create_alias(sv, t, input(body)?).await,
+        "DescribeStateMachineAlias" => v::describe_alias(sv, t, input(body)?),
+        "UpdateStateMachineAlias" => v::update_alias(sv, t, input(body)?).await,
+        "DeleteStateMachineAlias" => v::delete_alias(sv, t, input(body)?).await,
+        "ListStateMachineAliases" => v::list_aliases(sv, t, input(body)?),
+        "TagResource" => v::tag(sv, t, input(body)?).await,
+        "UntagResource" => v::untag(sv, t, input(body)?).await,
+        "ListTagsForResource" => v::list_tags(sv, t, input(body)?),
         other => Err(match NOT_OFFERED.iter().find(|(a, _)| *a == other) {
             Some((a, why)) => AwsError::Service(ServiceError::Unsupported {
                 action: a.to_string(),
@@ -140,41 +130,23 @@ fn input<T: DeserializeOwned>(body: &[u8]) -> Result<T, AwsError> {
     serde_json::from_slice(body).map_err(|e| AwsError::Serialization(e.to_string()))
 }
 
-fn not_found(what: Resource, name: &str) -> AwsError {
-    AwsError::Service(ServiceError::NotFound {
-        what,
-        name: name.to_string(),
-    })
+/// The caller's state machine, version or alias an ARN names.
+pub(super) fn machine(tenant: &TenantRecord, arn: &str) -> Result<MachineRef, AwsError> {
+    Ok(MachineRef::from_arn(&tenant.id, arn)?)
 }
 
-/// The caller's state machine an ARN names. Version and alias ARNs are not served yet.
-fn machine_name(tenant: &TenantRecord, arn: &str) -> Result<String, AwsError> {
-    match parse_arn(&tenant.id, arn)? {
-        Some(ArnTarget::StateMachine(name)) => Ok(name),
-        Some(ArnTarget::QualifiedStateMachine(..)) => {
-            Err(AwsError::Service(ServiceError::Unsupported {
-                action: "a version or alias ARN".into(),
-                reason: "state machine versions and aliases are not available yet".into(),
-            }))
-        }
-        None => Err(not_found(Resource::StateMachine, arn)),
-        Some(ArnTarget::Execution(..)) => Err(ServiceError::InvalidArn {
-            arn: arn.to_string(),
-        }
-        .into()),
-    }
+/// The caller's state machine an ARN names, where a version or alias is not taken.
+pub(super) fn plain_machine(
+    tenant: &TenantRecord,
+    arn: &str,
+    action: &str,
+) -> Result<String, AwsError> {
+    Ok(machine(tenant, arn)?.unqualified(action)?)
 }
 
-/// The caller's execution an ARN names: (state machine, execution).
-fn execution_name(tenant: &TenantRecord, arn: &str) -> Result<(String, String), AwsError> {
-    match parse_arn(&tenant.id, arn)? {
-        Some(ArnTarget::Execution(machine, name)) => Ok((machine, name)),
-        None => Err(not_found(Resource::Execution, arn)),
-        Some(_) => Err(ServiceError::InvalidArn {
-            arn: arn.to_string(),
-        }
-        .into()),
-    }
+/// The caller's execution an ARN names.
+fn execution(tenant: &TenantRecord, arn: &str) -> Result<ExecutionRef, AwsError> {
+    Ok(ExecutionRef::from_arn(&tenant.id, arn)?)
 }
 
 async fn create_state_machine(
@@ -182,18 +154,35 @@ async fn create_state_machine(
     tenant: &TenantRecord,
     req: s::CreateStateMachine,
 ) -> Result<Value, AwsError> {
-    let m = service
+    let written = service
         .create_state_machine(
             tenant,
-            &req.name,
-            req.definition,
-            req.machine_type.as_deref(),
+            NewStateMachine {
+                name: req.name,
+                definition: req.definition,
+                machine_type: req.machine_type,
+                role_arn: req.role_arn,
+                logging: req.logging_configuration,
+                tracing: req.tracing_configuration,
+                tags: s::tags(req.tags),
+                publish: req.publish,
+                version_description: req.version_description,
+            },
         )
         .await?;
-    Ok(json!({
+    let m = &written.revision;
+    let mut out = json!({
         "stateMachineArn": state_machine_arn(&tenant.id, &m.name),
         "creationDate": epoch(m.created_ms),
-    }))
+    });
+    if let Some(version) = &written.version {
+        out["stateMachineVersionArn"] = json!(state_machine_version_arn(
+            &tenant.id,
+            &m.name,
+            version.version
+        ));
+    }
+    Ok(out)
 }
 
 fn describe_state_machine(
@@ -201,12 +190,21 @@ fn describe_state_machine(
     tenant: &TenantRecord,
     req: s::StateMachineArn,
 ) -> Result<Value, AwsError> {
-    let name = machine_name(tenant, &req.state_machine_arn)?;
-    let versions = service.describe_state_machine(tenant, &name)?;
-    match (versions.first(), versions.last()) {
-        (Some(first), Some(latest)) => Ok(s::describe_state_machine(&tenant.id, first, latest)),
-        _ => Err(not_found(Resource::StateMachine, &name)),
-    }
+    let target = machine(tenant, &req.state_machine_arn)?;
+    let description = service.describe_machine(tenant, &target)?;
+    // A state machine's creationDate is its first revision's.
+    let created_ms = match &description.version {
+        Some(_) => description.revision.created_ms,
+        None => service
+            .describe_state_machine(tenant, &target.name)?
+            .first()
+            .map_or(description.revision.created_ms, |m| m.created_ms),
+    };
+    Ok(s::describe_state_machine(
+        &tenant.id,
+        &description,
+        created_ms,
+    ))
 }
 
 async fn update_state_machine(
@@ -214,27 +212,34 @@ async fn update_state_machine(
     tenant: &TenantRecord,
     req: s::UpdateStateMachine,
 ) -> Result<Value, AwsError> {
-    let name = machine_name(tenant, &req.state_machine_arn)?;
-    let Some(definition) = req.definition else {
-        if req.role_arn.is_none()
-            && req.logging_configuration.is_none()
-            && req.tracing_configuration.is_none()
-        {
-            return Err(ServiceError::Validation {
-                message: "UpdateStateMachine needs a definition, roleArn, \
-                          loggingConfiguration or tracingConfiguration"
-                    .into(),
-            }
-            .into());
-        }
-        // Nothing stepwasm stores changes: the state machine stays as it is.
-        let latest = service.latest_machine(tenant, &name)?;
-        return Ok(json!({ "updateDate": epoch(latest.created_ms) }));
-    };
-    let m = service
-        .update_state_machine(tenant, &name, definition)
+    let name = plain_machine(tenant, &req.state_machine_arn, "UpdateStateMachine")?;
+    let written = service
+        .update_state_machine(
+            tenant,
+            &name,
+            StateMachineUpdate {
+                definition: req.definition,
+                role_arn: req.role_arn,
+                logging: req.logging_configuration,
+                tracing: req.tracing_configuration,
+                publish: req.publish,
+                version_description: req.version_description,
+            },
+        )
         .await?;
-    Ok(json!({ "updateDate": epoch(m.created_ms) }))
+    let m = &written.revision;
+    let mut out = json!({ "updateDate": epoch(m.created_ms) });
+    if let Some(id) = &m.revision_id {
+        out["revisionId"] = json!(id);
+    }
+    if let Some(version) = &written.version {
+        out["stateMachineVersionArn"] = json!(state_machine_version_arn(
+            &tenant.id,
+            &m.name,
+            version.version
+        ));
+    }
+    Ok(out)
 }
 
 async fn delete_state_machine(
@@ -243,7 +248,7 @@ async fn delete_state_machine(
     req: s::StateMachineArn,
 ) -> Result<Value, AwsError> {
     // AWS's DeleteStateMachine succeeds for a state machine that is not there.
-    let name = match machine_name(tenant, &req.state_machine_arn) {
+    let name = match plain_machine(tenant, &req.state_machine_arn, "DeleteStateMachine") {
         Err(AwsError::Service(ServiceError::NotFound { .. })) => return Ok(json!({})),
         other => other?,
     };
@@ -270,7 +275,7 @@ fn list_state_machines(
     ))
 }
 
-fn with_token(mut v: Value, token: Option<String>) -> Value {
+pub(super) fn with_token(mut v: Value, token: Option<String>) -> Value {
     if let Some(t) = token {
         v["nextToken"] = json!(t);
     }
@@ -329,9 +334,9 @@ async fn start_execution(
     tenant: &TenantRecord,
     req: s::Start,
 ) -> Result<Value, AwsError> {
-    let name = machine_name(tenant, &req.state_machine_arn)?;
+    let target = machine(tenant, &req.state_machine_arn)?;
     let started = service
-        .start_execution(tenant, &name, req.name, req.input)
+        .start_execution(tenant, &target, req.name, req.input)
         .await?;
     let r = &started.record;
     Ok(json!({
@@ -340,19 +345,16 @@ async fn start_execution(
     }))
 }
 
-/// AWS bills EXPRESS executions in 100 ms steps of duration, at 64 MB at least.
-const BILLING_STEP_MS: i64 = 100;
-const BILLED_MEMORY_MB: i64 = 64;
-
 async fn start_sync_execution(
     service: &Service,
     tenant: &TenantRecord,
     req: s::Start,
 ) -> Result<Value, AwsError> {
-    let name = machine_name(tenant, &req.state_machine_arn)?;
-    let r = service
-        .start_sync_execution(tenant, &name, req.name, req.input)
+    let target = machine(tenant, &req.state_machine_arn)?;
+    let run = service
+        .start_sync_execution(tenant, &target, req.name, req.input)
         .await?;
+    let r = run.record;
     let mut v = s::describe_execution(&r);
     // A synchronous execution ends SUCCEEDED, FAILED or TIMED_OUT (AWS's enum).
     if !matches!(
@@ -363,10 +365,9 @@ async fn start_sync_execution(
     }
     let stop = r.stop_ms.unwrap_or(r.start_ms);
     v["stopDate"] = epoch(stop);
-    let duration = (stop - r.start_ms).max(1);
     v["billingDetails"] = json!({
-        "billedMemoryUsedInMB": BILLED_MEMORY_MB,
-        "billedDurationInMilliseconds": (duration + BILLING_STEP_MS - 1) / BILLING_STEP_MS * BILLING_STEP_MS,
+        "billedMemoryUsedInMB": run.billing.billed_memory_used_mb,
+        "billedDurationInMilliseconds": run.billing.billed_duration_ms,
     });
     Ok(v)
 }
@@ -376,8 +377,8 @@ fn describe_execution(
     tenant: &TenantRecord,
     req: s::ExecutionArn,
 ) -> Result<Value, AwsError> {
-    let (machine, name) = execution_name(tenant, &req.execution_arn)?;
-    let r = service.describe_execution(tenant, &machine, &name)?;
+    let e = execution(tenant, &req.execution_arn)?;
+    let r = service.describe_execution(tenant, &e.state_machine, &e.name)?;
     Ok(s::describe_execution(&r))
 }
 
@@ -406,7 +407,8 @@ fn list_executions(
             message: "ListExecutions needs a stateMachineArn or a mapRunArn".into(),
         })?;
     let query = ListExecutionsQuery {
-        state_machine: Some(machine_name(tenant, &arn)?),
+        // A version or alias ARN lists the executions of that version or alias.
+        state_machine: Some(machine(tenant, &arn)?),
         status: req.status_filter,
         max_results: req.max_results,
         next_token: req.next_token,
@@ -417,13 +419,13 @@ fn list_executions(
 }
 
 fn history(service: &Service, tenant: &TenantRecord, req: s::History) -> Result<Value, AwsError> {
-    let (machine, name) = execution_name(tenant, &req.execution_arn)?;
+    let e = execution(tenant, &req.execution_arn)?;
     let query = HistoryQuery {
         max_results: req.max_results,
         next_token: req.next_token,
         reverse_order: req.reverse_order,
     };
-    let page = service.execution_history(tenant, &machine, &name, &query)?;
+    let page = service.execution_history(tenant, &e.state_machine, &e.name, &query)?;
     let include = req.include_execution_data.unwrap_or(true);
     let events: Vec<Value> = page
         .items
@@ -438,13 +440,13 @@ async fn stop_execution(
     tenant: &TenantRecord,
     req: s::Stop,
 ) -> Result<Value, AwsError> {
-    let (machine, name) = execution_name(tenant, &req.execution_arn)?;
+    let e = execution(tenant, &req.execution_arn)?;
     let stop = StopRequest {
         error: req.error,
         cause: req.cause,
     };
     let r = service
-        .stop_execution(tenant, &machine, &name, stop)
+        .stop_execution(tenant, &e.state_machine, &e.name, stop)
         .await?;
     Ok(json!({ "stopDate": epoch(r.stop_ms.unwrap_or(r.start_ms)) }))
 }
@@ -454,17 +456,9 @@ fn machine_for_execution(
     tenant: &TenantRecord,
     req: s::ExecutionArn,
 ) -> Result<Value, AwsError> {
-    let (machine, name) = execution_name(tenant, &req.execution_arn)?;
-    let m = service.state_machine_of_execution(tenant, &machine, &name)?;
-    Ok(json!({
-        "stateMachineArn": state_machine_arn(&tenant.id, &m.name),
-        "name": m.name,
-        "definition": m.definition,
-        "roleArn": s::role_arn(&tenant.id),
-        "updateDate": epoch(m.created_ms),
-        "loggingConfiguration": s::default_logging(),
-        "tracingConfiguration": s::default_tracing(),
-    }))
+    let e = execution(tenant, &req.execution_arn)?;
+    let (_, m) = service.describe_state_machine_for_execution(tenant, &e.state_machine, &e.name)?;
+    Ok(s::machine_for_execution(&tenant.id, &m))
 }
 
 #[cfg(test)]

@@ -6,8 +6,14 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::engine::history::HistoryEvent;
-use crate::service::{ReportedDiagnostic, execution_arn, state_machine_arn};
-use crate::store::{ExecutionRecord, StateMachineVersion};
+use crate::service::{
+    MachineDescription, ReportedDiagnostic, execution_arn, role_arn, state_machine_alias_arn,
+    state_machine_arn, state_machine_version_arn,
+};
+use crate::store::{
+    AliasRecord, ExecutionRecord, LoggingConfiguration, PublishedVersion, StateMachineVersion, Tag,
+    TracingConfiguration,
+};
 
 /// Epoch seconds as AWS JSON timestamps carry them.
 pub fn epoch(ms: i64) -> Value {
@@ -34,6 +40,14 @@ pub struct CreateStateMachine {
     pub definition: String,
     #[serde(rename = "type")]
     pub machine_type: Option<String>,
+    pub role_arn: Option<String>,
+    pub logging_configuration: Option<LoggingConfiguration>,
+    pub tracing_configuration: Option<TracingConfiguration>,
+    #[serde(default)]
+    pub tags: Vec<TagItem>,
+    #[serde(default)]
+    pub publish: bool,
+    pub version_description: Option<String>,
 }
 
 /// Every input naming a state machine by ARN.
@@ -50,8 +64,113 @@ pub struct UpdateStateMachine {
     pub state_machine_arn: String,
     pub definition: Option<String>,
     pub role_arn: Option<String>,
-    pub logging_configuration: Option<Value>,
-    pub tracing_configuration: Option<Value>,
+    pub logging_configuration: Option<LoggingConfiguration>,
+    pub tracing_configuration: Option<TracingConfiguration>,
+    #[serde(default)]
+    pub publish: bool,
+    pub version_description: Option<String>,
+}
+
+/// `PublishStateMachineVersion`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Publish {
+    pub state_machine_arn: String,
+    pub revision_id: Option<String>,
+    pub description: Option<String>,
+}
+
+/// `ListStateMachineVersions` and `ListStateMachineAliases`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PagedOfMachine {
+    pub state_machine_arn: String,
+    pub max_results: Option<i64>,
+    pub next_token: Option<String>,
+}
+
+/// `DeleteStateMachineVersion`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VersionArn {
+    pub state_machine_version_arn: String,
+}
+
+/// Every input naming an alias by ARN.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AliasArn {
+    pub state_machine_alias_arn: String,
+}
+
+/// A `RoutingConfigurationListItem`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Route {
+    pub state_machine_version_arn: String,
+    pub weight: i64,
+}
+
+/// `CreateStateMachineAlias`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateAlias {
+    pub name: String,
+    pub description: Option<String>,
+    pub routing_configuration: Vec<Route>,
+}
+
+/// `UpdateStateMachineAlias`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateAlias {
+    pub state_machine_alias_arn: String,
+    pub description: Option<String>,
+    pub routing_configuration: Option<Vec<Route>>,
+}
+
+/// `TagResource`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TagResource {
+    pub resource_arn: String,
+    pub tags: Vec<TagItem>,
+}
+
+/// AWS's `Tag`: both members optional in the model (a missing key is refused by the
+/// service's tag rules, as AWS refuses it).
+#[derive(Debug, Deserialize)]
+pub struct TagItem {
+    #[serde(default)]
+    pub key: String,
+    #[serde(default)]
+    pub value: String,
+}
+
+/// The tags as the service takes them.
+pub fn tags(items: Vec<TagItem>) -> Vec<Tag> {
+    items
+        .into_iter()
+        .map(|t| Tag {
+            key: t.key,
+            value: t.value,
+        })
+        .collect()
+}
+
+/// `UntagResource`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UntagResource {
+    pub resource_arn: String,
+    pub tag_keys: Vec<String>,
+}
+
+/// `ListTagsForResource`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResourceArn {
+    pub resource_arn: String,
 }
 
 /// `ListStateMachines` (and any plain paged list).
@@ -122,38 +241,86 @@ pub struct Stop {
     pub cause: Option<String>,
 }
 
-/// What Step Functions returns when no logging was configured.
-pub fn default_logging() -> Value {
-    json!({"level": "OFF", "includeExecutionData": false})
+/// What a revision carries in every description: role, logging, tracing, `revisionId`.
+fn revision_fields(tenant: &str, m: &StateMachineVersion, v: &mut Value) {
+    v["roleArn"] = json!(role_arn(tenant, m));
+    v["loggingConfiguration"] = json!(m.logging);
+    v["tracingConfiguration"] = json!(m.tracing);
+    if let Some(id) = &m.revision_id {
+        v["revisionId"] = json!(id);
+    }
 }
 
-/// What Step Functions returns when tracing was not configured.
-pub fn default_tracing() -> Value {
-    json!({"enabled": false})
-}
-
-/// The role ARN shown for a state machine (stepwasm runs tasks as components, not roles).
-pub fn role_arn(tenant: &str) -> String {
-    format!("arn:aws:iam::{tenant}:role/stepwasm")
-}
-
-/// `DescribeStateMachine`'s output for the latest version of `first`..`latest`.
-pub fn describe_state_machine(
-    tenant: &str,
-    first: &StateMachineVersion,
-    latest: &StateMachineVersion,
-) -> Value {
-    json!({
-        "stateMachineArn": state_machine_arn(tenant, &latest.name),
-        "name": latest.name,
+/// `DescribeStateMachine`'s output: the latest revision (`created_ms`: when the state
+/// machine was created), or a published version's (its ARN, date and description).
+pub fn describe_state_machine(tenant: &str, d: &MachineDescription, created_ms: i64) -> Value {
+    let m = &d.revision;
+    let mut v = json!({
+        "stateMachineArn": state_machine_arn(tenant, &m.name),
+        "name": m.name,
         "status": "ACTIVE",
-        "definition": latest.definition,
-        "roleArn": role_arn(tenant),
-        "type": latest.machine_type,
-        "creationDate": epoch(first.created_ms),
-        "loggingConfiguration": default_logging(),
-        "tracingConfiguration": default_tracing(),
+        "definition": m.definition,
+        "type": m.machine_type,
+        "creationDate": epoch(created_ms),
+    });
+    revision_fields(tenant, m, &mut v);
+    if let Some(version) = &d.version {
+        v["stateMachineArn"] = json!(state_machine_version_arn(tenant, &m.name, version.version));
+        v["creationDate"] = epoch(version.created_ms);
+        if let Some(text) = &version.description {
+            v["description"] = json!(text);
+        }
+    }
+    v
+}
+
+/// `DescribeStateMachineForExecution`'s output: the revision the execution runs.
+pub fn machine_for_execution(tenant: &str, m: &StateMachineVersion) -> Value {
+    let mut v = json!({
+        "stateMachineArn": state_machine_arn(tenant, &m.name),
+        "name": m.name,
+        "definition": m.definition,
+        "updateDate": epoch(m.created_ms),
+    });
+    revision_fields(tenant, m, &mut v);
+    v
+}
+
+/// A `StateMachineVersionListItem`.
+pub fn version_item(tenant: &str, v: &PublishedVersion) -> Value {
+    json!({
+        "stateMachineVersionArn": state_machine_version_arn(tenant, &v.name, v.version),
+        "creationDate": epoch(v.created_ms),
     })
+}
+
+/// A `StateMachineAliasListItem`.
+pub fn alias_item(tenant: &str, a: &AliasRecord) -> Value {
+    json!({
+        "stateMachineAliasArn": state_machine_alias_arn(tenant, &a.name, &a.alias),
+        "creationDate": epoch(a.created_ms),
+    })
+}
+
+/// `DescribeStateMachineAlias`'s output.
+pub fn describe_alias(tenant: &str, a: &AliasRecord) -> Value {
+    let mut v = alias_item(tenant, a);
+    v["name"] = json!(a.alias);
+    v["updateDate"] = epoch(a.updated_ms);
+    v["routingConfiguration"] = a
+        .routing
+        .iter()
+        .map(|r| {
+            json!({
+                "stateMachineVersionArn": state_machine_version_arn(tenant, &a.name, r.version),
+                "weight": r.weight,
+            })
+        })
+        .collect();
+    if let Some(d) = &a.description {
+        v["description"] = json!(d);
+    }
+    v
 }
 
 /// A `StateMachineListItem`.
@@ -187,6 +354,17 @@ pub fn execution_item(e: &ExecutionRecord) -> Value {
     });
     if let Some(ms) = e.stop_ms {
         v["stopDate"] = epoch(ms);
+    }
+    if let Some(version) = e.published_version {
+        v["stateMachineVersionArn"] = json!(state_machine_version_arn(
+            &e.tenant,
+            &e.state_machine,
+            version
+        ));
+    }
+    if let Some(alias) = &e.alias {
+        v["stateMachineAliasArn"] =
+            json!(state_machine_alias_arn(&e.tenant, &e.state_machine, alias));
     }
     v
 }

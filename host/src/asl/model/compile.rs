@@ -1,6 +1,7 @@
 //! Raw mirror → model: resolves state names to indexes and compiles every path, template,
-//! intrinsic and rule. Runs only after validation found no error; anything it still cannot
-//! compile becomes a diagnostic too, so a gap in validation never turns into a panic.
+//! intrinsic and rule. Runs after validation, whatever it found (every diagnostic in one pass);
+//! anything it cannot compile becomes a diagnostic too, so a gap in validation never turns into
+//! a panic.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -31,51 +32,69 @@ pub const MAX_WAIT_SECONDS: u64 = 99_999_999;
 pub const MAX_DELAY_SECONDS: f64 = 31_622_400.0;
 
 pub(super) fn compile(raw: &RawStateMachine) -> Result<StateMachine, Vec<Diagnostic>> {
-    compile_validated(raw, validate_definition(raw))
+    match check(raw) {
+        (_, Some(model)) => Ok(model),
+        (diagnostics, None) => Err(diagnostics
+            .into_iter()
+            .filter(Diagnostic::is_error)
+            .collect()),
+    }
 }
 
 /// Validates and compiles in one pass: every diagnostic (warnings too, and what only the
-/// compiler finds), and the model when there is no error.
+/// compiler finds, even where validation found errors elsewhere), and the model when there is
+/// no error. A user fixing a definition sees every problem at once, not one layer at a time.
 pub(super) fn check(raw: &RawStateMachine) -> (Vec<Diagnostic>, Option<StateMachine>) {
     let Validated {
-        diagnostics,
+        mut diagnostics,
         expressions,
     } = validate_definition(raw);
-    if has_errors(&diagnostics) {
-        return (diagnostics, None);
-    }
-    let validated = Validated {
-        diagnostics: Vec::new(),
-        expressions,
-    };
-    match compile_validated(raw, validated) {
-        Ok(model) => (diagnostics, Some(model)),
-        Err(errors) => {
-            let mut all = diagnostics;
-            all.extend(errors);
-            (all, None)
+    let valid = !has_errors(&diagnostics);
+    match compile_validated(raw, expressions, valid) {
+        Ok(model) if valid => (diagnostics, Some(model)),
+        Ok(_) => (diagnostics, None),
+        Err(found) => {
+            merge_compiler_findings(&mut diagnostics, found);
+            (diagnostics, None)
         }
     }
 }
 
-/// Builds the model from a definition and what validating it found (its JSONata
-/// expressions are moved into the model, not parsed again).
+/// Adds what only the compiler found: a field validation already reported (or one inside
+/// it) stays reported once, in the validator's words.
+fn merge_compiler_findings(diagnostics: &mut Vec<Diagnostic>, found: Vec<Diagnostic>) {
+    let reported: Vec<String> = diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| d.location.clone())
+        .collect();
+    let covered = |at: &str| {
+        reported.iter().any(|r| {
+            at == r
+                || (!r.is_empty()
+                    && at
+                        .strip_prefix(r.as_str())
+                        .is_some_and(|t| t.starts_with('/')))
+        })
+    };
+    for d in found {
+        if !covered(&d.location) && !diagnostics.contains(&d) {
+            diagnostics.push(d);
+        }
+    }
+}
+
+/// Builds the model from a definition and the JSONata expressions validating it parsed (moved
+/// into the model, not parsed again). `validated` says validation found no error: when it
+/// did, expressions it could not parse are simply absent, not an internal error.
 fn compile_validated(
     raw: &RawStateMachine,
-    validated: Validated,
+    expressions: ParsedExpressions,
+    validated: bool,
 ) -> Result<StateMachine, Vec<Diagnostic>> {
-    let Validated {
-        diagnostics,
-        expressions,
-    } = validated;
-    if has_errors(&diagnostics) {
-        return Err(diagnostics
-            .into_iter()
-            .filter(Diagnostic::is_error)
-            .collect());
-    }
     let mut c = Compiler {
         expressions,
+        expressions_complete: validated,
         ..Compiler::default()
     };
     let top_ql = match raw.query_language.as_deref() {
@@ -107,6 +126,16 @@ struct Compiler {
     expressions: ParsedExpressions,
     /// The state machine's top-level `QueryLanguage`: the default of every state.
     top_ql: QueryLanguage,
+    /// Every `{% %}` expression was parsed by the validator (it found no error), so a
+    /// missing one is an internal error rather than one the validator already reported.
+    expressions_complete: bool,
+}
+
+/// The `Resource` of an `ItemReader` / `ResultWriter` (the validator checked its shape).
+fn s3_resource(config: Option<&Value>) -> Option<Arc<str>> {
+    let config = config?;
+    let resource = config.get("Resource").and_then(Value::as_str).unwrap_or("");
+    Some(Arc::from(resource))
 }
 
 /// Name → index within one machine.
@@ -407,18 +436,6 @@ impl Compiler {
                 0
             }
         };
-        for (field, present) in [
-            ("ItemReader", s.item_reader.is_some()),
-            ("ResultWriter", s.result_writer.is_some()),
-        ] {
-            if present {
-                self.err(
-                    Code::Unsupported,
-                    f(field),
-                    format!("{field} needs S3, which this build does not support"),
-                );
-            }
-        }
         let max_concurrency = self
             .number_u64(
                 ql,
@@ -493,6 +510,8 @@ impl Compiler {
             tolerated_count,
             tolerated_percentage,
             batcher,
+            item_reader: s3_resource(s.item_reader.as_ref()),
+            result_writer: s3_resource(s.result_writer.as_ref()),
         }
     }
 

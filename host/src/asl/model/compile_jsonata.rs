@@ -139,6 +139,8 @@ impl Compiler {
     fn jsonata_template(&mut self, v: &Value, at: &str) -> Option<JsonataTemplate> {
         match JsonataTemplate::from_parsed(v, at, &mut self.expressions) {
             Ok(t) => Some(t),
+            // Validation reported why these did not parse.
+            Err(_) if !self.expressions_complete => None,
             Err(missing) => {
                 for pointer in missing {
                     self.err(

@@ -12,6 +12,7 @@ use crate::asl::compare::parse_timestamp;
 use crate::asl::intrinsics::Intrinsic;
 use crate::asl::path::{JsonPath, ReferencePath};
 use crate::asl::template::Template;
+use crate::asl::validate::template_diagnostics;
 
 impl Compiler {
     /// The I/O fields of a JSONPath state.
@@ -202,9 +203,7 @@ impl Compiler {
         match Template::compile(v) {
             Ok(t) => Some(Payload::Template(t)),
             Err(errors) => {
-                for e in errors {
-                    self.err(Code::InvalidJsonPath, at, e.to_string());
-                }
+                self.out.extend(template_diagnostics(&errors, at));
                 None
             }
         }

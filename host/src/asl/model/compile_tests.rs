@@ -307,7 +307,7 @@ fn jsonata_expressions_are_parsed_once_by_the_validator() {
         .map(|e| e.source.as_ptr())
         .collect();
     assert_eq!(parsed.len(), 4, "{:?}", validated.expressions.keys());
-    let model = compile_validated(&raw, validated).unwrap();
+    let model = compile_validated(&raw, validated.expressions, true).unwrap();
     let used = expression_sources(&model);
     assert_eq!(used.len(), 4);
     for p in &used {
@@ -328,7 +328,7 @@ fn the_compiler_never_parses_on_its_own() {
     let mut validated = validate_definition(&raw);
     assert!(validated.diagnostics.is_empty());
     validated.expressions.clear();
-    let errors = compile_validated(&raw, validated).unwrap_err();
+    let errors = compile_validated(&raw, validated.expressions, true).unwrap_err();
     assert_eq!(errors.len(), 1, "{errors:?}");
     assert_eq!(errors[0].code, Code::InvalidJsonata);
     assert_eq!(errors[0].location, "/States/P/Output/a/0");
@@ -374,4 +374,32 @@ fn sub_machines_default_to_the_top_level_query_language() {
             "/States/M/ItemProcessor/States/I/Output".to_owned()
         )]
     );
+}
+
+/// Every diagnostic in one pass: what only the compiler finds is reported beside the
+/// validator's errors, not once they are fixed; a field the validator reported is not
+/// reported twice.
+#[test]
+fn validator_and_compiler_findings_come_together() {
+    let def = json!({"StartAt": "A", "States": {
+        "A": {"Type": "Pass", "Parameters": {"x.$": "States.Format('{}', $.a"}, "Next": "B"},
+        "B": {"Type": "Wait", "Timestamp": "tomorrow", "Next": "C"},
+        "C": {"Type": "Succeed", "InputPath": "$.[bad"},
+        "D": {"Type": "Succeed"}}});
+    let raw = RawStateMachine::from_value(def).unwrap();
+    let (diagnostics, model) = StateMachine::check(&raw);
+    assert!(model.is_none());
+    let at: Vec<&str> = diagnostics.iter().map(|d| d.location.as_str()).collect();
+    for field in [
+        "/States/A/Parameters/x.$",
+        "/States/B/Timestamp",
+        "/States/C/InputPath",
+        "/States/D",
+    ] {
+        assert_eq!(
+            at.iter().filter(|l| **l == field).count(),
+            1,
+            "{field} once in {diagnostics:#?}"
+        );
+    }
 }

@@ -243,6 +243,11 @@ pub struct MapState {
     pub tolerated_percentage: Option<Param<f64>>,
     /// `ItemBatcher`.
     pub batcher: Option<ItemBatcher>,
+    /// The `Resource` of a Distributed Map's `ItemReader` (Amazon S3), which this engine
+    /// cannot reach: AWS accepts the definition, and reaching the Map fails by name.
+    pub item_reader: Option<Arc<str>>,
+    /// The `Resource` of a Distributed Map's `ResultWriter` (Amazon S3), as `item_reader`.
+    pub result_writer: Option<Arc<str>>,
 }
 
 /// A Map state's `ItemBatcher`.

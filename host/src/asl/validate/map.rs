@@ -145,12 +145,31 @@ fn resource_config(v: &Value, at: &str, name: &str, out: &mut Vec<Diagnostic>) {
             format!("{at}/Resource"),
             format!("{name} needs a Resource"),
         )),
-        Some(Value::String(r)) if is_uri(r) => {}
+        // AWS reads and writes these in Amazon S3, which this engine does not reach.
+        Some(Value::String(r)) if is_uri(r) => out.push(Diagnostic::warning(
+            Code::Unsupported,
+            format!("{at}/Resource"),
+            format!(
+                "{name} '{r}' needs Amazon S3, which this engine does not reach: reaching this \
+                 Map fails with States.{name}Failed. Hint: {}",
+                s3_hint(name)
+            ),
+        )),
         Some(other) => out.push(Diagnostic::error(
             Code::InvalidValue,
             format!("{at}/Resource"),
             format!("{name} Resource must be a URI string, not {other}"),
         )),
+    }
+}
+
+/// What to do instead of an `ItemReader` / `ResultWriter` (validation and the runtime
+/// failure say the same).
+pub(crate) fn s3_hint(field: &str) -> &'static str {
+    if field == "ItemReader" {
+        "pass the items in the state input (ItemsPath, or Items in JSONata)"
+    } else {
+        "leave ResultWriter out: the Map's results are its output"
     }
 }
 

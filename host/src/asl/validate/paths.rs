@@ -13,7 +13,7 @@ use super::common::typed_states;
 use super::{Code, Diagnostic, MachineCtx, StateCtx};
 use crate::asl::intrinsics::Intrinsic;
 use crate::asl::path::{JsonPath, ReferencePath};
-use crate::asl::template::Template;
+use crate::asl::template::{Template, TemplateError};
 
 pub(super) fn check(machines: &[MachineCtx<'_>], out: &mut Vec<Diagnostic>) {
     for s in typed_states(machines) {
@@ -203,26 +203,34 @@ pub(super) fn template(v: &Value, at: &str, out: &mut Vec<Diagnostic>) {
 
 /// A payload template of any JSON type (`Parameters`).
 fn template_of_any_type(v: &Value, at: &str, out: &mut Vec<Diagnostic>) {
-    let Err(errors) = Template::compile(v) else {
-        return;
-    };
-    for e in errors {
-        let inner = e.location();
-        let location = if inner == "/" {
-            at.to_owned()
-        } else {
-            format!("{at}{inner}")
-        };
-        // The template's message starts with its own relative location; the diagnostic
-        // carries the absolute one.
-        let text = e.to_string();
-        let message = text
-            .strip_prefix(inner)
-            .and_then(|m| m.strip_prefix(": "))
-            .unwrap_or(&text)
-            .to_owned();
-        out.push(Diagnostic::error(Code::InvalidJsonPath, location, message));
+    if let Err(errors) = Template::compile(v) {
+        out.extend(template_diagnostics(&errors, at));
     }
+}
+
+/// A template's errors as diagnostics, each at its own field under `at` (the validator and
+/// the compiler report a template the same way, so one pass can tell they agree).
+pub(crate) fn template_diagnostics(errors: &[TemplateError], at: &str) -> Vec<Diagnostic> {
+    errors
+        .iter()
+        .map(|e| {
+            let inner = e.location();
+            let location = if inner == "/" {
+                at.to_owned()
+            } else {
+                format!("{at}{inner}")
+            };
+            // The template's message starts with its own relative location; the diagnostic
+            // carries the absolute one.
+            let text = e.to_string();
+            let message = text
+                .strip_prefix(inner)
+                .and_then(|m| m.strip_prefix(": "))
+                .unwrap_or(&text)
+                .to_owned();
+            Diagnostic::error(Code::InvalidJsonPath, location, message)
+        })
+        .collect()
 }
 
 #[cfg(test)]

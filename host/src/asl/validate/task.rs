@@ -1,11 +1,13 @@
-//! What a Task state calls and as whom: its `Resource` (a warning, with a hint, for what this
-//! engine cannot run, since AWS accepts those definitions) and its `Credentials` (AWS's shape:
-//! an object with exactly one `RoleArn`, or `RoleArn.$` in a JSONPath state).
+//! What a Task state calls and as whom: its `Resource` (a warning, with a hint, for what
+//! `asl::resource::classify` says this engine cannot run, since AWS accepts those
+//! definitions) and its `Credentials` (AWS's shape: an object with exactly one `RoleArn`,
+//! or `RoleArn.$` in a JSONPath state).
 
 use serde_json::Value;
 
 use super::common::{is_jsonata_expr, state_type, typed_states};
 use super::{Code, Diagnostic, MachineCtx, StateCtx};
+use crate::asl::resource::{Arn, TaskResource, classify};
 
 pub(super) fn check(machines: &[MachineCtx<'_>], out: &mut Vec<Diagnostic>) {
     for s in typed_states(machines) {
@@ -13,7 +15,7 @@ pub(super) fn check(machines: &[MachineCtx<'_>], out: &mut Vec<Diagnostic>) {
             continue;
         }
         if let Some(r) = s.state.resource.as_deref()
-            && let Some(hint) = unsupported(r)
+            && let TaskResource::Unsupported(hint) = classify(r)
         {
             out.push(Diagnostic::warning(
                 Code::UnsupportedResource,
@@ -24,64 +26,6 @@ pub(super) fn check(machines: &[MachineCtx<'_>], out: &mut Vec<Diagnostic>) {
         if let Some(c) = &s.state.credentials {
             credentials(&s, c, out);
         }
-    }
-}
-
-/// Why a `Resource` cannot run here (`None` when it can). Stepwasm runs a Task as a
-/// WebAssembly component: `wasm:NAME`, a Lambda function ARN or `arn:aws:states:::lambda:invoke`
-/// (mapped to components), an activity, or a nested execution (`states:startExecution`).
-pub(crate) fn unsupported(resource: &str) -> Option<String> {
-    const HINT: &str = "run the work as a WebAssembly component instead \
-        (Resource \"wasm:NAME\", or a Lambda function ARN / arn:aws:states:::lambda:invoke \
-        mapped to a component)";
-    if resource.starts_with("wasm:") {
-        return None;
-    }
-    let Some(parts) = Arn::parse(resource) else {
-        return Some(format!(
-            "only wasm:NAME and AWS ARNs are Task resources here; {HINT}"
-        ));
-    };
-    match (parts.service, parts.resource) {
-        ("lambda", r) if r.starts_with("function:") => None,
-        ("states", "lambda:invoke") => None,
-        ("states", r) if r.starts_with("lambda:invoke.") => None,
-        ("states", r) if r.starts_with("states:startExecution") => None,
-        ("states", r) if r.starts_with("activity:") => None,
-        ("states", r) if parts.region.is_empty() && parts.account.is_empty() => {
-            let service = r.split([':', '.']).next().unwrap_or(r);
-            Some(format!(
-                "the AWS service integration {service:?} is not available (Stepwasm calls no \
-                 AWS service); {HINT}"
-            ))
-        }
-        (service, _) => Some(format!(
-            "an ARN of the AWS service {service:?} is not a Task resource here; {HINT}"
-        )),
-    }
-}
-
-/// `arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE`.
-struct Arn<'a> {
-    service: &'a str,
-    region: &'a str,
-    account: &'a str,
-    resource: &'a str,
-}
-
-impl<'a> Arn<'a> {
-    fn parse(text: &'a str) -> Option<Arn<'a>> {
-        let mut parts = text.splitn(6, ':');
-        let (arn, partition) = (parts.next()?, parts.next()?);
-        if arn != "arn" || !partition.starts_with("aws") {
-            return None;
-        }
-        Some(Arn {
-            service: parts.next()?,
-            region: parts.next()?,
-            account: parts.next()?,
-            resource: parts.next()?,
-        })
     }
 }
 

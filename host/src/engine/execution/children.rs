@@ -299,7 +299,7 @@ impl Execution {
         };
         self.events.plain(now, kind);
         let (input, attempt) = (ch.input, ch.attempt);
-        self.finish_and_apply(id, state_id, state, now, |cx| {
+        self.finish_and_apply(id, state_id, state, attempt.entered_event, now, |cx| {
             states::finish_children(cx, state, input, attempt, Value::Array(results))
         })
     }

@@ -408,6 +408,7 @@ impl Execution {
         now: SystemTime,
     ) -> Option<Effect> {
         let state = model.machine(machine).state(state_id);
+        let entered_event = attempt.entered_event;
         let vars = VarScope::of(&self.frames, id);
         let mut cx = Cx {
             now,
@@ -504,7 +505,7 @@ impl Execution {
         };
         let assigned = cx.assigned.take();
         drop(vars);
-        self.apply(id, state_id, state, work, assigned, now)
+        self.apply(id, state_id, state, entered_event, work, assigned, now)
     }
 
     /// Runs a state's finishing work (a task's result, a Map's or Parallel's gathered
@@ -514,6 +515,7 @@ impl Execution {
         id: FrameId,
         state_id: StateId,
         state: &State,
+        entered_event: u64,
         now: SystemTime,
         finish: impl FnOnce(&mut Cx<'_>) -> Work,
     ) -> Option<Effect> {
@@ -529,16 +531,19 @@ impl Execution {
         let work = finish(&mut cx);
         let assigned = cx.assigned.take();
         drop(vars);
-        self.apply(id, state_id, state, work, assigned, now)
+        self.apply(id, state_id, state, entered_event, work, assigned, now)
     }
 
     /// Applies a state's work to its frame; `assigned` variables are stored only when the
-    /// state succeeded.
+    /// state succeeded. `entered_event` is the state's StateEntered event id (for AWS's cause
+    /// prefix).
+    #[allow(clippy::too_many_arguments)]
     fn apply(
         &mut self,
         id: FrameId,
         state_id: StateId,
         state: &State,
+        entered_event: u64,
         work: Work,
         assigned: Option<Map<String, Value>>,
         now: SystemTime,
@@ -549,7 +554,7 @@ impl Execution {
             Work::End(Outcome::Failed { .. }) | Work::Error { .. } => None,
         };
         if let Err(error) = check_output_depth(output, assigned.as_ref()) {
-            return self.fail_frame(id, error);
+            return self.fail_frame(id, error.in_state(&state.name, entered_event));
         }
         if let Some(vars) = assigned
             && matches!(work, Work::Output(_) | Work::Goto(..) | Work::Sleep(..))

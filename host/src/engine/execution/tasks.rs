@@ -13,10 +13,11 @@ impl Execution {
             unreachable!("task_request is only called for Task states")
         };
         let (timeout, heartbeat) = states::task::limits(task, effective)?;
+        let (resource, input) = crate::engine::lambda::request(&task.resource, effective);
         Ok(TaskRequest {
             tenant: self.info.tenant.clone(),
-            resource: task.resource.clone(),
-            input: effective.clone(),
+            resource,
+            input,
             timeout: timeout.map(Duration::from_secs),
             heartbeat: heartbeat.map(Duration::from_secs),
             context: TaskContext {
@@ -42,7 +43,7 @@ impl Execution {
         let Cursor::Task {
             state: state_id,
             input,
-            effective: _,
+            effective,
             attempt,
         } = cursor
         else {
@@ -58,13 +59,16 @@ impl Execution {
             result,
             logs,
             logs_truncated,
+            memory_bytes: _,
         } = outcome;
-        let result = result.map_err(|TaskFailure { error, cause }| (error, cause));
+        let result = result
+            .map(|out| crate::engine::lambda::result(&task.resource, &effective, out))
+            .map_err(|TaskFailure { error, cause }| (error, cause));
         let logs = crate::engine::events::TaskLogs {
             entries: &logs,
             truncated: logs_truncated,
         };
-        self.finish_and_apply(id, state_id, state, now, |cx| {
+        self.finish_and_apply(id, state_id, state, attempt.entered_event, now, |cx| {
             states::task::finish(cx, state, task, input, result, logs, attempt)
         });
         self.mark(id);

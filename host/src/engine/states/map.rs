@@ -14,6 +14,7 @@ use crate::asl::error::{ErrorName, StatesError};
 use crate::asl::model::{ItemBatcher, MapState, Param, QueryLanguage, State, StateId};
 use crate::asl::path::JsonPath;
 use crate::asl::scope::resolve_field;
+use crate::asl::validate::s3_hint;
 
 pub(crate) fn start(
     cx: &mut Cx<'_>,
@@ -23,6 +24,7 @@ pub(crate) fn start(
     input: &Value,
     attempt: &Attempt,
 ) -> Result<Box<Children>, StatesError> {
+    unreachable_s3(map)?;
     if state.query_language == QueryLanguage::Jsonata {
         return super::jsonata::map(cx, state, state_id, map, input, attempt);
     }
@@ -89,6 +91,29 @@ pub(crate) fn start(
         tolerated_count,
         tolerated_percentage,
     ))
+}
+
+/// A Distributed Map reading its items from, or writing its results to, Amazon S3 fails as
+/// AWS names a failed reader or writer: this engine has no S3 to reach (validation warned).
+/// Both fail before any item runs, so no work is done whose results could not be written.
+fn unreachable_s3(map: &MapState) -> Result<(), StatesError> {
+    let failure = |name, field: &str, resource: &str| {
+        StatesError::new(
+            name,
+            format!(
+                "The {field} resource '{resource}' needs Amazon S3, which this engine does not \
+                 reach. Instead, {}.",
+                s3_hint(field)
+            ),
+        )
+    };
+    if let Some(r) = &map.item_reader {
+        return Err(failure(ErrorName::ItemReaderFailed, "ItemReader", r));
+    }
+    if let Some(r) = &map.result_writer {
+        return Err(failure(ErrorName::ResultWriterFailed, "ResultWriter", r));
+    }
+    Ok(())
 }
 
 /// The Map's children, one per (batched) item input, and the MapStateStarted event.
