@@ -44,6 +44,70 @@ const PASS = JSON.stringify({
   States: { A: { Type: "Pass", Next: "B" }, B: { Type: "Pass", Result: "done", End: true } },
 });
 
+/** Waits for an execution to leave RUNNING and returns its description. */
+async function finished(c, executionArn) {
+  for (let i = 0; i < 200; i++) {
+    const d = await c.send(new sfn.DescribeExecutionCommand({ executionArn }));
+    if (d.status !== "RUNNING") return d;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.fail(`${executionArn} still RUNNING`);
+}
+
+/** Published versions, an alias routing to two of them, tags: as a deployment tool uses them. */
+async function versionsAliasesTags(c, role) {
+  const def = (result) => JSON.stringify({ StartAt: "A", States: { A: { Type: "Pass", Result: result, End: true } } });
+  const made = await c.send(new sfn.CreateStateMachineCommand({
+    name: "deployed", definition: def("one"), roleArn: role, publish: true, versionDescription: "first",
+    tags: [{ key: "team", value: "core" }],
+  }));
+  assert.equal(made.stateMachineVersionArn, made.stateMachineArn + ":1");
+  const updated = await c.send(new sfn.UpdateStateMachineCommand({
+    stateMachineArn: made.stateMachineArn, definition: def("two"), publish: true, versionDescription: "second",
+  }));
+  assert.equal(updated.stateMachineVersionArn, made.stateMachineArn + ":2");
+  assert.ok(updated.revisionId);
+  const described = await c.send(new sfn.DescribeStateMachineCommand({ stateMachineArn: updated.stateMachineVersionArn }));
+  assert.equal(described.description, "second");
+  const versions = await c.send(new sfn.ListStateMachineVersionsCommand({ stateMachineArn: made.stateMachineArn }));
+  assert.deepEqual(versions.stateMachineVersions.map((v) => v.stateMachineVersionArn),
+    [updated.stateMachineVersionArn, made.stateMachineVersionArn]);
+
+  const alias = await c.send(new sfn.CreateStateMachineAliasCommand({
+    name: "live", description: "all on one",
+    routingConfiguration: [{ stateMachineVersionArn: made.stateMachineVersionArn, weight: 100 }],
+  }));
+  assert.equal(alias.stateMachineAliasArn, made.stateMachineArn + ":live");
+  const run = await c.send(new sfn.StartExecutionCommand({ stateMachineArn: alias.stateMachineAliasArn }));
+  const d = await finished(c, run.executionArn);
+  assert.equal(d.output, '"one"');
+  assert.equal(d.stateMachineAliasArn, alias.stateMachineAliasArn);
+  assert.equal(d.stateMachineVersionArn, made.stateMachineVersionArn);
+  await c.send(new sfn.UpdateStateMachineAliasCommand({
+    stateMachineAliasArn: alias.stateMachineAliasArn,
+    routingConfiguration: [
+      { stateMachineVersionArn: made.stateMachineVersionArn, weight: 50 },
+      { stateMachineVersionArn: updated.stateMachineVersionArn, weight: 50 },
+    ],
+  }));
+  const a = await c.send(new sfn.DescribeStateMachineAliasCommand({ stateMachineAliasArn: alias.stateMachineAliasArn }));
+  assert.equal(a.routingConfiguration.length, 2);
+  const aliases = await c.send(new sfn.ListStateMachineAliasesCommand({ stateMachineArn: made.stateMachineArn }));
+  assert.deepEqual(aliases.stateMachineAliases.map((x) => x.stateMachineAliasArn), [alias.stateMachineAliasArn]);
+  // A version an alias routes to cannot go; the alias first.
+  assert.equal(await errorName(c.send(new sfn.DeleteStateMachineVersionCommand({
+    stateMachineVersionArn: made.stateMachineVersionArn }))), "ConflictException");
+  await c.send(new sfn.DeleteStateMachineAliasCommand({ stateMachineAliasArn: alias.stateMachineAliasArn }));
+  await c.send(new sfn.DeleteStateMachineVersionCommand({ stateMachineVersionArn: made.stateMachineVersionArn }));
+
+  await c.send(new sfn.TagResourceCommand({ resourceArn: made.stateMachineArn, tags: [{ key: "env", value: "ci" }] }));
+  await c.send(new sfn.UntagResourceCommand({ resourceArn: made.stateMachineArn, tagKeys: ["team"] }));
+  const tags = await c.send(new sfn.ListTagsForResourceCommand({ resourceArn: made.stateMachineArn }));
+  assert.deepEqual(tags.tags, [{ key: "env", value: "ci" }]);
+  assert.equal(await errorName(c.send(new sfn.ListTagsForResourceCommand({
+    resourceArn: made.stateMachineArn.replace("deployed", "absent") }))), "ResourceNotFound");
+}
+
 async function main() {
   await admin("/v1/tenants", { id: "js" });
   const creds = await admin("/v1/tenants/js/aws-credentials");
@@ -99,7 +163,8 @@ async function main() {
   assert.equal(await errorName(unknown.send(new sfn.ListStateMachinesCommand({}))), "UnrecognizedClientException");
 
   await c.send(new sfn.DeleteStateMachineCommand({ stateMachineArn: fast.stateMachineArn }));
-  console.log("@aws-sdk/client-sfn: create, list (paged), start, describe, history, list executions, start-sync, validate, errors ok");
+  await versionsAliasesTags(c, role);
+  console.log("@aws-sdk/client-sfn: create, list (paged), start, describe, history, list executions, start-sync, validate, versions, aliases, tags, errors ok");
 }
 
 main().catch((e) => {

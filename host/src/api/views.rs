@@ -127,7 +127,22 @@ pub fn damaged(d: &Damaged) -> Value {
     json!({ "record": d.record, "error": "RecordCorrupt", "message": d.message })
 }
 
-/// One execution.
+/// The version and alias an execution was started through, as both APIs show them.
+pub fn routing_arns(e: &ExecutionRecord, v: &mut Value) {
+    if let Some(version) = e.published_version {
+        v["stateMachineVersionArn"] = json!(state_machine_version_arn(
+            &e.tenant,
+            &e.state_machine,
+            version
+        ));
+    }
+    if let Some(alias) = &e.alias {
+        v["stateMachineAliasArn"] =
+            json!(state_machine_alias_arn(&e.tenant, &e.state_machine, alias));
+    }
+}
+
+/// An execution as `/v1` shows it.
 pub fn execution(e: &ExecutionRecord) -> Value {
     let mut v = json!({
         "executionArn": execution_arn(&e.tenant, &e.state_machine, &e.name),
@@ -140,17 +155,7 @@ pub fn execution(e: &ExecutionRecord) -> Value {
         "input": e.input,
         "startDate": rfc3339_ms(e.start_ms),
     });
-    if let Some(version) = e.published_version {
-        v["stateMachineVersionArn"] = json!(state_machine_version_arn(
-            &e.tenant,
-            &e.state_machine,
-            version
-        ));
-    }
-    if let Some(alias) = &e.alias {
-        v["stateMachineAliasArn"] =
-            json!(state_machine_alias_arn(&e.tenant, &e.state_machine, alias));
-    }
+    routing_arns(e, &mut v);
     if let Some(o) = &e.output {
         v["output"] = json!(o);
     }

@@ -12,7 +12,7 @@ use super::ops_versions as v;
 use super::shapes::{self as s, epoch};
 use crate::engine::ports::ExecutionStatus;
 use crate::service::{
-    ExecutionRef, HistoryQuery, ListExecutionsQuery, MachineRef, NewStateMachine, Service,
+    ExecutionRef, HistoryQuery, ListExecutionsQuery, MachineRef, NewStateMachine, Page, Service,
     ServiceError, StateMachineUpdate, StopRequest, execution_arn, state_machine_arn,
     state_machine_version_arn,
 };
@@ -264,19 +264,15 @@ fn list_state_machines(
     req: s::Paged,
 ) -> Result<Value, AwsError> {
     let page = service.list_state_machines(tenant, req.max_results, req.next_token.as_deref())?;
-    let items: Vec<Value> = page
-        .items
-        .iter()
-        .map(|m| s::state_machine_item(&tenant.id, m))
-        .collect();
-    Ok(with_token(
-        json!({ "stateMachines": items }),
-        page.next_token,
-    ))
+    Ok(page_json("stateMachines", page, |m| {
+        s::state_machine_item(&tenant.id, &m)
+    }))
 }
 
-pub(super) fn with_token(mut v: Value, token: Option<String>) -> Value {
-    if let Some(t) = token {
+/// One page of a list action: `{"<key>": [items], "nextToken": ...}` (no token on the last).
+pub(super) fn page_json<T>(key: &str, page: Page<T>, item: impl FnMut(T) -> Value) -> Value {
+    let mut v = json!({ key: page.items.into_iter().map(item).collect::<Vec<Value>>() });
+    if let Some(t) = page.next_token {
         v["nextToken"] = json!(t);
     }
     v
@@ -414,8 +410,7 @@ fn list_executions(
         next_token: req.next_token,
     };
     let page = service.list_executions(tenant, &query)?;
-    let items: Vec<Value> = page.items.iter().map(s::execution_item).collect();
-    Ok(with_token(json!({ "executions": items }), page.next_token))
+    Ok(page_json("executions", page, |e| s::execution_item(&e)))
 }
 
 fn history(service: &Service, tenant: &TenantRecord, req: s::History) -> Result<Value, AwsError> {
@@ -427,12 +422,7 @@ fn history(service: &Service, tenant: &TenantRecord, req: s::History) -> Result<
     };
     let page = service.execution_history(tenant, &e.state_machine, &e.name, &query)?;
     let include = req.include_execution_data.unwrap_or(true);
-    let events: Vec<Value> = page
-        .items
-        .into_iter()
-        .map(|e| s::history_event(e, include))
-        .collect();
-    Ok(with_token(json!({ "events": events }), page.next_token))
+    Ok(page_json("events", page, |e| s::history_event(e, include)))
 }
 
 async fn stop_execution(

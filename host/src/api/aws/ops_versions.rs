@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 
 use super::error::AwsError;
-use super::ops::{machine, plain_machine, with_token};
+use super::ops::{machine, page_json, plain_machine};
 use super::shapes::{self as s, epoch};
 use crate::service::{Resource, Route, Service, ServiceError, TagTarget, state_machine_alias_arn};
 use crate::store::TenantRecord;
@@ -72,15 +72,9 @@ pub(super) fn list_versions(
         req.max_results,
         req.next_token.as_deref(),
     )?;
-    let items: Vec<Value> = page
-        .items
-        .iter()
-        .map(|v| s::version_item(&tenant.id, v))
-        .collect();
-    Ok(with_token(
-        json!({ "stateMachineVersions": items }),
-        page.next_token,
-    ))
+    Ok(page_json("stateMachineVersions", page, |v| {
+        s::version_item(&tenant.id, &v)
+    }))
 }
 
 pub(super) async fn delete_version(
@@ -195,15 +189,9 @@ pub(super) fn list_aliases(
         req.max_results,
         req.next_token.as_deref(),
     )?;
-    let items: Vec<Value> = page
-        .items
-        .iter()
-        .map(|a| s::alias_item(&tenant.id, a))
-        .collect();
-    Ok(with_token(
-        json!({ "stateMachineAliases": items }),
-        page.next_token,
-    ))
+    Ok(page_json("stateMachineAliases", page, |a| {
+        s::alias_item(&tenant.id, &a)
+    }))
 }
 
 pub(super) async fn tag(

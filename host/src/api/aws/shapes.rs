@@ -355,17 +355,7 @@ pub fn execution_item(e: &ExecutionRecord) -> Value {
     if let Some(ms) = e.stop_ms {
         v["stopDate"] = epoch(ms);
     }
-    if let Some(version) = e.published_version {
-        v["stateMachineVersionArn"] = json!(state_machine_version_arn(
-            &e.tenant,
-            &e.state_machine,
-            version
-        ));
-    }
-    if let Some(alias) = &e.alias {
-        v["stateMachineAliasArn"] =
-            json!(state_machine_alias_arn(&e.tenant, &e.state_machine, alias));
-    }
+    crate::api::views::routing_arns(e, &mut v);
     v
 }
 
