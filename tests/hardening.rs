@@ -448,3 +448,118 @@ fn slow_clients_are_cut_off_and_cannot_starve_others() {
     assert!(started.elapsed() < Duration::from_secs(10));
     assert_alive(&s);
 }
+
+/// Expressions that build values (or chains of functions) far deeper than any input may be,
+/// at run time: each must fail its execution by name, and the server must live on (a
+/// conversion, comparison or drop of such a value used to recurse until the stack overflowed
+/// and the process aborted).
+#[test]
+fn runtime_jsonata_that_builds_deep_values_fails_by_name() {
+    let (_dir, s, key) = setup();
+    let n = 200_000;
+    let deep_obj = format!("$reduce([1..{n}], function($a, $x){{ {{'a': $a}} }}, 0)");
+    let deep_arr = format!("$reduce([1..{n}], function($a, $x){{ [[$a]] }}, 0)");
+    let cases = [
+        deep_obj.clone(),
+        deep_arr.clone(),
+        format!("$string({deep_obj})"),
+        format!("($d := {deep_arr}; $d = $d)"),
+        format!("$count($distinct([{deep_obj}, {deep_obj}]))"),
+        format!("$merge([{deep_obj}, {{'b': 1}}])"),
+        format!("$keys({deep_obj})"),
+        // Tail calls run in a loop (no stack): the accumulator still grows one level a turn.
+        format!(
+            "($f := function($n, $acc){{ $n = 0 ? $acc : $f($n - 1, {{'a': $acc}}) }}; $f({n}, 0))"
+        ),
+        // Chains of functions: composition, partial application, closures.
+        format!(
+            "$type($reduce([1..{n}], function($a, $x){{ $x = 1 ? $string : $a ~> $string }}, 0))"
+        ),
+        format!("$type($reduce([1..{n}], function($a, $x){{ $append(?, $a) }}, 0))"),
+        // A chain of closures lives in their scopes (cleared one by one at the end): calling
+        // it recurses, bounded by the evaluation depth.
+        format!(
+            "$reduce([1..{n}], function($a, $x){{ function(){{ $x = 1 ? 0 : 1 + $a() }} }}, 0)()"
+        ),
+        // Self-application: a tail call forever (stopped by the time limit), and unbounded
+        // recursion.
+        "(function($f){ $f($f) })(function($f){ $f($f) })".to_string(),
+        "($f := function($n){ [$f($n + 1)] }; $f(0))".to_string(),
+        // Members shared twice per level: 2^60 items written out.
+        "$string($reduce([1..60], function($a, $x){ [[$a], [$a]] }, 0))".to_string(),
+        // Text of deep JSON parsed at run time.
+        format!("$parse('{}1{}')", "[".repeat(n), "]".repeat(n)),
+    ];
+    // Closures that each hold the previous one are no deep value: they just work.
+    let closures = format!("$type($reduce([1..{n}], function($a, $x){{ function(){{ $a }} }}, 0))");
+    s.create_machine(
+        &key,
+        &json!({"name": "closures", "type": "EXPRESS", "definition": jsonata_pass(&closures)}),
+    );
+    let r = s.post(
+        "/v1/state-machines/closures/start-sync",
+        &key,
+        &json!({"input": {}}),
+    );
+    assert_eq!(r.body["status"], "SUCCEEDED", "{:?}", r.body);
+    for (i, expr) in cases.iter().enumerate() {
+        let name = format!("deep{i}");
+        s.create_machine(
+            &key,
+            &json!({"name": name, "type": "EXPRESS", "definition": jsonata_pass(expr)}),
+        );
+        let r = s.post(
+            &format!("/v1/state-machines/{name}/start-sync"),
+            &key,
+            &json!({"input": {}}),
+        );
+        assert_eq!(
+            r.status,
+            200,
+            "{}: {:?}",
+            &expr[..40.min(expr.len())],
+            r.body
+        );
+        assert_eq!(r.body["status"], "FAILED", "{expr}: {:?}", r.body);
+        let error = r.body["error"].as_str().unwrap();
+        assert!(
+            ["States.QueryEvaluationError", "States.Runtime"].contains(&error),
+            "{expr}: {:?}",
+            r.body
+        );
+        assert_alive(&s);
+    }
+    // Intrinsics: text of deep JSON.
+    let parse = json!({
+        "StartAt": "P",
+        "States": {"P": {"Type": "Pass", "End": true,
+            "Parameters": {"v.$": "States.StringToJson($.text)"}}}
+    });
+    s.create_machine(
+        &key,
+        &json!({"name": "stj", "type": "EXPRESS", "definition": parse}),
+    );
+    // Within the payload limit, far past what serde_json reads.
+    let text = format!("{}1{}", "[".repeat(100_000), "]".repeat(100_000));
+    let r = s.post(
+        "/v1/state-machines/stj/start-sync",
+        &key,
+        &json!({"input": {"text": text}}),
+    );
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(r.body["status"], "FAILED", "{:?}", r.body);
+    assert_alive(&s);
+
+    // A deep value within the bound is still an ordinary value.
+    s.create_machine(
+        &key,
+        &json!({"name": "ok", "type": "EXPRESS",
+                "definition": jsonata_pass("$reduce([1..99], function($a, $x){ {'a': $a} }, 0)")}),
+    );
+    let r = s.post(
+        "/v1/state-machines/ok/start-sync",
+        &key,
+        &json!({"input": {}}),
+    );
+    assert_eq!(r.body["status"], "SUCCEEDED", "{:?}", r.body);
+}

@@ -12,3 +12,6 @@ pub mod ratelog;
 pub mod sandbox;
 pub mod service;
 pub mod store;
+
+#[cfg(test)]
+mod fuzz;

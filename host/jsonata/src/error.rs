@@ -197,6 +197,8 @@ fn template(code: &str) -> &'static str {
         }
         "U1002" => "String of {{value}} bytes exceeds the evaluation's size limit",
         "U1003" => "Expression nests deeper than {{value}} levels",
+        "U1004" => "Value nests deeper than {{value}} levels of arrays, objects and functions",
+        "U1005" => "Value holds more than {{value}} items written out",
         _ => "Error {{value}}",
     }
 }

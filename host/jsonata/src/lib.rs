@@ -47,6 +47,20 @@ pub use error::Error;
 pub use merge::{MergeBase, merge_objects};
 pub use parser::MAX_NESTING;
 
+/// The deepest value an evaluation may build by default (U1004): deep enough for any real
+/// data, shallow enough that converting, comparing and dropping a value (all recursive)
+/// stays far from the end of a small thread stack.
+pub const DEFAULT_MAX_VALUE_DEPTH: usize = 1_000;
+
+/// The most items a value an evaluation builds may hold, written out as a tree (error
+/// U1005): 2^24, room for the largest range (`[1..10000000]`, D2014) and what is built
+/// around it, and a bound on the work of converting, printing or comparing any value,
+/// however much of it is shared.
+pub const MAX_VALUE_ITEMS: u64 = 1 << 24;
+
+/// The error code of a value built deeper than [`Environment::set_max_value_depth`] allows.
+pub const VALUE_TOO_DEEP: &str = "U1004";
+
 /// Variables an [`Environment`] reads on demand from the caller (nothing is copied into the
 /// environment; a lookup happens only when an expression names the variable).
 pub trait Variables {
@@ -116,6 +130,7 @@ pub struct Environment<'a> {
     variables: Option<&'a dyn Variables>,
     time_limit: Option<Duration>,
     max_depth: usize,
+    max_value_depth: usize,
     step_functions: bool,
 }
 
@@ -126,6 +141,7 @@ impl std::fmt::Debug for Environment<'_> {
             .field("variables", &self.variables.is_some())
             .field("time_limit", &self.time_limit)
             .field("max_depth", &self.max_depth)
+            .field("max_value_depth", &self.max_value_depth)
             .field("step_functions", &self.step_functions)
             .finish()
     }
@@ -147,6 +163,7 @@ impl<'a> Environment<'a> {
             variables: None,
             time_limit: Some(Duration::from_secs(10)),
             max_depth: 10_000,
+            max_value_depth: DEFAULT_MAX_VALUE_DEPTH,
             step_functions: false,
         }
     }
@@ -185,6 +202,14 @@ impl<'a> Environment<'a> {
         self
     }
 
+    /// Stops an evaluation that builds a value nesting deeper than `depth` arrays, objects
+    /// and functions (error U1004). Data borrowed from the input and the bindings counts as
+    /// one level: bounding its depth is the caller's part.
+    pub fn set_max_value_depth(&mut self, depth: usize) -> &mut Self {
+        self.max_value_depth = depth;
+        self
+    }
+
     /// Step Functions mode: adds `$partition`, `$range`, `$hash`, `$random(seed)`, `$uuid`,
     /// `$parse` and removes `$eval`.
     pub fn set_step_functions(&mut self, on: bool) -> &mut Self {
@@ -209,3 +234,5 @@ impl<'a> Environment<'a> {
 mod depth_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod value_depth_tests;

@@ -2,6 +2,7 @@
 //! functions, tuples), sharing data by `Rc` and borrowing the caller's `serde_json::Value`s.
 
 use std::cell::Cell;
+use std::ops::{Deref, DerefMut};
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -34,7 +35,7 @@ pub(crate) enum Value<'a> {
     /// An owned array or sequence.
     Array(Rc<Array<'a>>),
     /// An owned object.
-    Object(Rc<Map<'a>>),
+    Object(Rc<Obj<'a>>),
     /// A function (lambda, built-in, partial application, regex, ...).
     Func(Rc<Func<'a>>),
     /// One tuple of a tuple stream (the focus `@` plus variable bindings).
@@ -55,6 +56,78 @@ pub(crate) struct Array<'a> {
     pub outer: bool,
     /// A stream of tuples (focus and index bindings).
     pub tuple_stream: bool,
+    /// How deep it nests, once known (see [`Value::depth`]).
+    pub depth: DepthCache,
+}
+
+/// How deep a value nests and how many items it holds (see [`Value::shape`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Shape {
+    /// Levels of arrays, objects and functions.
+    pub depth: u32,
+    /// Items (scalars, containers, functions) it holds written out as a tree: what
+    /// converting, printing or comparing it walks, however much of it is shared.
+    pub weight: u64,
+}
+
+/// A container's shape, computed at most once. Whoever mutates a container in place
+/// resets it.
+#[derive(Clone, Default)]
+pub(crate) struct DepthCache(Cell<Option<Shape>>);
+
+impl DepthCache {
+    fn get_or(&self, compute: impl FnOnce() -> Shape) -> Shape {
+        match self.0.get() {
+            Some(s) => s,
+            None => {
+                let s = compute();
+                self.0.set(Some(s));
+                s
+            }
+        }
+    }
+
+    /// Forgets the shape (the container is being changed).
+    pub fn reset(&self) {
+        self.0.set(None);
+    }
+}
+
+/// An owned object: its entries plus its cached depth. Reads go through `Deref`; a mutable
+/// borrow forgets the depth.
+#[derive(Clone, Default)]
+pub(crate) struct Obj<'a> {
+    map: Map<'a>,
+    depth: DepthCache,
+}
+
+impl<'a> Deref for Obj<'a> {
+    type Target = Map<'a>;
+    fn deref(&self) -> &Map<'a> {
+        &self.map
+    }
+}
+
+impl<'a> DerefMut for Obj<'a> {
+    fn deref_mut(&mut self) -> &mut Map<'a> {
+        self.depth.reset();
+        &mut self.map
+    }
+}
+
+impl<'a> From<Map<'a>> for Obj<'a> {
+    fn from(map: Map<'a>) -> Self {
+        Obj {
+            map,
+            depth: DepthCache::default(),
+        }
+    }
+}
+
+impl<'a> FromIterator<(Arc<str>, Value<'a>)> for Obj<'a> {
+    fn from_iter<I: IntoIterator<Item = (Arc<str>, Value<'a>)>>(iter: I) -> Self {
+        Obj::from(iter.into_iter().collect::<Map<'a>>())
+    }
 }
 
 /// The bindings carried along a tuple stream: `@` plus focus, index and ancestor variables.
@@ -102,13 +175,16 @@ pub(crate) enum Func<'a> {
     Partial {
         target: Value<'a>,
         args: Vec<Option<Value<'a>>>,
+        /// Its depth (see [`Value::depth`]), computed when it is made.
+        depth: u32,
     },
     /// A compiled regex literal; calling it matches from a position.
     Regex(Arc<fancy_regex::Regex>),
     /// A transform `| pattern | update, delete |`.
     Transform { node: &'a Node, env: Rc<Frame<'a>> },
-    /// `f ~> g` where both are functions: `$g($f(x))`.
-    Chain(Value<'a>, Value<'a>),
+    /// `f ~> g` where both are functions: `$g($f(x))`; then its depth (see
+    /// [`Value::depth`]), computed when it is made.
+    Chain(Value<'a>, Value<'a>, u32),
     /// The `next` function of a regex match result.
     MatchNext {
         regex: Arc<fancy_regex::Regex>,
@@ -172,11 +248,69 @@ impl<'a> Value<'a> {
             cons: flags.cons,
             outer: flags.outer,
             tuple_stream: flags.tuple_stream,
+            depth: DepthCache::default(),
         }))
     }
 
     pub fn func(f: Func<'a>) -> Self {
         Value::Func(Rc::new(f))
+    }
+
+    pub fn object(map: Map<'a>) -> Self {
+        Value::Object(Rc::new(Obj::from(map)))
+    }
+
+    /// How deep the value nests: 0 for a scalar, 1 + the deepest member for an array or
+    /// object, and the same for what a function holds (its input, bound arguments, composed
+    /// functions). JSON borrowed from the caller counts as 1: its depth is the caller's to
+    /// bound.
+    pub fn depth(&self) -> u32 {
+        self.shape().depth
+    }
+
+    /// Its depth and weight. Computed once per container (borrowed JSON: once per
+    /// evaluation), so checking every value the evaluator builds costs O(1) per member.
+    pub fn shape(&self) -> Shape {
+        let scalar = Shape {
+            depth: 0,
+            weight: 1,
+        };
+        let of = |items: &mut dyn Iterator<Item = Shape>| {
+            let mut s = Shape {
+                depth: 1,
+                weight: 1,
+            };
+            for i in items {
+                s.depth = s.depth.max(i.depth.saturating_add(1));
+                s.weight = s.weight.saturating_add(i.weight);
+            }
+            s
+        };
+        match self {
+            Value::Json(j) => Shape {
+                depth: 1,
+                weight: json_weight(j),
+            },
+            Value::Array(a) => a.depth.get_or(|| of(&mut a.items.iter().map(Value::shape))),
+            Value::Object(o) => o.depth.get_or(|| of(&mut o.values().map(Value::shape))),
+            Value::Func(f) => Shape {
+                depth: match &**f {
+                    Func::Lambda { input, .. } => 1 + input.depth(),
+                    Func::Partial { depth, .. } | Func::Chain(_, _, depth) => *depth,
+                    _ => 1,
+                },
+                // Written out (or compared) as a whole, a function is one item.
+                weight: 1,
+            },
+            Value::Tuple(t) => of(&mut t
+                .vars
+                .iter()
+                .map(|(_, v)| v.shape())
+                .chain([t.focus.shape()])),
+            Value::Undefined | Value::Null | Value::Bool(_) | Value::Num(_) | Value::Str(_) => {
+                scalar
+            }
+        }
     }
 
     pub fn is_undefined(&self) -> bool {
@@ -354,6 +488,39 @@ impl<'a> Value<'a> {
             Value::Tuple(t) => return t.focus.to_json(),
         })
     }
+}
+
+thread_local! {
+    /// Weights of the caller's JSON seen during the evaluations on this thread, by address
+    /// (the same input or variable is often a member of many built values).
+    static JSON_WEIGHTS: std::cell::RefCell<rustc_hash::FxHashMap<usize, u64>> =
+        std::cell::RefCell::default();
+}
+
+/// Forgets the weights of borrowed JSON: called around each evaluation, since an address
+/// may hold other JSON later.
+pub(crate) fn forget_json_weights() {
+    JSON_WEIGHTS.with(|m| m.borrow_mut().clear());
+}
+
+/// How many items `j` holds (itself included), walked without recursion.
+fn json_weight(j: &Json) -> u64 {
+    let key = std::ptr::from_ref(j) as usize;
+    if let Some(w) = JSON_WEIGHTS.with(|m| m.borrow().get(&key).copied()) {
+        return w;
+    }
+    let mut weight = 0u64;
+    let mut stack = vec![j];
+    while let Some(v) = stack.pop() {
+        weight += 1;
+        match v {
+            Json::Array(a) => stack.extend(a.iter()),
+            Json::Object(o) => stack.extend(o.values()),
+            _ => {}
+        }
+    }
+    JSON_WEIGHTS.with(|m| m.borrow_mut().insert(key, weight));
+    weight
 }
 
 /// The array index a property key denotes in JavaScript (canonical decimal below 2^32 - 1).

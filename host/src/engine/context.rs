@@ -68,7 +68,15 @@ impl ExecutionInfo {
 pub fn format_time(t: SystemTime) -> String {
     // Written field by field (it runs for every history event): the same text as
     // RFC 3339 with the fraction always three digits, as AWS shows it.
-    let dt = OffsetDateTime::from(t);
+    // `OffsetDateTime::from` panics past year 9999 (a Wait `Timestamp` may wait until
+    // then); this conversion fails instead.
+    let nanos = match t.duration_since(std::time::UNIX_EPOCH) {
+        Ok(d) => i128::try_from(d.as_nanos()).unwrap_or(i128::MAX),
+        Err(e) => -i128::try_from(e.duration().as_nanos()).unwrap_or(i128::MAX),
+    };
+    let Ok(dt) = OffsetDateTime::from_unix_timestamp_nanos(nanos) else {
+        return String::new();
+    };
     let year = dt.year();
     if !(0..=9999).contains(&year) {
         // RFC 3339 has no spelling for it.
@@ -176,6 +184,16 @@ mod tests {
             format_time(UNIX_EPOCH + Duration::from_secs(1)),
             "1970-01-01T00:00:01.000Z"
         );
+    }
+
+    /// Found by `fuzz_frames_resume`: a stored Wait until 9999-12-31T23:59:55Z, resumed on
+    /// a clock that reaches it, formatted an event time past year 9999 and panicked.
+    #[test]
+    fn times_past_year_9999_format_as_empty_instead_of_panicking() {
+        let last = UNIX_EPOCH + Duration::from_millis(253_402_300_799_999);
+        assert_eq!(format_time(last), "9999-12-31T23:59:59.999Z");
+        assert_eq!(format_time(last + Duration::from_secs(10)), "");
+        assert_eq!(format_time(UNIX_EPOCH + Duration::from_secs(1 << 40)), "");
     }
 
     #[test]

@@ -9,8 +9,9 @@ use std::time::{Duration, SystemTime};
 use std::borrow::Cow;
 
 use serde_json::{Map, Value};
-use stepwasm_jsonata::{Environment, Variable};
+use stepwasm_jsonata::{Environment, VALUE_TOO_DEEP, Variable};
 
+use super::limits::{MAX_VALUE_DEPTH, too_deep};
 use super::variables::VarScope;
 use crate::asl::compare::parse_timestamp;
 use crate::asl::error::{ErrorName, StatesError};
@@ -190,6 +191,9 @@ impl<'a> Evaluator<'a> {
         let mut env = Environment::new();
         env.set_step_functions(true);
         env.set_time_limit(Some(EXPRESSION_TIME_LIMIT));
+        // The one bound on values, applied while the expression builds them: a deeper
+        // intermediate value fails the state as a deeper output would.
+        env.set_max_value_depth(MAX_VALUE_DEPTH);
         env.set_variables(&scope);
         f(&env)
     }
@@ -330,6 +334,12 @@ fn eval_in(t: &JsonataTemplate, field: &str, env: &Environment<'_>) -> Result<Va
 /// scenarios/test_base_scenarios.snapshot.json: "... threw an error during evaluation. T1006:
 /// Attempted to invoke a non-function").
 fn expression_failed(source: &str, field: &str, err: &stepwasm_jsonata::Error) -> StatesError {
+    if err.code == VALUE_TOO_DEEP {
+        return too_deep(&format!(
+            "value the JSONata expression '{}' specified for the field '{field}' builds",
+            source.trim()
+        ));
+    }
     query_error(format!(
         "The JSONata expression '{}' specified for the field '{field}' threw an error during evaluation. {err}",
         source.trim()

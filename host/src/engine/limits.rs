@@ -36,12 +36,17 @@ pub fn check_depth(value: &Value, what: &str) -> Result<(), StatesError> {
     if depth_within(value, MAX_VALUE_DEPTH) {
         return Ok(());
     }
-    Err(StatesError::new(
+    Err(too_deep(what))
+}
+
+/// The `States.Runtime` error for a value (`what`) nesting deeper than [`MAX_VALUE_DEPTH`].
+pub fn too_deep(what: &str) -> StatesError {
+    StatesError::new(
         ErrorName::Runtime,
         format!(
             "The {what} nests deeper than the maximum of {MAX_VALUE_DEPTH} levels of arrays and objects"
         ),
-    ))
+    )
 }
 
 /// Limits for one execution.

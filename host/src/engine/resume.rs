@@ -20,7 +20,7 @@ use super::execution::{Ending, Execution};
 use super::frame::{Cursor, Frame, FrameId, Outcome};
 use super::limits::Limits;
 use super::ports::StepCommit;
-use crate::asl::model::StateMachine;
+use crate::asl::model::{StateKind, StateMachine};
 
 /// Why committed frames could not be turned back into an execution.
 #[derive(Debug, thiserror::Error)]
@@ -65,11 +65,8 @@ impl Execution {
                 frame: *id,
                 detail: e.to_string(),
             })?;
-            if frame.machine as usize >= model.machines.len() {
-                return Err(ResumeError::Mismatch {
-                    frame: *id,
-                    detail: format!("machine {} does not exist", frame.machine),
-                });
+            if let Some(detail) = misfit(&model, &frame) {
+                return Err(ResumeError::Mismatch { frame: *id, detail });
             }
             next_frame = next_frame.max(id + 1);
             live.insert(*id, frame);
@@ -187,4 +184,51 @@ fn result_value(outcome: Outcome) -> Value {
             Value::Object(info)
         }
     }
+}
+
+/// Why a decoded frame cannot run on `model` (a frame of another definition, or damaged):
+/// its machine, state or children's machines do not exist, or its cursor waits in a kind of
+/// state that never waits that way. The step function indexes by these ids, so each is
+/// checked here, where it is a named error.
+fn misfit(model: &StateMachine, frame: &Frame) -> Option<String> {
+    let Some(machine) = model.machines.get(frame.machine as usize) else {
+        return Some(format!("machine {} does not exist", frame.machine));
+    };
+    let state = match &frame.cursor {
+        Cursor::Enter { state, .. }
+        | Cursor::Run { state, .. }
+        | Cursor::Backoff { state, .. }
+        | Cursor::Waiting { state, .. }
+        | Cursor::Task { state, .. } => *state,
+        Cursor::Children(ch) => ch.state,
+        Cursor::Done(_) => return None,
+    };
+    let Some(s) = machine.states.get(state as usize) else {
+        return Some(format!(
+            "state {state} does not exist in machine {}",
+            frame.machine
+        ));
+    };
+    let fits = match (&frame.cursor, &s.kind) {
+        (Cursor::Task { .. }, StateKind::Task(_))
+        | (Cursor::Waiting { .. }, StateKind::Wait(_))
+        | (Cursor::Children(_), StateKind::Parallel { .. } | StateKind::Map(_)) => true,
+        (Cursor::Task { .. } | Cursor::Waiting { .. } | Cursor::Children(_), _) => false,
+        _ => true,
+    };
+    if !fits {
+        return Some(format!(
+            "state '{}' cannot hold a frame in this cursor",
+            s.name
+        ));
+    }
+    if let Cursor::Children(ch) = &frame.cursor
+        && let Some((m, _)) = ch
+            .pending
+            .iter()
+            .find(|(m, _)| *m as usize >= model.machines.len())
+    {
+        return Some(format!("child machine {m} does not exist"));
+    }
+    None
 }

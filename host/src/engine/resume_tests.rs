@@ -223,3 +223,47 @@ fn a_journaled_run_parks_on_a_long_wait_and_resumes_from_its_frames() {
     assert_eq!(types.iter().filter(|t| *t == "WaitStateEntered").count(), 2);
     assert_eq!(types.iter().filter(|t| *t == "WaitStateExited").count(), 2);
 }
+
+/// Found by `fuzz_frames_resume`: a stored frame whose state (or cursor kind, or child
+/// machine) does not exist in its machine panicked the step function on an index; resuming
+/// it is now a named `Mismatch`.
+#[test]
+fn frames_that_do_not_fit_their_machine_are_refused_by_name() {
+    use super::context::ExecutionInfo;
+    use super::execution::Execution;
+    use super::limits::Limits;
+    use super::resume::ResumeError;
+    use super::testkit::model;
+
+    let def = json!({"StartAt": "P", "States": {
+        "P": {"Type": "Parallel", "End": true, "Branches": [
+            {"StartAt": "X", "States": {"X": {"Type": "Pass", "End": true}}}]}}});
+    let cases = [
+        // Machine 1 (the branch) has one state.
+        json!({"parent": null, "machine": 1, "cursor": {"Enter": {"state": 1, "input": 0}}}),
+        // A Wait's cursor at a Pass state.
+        json!({"parent": null, "machine": 1,
+               "cursor": {"Waiting": {"state": 0, "output": 0, "until_ms": 0}}}),
+        // Children of a machine that does not exist.
+        json!({"parent": null, "machine": 0, "cursor": {"Children": {
+            "state": 0, "input": 0,
+            "attempt": {"retry_count": 0, "per_retrier": [], "entered_ms": 0},
+            "pending": [[7, 0]], "started": 0, "running": 0, "finished": 0, "failed": 0,
+            "max_concurrency": 0, "tolerated_count": null, "tolerated_percentage": null,
+            "is_map": false}}}),
+    ];
+    for frame in cases {
+        let info = Arc::new(ExecutionInfo::local(
+            "e",
+            "sm",
+            Arc::new(json!({})),
+            std::time::UNIX_EPOCH,
+        ));
+        let bytes = serde_json::to_vec(&frame).unwrap();
+        match Execution::resume(model(&def), info, Limits::default(), &[(0, bytes)], 1) {
+            Err(ResumeError::Mismatch { frame: 0, .. }) => {}
+            Err(e) => panic!("{frame}: {e}"),
+            Ok(_) => panic!("{frame}: resumed"),
+        }
+    }
+}

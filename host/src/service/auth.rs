@@ -57,7 +57,11 @@ impl Service {
     ) -> Result<AdminBootstrap, ServiceError> {
         let store = self.store();
         if let Some(key) = env_key.filter(|k| !k.is_empty()) {
-            store.set_admin_key_hash(hash_key(key)).await?;
+            // Written only when it changes: a restart on a full disk must not need a write.
+            let hash = hash_key(key);
+            if store.admin_key_hash()? != Some(hash) {
+                store.set_admin_key_hash(hash).await?;
+            }
             return Ok(AdminBootstrap::FromEnvironment);
         }
         if store.admin_key_hash()?.is_some() {

@@ -5,7 +5,7 @@ use redb::{ReadableTable, ReadableTableMetadata};
 
 use super::records::{ComponentVersion, StateMachineVersion};
 use super::schema::{ARTIFACTS, BLOBS, COMPONENTS, STATE_MACHINES};
-use super::tenants::{UsageTable, charge, usage_in};
+use super::tenants::{UsageTable, charge, signed, usage_in};
 use super::versions::{self, NewRevision, PublishedVersion, Tag};
 use super::writer::wait;
 use super::{Result, Store, StoreError, decode, encode, now_ms, seal};
@@ -111,10 +111,6 @@ fn check_quota(usage: &UsageTable<'_>, tenant: &str, add: u64, limit: u64) -> Re
         });
     }
     Ok(())
-}
-
-fn signed(n: u64) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 impl Store {

@@ -16,7 +16,7 @@ use super::schema::{
     HISTORY_TAIL, REDRIVABLE, RUNNING,
 };
 use super::tail::{self, TailEntry};
-use super::tenants::{charge, usage_in};
+use super::tenants::{charge, signed, usage_in};
 use super::writer::wait;
 use super::{Result, Store, StoreError, decode, decode_json, decode_u64, encode, now_ms, seal};
 use crate::engine::history::HistoryEvent;
@@ -131,6 +131,7 @@ fn load_record(tb: &mut Tables<'_>, arn: &str) -> Result<Option<ExecutionRecord>
 /// Closes a RUNNING execution: final record, out of `running`, frames dropped (those still
 /// in the tail are skipped by compaction, which keeps frames of RUNNING executions only).
 fn finish(tb: &mut Tables<'_>, arn: &str, end: &ExecutionEnd) -> Result<ExecutionRecord> {
+    let before = tb.executions.get(arn)?.map_or(0, |v| v.value().len());
     let mut rec = load_record(tb, arn)?.ok_or_else(|| StoreError::NotFound {
         what: "execution",
         name: arn.to_string(),
@@ -140,7 +141,9 @@ fn finish(tb: &mut Tables<'_>, arn: &str, end: &ExecutionEnd) -> Result<Executio
     rec.error.clone_from(&end.error);
     rec.cause.clone_from(&end.cause);
     rec.stop_ms = Some(now_ms());
-    tb.executions.insert(arn, encode(&rec).as_slice())?;
+    let encoded = encode(&rec);
+    tb.executions.insert(arn, encoded.as_slice())?;
+    charge(tb, &rec.tenant, encoded.len() as i64 - before as i64)?;
     tb.running.remove(arn)?;
     if end.status == ExecutionStatus::Succeeded {
         tb.redrivable.remove(arn)?;
@@ -151,6 +154,12 @@ fn finish(tb: &mut Tables<'_>, arn: &str, end: &ExecutionEnd) -> Result<Executio
         tb.redrivable.insert(arn, rec.tenant.as_str())?;
     }
     Ok(rec)
+}
+
+/// The tenant an execution ARN names: its account field (`arn:aws:states:REGION:TENANT:...`;
+/// tenant ids hold no `:`).
+fn tenant_of(arn: &str) -> &str {
+    arn.split(':').nth(4).unwrap_or_default()
 }
 
 fn next_seq(tb: &mut Tables<'_>) -> Result<u64> {
@@ -171,6 +180,9 @@ fn commit_step_in(tb: &mut Tables<'_>, arn: &str, step: &EncodedStep) -> Result<
         });
     }
     let mut head = append_step(tb, arn, head, &step.entry)?;
+    if step.entry.history_bytes > 0 {
+        charge(tb, tenant_of(arn), signed(step.entry.history_bytes))?;
+    }
     if let Some(end) = &step.end {
         finish(tb, arn, end)?;
         head.running = false;
@@ -208,7 +220,9 @@ impl Store {
                     name: record.arn,
                 });
             }
-            let size = record.input.len() as u64;
+            // What the execution stores from its first step: its record (input included)
+            // and its first events; later steps add theirs (see `commit_step_in`).
+            let size = encode(&record).len() as u64 + entry.history_bytes;
             let needed = usage_in(&tb.usage, &record.tenant)?.saturating_add(size);
             if needed > stored_bytes_limit {
                 return Err(StoreError::QuotaExceeded {
@@ -219,7 +233,9 @@ impl Store {
             }
             record.seq = next_seq(tb)?;
             let arn = record.arn.as_str();
-            tb.executions.insert(arn, encode(&record).as_slice())?;
+            let encoded = encode(&record);
+            let size = encoded.len() as u64 + entry.history_bytes;
+            tb.executions.insert(arn, encoded.as_slice())?;
             tb.executions_by_tenant
                 .insert((record.tenant.as_str(), record.seq), arn)?;
             let running = record.status == ExecutionStatus::Running;
@@ -232,7 +248,7 @@ impl Store {
             };
             let head = append_step(tb, arn, head, &entry)?;
             heads::set(tb, arn, head);
-            charge(tb, &record.tenant, i64::try_from(size).unwrap_or(i64::MAX))?;
+            charge(tb, &record.tenant, signed(size))?;
             Ok(StartOutcome::Created(record))
         }))
         .await
@@ -280,11 +296,18 @@ impl Store {
             }
             record.seq = next_seq(tb)?;
             let arn = record.arn.as_str();
-            tb.executions.insert(arn, encode(&record).as_slice())?;
+            let encoded = encode(&record);
+            tb.executions.insert(arn, encoded.as_slice())?;
             tb.executions_by_tenant
                 .insert((record.tenant.as_str(), record.seq), arn)?;
             let head = append_step(tb, arn, Head::default(), &entry)?;
             heads::set(tb, arn, head);
+            // Charged, never refused: it has run (its start was checked).
+            charge(
+                tb,
+                &record.tenant,
+                signed(encoded.len() as u64 + entry.history_bytes),
+            )?;
             Ok(record)
         }))
         .await

@@ -15,6 +15,7 @@ mod records;
 mod schema;
 mod seal;
 mod slot;
+mod space;
 mod tail;
 mod tenants;
 mod versions;
@@ -32,6 +33,7 @@ pub use executions::{
 };
 pub use records::*;
 pub use slot::StoreHealth;
+pub use space::{SpaceReport, TableSpace, space_file};
 pub use tenants::AwsCredentialRecord;
 pub use versions::{AliasRecord, NewRevision, PublishedVersion, RevisionCheck, RouteWeight, Tag};
 pub use writer::Durability;
@@ -275,7 +277,7 @@ impl Store {
         durability: Durability,
         cache_bytes: usize,
     ) -> Result<Self> {
-        let db = Database::builder()
+        let mut db = Database::builder()
             .set_cache_size(cache_bytes)
             .create(path)
             .map_err(|e| StoreError::Open {
@@ -387,6 +389,7 @@ impl Store {
             txn.open_table(schema::TAGS)?;
         }
         txn.commit()?;
+        space::reclaim(&mut db, path);
         let tail: tail::SharedIndex = Arc::new(std::sync::RwLock::new(tail::TailIndex::load(
             &db.begin_read()?,
         )?));
@@ -507,6 +510,8 @@ pub fn now_ms() -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
+#[cfg(test)]
+mod fuzz_tests;
 #[cfg(test)]
 mod tail_tests;
 #[cfg(test)]

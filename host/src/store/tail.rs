@@ -72,6 +72,9 @@ pub(super) struct EventIds {
 pub(super) struct TailEntry {
     pub bytes: Vec<u8>,
     pub ids: EventIds,
+    /// What its events take in `history_runs` once compacted (id, length, JSON): what the
+    /// step adds to its tenant's stored bytes.
+    pub history_bytes: u64,
 }
 
 impl TailEntry {
@@ -103,6 +106,9 @@ impl TailEntry {
             let n = (bytes.len() - at - 4) as u32;
             bytes[at..at + 4].copy_from_slice(&n.to_le_bytes());
         }
+        // The events section minus its count: per event its id, length and JSON, as a run
+        // stores it.
+        let history_bytes = (bytes.len() - 6 - arn.len()) as u64;
         bytes.extend_from_slice(&(frames.len() as u32).to_le_bytes());
         for f in frames {
             bytes.extend_from_slice(&f.frame.to_le_bytes());
@@ -114,7 +120,11 @@ impl TailEntry {
                 None => bytes.extend_from_slice(&DELETED.to_le_bytes()),
             }
         }
-        Self { bytes, ids }
+        Self {
+            bytes,
+            ids,
+            history_bytes,
+        }
     }
 }
 

@@ -195,6 +195,11 @@ impl Store {
     }
 }
 
+/// A byte count as a charge.
+pub(super) fn signed(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
 /// Adds `delta` (may be negative) to a tenant's stored bytes inside `txn`.
 pub(super) fn charge(tb: &mut Tables<'_>, tenant: &str, delta: i64) -> Result<()> {
     let t = &mut tb.usage;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crate::Error;
 use crate::ast::{Kind, Node};
-use crate::value::{Func, Map, Value};
+use crate::value::{Func, Map, Obj, Value};
 
 use super::Ctx;
 use super::frame::Frame;
@@ -42,7 +42,7 @@ enum PathElem {
     Index(usize),
 }
 
-fn find_path<'a>(v: &Value<'a>, target: *const Map<'a>, path: &mut Vec<PathElem>) -> bool {
+fn find_path<'a>(v: &Value<'a>, target: *const Obj<'a>, path: &mut Vec<PathElem>) -> bool {
     match v {
         Value::Object(o) => {
             if std::ptr::eq(Rc::as_ptr(o), target) {
@@ -87,7 +87,11 @@ fn node_at<'v, 'a>(mut v: &'v mut Value<'a>, path: &[PathElem]) -> Option<&'v mu
     for elem in path {
         v = match (v, elem) {
             (Value::Object(o), PathElem::Key(k)) => Rc::make_mut(o).get_mut(&**k)?,
-            (Value::Array(a), PathElem::Index(i)) => Rc::make_mut(a).items.get_mut(*i)?,
+            (Value::Array(a), PathElem::Index(i)) => {
+                let a = Rc::make_mut(a);
+                a.depth.reset();
+                a.items.get_mut(*i)?
+            }
             _ => return None,
         };
     }
@@ -159,9 +163,17 @@ impl<'a> Ctx<'a> {
         if !proc.is_function() {
             return Err(Error::at("T1008", node.pos, name.map(str::to_string)).into());
         }
+        let depth = 1 + bound
+            .iter()
+            .flatten()
+            .chain([&proc])
+            .map(Value::depth)
+            .max()
+            .unwrap_or(0);
         Ok(Value::func(Func::Partial {
             target: proc,
             args: bound,
+            depth,
         }))
     }
 
@@ -182,7 +194,8 @@ impl<'a> Ctx<'a> {
             return Err(Error::at("T2006", pos, None).with_value_of(&f).into());
         }
         if l.is_function() {
-            return Ok(Value::func(Func::Chain(l, f)));
+            let depth = 1 + l.depth().max(f.depth());
+            return Ok(Value::func(Func::Chain(l, f, depth)));
         }
         self.apply(&f, vec![l], &Value::Null, env)
     }
@@ -271,6 +284,7 @@ impl<'a> Ctx<'a> {
             Func::Partial {
                 target,
                 args: bound,
+                ..
             } => {
                 let mut supplied = args.into_iter();
                 let filled = bound
@@ -300,7 +314,7 @@ impl<'a> Ctx<'a> {
                     args.into_iter().next().unwrap_or(Value::Undefined),
                 )
             }
-            Func::Chain(first, second) => {
+            Func::Chain(first, second, _) => {
                 let x = self.apply(first, args, input, env)?;
                 self.apply(second, vec![x], input, env)
             }
@@ -331,7 +345,7 @@ impl<'a> Ctx<'a> {
             _ => return Err(Error::at("T2013", node.pos, None).into()),
         };
         let matches = self.eval(pattern, &result, env)?;
-        let targets: Vec<Result<*const Map<'a>, Value<'a>>> = matches
+        let targets: Vec<Result<*const Obj<'a>, Value<'a>>> = matches
             .members()
             .into_iter()
             .map(|m| match m {
@@ -359,7 +373,7 @@ impl<'a> Ctx<'a> {
                     .into());
             }
             let mut map: Option<Map<'a>> = match &current {
-                Value::Object(o) => Some((**o).clone()),
+                Value::Object(o) => Some((***o).clone()),
                 _ => None,
             };
             if let Some(m) = map.as_mut() {
@@ -369,7 +383,7 @@ impl<'a> Ctx<'a> {
             }
             if let Some(del) = delete {
                 let updated = match &map {
-                    Some(m) => Value::Object(Rc::new(m.clone())),
+                    Some(m) => Value::object(m.clone()),
                     None => current.clone(),
                 };
                 let deletions = self.eval(del, &updated, env)?;
@@ -393,11 +407,11 @@ impl<'a> Ctx<'a> {
             drop(upd);
             if let (Some(m), true) = (map, found) {
                 if let Some(Value::Object(slot)) = node_at(&mut result, &path) {
-                    *Rc::make_mut(slot) = m;
+                    **Rc::make_mut(slot) = m;
                 } else if path.is_empty()
                     && let Value::Object(slot) = &mut result
                 {
-                    *Rc::make_mut(slot) = m;
+                    **Rc::make_mut(slot) = m;
                 }
             }
         }

@@ -123,7 +123,7 @@ impl<'a> Ctx<'a> {
                 result.insert(key, value);
             }
         }
-        Ok(Value::Object(Rc::new(result)))
+        Ok(Value::object(result))
     }
 
     /// An object constructor over a single (non-array) input: no grouping needed.
@@ -147,7 +147,7 @@ impl<'a> Ctx<'a> {
                     result.insert(key.clone(), value);
                 }
             }
-            return Ok(Value::Object(Rc::new(result)));
+            return Ok(Value::object(result));
         }
         let mut key_source: Vec<(Arc<str>, usize)> = Vec::with_capacity(pairs.len());
         for (index, (key_expr, _)) in pairs.iter().enumerate() {
@@ -171,7 +171,7 @@ impl<'a> Ctx<'a> {
                 result.insert(key, value);
             }
         }
-        Ok(Value::Object(Rc::new(result)))
+        Ok(Value::object(result))
     }
 
     pub(super) fn eval_sort(

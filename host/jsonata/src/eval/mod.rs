@@ -37,6 +37,10 @@ pub(crate) struct Ctx<'a> {
     labels: &'a [String],
     depth: Cell<usize>,
     max_depth: usize,
+    /// The deepest value the evaluation may build (U1004).
+    max_value_depth: usize,
+    /// The most items a value it builds may hold, written out (U1005).
+    max_value_weight: u64,
     /// Evaluation steps so far (the clock is read every 64 steps, not every step).
     steps: Cell<u32>,
     /// When the evaluation started (read lazily: most evaluations end before the first
@@ -99,6 +103,8 @@ fn evaluate_with<'a, R>(
         labels: &expr.labels,
         depth: Cell::new(0),
         max_depth: env.max_depth,
+        max_value_depth: env.max_value_depth,
+        max_value_weight: crate::MAX_VALUE_ITEMS,
         steps: Cell::new(0),
         started: Cell::new(None),
         time_limit: env.time_limit,
@@ -118,7 +124,9 @@ fn evaluate_with<'a, R>(
         Some(j) => Value::from_json(j),
     };
     let root = Frame::root(input.clone());
+    crate::value::forget_json_weights();
     let out = f(&ctx, &input, &root).map_err(|e| *e);
+    crate::value::forget_json_weights();
     // The root frame is cleared here rather than tracked (one allocation less per evaluation).
     root.clear();
     for f in ctx.frames.borrow().iter() {
@@ -221,7 +229,31 @@ impl<'a> Ctx<'a> {
         input: &Value<'a>,
         env: &Rc<Frame<'a>>,
     ) -> Result<Value<'a>, Box<Error>> {
-        self.guarded(|| self.eval_inner(node, input, env))
+        let v = self.guarded(|| self.eval_inner(node, input, env))?;
+        self.bounded(v, node.pos)
+    }
+
+    /// `v`, unless it nests deeper than the evaluation allows (U1004). Every value an
+    /// expression builds is the result of some node, so checking each node's result keeps
+    /// every value (and every walk over one: conversion, comparison, drop) within the bound;
+    /// depths are cached, so this costs O(1) per member built.
+    ///
+    /// The same holds for the items a value holds written out as a tree (U1005): a value
+    /// that shares one member twice per level is small in memory but doubles per level
+    /// when converted, printed or compared.
+    fn bounded(&self, v: Value<'a>, pos: usize) -> Result<Value<'a>, Box<Error>> {
+        let shape = v.shape();
+        if shape.depth as usize > self.max_value_depth {
+            return Err(Error::at(crate::VALUE_TOO_DEEP, pos, None)
+                .with_value(&self.max_value_depth.to_string())
+                .into());
+        }
+        if shape.weight > self.max_value_weight {
+            return Err(Error::at("U1005", pos, None)
+                .with_value(&self.max_value_weight.to_string())
+                .into());
+        }
+        Ok(v)
     }
 
     /// Runs one evaluation step under the depth and time limits, on a stack grown as needed.

@@ -1,7 +1,5 @@
 //! Higher-order functions: `$map`, `$filter`, `$single`, `$reduce`, `$sift`, `$each`, `$sort`.
 
-use std::rc::Rc;
-
 use super::{Call, arg, is_array_of_numbers, is_array_of_strings, truthy};
 use crate::Error;
 use crate::value::{Map, Value};
@@ -104,7 +102,7 @@ pub(super) fn sift<'a>(call: &Call<'_, 'a>, args: Vec<Value<'a>>) -> R<'a> {
     Ok(if out.is_empty() {
         Value::Undefined
     } else {
-        Value::Object(Rc::new(out))
+        Value::object(out)
     })
 }
 

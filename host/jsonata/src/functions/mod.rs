@@ -304,7 +304,7 @@ pub(crate) fn regex_match<'a>(
             from: m.end(),
         }),
     );
-    Ok(Value::Object(Rc::new(obj)))
+    Ok(Value::object(obj))
 }
 
 /// One match from a matcher function (regex or user function), as plain data.

@@ -1,7 +1,6 @@
 //! Object and general functions: `$keys`, `$lookup`, `$spread`, `$merge`, `$exists`,
 //! `$type`, `$boolean`, `$not`, `$error`, `$assert`, `$clone`, `$eval`.
 
-use std::rc::Rc;
 use std::sync::Arc;
 
 use indexmap::IndexMap;
@@ -47,7 +46,7 @@ fn spread_into<'a>(v: &Value<'a>, out: &mut Vec<Value<'a>>) {
         for (k, val) in v.entries() {
             let mut m: Map<'a> = Map::default();
             m.insert(k, val);
-            out.push(Value::Object(Rc::new(m)));
+            out.push(Value::object(m));
         }
     } else if !v.is_undefined() {
         out.push(v.clone());
@@ -88,7 +87,7 @@ pub(super) fn merge<'a>(_: &Call<'_, 'a>, args: Vec<Value<'a>>) -> R<'a> {
             }
         }
     }
-    Ok(Value::Object(Rc::new(m)))
+    Ok(Value::object(m))
 }
 
 pub(super) fn exists<'a>(_: &Call<'_, 'a>, args: Vec<Value<'a>>) -> R<'a> {

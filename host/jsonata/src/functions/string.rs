@@ -178,7 +178,7 @@ pub(super) fn match_<'a>(call: &Call<'_, 'a>, args: Vec<Value<'a>>) -> R<'a> {
         obj.insert("match".into(), Value::str(&cur.text));
         obj.insert("index".into(), Value::Num(cur.start as f64));
         obj.insert("groups".into(), Value::array(cur.groups.clone()));
-        out.push(Value::Object(std::rc::Rc::new(obj)));
+        out.push(Value::object(obj));
         m = next_match(call, &cur, text.len())?;
     }
     Ok(Value::seq(out))
@@ -291,7 +291,7 @@ pub(super) fn replace<'a>(call: &Call<'_, 'a>, args: Vec<Value<'a>>) -> R<'a> {
                 obj.insert("match".into(), Value::str(&cur.text));
                 obj.insert("index".into(), Value::Num(cur.start as f64));
                 obj.insert("groups".into(), Value::array(cur.groups.clone()));
-                match call.apply(f, vec![Value::Object(std::rc::Rc::new(obj))])? {
+                match call.apply(f, vec![Value::object(obj)])? {
                     Value::Str(s) => s.to_string(),
                     other => return Err(Error::new("D3012").with_value_of(&other)),
                 }
