@@ -280,6 +280,7 @@ impl crate::engine::ports::TaskRunner for TokenSink {
                 logs: Vec::new(),
                 logs_truncated: false,
                 memory_bytes: 0,
+                mocked: false,
             }
         })
     }

@@ -199,7 +199,8 @@ fn misfit(model: &StateMachine, frame: &Frame) -> Option<String> {
         | Cursor::Run { state, .. }
         | Cursor::Backoff { state, .. }
         | Cursor::Waiting { state, .. }
-        | Cursor::Task { state, .. } => *state,
+        | Cursor::Task { state, .. }
+        | Cursor::Callback { state, .. } => *state,
         Cursor::Children(ch) => ch.state,
         Cursor::Done(_) => return None,
     };
@@ -210,10 +211,16 @@ fn misfit(model: &StateMachine, frame: &Frame) -> Option<String> {
         ));
     };
     let fits = match (&frame.cursor, &s.kind) {
-        (Cursor::Task { .. }, StateKind::Task(_))
+        (Cursor::Task { .. } | Cursor::Callback { .. }, StateKind::Task(_))
         | (Cursor::Waiting { .. }, StateKind::Wait(_))
         | (Cursor::Children(_), StateKind::Parallel { .. } | StateKind::Map(_)) => true,
-        (Cursor::Task { .. } | Cursor::Waiting { .. } | Cursor::Children(_), _) => false,
+        (
+            Cursor::Task { .. }
+            | Cursor::Callback { .. }
+            | Cursor::Waiting { .. }
+            | Cursor::Children(_),
+            _,
+        ) => false,
         _ => true,
     };
     if !fits {

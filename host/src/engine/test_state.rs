@@ -166,13 +166,13 @@ pub async fn run(test: StateTest, task: TestTask) -> StateTestResult {
             None,
             Some((error.clone(), cause.clone())),
         ),
-        Some(Cursor::Task { .. } | Cursor::Children(_)) | None => (
+        Some(Cursor::Task { .. } | Cursor::Callback { .. } | Cursor::Children(_)) | None => (
             TestStatus::Failed,
             None,
             None,
             Some((
                 "States.Runtime".to_owned(),
-                "the state did not finish in one step (Map and Parallel are not supported by TestState here)".to_owned(),
+                "the state did not finish in one step (Map, Parallel, activities and .waitForTaskToken are not supported by TestState here)".to_owned(),
             )),
         ),
     };

@@ -112,6 +112,7 @@ proptest! {
             return Ok(());
         };
         let runtime = Runtime {
+            activities: None,
             clock,
             tasks: None,
             journal: None,

@@ -133,7 +133,7 @@ impl Service {
             record: record.clone(),
             ..launch
         };
-        self.spawn_driver(launch, stored, last_event_id, slot);
+        self.spawn_driver(launch, stored, last_event_id, slot, Default::default());
         Ok(record)
     }
 }

@@ -6,8 +6,8 @@
 
 mod error;
 mod ops;
-mod ops_tasks;
 mod ops_debug;
+mod ops_tasks;
 mod ops_versions;
 mod shapes;
 mod sigv4;
