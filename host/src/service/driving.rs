@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
-use tokio::task::AbortHandle;
+use tokio::task::JoinHandle;
 
 use super::limits::RunningSlot;
 use super::runtime::{Driven, Launch, RuntimeError};
@@ -51,7 +51,9 @@ pub(super) struct Drivers(Arc<Mutex<HashMap<String, Driving>>>);
 
 /// One driver task.
 pub(super) struct Driving {
-    pub(super) abort: AbortHandle,
+    /// The task; a stop aborts it and waits for it to be gone, so the slot it holds is
+    /// free when the stop returns.
+    pub(super) task: JoinHandle<()>,
     /// Where signals for its callback tasks go.
     pub(super) inbox: Arc<Inbox>,
 }
@@ -139,7 +141,7 @@ impl Service {
         map.insert(
             arn,
             Driving {
-                abort: handle.abort_handle(),
+                task: handle,
                 inbox,
             },
         );

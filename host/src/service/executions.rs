@@ -574,8 +574,12 @@ impl Service {
             name: name.to_string(),
         };
         for _ in 0..ATTEMPTS {
-            if let Some(driving) = self.inner.drivers.lock().remove(arn) {
-                driving.abort.abort();
+            let driving = self.inner.drivers.lock().remove(arn);
+            if let Some(driving) = driving {
+                driving.task.abort();
+                // Its slot goes with the task: gone before this stop answers, so a start
+                // right after it counts the freed slot.
+                let _ = driving.task.await;
             }
             self.inner.timers.remove(arn);
             let Some(exec) = self.store().running_execution(arn)? else {
