@@ -163,13 +163,24 @@ fn tenant_of(arn: &str) -> &str {
 }
 
 fn next_seq(tb: &mut Tables<'_>) -> Result<u64> {
-    let meta = &mut tb.meta;
-    let seq = match meta.get("next_execution_seq")? {
-        Some(v) => decode_u64(v.value(), "meta")?,
-        None => 1,
-    };
-    meta.insert("next_execution_seq", &(seq + 1).to_be_bytes()[..])?;
+    let seq = peek_seq(tb)?;
+    take_seq(tb, seq)?;
     Ok(seq)
+}
+
+/// The sequence number the next execution gets (read only: a start checks before it writes).
+fn peek_seq(tb: &Tables<'_>) -> Result<u64> {
+    match tb.meta.get("next_execution_seq")? {
+        Some(v) => decode_u64(v.value(), "meta"),
+        None => Ok(1),
+    }
+}
+
+/// Marks `seq` (from [`peek_seq`]) as taken.
+fn take_seq(tb: &mut Tables<'_>, seq: u64) -> Result<()> {
+    tb.meta
+        .insert("next_execution_seq", &(seq + 1).to_be_bytes()[..])?;
+    Ok(())
 }
 
 fn commit_step_in(tb: &mut Tables<'_>, arn: &str, step: &EncodedStep) -> Result<()> {
@@ -181,7 +192,10 @@ fn commit_step_in(tb: &mut Tables<'_>, arn: &str, step: &EncodedStep) -> Result<
     }
     let mut head = append_step(tb, arn, head, &step.entry)?;
     if step.entry.history_bytes > 0 {
-        charge(tb, tenant_of(arn), signed(step.entry.history_bytes))?;
+        // Summed per tenant and written once at the end of the group commit: a usage
+        // write per step would dirty the usage table's pages for every transition.
+        tb.step_charges
+            .add(tenant_of(arn), signed(step.entry.history_bytes));
     }
     if let Some(end) = &step.end {
         finish(tb, arn, end)?;
@@ -221,8 +235,11 @@ impl Store {
                 });
             }
             // What the execution stores from its first step: its record (input included)
-            // and its first events; later steps add theirs (see `commit_step_in`).
-            let size = encode(&record).len() as u64 + entry.history_bytes;
+            // and its first events; later steps add theirs (see `commit_step_in`). The
+            // record is encoded once, with the sequence number it will get.
+            record.seq = peek_seq(tb)?;
+            let encoded = encode(&record);
+            let size = encoded.len() as u64 + entry.history_bytes;
             let needed = usage_in(&tb.usage, &record.tenant)?.saturating_add(size);
             if needed > stored_bytes_limit {
                 return Err(StoreError::QuotaExceeded {
@@ -231,10 +248,8 @@ impl Store {
                     needed,
                 });
             }
-            record.seq = next_seq(tb)?;
+            take_seq(tb, record.seq)?;
             let arn = record.arn.as_str();
-            let encoded = encode(&record);
-            let size = encoded.len() as u64 + entry.history_bytes;
             tb.executions.insert(arn, encoded.as_slice())?;
             tb.executions_by_tenant
                 .insert((record.tenant.as_str(), record.seq), arn)?;

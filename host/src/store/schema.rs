@@ -149,6 +149,8 @@ pub(super) struct Tables<'t> {
     pub tail: super::tail::TailBuffer,
     /// The writer's cache of running flags and history heads (lent for the batch).
     pub heads: super::heads::Heads,
+    /// Stored-bytes charges of the batch's steps, written once after its jobs.
+    pub step_charges: super::tenants::StepCharges,
 }
 
 impl<'t> Tables<'t> {
@@ -178,6 +180,7 @@ impl<'t> Tables<'t> {
             tags: txn.open_table(TAGS)?,
             tail: super::tail::TailBuffer::default(),
             heads: super::heads::Heads::default(),
+            step_charges: super::tenants::StepCharges::default(),
         })
     }
 }

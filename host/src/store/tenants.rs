@@ -209,6 +209,28 @@ pub(super) fn charge(tb: &mut Tables<'_>, tenant: &str, delta: i64) -> Result<()
     Ok(())
 }
 
+/// The stored-bytes charges of one group commit's steps, summed per tenant (a batch holds
+/// few tenants) and written by [`StepCharges::apply`] once the batch's jobs have run.
+#[derive(Debug, Default)]
+pub(super) struct StepCharges(Vec<(String, i64)>);
+
+impl StepCharges {
+    pub(super) fn add(&mut self, tenant: &str, delta: i64) {
+        match self.0.iter_mut().find(|(t, _)| t == tenant) {
+            Some((_, sum)) => *sum = sum.saturating_add(delta),
+            None => self.0.push((tenant.to_owned(), delta)),
+        }
+    }
+
+    /// Writes the summed charges into the usage table (and forgets them).
+    pub(super) fn apply(tb: &mut Tables<'_>) -> Result<()> {
+        for (tenant, delta) in std::mem::take(&mut tb.step_charges.0) {
+            charge(tb, &tenant, delta)?;
+        }
+        Ok(())
+    }
+}
+
 /// Stored bytes for a tenant, read inside a write transaction.
 pub(super) fn usage_in(usage: &UsageTable<'_>, tenant: &str) -> Result<u64> {
     Ok(usage.get(tenant)?.map(|v| v.value()).unwrap_or(0))

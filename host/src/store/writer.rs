@@ -335,6 +335,15 @@ fn commit_batch(
                 poisoned = poisoned.max(bad);
                 delivers.push(deliver);
             }
+            if poisoned == Poison::No
+                && let Err(e) = super::tenants::StepCharges::apply(&mut tables)
+            {
+                poisoned = if e.is_full() {
+                    Poison::Full
+                } else {
+                    Poison::Storage
+                };
+            }
             // Every step of the batch goes into one tail row (see `tail`).
             let mut written = None;
             if poisoned == Poison::No && !tables.tail.is_empty() {
