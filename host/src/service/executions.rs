@@ -164,7 +164,8 @@ impl Service {
 
     /// The latest version of each component a STANDARD machine names without a version
     /// (`wasm:NAME`, a Lambda function name or ARN without a qualifier), to pin for an
-    /// execution of it: one store read per such component.
+    /// execution of it: one store read per such component. Which components those are is
+    /// read from the definition once per revision, not at every start.
     fn component_pins(
         &self,
         tenant: &TenantRecord,
@@ -173,18 +174,21 @@ impl Service {
         if machine.machine_type != MachineType::Standard {
             return Ok(Vec::new());
         }
-        let mut pins: Vec<(String, u64)> = Vec::new();
-        for task in super::machines::task_resources(&machine.definition) {
-            // A `lambda:invoke` with a computed FunctionName is resolved when it runs.
-            let super::machines::ComponentUse::Named(r) = task.component else {
-                continue;
-            };
-            if r.version.is_some() || pins.iter().any(|(n, _)| *n == r.name) {
-                continue;
+        let key = (tenant.id.clone(), machine.name.clone(), machine.version);
+        let names = match self.inner.pin_names.get(&key) {
+            Some(names) => names,
+            None => {
+                let names: Arc<[String]> = unpinned_components(&machine.definition).into();
+                let bytes = 64 + names.iter().map(|n| n.len() + 24).sum::<usize>();
+                self.inner.pin_names.insert(key, names.clone(), bytes);
+                names
             }
+        };
+        let mut pins = Vec::with_capacity(names.len());
+        for name in names.iter() {
             // A component not uploaded (yet) is not pinned: the task names it as missing.
-            if let Some(c) = self.store().component(&tenant.id, &r.name, None)? {
-                pins.push((r.name, c.version));
+            if let Some(c) = self.store().component(&tenant.id, name, None)? {
+                pins.push((name.clone(), c.version));
             }
         }
         Ok(pins)
@@ -691,4 +695,19 @@ impl ListCursor {
 /// A running EXPRESS execution's place in the newest-first listing.
 fn express_key(r: &ExecutionRecord) -> (i64, &str) {
     (r.start_ms, r.arn.as_str())
+}
+
+/// The components a definition's tasks name without a version, each once (a `lambda:invoke`
+/// with a computed FunctionName is resolved when it runs).
+fn unpinned_components(definition: &str) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for task in super::machines::task_resources(definition) {
+        let super::machines::ComponentUse::Named(r) = task.component else {
+            continue;
+        };
+        if r.version.is_none() && !names.contains(&r.name) {
+            names.push(r.name);
+        }
+    }
+    names
 }

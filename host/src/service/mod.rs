@@ -116,6 +116,9 @@ struct Inner {
     machines: crate::cache::ByteLru<(String, String, u64), Arc<crate::store::StateMachineVersion>>,
     /// The mock configuration's task runner (`serve --mock-config`), for `#TestCase` starts.
     mocks: Option<Arc<MockTasks>>,
+    /// The components each state machine revision names without a version (to pin at
+    /// start), by (tenant, name, revision): parsed from the definition once, not per start.
+    pin_names: crate::cache::ByteLru<(String, String, u64), Arc<[String]>>,
 }
 
 impl std::fmt::Debug for Service {
@@ -152,6 +155,7 @@ impl Service {
                 timers: timers::Timers::default(),
                 express: express::ExpressRegistry::default(),
                 machines: crate::cache::ByteLru::new(MACHINE_CACHE_BYTES),
+                pin_names: crate::cache::ByteLru::new(MACHINE_CACHE_BYTES / 16),
                 machine_changes: std::sync::atomic::AtomicU64::new(0),
                 latest_machines: Mutex::new(HashMap::new()),
                 mocks: None,
