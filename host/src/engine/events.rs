@@ -269,13 +269,8 @@ impl EventLog {
         output: &Value,
         logs: TaskLogs<'_>,
     ) {
-        let details = self.record.then(|| {
-            let mut d = json!({"resourceType": "wasm", "resource": resource, "output": text(output),
-                       "outputDetails": {"truncated": false}});
-            add_logs(&mut d, logs);
-            ("taskSubmittedEventDetails", d)
-        });
-        self.push(now, "TaskSubmitted", details);
+        let kind = ("TaskSubmitted", "taskSubmittedEventDetails");
+        self.task_output(now, kind, resource, output, logs);
     }
 
     /// `TaskSucceeded`, with the task's logs (Stepwasm extension, omitted when empty).
@@ -286,13 +281,27 @@ impl EventLog {
         output: &Value,
         logs: TaskLogs<'_>,
     ) {
+        let kind = ("TaskSucceeded", "taskSucceededEventDetails");
+        self.task_output(now, kind, resource, output, logs);
+    }
+
+    /// A task event carrying the task's output and logs (`TaskSubmitted`, `TaskSucceeded`):
+    /// `kind` is its type and its details field.
+    fn task_output(
+        &mut self,
+        now: SystemTime,
+        (event_type, details_field): (&str, &str),
+        resource: &str,
+        output: &Value,
+        logs: TaskLogs<'_>,
+    ) {
         let details = self.record.then(|| {
             let mut d = json!({"resourceType": "wasm", "resource": resource, "output": text(output),
                        "outputDetails": {"truncated": false}});
             add_logs(&mut d, logs);
-            ("taskSucceededEventDetails", d)
+            (details_field, d)
         });
-        self.push(now, "TaskSucceeded", details);
+        self.push(now, event_type, details);
     }
 
     /// `TaskFailed` or `TaskTimedOut` (by `event_type`), with the task's logs (Stepwasm
